@@ -1,0 +1,57 @@
+/** Reconnection delays. */
+export interface BackoffOptions {
+  /**
+   * Base delay of the first retry in ms. A server's SSE `retry:` field replaces it.
+   * @defaultValue 1000
+   */
+  initialDelay?: number
+  /**
+   * Cap of the exponential delay in ms.
+   * @defaultValue 30000
+   */
+  maxDelay?: number
+  /**
+   * Growth per attempt.
+   * @defaultValue 2
+   */
+  factor?: number
+}
+
+export const backoffDefaults = { initialDelay: 1000, maxDelay: 30_000, factor: 2 } as const
+
+/**
+ * Full-jitter exponential backoff: a uniform draw in `[0, min(maxDelay, base · factor^(attempt-1))]`.
+ * Full jitter spreads a crowd of clients that lost one server, so they do not return at once.
+ * A `Retry-After` from the server is a floor.
+ *
+ * @param attempt - 1 for the first retry.
+ * @param random - a draw in `[0, 1)`.
+ * @param serverRetry - the SSE `retry:` value, if the server sent one.
+ * @param retryAfter - the HTTP `Retry-After` in ms, if the server sent one.
+ */
+export function backoffDelay(
+  options: BackoffOptions,
+  attempt: number,
+  random: number,
+  serverRetry?: number,
+  retryAfter?: number,
+): number {
+  const base = serverRetry ?? options.initialDelay ?? backoffDefaults.initialDelay
+  const max = Math.max(options.maxDelay ?? backoffDefaults.maxDelay, serverRetry ?? 0)
+  const factor = options.factor ?? backoffDefaults.factor
+  const ceiling = Math.min(max, base * factor ** Math.max(0, attempt - 1))
+  const jittered = Math.floor(random * ceiling)
+  return retryAfter === undefined ? jittered : Math.max(retryAfter, jittered)
+}
+
+/**
+ * Reads an HTTP `Retry-After` header (delta-seconds or an HTTP date) as ms from `now`.
+ * @see https://www.rfc-editor.org/rfc/rfc9110#section-10.2.3
+ */
+export function parseRetryAfter(value: string | null, now: number): number | undefined {
+  if (value === null) return undefined
+  const text = value.trim()
+  if (/^\d+$/.test(text)) return Number(text) * 1000
+  const date = Date.parse(text)
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now)
+}

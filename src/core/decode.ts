@@ -1,0 +1,75 @@
+import { RealtimeError } from './errors'
+import { misuse } from './errors'
+import type { WireMessage } from './transport'
+
+/**
+ * Any validator that follows Standard Schema v1 (zod, valibot, arktype…), described
+ * structurally so tabwire needs no dependency for it.
+ * @see https://standardschema.dev
+ */
+export interface StandardSchema<Output = unknown> {
+  readonly '~standard': {
+    readonly version: 1
+    readonly vendor: string
+    readonly validate: (value: unknown) => SchemaResult<Output> | Promise<SchemaResult<Output>>
+    readonly types?: { readonly input: unknown; readonly output: Output } | undefined
+  }
+}
+
+type SchemaResult<Output> =
+  | { readonly value: Output; readonly issues?: undefined }
+  | { readonly issues: ReadonlyArray<{ readonly message: string }> }
+
+/** How message payloads become data. */
+export interface DecodeOptions<T> {
+  /**
+   * Parse each payload as JSON.
+   * @defaultValue false (data is the raw text)
+   */
+  json?: boolean
+  /**
+   * Turn each payload into data; runs after `json`. A throw becomes a `parse` error.
+   * @example { parse: (text) => Number(text) }
+   */
+  parse?: (data: unknown, message: WireMessage) => T
+  /**
+   * Validate each payload (after `json`/`parse`) with a Standard Schema. Must validate
+   * synchronously: messages are delivered in order, as they arrive.
+   * @example { json: true, schema: z.object({ symbol: z.string(), price: z.number() }) }
+   */
+  schema?: StandardSchema<T>
+}
+
+/** Builds the decoder for these options; returns undefined when data stays raw. */
+export function createDecoder<T>(options: DecodeOptions<T>): ((message: WireMessage) => T) | undefined {
+  const { json, parse, schema } = options
+  if (schema !== undefined && typeof schema?.['~standard']?.validate !== 'function') {
+    throw misuse('schema', 'expected a Standard Schema (an object with a `~standard.validate` function)')
+  }
+  if (!json && !parse && !schema) return undefined
+  return (message) => {
+    let value: unknown = message.data
+    if (json) {
+      try {
+        value = JSON.parse(String(value))
+      } catch (thrown) {
+        throw parseError(message, `invalid JSON in a '${message.event}' message`, thrown)
+      }
+    }
+    if (parse) value = parse(value, message)
+    if (!schema) return value as T
+    const result = schema['~standard'].validate(value)
+    if (result instanceof Promise) {
+      throw parseError(message, 'the schema validated asynchronously; tabwire needs a synchronous schema')
+    }
+    if (result.issues) {
+      const issues = result.issues.map((issue) => issue.message).join('; ')
+      throw parseError(message, `a '${message.event}' message failed the schema: ${issues}`)
+    }
+    return result.value
+  }
+}
+
+function parseError(message: WireMessage, text: string, cause?: unknown): RealtimeError {
+  return new RealtimeError('parse', text, { raw: message.data, cause })
+}

@@ -1,0 +1,60 @@
+/**
+ * What went wrong, as a closed set so UIs can branch on it.
+ *
+ * - `network`: the request failed or the stream ended; retried with backoff.
+ * - `http`: the server answered with a status that is retried (5xx, 429) or final (other 4xx).
+ * - `auth`: 401 or 403; final until `reconnect()` (or an `onAuthError` retry).
+ * - `parse`: one message could not be parsed or validated; the stream goes on.
+ * - `timeout`: nothing arrived for `idleTimeout` ms; the connection is replaced.
+ * - `protocol`: the server broke the protocol (wrong content type, message too large…).
+ * - `max-retries`: the engine gave up after `maxRetries` attempts; `reconnect()` starts again.
+ */
+export type RealtimeErrorKind =
+  | 'network'
+  | 'http'
+  | 'auth'
+  | 'parse'
+  | 'timeout'
+  | 'protocol'
+  | 'max-retries'
+
+/** Extra facts an error may carry. */
+export interface RealtimeErrorDetails {
+  /** HTTP status of the response, for `http` and `auth` errors. */
+  status?: number
+  /** The raw message text, for `parse` errors. */
+  raw?: unknown
+  /** The underlying error. */
+  cause?: unknown
+}
+
+/**
+ * The one error type tabwire reports. It lives in the snapshot (`snapshot.error`): errors
+ * are data, not exceptions.
+ *
+ * @example
+ * if (error?.kind === 'auth') return <SignIn />
+ */
+export class RealtimeError extends Error {
+  override readonly name = 'RealtimeError'
+  readonly kind: RealtimeErrorKind
+  readonly status: number | undefined
+  readonly raw: unknown
+
+  constructor(kind: RealtimeErrorKind, message: string, details: RealtimeErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause })
+    this.kind = kind
+    this.status = details.status
+    this.raw = details.raw
+  }
+}
+
+/** True for a {@link RealtimeError}, also one made by another copy of tabwire. */
+export function isRealtimeError(value: unknown): value is RealtimeError {
+  return value instanceof RealtimeError || (value instanceof Error && value.name === 'RealtimeError')
+}
+
+/** Misuse of the API: thrown at once, naming the API and the fix. */
+export function misuse(api: string, message: string): TypeError {
+  return new TypeError(`[tabwire] ${api}: ${message}`)
+}

@@ -1,0 +1,21 @@
+export { backoffDelay, type BackoffOptions, parseRetryAfter } from './backoff'
+export {
+  type Connection,
+  type ConnectionConfig,
+  type ConnectionSnapshot,
+  createConnection,
+  type EngineOptions,
+  type RealtimeMessage,
+} from './connection'
+export { createDecoder, type DecodeOptions, type StandardSchema } from './decode'
+export type { Environment, EnvironmentSignal } from './environment'
+export { globalEnvironment } from './environment'
+export { isRealtimeError, RealtimeError, type RealtimeErrorDetails, type RealtimeErrorKind } from './errors'
+export { createEventSource, eventSourceKey, type EventSourceOptions } from './event-source'
+export { streamKey } from './key'
+export { type ConnectionStatus, initialState, type MachineEvent, type MachineState, type PauseReason, transition } from './machine'
+export { createRegistry, defaultRegistry, type Lease, type Registry, type RegistryOptions } from './registry'
+export type { FrameScheduler, Timers } from './runtime'
+export { type FetchTransportOptions, fetchTransport, type HeadersInput } from './sse-fetch'
+export { nativeTransport, type NativeTransportOptions, withLastEventId } from './sse-native'
+export type { Transport, TransportContext, TransportFactory, TransportSink, WireMessage } from './transport'

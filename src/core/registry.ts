@@ -1,0 +1,73 @@
+import { defaultTimers, type Timers } from './runtime'
+
+interface Closable {
+  close(): void
+}
+
+/** A hold on a shared value; `release()` is idempotent. */
+export interface Lease<V> {
+  readonly value: V
+  release(): void
+}
+
+/**
+ * Shares one value per key in this tab, reference-counted. When the last holder leaves,
+ * the value lingers a moment before it is closed, so React StrictMode's double mount and
+ * a route change that unmounts and remounts do not reconnect.
+ */
+export interface Registry {
+  /** Takes a hold on the value for `key`, creating (and starting) it with `create` if needed. */
+  acquire<V extends Closable>(key: string, create: () => V): Lease<V>
+  /** The value for `key` if one exists, without taking a hold. */
+  peek<V extends Closable>(key: string): V | undefined
+}
+
+export interface RegistryOptions {
+  /**
+   * How long (ms) a value with no holders stays open before it is closed.
+   * @defaultValue 1000
+   */
+  linger?: number
+  /** Injectable timers. @defaultValue globalThis timers */
+  timers?: Timers
+}
+
+export function createRegistry(options: RegistryOptions = {}): Registry {
+  const timers = options.timers ?? defaultTimers()
+  const entries = new Map<string, { value: Closable; holders: number; linger: unknown }>()
+
+  return {
+    acquire<V extends Closable>(key: string, create: () => V): Lease<V> {
+      let entry = entries.get(key)
+      if (!entry) {
+        entry = { value: create(), holders: 0, linger: undefined }
+        entries.set(key, entry)
+      }
+      const held = entry
+      if (held.linger !== undefined) timers.clearTimeout(held.linger)
+      held.linger = undefined
+      held.holders++
+      let released = false
+      return {
+        value: held.value as V,
+        release() {
+          if (released) return
+          released = true
+          if (--held.holders > 0) return
+          held.linger = timers.setTimeout(() => {
+            if (entries.get(key) === held) entries.delete(key)
+            held.value.close()
+          }, options.linger ?? 1000)
+        },
+      }
+    },
+    peek: <V extends Closable>(key: string) => entries.get(key)?.value as V | undefined,
+  }
+}
+
+let shared: Registry | undefined
+
+/** The registry hooks use unless given another; created on first use. */
+export function defaultRegistry(): Registry {
+  return (shared ??= createRegistry())
+}

@@ -1,0 +1,67 @@
+import { RealtimeError } from './errors'
+import type { Transport, TransportFactory } from './transport'
+
+/** Options of the native `EventSource` transport. */
+export interface NativeTransportOptions {
+  /**
+   * Send cookies on a cross-origin stream.
+   * @defaultValue false
+   */
+  withCredentials?: boolean
+  /**
+   * The native API cannot set headers, so on reconnect the last event id goes in this
+   * query parameter. Your server should read it as it reads `Last-Event-ID`
+   * (tabwire/server does).
+   * @defaultValue 'lastEventId'
+   */
+  lastEventIdParam?: string
+  /** Injectable constructor. @defaultValue globalThis.EventSource */
+  EventSource?: typeof EventSource
+}
+
+/** Adds the resume parameter to a URL, keeping everything else as it is. */
+export function withLastEventId(url: string, param: string, id: string | undefined): string {
+  if (!id) return url
+  const hash = url.indexOf('#')
+  const base = hash === -1 ? url : url.slice(0, hash)
+  const fragment = hash === -1 ? '' : url.slice(hash)
+  const sep = base.includes('?') ? '&' : '?'
+  return `${base}${sep}${encodeURIComponent(param)}=${encodeURIComponent(id)}${fragment}`
+}
+
+/**
+ * The browser's own EventSource, for GET streams without headers. The engine owns every
+ * retry: on any error the EventSource is closed and the engine backs off with jitter and
+ * resumes through `lastEventIdParam`. (Chromium gives up for good on any non-200, also on
+ * its own reconnections, and its fixed retry delay has no jitter.)
+ */
+export function nativeTransport(url: string, events: readonly string[], options: NativeTransportOptions = {}): TransportFactory {
+  return ({ sink, lastEventId }) => {
+    const Ctor = options.EventSource ?? globalThis.EventSource
+    const source = new Ctor(withLastEventId(url, options.lastEventIdParam ?? 'lastEventId', lastEventId), {
+      withCredentials: options.withCredentials ?? false,
+    })
+    let closed = false
+    const onMessage = (event: Event) => {
+      const { data, lastEventId: id } = event as MessageEvent<string>
+      // A native EventSource keeps its last event id across events: pass it on as the id.
+      if (id !== '') sink.lastEventId(id)
+      sink.message({ data, event: event.type, id: id === '' ? undefined : id })
+    }
+    source.onopen = () => sink.open()
+    source.onerror = () => {
+      if (closed) return
+      transport.close()
+      sink.fail(new RealtimeError('network', 'the EventSource failed or the stream ended'), true)
+    }
+    for (const type of events) source.addEventListener(type, onMessage)
+    const transport: Transport = {
+      close() {
+        closed = true
+        source.close()
+        for (const type of events) source.removeEventListener(type, onMessage)
+      },
+    }
+    return transport
+  }
+}

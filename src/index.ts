@@ -1,0 +1,15 @@
+export type {
+  Connection,
+  ConnectionSnapshot,
+  ConnectionStatus,
+  EngineOptions,
+  EventSourceOptions,
+  PauseReason,
+  RealtimeErrorKind,
+  RealtimeMessage,
+  Registry,
+  StandardSchema,
+} from './core/index'
+export { createRegistry, isRealtimeError, RealtimeError } from './core/index'
+export type { HookOptions, HookState } from './react/use-connection'
+export { useEventSource, type UseEventSourceOptions, type UseEventSourceResult } from './react/use-event-source'

@@ -1,0 +1,22 @@
+import { defineConfig } from 'tsdown'
+
+export default defineConfig({
+  entry: { index: 'src/index.ts', core: 'src/core/index.ts' },
+  format: 'esm',
+  platform: 'neutral',
+  target: 'es2022',
+  dts: true,
+  clean: true,
+  deps: { neverBundle: ['react', 'react-dom', 'eventsource-parser'] },
+  // The React entry is client-only; bundling drops per-module directives, so the entry
+  // chunk gets it back as a banner.
+  outputOptions: {
+    banner: (chunk) => (chunk.isEntry && chunk.name === 'index' ? "'use client';" : ''),
+  },
+  inputOptions: {
+    onLog(level, log, handler) {
+      if (log.code === 'MODULE_LEVEL_DIRECTIVE') return
+      handler(level, log)
+    },
+  },
+})
