@@ -7,7 +7,7 @@ export default defineConfig({
   target: 'es2022',
   dts: true,
   clean: true,
-  deps: { neverBundle: ['react', 'react-dom', 'eventsource-parser'] },
+  deps: { neverBundle: ['react', 'react-dom'] },
   // The React entry is client-only; bundling drops per-module directives, so the entry
   // chunk gets it back as a banner.
   outputOptions: {

@@ -17,8 +17,6 @@ export interface BackoffOptions {
   factor?: number
 }
 
-export const backoffDefaults = { initialDelay: 1000, maxDelay: 30_000, factor: 2 } as const
-
 /**
  * Full-jitter exponential backoff: a uniform draw in `[0, min(maxDelay, base · factor^(attempt-1))]`.
  * Full jitter spreads a crowd of clients that lost one server, so they do not return at once.
@@ -36,12 +34,10 @@ export function backoffDelay(
   serverRetry?: number,
   retryAfter?: number,
 ): number {
-  const base = serverRetry ?? options.initialDelay ?? backoffDefaults.initialDelay
-  const max = Math.max(options.maxDelay ?? backoffDefaults.maxDelay, serverRetry ?? 0)
-  const factor = options.factor ?? backoffDefaults.factor
-  const ceiling = Math.min(max, base * factor ** Math.max(0, attempt - 1))
-  const jittered = Math.floor(random * ceiling)
-  return retryAfter === undefined ? jittered : Math.max(retryAfter, jittered)
+  const base = serverRetry ?? options.initialDelay ?? 1000
+  const max = Math.max(options.maxDelay ?? 30_000, serverRetry ?? 0)
+  const ceiling = Math.min(max, base * (options.factor ?? 2) ** Math.max(0, attempt - 1))
+  return Math.max(retryAfter ?? 0, Math.floor(random * ceiling))
 }
 
 /**
@@ -49,9 +45,8 @@ export function backoffDelay(
  * @see https://www.rfc-editor.org/rfc/rfc9110#section-10.2.3
  */
 export function parseRetryAfter(value: string | null, now: number): number | undefined {
-  if (value === null) return undefined
-  const text = value.trim()
-  if (/^\d+$/.test(text)) return Number(text) * 1000
-  const date = Date.parse(text)
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now)
+  if (!value) return undefined
+  if (/^\s*\d+\s*$/.test(value)) return Number(value) * 1000
+  const date = Date.parse(value)
+  return date >= 0 ? Math.max(0, date - now) : undefined
 }

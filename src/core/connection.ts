@@ -10,7 +10,7 @@ import {
   type PauseReason,
   transition,
 } from './machine'
-import { defaultFrame, defaultTimers, type FrameScheduler, type Timers, reportListenerError } from './runtime'
+import { defaultFrame, type FrameScheduler, type Timers, reportListenerError } from './runtime'
 import type { TransportFactory, TransportSink, WireMessage } from './transport'
 
 /** A decoded message, as `onMessage` listeners get it. */
@@ -108,19 +108,40 @@ export interface Connection<T> {
   close(): void
 }
 
-/** How often the wake detector ticks, and the gap that means the machine slept. */
+/** How often the wake detector ticks, and the gap between ticks that means the machine slept. */
 const WAKE_TICK = 10_000
 const WAKE_GAP = 70_000
 
 /** The framework-free connection engine: one per stream. */
 export function createConnection<T>(config: ConnectionConfig<T>): Connection<T> {
-  const timers = config.timers ?? defaultTimers()
+  const timers = config.timers ?? (globalThis as Timers)
   const now = config.now ?? Date.now
-  const random = config.random ?? Math.random
   const environment = config.environment ?? globalEnvironment()
   const scheduleFrame = config.scheduleFrame ?? defaultFrame(timers)
   const idleTimeout = config.idleTimeout ?? 45_000
   const machineConfig = { maxRetries: config.maxRetries ?? Infinity, hasAuthHook: !!config.onAuthError }
+  const timer = (): Timer => {
+    let handle: unknown
+    const clear = () => {
+      if (handle !== undefined) timers.clearTimeout(handle)
+      handle = undefined
+    }
+    return {
+      clear,
+      set(callback, ms) {
+        clear()
+        handle = timers.setTimeout(() => {
+          handle = undefined
+          callback()
+        }, ms)
+      },
+    }
+  }
+  const retryTimer = timer()
+  const idleTimer = timer()
+  const uptimeTimer = timer()
+  const wakeTimer = timer()
+  const hiddenTimer = timer()
 
   let machine: MachineState = initialState
   let data: T | undefined
@@ -131,105 +152,63 @@ export function createConnection<T>(config: ConnectionConfig<T>): Connection<T> 
   let generation = 0
   let transport: { close(): void } | null = null
   let lastActivity = 0
-  let lastTick = 0
   let cancelFrame: (() => void) | null = null
   let stopEnvironment: (() => void) | null = null
-  const timer = { retry: undefined as unknown, idle: undefined as unknown, uptime: undefined as unknown }
-  let wakeTimer: unknown
-  let hiddenTimer: unknown
 
-  const listeners = new Set<() => void>()
-  const messageListeners = new Set<(message: RealtimeMessage<T>) => void>()
-  const errorListeners = new Set<(error: RealtimeError) => void>()
+  const listeners = emitter<void>()
+  const messages = emitter<RealtimeMessage<T>>()
+  const errors = emitter<RealtimeError>()
 
   function freeze(): ConnectionSnapshot<T> {
-    return Object.freeze({ status: machine.status, data, lastEventId, error, attempt: machine.attempt })
+    return { status: machine.status, data, lastEventId, error, attempt: machine.attempt }
   }
 
-  function publish(urgent: boolean) {
+  /** Urgent changes (status, errors) show at once; data is coalesced to one flush per frame. */
+  function publish(urgent?: boolean) {
     if (!urgent) {
-      cancelFrame ??= scheduleFrame(() => {
-        cancelFrame = null
-        publish(true)
-      })
+      cancelFrame ??= scheduleFrame(() => publish(true))
       return
     }
     cancelFrame?.()
     cancelFrame = null
     const s = snapshot
-    if (s.status === machine.status && s.data === data && s.lastEventId === lastEventId && s.error === error && s.attempt === machine.attempt) return
-    snapshot = freeze()
-    for (const listener of [...listeners]) call(listener, undefined)
-  }
-
-  function call<A>(listener: (arg: A) => void, arg: A) {
-    try {
-      listener(arg)
-    } catch (thrown) {
-      reportListenerError(thrown)
+    if (s.status !== machine.status || s.data !== data || s.lastEventId !== lastEventId || s.error !== error || s.attempt !== machine.attempt) {
+      snapshot = freeze()
+      listeners.emit()
     }
-  }
-
-  function report(e: RealtimeError) {
-    for (const listener of [...errorListeners]) call(listener, e)
   }
 
   function dispatch(event: MachineEvent) {
     const before = machine
     const [next, effects] = transition(machine, event, machineConfig)
     machine = next
-    if (next.error !== before.error) {
-      error = next.error
-      if (next.error) report(next.error)
-    }
+    if (next.error !== before.error && (error = next.error)) errors.emit(error)
     for (const effect of effects) run(effect)
-    syncWake()
     if (next !== before) publish(true)
   }
 
-  function clear(name: keyof typeof timer) {
-    if (timer[name] !== undefined) timers.clearTimeout(timer[name])
-    timer[name] = undefined
-  }
-
   function run(effect: Effect) {
-    switch (effect.type) {
-      case 'open':
-        return open()
-      case 'drop':
-        generation++
-        transport?.close()
-        transport = null
-        clear('idle')
-        clear('uptime')
-        return
-      case 'schedule-retry': {
-        clear('retry')
-        const delay = backoffDelay(config, effect.attempt, random(), serverRetry, effect.retryAfter)
-        timer.retry = timers.setTimeout(() => {
-          timer.retry = undefined
-          dispatch({ type: 'retry' })
-        }, delay)
-        return
-      }
-      case 'cancel-retry':
-        return clear('retry')
-      case 'watch-uptime':
-        clear('uptime')
-        timer.uptime = timers.setTimeout(() => {
-          timer.uptime = undefined
-          dispatch({ type: 'stable' })
-        }, config.minUptime ?? 5000)
-        return
-      case 'ask-auth': {
-        const asked = generation
-        Promise.resolve()
-          .then(() => config.onAuthError!(effect.error))
-          .catch(() => false)
-          .then((retry) => {
-            if (generation === asked) dispatch({ type: 'auth-answered', retry: retry === true, error: effect.error })
-          })
-      }
+    if (effect === 'open') return open()
+    if (effect === 'drop' || effect === 'stop') {
+      generation++
+      transport?.close()
+      transport = null
+      idleTimer.clear()
+      uptimeTimer.clear()
+      if (effect === 'stop') retryTimer.clear()
+    } else if (effect === 'uptime') {
+      uptimeTimer.set(() => dispatch({ type: 'stable' }), config.minUptime ?? 5000)
+    } else if ('retry' in effect) {
+      const delay = backoffDelay(config, effect.retry, (config.random ?? Math.random)(), serverRetry, effect.retryAfter)
+      retryTimer.set(() => dispatch({ type: 'retry' }), delay)
+    } else {
+      const asked = generation
+      Promise.resolve()
+        .then(() => config.onAuthError!(effect.auth))
+        .catch(() => false)
+        .then((retry) => {
+          if (generation === asked) dispatch({ type: 'auth-answered', retry: retry === true, error: effect.auth })
+        })
     }
   }
 
@@ -238,14 +217,14 @@ export function createConnection<T>(config: ConnectionConfig<T>): Connection<T> 
     const gen = ++generation
     const live = () => gen === generation
     lastActivity = now()
+    // Calls from a replaced transport are ignored: a late callback cannot disturb this one.
     const sink: TransportSink = {
       open: () => live() && (armIdle(), dispatch({ type: 'opened' })),
       message: (message) => live() && deliver(message),
       activity: () => void (live() && (lastActivity = now())),
       lastEventId: (id) => void (live() && (lastEventId = id)),
       retryHint: (ms) => void (live() && (serverRetry = ms)),
-      fail: (e, retryable, retryAfter) =>
-        live() && dispatch({ type: 'failed', error: e, retryable, ...(retryAfter === undefined ? {} : { retryAfter }) }),
+      fail: (e, retryable, retryAfter) => live() && dispatch({ type: 'failed', error: e, retryable, retryAfter }),
     }
     try {
       const t = config.transport({ sink, lastEventId, attempt: machine.attempt })
@@ -257,127 +236,106 @@ export function createConnection<T>(config: ConnectionConfig<T>): Connection<T> 
   }
 
   function armIdle() {
-    clear('idle')
-    if (idleTimeout <= 0) return
-    const wait = Math.max(0, lastActivity + idleTimeout - now())
-    timer.idle = timers.setTimeout(() => {
-      timer.idle = undefined
-      if (now() - lastActivity < idleTimeout) return armIdle()
-      dispatch({ type: 'failed', error: new RealtimeError('timeout', `no data for ${idleTimeout} ms`), retryable: true })
-    }, wait)
+    if (idleTimeout > 0) {
+      idleTimer.set(() => {
+        if (now() - lastActivity < idleTimeout) return armIdle()
+        dispatch({ type: 'failed', error: new RealtimeError('timeout', `no data for ${idleTimeout} ms`), retryable: true })
+      }, lastActivity + idleTimeout - now())
+    }
   }
 
   function deliver(message: WireMessage) {
     lastActivity = now()
     if (config.accepts && !config.accepts(message.event)) return
-    let value: T
     try {
-      value = config.decode ? config.decode(message) : (message.data as T)
+      data = config.decode ? config.decode(message) : (message.data as T)
     } catch (thrown) {
-      error =
-        thrown instanceof RealtimeError
-          ? thrown
-          : new RealtimeError('parse', `could not decode a '${message.event}' message: ${errorText(thrown)}`, {
-              raw: message.data,
-              cause: thrown,
-            })
-      report(error)
-      return publish(false)
+      error = new RealtimeError('parse', `bad '${message.event}' message: ${errorText(thrown)}`, { raw: message.data, cause: thrown })
+      errors.emit(error)
+      return publish()
     }
-    data = value
     if (error?.kind === 'parse') error = null
-    const decoded: RealtimeMessage<T> = { data: value, event: message.event, id: message.id, raw: message.data }
-    for (const listener of [...messageListeners]) call(listener, decoded)
-    publish(false)
+    messages.emit({ data: data!, event: message.event, id: message.id, raw: message.data })
+    publish()
   }
 
-  function syncWake() {
-    const active = machine.status === 'open' || machine.status === 'reconnecting' || machine.status === 'connecting'
-    if (!active) {
-      if (wakeTimer !== undefined) timers.clearTimeout(wakeTimer)
-      wakeTimer = undefined
-      return
-    }
-    if (wakeTimer !== undefined) return
-    lastTick = now()
-    const tick = () => {
-      const gap = now() - lastTick
-      lastTick = now()
-      wakeTimer = timers.setTimeout(tick, WAKE_TICK)
-      if (gap > WAKE_GAP) dispatch({ type: 'wake' })
-    }
-    wakeTimer = timers.setTimeout(tick, WAKE_TICK)
+  /** A timer that should tick every WAKE_TICK: a much later tick means the machine slept. */
+  function tick(last: number) {
+    wakeTimer.set(() => {
+      if (now() - last > WAKE_GAP) dispatch({ type: 'wake' })
+      tick(now())
+    }, WAKE_TICK)
   }
 
   function onSignal(signal: EnvironmentSignal) {
     const pause = (reason: PauseReason) => dispatch({ type: 'pause', reason })
     const resume = (reason: PauseReason) => dispatch({ type: 'resume', reason })
-    switch (signal) {
-      case 'offline':
-        return pause('offline')
-      case 'online':
-        return resume('offline')
-      case 'pagehide':
-        return pause('pagehide')
-      case 'pageshow':
-        return resume('pagehide')
-      case 'hidden': {
-        const policy = config.pauseWhenHidden ?? false
-        if (policy === false || hiddenTimer !== undefined) return
-        hiddenTimer = timers.setTimeout(() => {
-          hiddenTimer = undefined
-          pause('hidden')
-        }, policy === true ? 0 : policy)
-        return
-      }
-      case 'visible':
-        if (hiddenTimer !== undefined) timers.clearTimeout(hiddenTimer)
-        hiddenTimer = undefined
-        return resume('hidden')
+    if (signal === 'offline') pause('offline')
+    else if (signal === 'online') resume('offline')
+    else if (signal === 'pagehide') pause('pagehide')
+    else if (signal === 'pageshow') resume('pagehide')
+    else if (signal === 'visible') {
+      hiddenTimer.clear()
+      resume('hidden')
+    } else if (config.pauseWhenHidden) {
+      hiddenTimer.set(() => pause('hidden'), config.pauseWhenHidden === true ? 0 : config.pauseWhenHidden)
     }
   }
 
-  function watchEnvironment() {
+  /** Follows the environment from (re)start to close; syncs with its state now first. */
+  function watch() {
     if (stopEnvironment) return
     stopEnvironment = environment.subscribe(onSignal)
     const current = environment.current()
-    if (!current.includes('offline')) dispatch({ type: 'resume', reason: 'offline' })
-    if (!current.includes('hidden')) dispatch({ type: 'resume', reason: 'hidden' })
-    for (const signal of current) if (signal === 'offline' || config.pauseWhenHidden) onSignal(signal)
-  }
-
-  function stopWatching() {
-    stopEnvironment?.()
-    stopEnvironment = null
-    if (hiddenTimer !== undefined) timers.clearTimeout(hiddenTimer)
-    hiddenTimer = undefined
+    onSignal(current.includes('offline') ? 'offline' : 'online')
+    onSignal(current.includes('hidden') ? 'hidden' : 'visible')
+    tick(now())
   }
 
   return {
-    subscribe(listener) {
-      listeners.add(listener)
-      return () => void listeners.delete(listener)
-    },
+    subscribe: listeners.add,
     getSnapshot: () => snapshot,
-    onMessage(listener) {
-      messageListeners.add(listener)
-      return () => void messageListeners.delete(listener)
-    },
-    onError(listener) {
-      errorListeners.add(listener)
-      return () => void errorListeners.delete(listener)
-    },
+    onMessage: messages.add,
+    onError: errors.add,
     connect() {
-      watchEnvironment()
+      watch()
       dispatch({ type: 'connect' })
     },
     reconnect() {
-      watchEnvironment()
+      watch()
       dispatch({ type: 'reconnect' })
     },
     close() {
       dispatch({ type: 'close' })
-      stopWatching()
+      stopEnvironment?.()
+      stopEnvironment = null
+      hiddenTimer.clear()
+      wakeTimer.clear()
+    },
+  }
+}
+
+interface Timer {
+  set(callback: () => void, ms: number): void
+  clear(): void
+}
+
+/** A listener set whose listeners cannot break each other: a throw is reported, not raised. */
+function emitter<A>() {
+  const set = new Set<(arg: A) => void>()
+  return {
+    add(listener: (arg: A) => void) {
+      set.add(listener)
+      return () => void set.delete(listener)
+    },
+    emit(arg: A) {
+      for (const listener of [...set]) {
+        try {
+          listener(arg)
+        } catch (thrown) {
+          reportListenerError(thrown)
+        }
+      }
     },
   }
 }

@@ -1,4 +1,3 @@
-import { RealtimeError } from './errors'
 import { misuse } from './errors'
 import type { WireMessage } from './transport'
 
@@ -40,36 +39,23 @@ export interface DecodeOptions<T> {
   schema?: StandardSchema<T>
 }
 
-/** Builds the decoder for these options; returns undefined when data stays raw. */
+/**
+ * Builds the decoder for these options; undefined when data stays raw. It throws on bad
+ * input; the engine turns the throw into a `parse` error that keeps the raw payload.
+ */
 export function createDecoder<T>(options: DecodeOptions<T>): ((message: WireMessage) => T) | undefined {
   const { json, parse, schema } = options
-  if (schema !== undefined && typeof schema?.['~standard']?.validate !== 'function') {
-    throw misuse('schema', 'expected a Standard Schema (an object with a `~standard.validate` function)')
+  if (schema && typeof schema['~standard']?.validate !== 'function') {
+    throw misuse('schema', 'expected a Standard Schema (with `~standard.validate`)')
   }
   if (!json && !parse && !schema) return undefined
   return (message) => {
-    let value: unknown = message.data
-    if (json) {
-      try {
-        value = JSON.parse(String(value))
-      } catch (thrown) {
-        throw parseError(message, `invalid JSON in a '${message.event}' message`, thrown)
-      }
-    }
+    let value = json ? JSON.parse(message.data as string) : message.data
     if (parse) value = parse(value, message)
     if (!schema) return value as T
     const result = schema['~standard'].validate(value)
-    if (result instanceof Promise) {
-      throw parseError(message, 'the schema validated asynchronously; tabwire needs a synchronous schema')
-    }
-    if (result.issues) {
-      const issues = result.issues.map((issue) => issue.message).join('; ')
-      throw parseError(message, `a '${message.event}' message failed the schema: ${issues}`)
-    }
+    if (result instanceof Promise) throw new Error('the schema is async; tabwire needs a synchronous one')
+    if (result.issues) throw new Error(result.issues.map((issue) => issue.message).join('; '))
     return result.value
   }
-}
-
-function parseError(message: WireMessage, text: string, cause?: unknown): RealtimeError {
-  return new RealtimeError('parse', text, { raw: message.data, cause })
 }

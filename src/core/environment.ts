@@ -20,39 +20,28 @@ export interface Environment {
   subscribe(listener: (signal: EnvironmentSignal) => void): () => void
 }
 
-interface EventTargetLike {
-  addEventListener(type: string, listener: (event: Event) => void): void
-  removeEventListener(type: string, listener: (event: Event) => void): void
-}
-
 /** The environment of the current global scope (window or worker). */
 export function globalEnvironment(): Environment {
-  const target = globalThis as unknown as Partial<EventTargetLike>
+  const target = globalThis as Partial<EventTarget>
   const doc = (globalThis as { document?: Document }).document
+  const hidden = () => doc?.visibilityState === 'hidden'
   return {
-    current() {
-      const signals: EnvironmentSignal[] = []
-      if ((globalThis as { navigator?: Navigator }).navigator?.onLine === false) signals.push('offline')
-      if (doc?.visibilityState === 'hidden') signals.push('hidden')
-      return signals
-    },
+    current: () =>
+      (['offline', 'hidden'] as const).filter((signal) =>
+        signal === 'hidden' ? hidden() : (globalThis as { navigator?: Navigator }).navigator?.onLine === false,
+      ),
     subscribe(listener) {
-      if (typeof target.addEventListener !== 'function') return () => {}
-      const on = (signal: EnvironmentSignal) => () => listener(signal)
-      const onVisibility = () => listener(doc?.visibilityState === 'hidden' ? 'hidden' : 'visible')
-      const onPageShow = (event: Event) => {
-        if ((event as PageTransitionEvent).persisted) listener('pageshow')
+      const on = (event: Event) => {
+        const type = event.type
+        if (type === 'visibilitychange') listener(hidden() ? 'hidden' : 'visible')
+        // Only a page restored from the back/forward cache needs to resume.
+        else if (type !== 'pageshow' || (event as PageTransitionEvent).persisted) listener(type as EnvironmentSignal)
       }
-      const pairs: [EventTargetLike, string, (event: Event) => void][] = [
-        [target as EventTargetLike, 'offline', on('offline')],
-        [target as EventTargetLike, 'online', on('online')],
-        [target as EventTargetLike, 'pagehide', on('pagehide')],
-        [target as EventTargetLike, 'pageshow', onPageShow],
-      ]
-      if (doc) pairs.push([doc, 'visibilitychange', onVisibility])
-      for (const [t, type, fn] of pairs) t.addEventListener(type, fn)
+      const pairs = ['offline', 'online', 'pagehide', 'pageshow'].map((type) => [target, type] as const)
+      if (doc) pairs.push([doc, 'visibilitychange'])
+      for (const [t, type] of pairs) t.addEventListener?.(type, on)
       return () => {
-        for (const [t, type, fn] of pairs) t.removeEventListener(type, fn)
+        for (const [t, type] of pairs) t.removeEventListener?.(type, on)
       }
     },
   }

@@ -42,7 +42,7 @@ export class RealtimeError extends Error {
   readonly raw: unknown
 
   constructor(kind: RealtimeErrorKind, message: string, details: RealtimeErrorDetails = {}) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause })
+    super(message, details)
     this.kind = kind
     this.status = details.status
     this.raw = details.raw

@@ -32,21 +32,15 @@ export interface EventSourceOptions<T = string>
   key?: string
 }
 
-const WIRE_OPTIONS = [
-  'transport', 'method', 'body', 'credentials', 'withCredentials', 'lastEventIdParam', 'json',
-  'maxMessageSize', 'maxRetries', 'minUptime', 'idleTimeout', 'initialDelay', 'maxDelay', 'factor',
-  'pauseWhenHidden', 'lastEventId', 'key',
-] as const
-
 /**
- * The identity of an SSE stream: what affects the wire and the engine, never object or
- * function identity. Same key in one tab, one shared connection.
+ * The identity of an SSE stream: its URL and every option that is data (functions are
+ * left out), never object or function identity. Same key in
+ * one tab, one shared connection.
  */
 export function eventSourceKey(url: string, options: EventSourceOptions<unknown> = {}): string {
-  const parts: Record<string, unknown> = { url, events: [...(options.events ?? ['message'])].sort() }
-  for (const name of WIRE_OPTIONS) parts[name] = options[name]
-  if (typeof options.headers === 'object') parts.headers = options.headers
-  return streamKey('sse', parts)
+  // A schema object can be large or cyclic (zod keeps its definition on it): leave it out.
+  const events = [...(options.events ?? ['message'])].sort()
+  return streamKey('sse', { ...options, url, events, schema: undefined, environment: undefined })
 }
 
 /**
@@ -58,27 +52,23 @@ export function eventSourceKey(url: string, options: EventSourceOptions<unknown>
  * quotes.connect()
  */
 export function createEventSource<T = string>(url: string, options: EventSourceOptions<T> = {}): Connection<T> {
-  if (typeof url !== 'string' || url === '') throw misuse('createEventSource', 'the url must be a non-empty string')
   const events = options.events ?? ['message']
-  if (!Array.isArray(events) || events.some((e) => typeof e !== 'string' || e === '')) {
-    throw misuse('createEventSource', '`events` must be an array of non-empty event type names')
+  if (!url || typeof url !== 'string' || !Array.isArray(events) || !events.every((e) => e && typeof e === 'string')) {
+    throw misuse('createEventSource', 'expected a url and `events` as an array of names')
   }
   let transport
   if (options.transport === 'eventsource') {
-    if (options.method && options.method !== 'GET') throw misuse('createEventSource', "transport 'eventsource' only does GET; use transport 'fetch'")
-    if (options.headers || options.body) throw misuse('createEventSource', "transport 'eventsource' cannot send headers or a body; use transport 'fetch'")
-    if (!options.EventSource && typeof globalThis.EventSource !== 'function') {
-      throw misuse('createEventSource', "transport 'eventsource' needs a global EventSource (or the `EventSource` option); use transport 'fetch' here")
+    if ((options.method ?? 'GET') !== 'GET' || options.headers || options.body || !(options.EventSource ?? globalThis.EventSource)) {
+      throw misuse('createEventSource', "transport 'eventsource' needs EventSource and a GET without headers or body; use 'fetch'")
     }
     transport = nativeTransport(url, events, options)
   } else {
     transport = fetchTransport(url, options)
   }
-  const accepted = new Set(events)
   return createConnection<T>({
     ...options,
     transport,
     decode: createDecoder(options),
-    accepts: (event) => accepted.has(event),
+    accepts: (event) => events.includes(event),
   })
 }

@@ -36,7 +36,7 @@ export type MachineEvent =
   /** The connection stayed up for `minUptime`. */
   | { type: 'stable' }
   /** The attempt failed or the live connection broke. */
-  | { type: 'failed'; error: RealtimeError; retryable: boolean; retryAfter?: number }
+  | { type: 'failed'; error: RealtimeError; retryable: boolean; retryAfter?: number | undefined }
   /** The backoff delay is over. */
   | { type: 'retry' }
   /** The `onAuthError` hook answered. */
@@ -46,13 +46,19 @@ export type MachineEvent =
   /** A large gap between timer ticks: the machine slept. */
   | { type: 'wake' }
 
+/**
+ * What the caller must do after a transition:
+ * `open` a new attempt, `drop` the current one, `stop` (drop and cancel a pending retry),
+ * `uptime` (start the `minUptime` clock), `{ retry }` (schedule attempt n after a backoff,
+ * never sooner than `retryAfter` ms), `{ auth }` (ask the `onAuthError` hook).
+ */
 export type Effect =
-  | { type: 'open' }
-  | { type: 'drop' }
-  | { type: 'schedule-retry'; attempt: number; retryAfter?: number }
-  | { type: 'cancel-retry' }
-  | { type: 'watch-uptime' }
-  | { type: 'ask-auth'; error: RealtimeError }
+  | 'open'
+  | 'drop'
+  | 'stop'
+  | 'uptime'
+  | { retry: number; retryAfter: number | undefined }
+  | { auth: RealtimeError }
 
 export interface MachineConfig {
   /** Attempts before giving up; `Infinity` never gives up. */
@@ -73,87 +79,65 @@ type Result = readonly [MachineState, readonly Effect[]]
 
 const live = (s: ConnectionStatus) => s === 'connecting' || s === 'open' || s === 'reconnecting'
 
-/** Tear down whatever runs now, whatever it is. */
-const stopAll: readonly Effect[] = [{ type: 'drop' }, { type: 'cancel-retry' }]
-
 /**
  * The whole connection policy as a pure function: same state and event, same answer.
  * Timers and I/O are effects the caller performs; none are performed here.
  */
-export function transition(state: MachineState, event: MachineEvent, config: MachineConfig): Result {
-  const s = state
+export function transition(s: MachineState, event: MachineEvent, config: MachineConfig): Result {
+  const same: Result = [s, []]
+  const to = (patch: Partial<MachineState>, effects: readonly Effect[] = []): Result => [{ ...s, ...patch }, effects]
   switch (event.type) {
     case 'connect':
-      if (s.status !== 'idle' && s.status !== 'closed') return [s, []]
-      return start(s, 'connecting')
+      return s.status === 'idle' || s.status === 'closed' ? start(s, []) : same
     case 'reconnect':
-      return start({ ...s, attempt: 0, authRetried: false }, 'connecting', stopAll)
+      return start({ ...s, attempt: 0, authRetried: false }, ['stop'])
     case 'close':
-      if (s.status === 'closed') return [s, []]
-      return [{ ...s, status: 'closed', error: null }, stopAll]
+      return s.status === 'closed' ? same : to({ status: 'closed', error: null }, ['stop'])
     case 'opened':
-      if (!live(s.status)) return [s, [{ type: 'drop' }]]
-      return [{ ...s, status: 'open', error: null }, [{ type: 'watch-uptime' }]]
+      return live(s.status) ? to({ status: 'open', error: null }, ['uptime']) : [s, ['drop']]
     case 'stable':
-      return s.status === 'open' ? [{ ...s, attempt: 0, authRetried: false }, []] : [s, []]
-    case 'failed':
-      return failed(s, event, config)
+      return s.status === 'open' ? to({ attempt: 0, authRetried: false }) : same
     case 'retry':
-      return s.status === 'reconnecting' ? [s, [{ type: 'open' }]] : [s, []]
+      return s.status === 'reconnecting' ? [s, ['open']] : same
     case 'auth-answered':
-      if (s.status !== 'reconnecting') return [s, []]
-      if (event.retry) return [s, [{ type: 'open' }]]
-      return [{ ...s, status: 'closed', error: event.error }, []]
+      if (s.status !== 'reconnecting') return same
+      return event.retry ? [s, ['open']] : to({ status: 'closed', error: event.error })
     case 'pause': {
-      if (s.paused.includes(event.reason)) return [s, []]
+      if (s.paused.includes(event.reason)) return same
       const paused = [...s.paused, event.reason]
-      if (!live(s.status) && s.status !== 'paused') return [{ ...s, paused }, []]
-      return [{ ...s, paused, status: 'paused' }, stopAll]
+      return live(s.status) || s.status === 'paused' ? to({ paused, status: 'paused' }, ['stop']) : to({ paused })
     }
     case 'resume': {
-      if (!s.paused.includes(event.reason)) return [s, []]
+      if (!s.paused.includes(event.reason)) return same
       const paused = s.paused.filter((r) => r !== event.reason)
-      if (s.status !== 'paused' || paused.length > 0) return [{ ...s, paused }, []]
-      // Back online or visible: try at once, this is not a failure.
-      return [{ ...s, paused, status: s.attempt > 0 ? 'reconnecting' : 'connecting' }, [{ type: 'open' }]]
+      // Back online or visible: try at once; that is not a failure.
+      if (s.status !== 'paused' || paused.length > 0) return to({ paused })
+      return to({ paused, status: s.attempt > 0 ? 'reconnecting' : 'connecting' }, ['open'])
     }
     case 'wake':
       // After a sleep an "open" stream is most likely dead and a pending retry is late:
-      // check at once. For a stream we cannot ping, the check is a fresh connection.
-      if (s.status === 'open' || s.status === 'reconnecting') {
-        return [{ ...s, status: 'reconnecting' }, [...stopAll, { type: 'open' }]]
+      // check at once. For a stream that cannot be pinged, the check is a fresh connection.
+      return s.status === 'open' || s.status === 'reconnecting' ? to({ status: 'reconnecting' }, ['stop', 'open']) : same
+    case 'failed': {
+      if (!live(s.status)) return same
+      const { error } = event
+      if (error.kind === 'auth' && config.hasAuthHook && !s.authRetried) {
+        return to({ status: 'reconnecting', error, authRetried: true }, ['drop', { auth: error }])
       }
-      return [s, []]
+      if (!event.retryable) return to({ status: 'closed', error }, ['drop'])
+      if (s.attempt >= config.maxRetries) {
+        const gaveUp = new RealtimeError('max-retries', `gave up after ${s.attempt} retries: ${error.message}`, { cause: error })
+        return to({ status: 'closed', error: gaveUp }, ['drop'])
+      }
+      const attempt = s.attempt + 1
+      return to({ status: 'reconnecting', attempt, error }, ['drop', { retry: attempt, retryAfter: event.retryAfter }])
+    }
   }
 }
 
-function start(s: MachineState, status: ConnectionStatus, before: readonly Effect[] = []): Result {
-  const base = { ...s, error: null }
-  if (s.paused.length > 0) return [{ ...base, status: 'paused' }, before]
-  return [{ ...base, status }, [...before, { type: 'open' }]]
-}
-
-function failed(
-  s: MachineState,
-  event: Extract<MachineEvent, { type: 'failed' }>,
-  config: MachineConfig,
-): Result {
-  if (!live(s.status)) return [s, []]
-  const { error } = event
-  if (error.kind === 'auth' && config.hasAuthHook && !s.authRetried) {
-    return [{ ...s, status: 'reconnecting', error, authRetried: true }, [{ type: 'drop' }, { type: 'ask-auth', error }]]
-  }
-  if (!event.retryable) return [{ ...s, status: 'closed', error }, [{ type: 'drop' }]]
-  if (s.attempt >= config.maxRetries) {
-    const gaveUp = new RealtimeError('max-retries', `gave up after ${s.attempt} retries: ${error.message}`, {
-      cause: error,
-    })
-    return [{ ...s, status: 'closed', error: gaveUp }, [{ type: 'drop' }]]
-  }
-  const attempt = s.attempt + 1
-  const retry: Effect =
-    event.retryAfter === undefined
-      ? { type: 'schedule-retry', attempt }
-      : { type: 'schedule-retry', attempt, retryAfter: event.retryAfter }
-  return [{ ...s, status: 'reconnecting', attempt, error }, [{ type: 'drop' }, retry]]
+/** Starts an attempt, unless a pause holds (then it starts when the pause ends). */
+function start(s: MachineState, before: Effect[]): Result {
+  return s.paused.length > 0
+    ? [{ ...s, status: 'paused', error: null }, before]
+    : [{ ...s, status: 'connecting', error: null }, [...before, 'open']]
 }

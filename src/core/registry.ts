@@ -1,4 +1,4 @@
-import { defaultTimers, type Timers } from './runtime'
+import type { Timers } from './runtime'
 
 interface Closable {
   close(): void
@@ -19,7 +19,7 @@ export interface Registry {
   /** Takes a hold on the value for `key`, creating (and starting) it with `create` if needed. */
   acquire<V extends Closable>(key: string, create: () => V): Lease<V>
   /** The value for `key` if one exists, without taking a hold. */
-  peek<V extends Closable>(key: string): V | undefined
+  peek<V extends Closable>(key: string | null): V | undefined
 }
 
 export interface RegistryOptions {
@@ -33,7 +33,7 @@ export interface RegistryOptions {
 }
 
 export function createRegistry(options: RegistryOptions = {}): Registry {
-  const timers = options.timers ?? defaultTimers()
+  const timers = options.timers ?? (globalThis as Timers)
   const entries = new Map<string, { value: Closable; holders: number; linger: unknown }>()
 
   return {
@@ -61,7 +61,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
         },
       }
     },
-    peek: <V extends Closable>(key: string) => entries.get(key)?.value as V | undefined,
+    peek: <V extends Closable>(key: string | null) => entries.get(key!)?.value as V | undefined,
   }
 }
 

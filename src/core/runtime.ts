@@ -1,4 +1,7 @@
-/** Timer functions the engine uses; inject fakes in tests. */
+/**
+ * Timer functions the engine uses; inject fakes in tests. The default is `globalThis`,
+ * looked up on every call, so fake timers installed later still apply.
+ */
 export interface Timers {
   setTimeout(callback: () => void, ms: number): unknown
   clearTimeout(handle: unknown): void
@@ -7,24 +10,16 @@ export interface Timers {
 /** Schedules `callback` once, soon; returns a cancel function. */
 export type FrameScheduler = (callback: () => void) => () => void
 
-/** The global timers, looked up when called so fakes installed later still apply. */
-export function defaultTimers(): Timers {
-  return {
-    setTimeout: (callback, ms) => globalThis.setTimeout(callback, ms),
-    clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>),
-  }
-}
-
 /**
- * One flush per animation frame where frames exist and the page is visible (a hidden page
- * gets no frames), else a 16 ms timer.
+ * One flush per animation frame where frames exist, else a 16 ms timer. A hidden page gets
+ * no frames, so its data flush waits until it is visible: nobody sees it render meanwhile,
+ * status changes are published at once anyway, and `onMessage` is never delayed.
  */
 export function defaultFrame(timers: Timers): FrameScheduler {
   return (callback) => {
-    const doc = (globalThis as { document?: Document }).document
-    if (typeof globalThis.requestAnimationFrame === 'function' && doc?.visibilityState !== 'hidden') {
-      const handle = globalThis.requestAnimationFrame(callback)
-      return () => globalThis.cancelAnimationFrame(handle)
+    if (typeof requestAnimationFrame === 'function') {
+      const handle = requestAnimationFrame(callback)
+      return () => cancelAnimationFrame(handle)
     }
     const handle = timers.setTimeout(callback, 16)
     return () => timers.clearTimeout(handle)
@@ -33,9 +28,7 @@ export function defaultFrame(timers: Timers): FrameScheduler {
 
 /** A user callback threw: surface it without breaking delivery to anyone else. */
 export function reportListenerError(thrown: unknown): void {
-  const report = (globalThis as { reportError?: (e: unknown) => void }).reportError
-  if (typeof report === 'function') report(thrown)
-  else console.error('[tabwire] a listener threw:', thrown)
+  ;((globalThis as { reportError?: (e: unknown) => void }).reportError ?? console.error)(thrown)
 }
 
 const warned = new Set<string>()

@@ -1,7 +1,7 @@
-import { createParser } from 'eventsource-parser'
 import { parseRetryAfter } from './backoff'
 import { errorText } from './connection'
 import { RealtimeError } from './errors'
+import { createSseParser } from './sse-parser'
 import type { Transport, TransportFactory } from './transport'
 
 export type HeadersInput = Record<string, string>
@@ -34,14 +34,11 @@ export interface FetchTransportOptions {
   maxMessageSize?: number
   /** Injectable `fetch`. @defaultValue globalThis.fetch */
   fetch?: typeof fetch
-  /** Injectable clock, for `Retry-After` dates. @defaultValue Date.now */
-  now?: () => number
 }
 
 /**
  * SSE over `fetch` and a streaming body: any method, headers and body, and no DOM needed
- * (browsers, workers, Node ≥ 22). Parsing follows the WHATWG HTML spec through
- * eventsource-parser.
+ * (browsers, workers, Node ≥ 22). Parsing follows the WHATWG HTML spec (see sse-parser.ts).
  * @see https://html.spec.whatwg.org/multipage/server-sent-events.html
  */
 export function fetchTransport(url: string, options: FetchTransportOptions = {}): TransportFactory {
@@ -61,75 +58,62 @@ export function fetchTransport(url: string, options: FetchTransportOptions = {})
     }
 
     const run = async () => {
-      const doFetch = options.fetch ?? globalThis.fetch
       const extra = typeof options.headers === 'function' ? await options.headers() : options.headers
       const headers = new Headers(extra)
       headers.set('accept', 'text/event-stream')
       // Spec: send Last-Event-ID only when the last event id is not the empty string.
       if (lastEventId) headers.set('last-event-id', lastEventId)
       if (closed) return
-      const response = await doFetch(url, {
-        method: options.method ?? 'GET',
+      // Aborting (on close) also cancels the body, so nothing needs releasing by hand.
+      const response = await (options.fetch ?? fetch)(url, {
+        method: options.method,
         headers,
-        body: options.body ?? null,
-        credentials: options.credentials ?? 'same-origin',
+        body: options.body,
+        credentials: options.credentials,
         cache: 'no-store',
         signal: controller.signal,
       })
-      if (closed) return void response.body?.cancel().catch(() => {})
       const status = response.status
-      if (status === 204) return fail(new RealtimeError('http', 'the server ended the stream (204 No Content)', { status }), false)
-      if (status === 401 || status === 403) {
-        return fail(new RealtimeError('auth', `the server refused the credentials (${status})`, { status }), false)
+      const type = response.headers.get('content-type')
+      let error: RealtimeError | undefined
+      let retryable = false
+      if (status === 204) error = new RealtimeError('http', 'the server ended the stream (204)', { status })
+      else if (status === 401 || status === 403) error = new RealtimeError('auth', `not authorized (${status})`, { status })
+      else if (status !== 200) {
+        retryable = status >= 500 || status === 429 || status === 408
+        error = new RealtimeError('http', `HTTP ${status}`, { status })
+      } else if (!/^text\/event-stream\s*(;|$)/i.test(type ?? '') || !response.body) {
+        error = new RealtimeError('protocol', `expected a text/event-stream body, got '${type}'`, { status })
       }
-      if (status !== 200) {
-        const retryable = status >= 500 || status === 429 || status === 408
-        const retryAfter = parseRetryAfter(response.headers.get('retry-after'), (options.now ?? Date.now)())
-        return fail(new RealtimeError('http', `the server answered ${status}`, { status }), retryable, retryAfter)
-      }
-      const type = response.headers.get('content-type') ?? ''
-      if (type.split(';')[0]!.trim().toLowerCase() !== 'text/event-stream') {
-        return fail(new RealtimeError('protocol', `expected text/event-stream, got '${type || 'no content type'}'`, { status }), false)
-      }
-      if (!response.body) return fail(new RealtimeError('protocol', 'the response has no body to stream'), false)
+      if (error) return fail(error, retryable, parseRetryAfter(response.headers.get('retry-after'), Date.now()))
       sink.open()
-      await read(response.body)
-      fail(new RealtimeError('network', 'the server ended the stream'), true)
-    }
-
-    const read = async (body: ReadableStream<Uint8Array>) => {
       const maxSize = options.maxMessageSize ?? 1_048_576
-      const parser = createParser({
-        maxBufferSize: maxSize,
-        onEvent: (event) => sink.message({ data: event.data, event: event.event ?? 'message', id: event.id }),
-        onId: (id) => sink.lastEventId(id),
-        onRetry: (ms) => sink.retryHint(ms),
-        onComment: () => sink.activity(),
-        onError: (e) => {
-          if (e.type === 'max-buffer-size-exceeded') {
-            fail(new RealtimeError('protocol', `an event exceeded maxMessageSize (${maxSize} characters)`), true)
-          }
+      const parser = createSseParser(
+        {
+          event: (event, data, id) => sink.message({ data, event, id: id || undefined }),
+          id: (id) => sink.lastEventId(id),
+          retry: (ms) => sink.retryHint(ms),
+          overflow: () => fail(new RealtimeError('protocol', `an event exceeded maxMessageSize (${maxSize})`), true),
         },
-      })
-      // ignoreBOM: the parser strips exactly one leading BOM as the spec says; a decoder
-      // that stripped one too would eat a second, meaningful U+FEFF.
-      const decoder = new TextDecoder('utf-8', { ignoreBOM: true })
-      const reader = body.getReader()
-      try {
-        for (;;) {
-          const { done, value } = await reader.read()
-          if (done || closed) break
-          sink.activity()
-          parser.feed(decoder.decode(value, { stream: true }))
-          if (closed) break
-        }
-      } finally {
-        if (closed) reader.cancel().catch(() => {})
+        maxSize,
+        lastEventId,
+      )
+      // A fresh decoder per stream: it strips the one leading BOM and joins UTF-8
+      // sequences split across chunks.
+      const decoder = new TextDecoder()
+      const reader = response.body!.getReader()
+      for (;;) {
+        const { done, value } = await reader.read()
+        if (closed) return
+        if (done) return fail(new RealtimeError('network', 'the stream ended'), true)
+        // Any bytes, comments included, prove the connection alive.
+        sink.activity()
+        parser.feed(decoder.decode(value, { stream: true }))
       }
     }
 
     run().catch((thrown: unknown) => {
-      fail(new RealtimeError('network', `the request failed: ${errorText(thrown)}`, { cause: thrown }), true)
+      fail(new RealtimeError('network', errorText(thrown), { cause: thrown }), true)
     })
     return transport
   }

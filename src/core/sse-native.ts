@@ -19,14 +19,12 @@ export interface NativeTransportOptions {
   EventSource?: typeof EventSource
 }
 
-/** Adds the resume parameter to a URL, keeping everything else as it is. */
+/** Sets the resume parameter on a URL (resolved against the page), keeping the rest. */
 export function withLastEventId(url: string, param: string, id: string | undefined): string {
   if (!id) return url
-  const hash = url.indexOf('#')
-  const base = hash === -1 ? url : url.slice(0, hash)
-  const fragment = hash === -1 ? '' : url.slice(hash)
-  const sep = base.includes('?') ? '&' : '?'
-  return `${base}${sep}${encodeURIComponent(param)}=${encodeURIComponent(id)}${fragment}`
+  const resolved = new URL(url, (globalThis as { location?: Location }).location?.href)
+  resolved.searchParams.set(param, id)
+  return resolved.href
 }
 
 /**
@@ -52,7 +50,7 @@ export function nativeTransport(url: string, events: readonly string[], options:
     source.onerror = () => {
       if (closed) return
       transport.close()
-      sink.fail(new RealtimeError('network', 'the EventSource failed or the stream ended'), true)
+      sink.fail(new RealtimeError('network', 'the EventSource failed'), true)
     }
     for (const type of events) source.addEventListener(type, onMessage)
     const transport: Transport = {

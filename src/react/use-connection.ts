@@ -1,5 +1,5 @@
 'use client'
-import { useCallback, useInsertionEffect, useMemo, useRef, useSyncExternalStore } from 'react'
+import { useCallback, useInsertionEffect, useRef, useSyncExternalStore } from 'react'
 import type { Connection, ConnectionSnapshot, RealtimeMessage } from '../core/connection'
 import type { RealtimeError } from '../core/errors'
 import { defaultRegistry, type Registry } from '../core/registry'
@@ -36,13 +36,7 @@ export interface HookState<S> extends Omit<ConnectionSnapshot<S>, 'data'> {
   reconnect(): void
 }
 
-const IDLE: ConnectionSnapshot<never> = Object.freeze({
-  status: 'idle',
-  data: undefined,
-  lastEventId: undefined,
-  error: null,
-  attempt: 0,
-})
+const IDLE: ConnectionSnapshot<never> = { status: 'idle', data: undefined, lastEventId: undefined, error: null, attempt: 0 }
 const getServerSnapshot = () => IDLE
 
 /** Keeps `options` readable from long-lived callbacks without making them change. */
@@ -56,14 +50,16 @@ export function useLatest<V>(value: V): { readonly current: V } {
 
 /**
  * The one adapter every hook is: a `useSyncExternalStore` over a shared core connection,
- * found by `key` (null: none). `create` runs once per key, in the commit phase.
+ * found by `key` (null: none). `create` runs once per key, in the commit phase, with a ref
+ * to the latest options (read callbacks through it, so inline ones never reconnect).
  */
-export function useConnection<T, S>(
+export function useConnection<T, S, O extends HookOptions<T, S>>(
   key: string | null,
-  create: () => Connection<T>,
-  options: HookOptions<T, S>,
+  create: (latest: { readonly current: O }) => Connection<T>,
+  options: O,
 ): HookState<S> {
-  const latest = useLatest({ options, create })
+  const latest = useLatest(options)
+  const make = useLatest(create)
   const registry = options.registry ?? defaultRegistry()
   const cache = useRef<{ base: ConnectionSnapshot<T>; view: ConnectionSnapshot<S> } | null>(null)
 
@@ -71,41 +67,40 @@ export function useConnection<T, S>(
     (notify: () => void) => {
       if (key === null) return () => {}
       const lease = registry.acquire(key, () => {
-        const connection = latest.current.create()
+        const connection = make.current(latest)
         connection.connect()
         return connection
       })
       const offs = [
         lease.value.subscribe(notify),
-        lease.value.onMessage((message) => latest.current.options.onMessage?.(message)),
-        lease.value.onError((error) => latest.current.options.onError?.(error)),
+        lease.value.onMessage((message) => latest.current.onMessage?.(message)),
+        lease.value.onError((error) => latest.current.onError?.(error)),
       ]
       return () => {
         for (const off of offs) off()
         lease.release()
       }
     },
-    [key, registry, latest],
+    [key, registry, latest, make],
   )
 
   const getSnapshot = (): ConnectionSnapshot<S> => {
-    const base = (key === null ? undefined : registry.peek<Connection<T>>(key)?.getSnapshot()) ?? IDLE
+    const base = registry.peek<Connection<T>>(key)?.getSnapshot() ?? IDLE
+    const { select, equals = Object.is } = latest.current
+    if (!select) return base as ConnectionSnapshot<unknown> as ConnectionSnapshot<S>
     const cached = cache.current
     if (cached?.base === base) return cached.view
-    const { select, equals = Object.is } = latest.current.options
-    const data = base.data === undefined ? undefined : select ? select(base.data) : (base.data as unknown as S)
+    // Keep the previous view (and so skip the render) when the selection is equal.
     const prev = cached?.view
-    const sameData = prev !== undefined && (prev.data === data || (prev.data !== undefined && data !== undefined && equals(prev.data, data)))
-    const view =
-      prev && sameData && prev.status === base.status && prev.error === base.error && prev.attempt === base.attempt && prev.lastEventId === base.lastEventId
-        ? prev
-        : { ...base, data: sameData ? prev.data : data }
+    const data = base.data === undefined ? undefined : select(base.data)
+    const next = { ...base, data: prev?.data !== undefined && data !== undefined && equals(prev.data, data) ? prev.data : data }
+    const view = prev && (Object.keys(next) as (keyof typeof next)[]).every((k) => prev[k] === next[k]) ? prev : next
     cache.current = { base, view }
     return view
   }
 
   const view = useSyncExternalStore(subscribe, getSnapshot, getServerSnapshot)
-  const close = useCallback(() => key !== null && registry.peek<Connection<T>>(key)?.close(), [key, registry])
-  const reconnect = useCallback(() => key !== null && registry.peek<Connection<T>>(key)?.reconnect(), [key, registry])
-  return useMemo(() => ({ ...view, close, reconnect }), [view, close, reconnect])
+  const close = useCallback(() => registry.peek<Connection<T>>(key)?.close(), [key, registry])
+  const reconnect = useCallback(() => registry.peek<Connection<T>>(key)?.reconnect(), [key, registry])
+  return { ...view, close, reconnect }
 }

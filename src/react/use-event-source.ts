@@ -1,7 +1,6 @@
 'use client'
-import type { RealtimeError } from '../core/errors'
 import { createEventSource, eventSourceKey, type EventSourceOptions } from '../core/event-source'
-import { type HookOptions, type HookState, useConnection, useLatest } from './use-connection'
+import { type HookOptions, type HookState, useConnection } from './use-connection'
 
 /** Options of {@link useEventSource}: every stream option plus the hook's own. */
 export interface UseEventSourceOptions<T = string, S = T> extends EventSourceOptions<T>, HookOptions<T, S> {}
@@ -26,22 +25,17 @@ export function useEventSource<T = string, S = T>(
   url: string | null,
   options: UseEventSourceOptions<T, S> = {},
 ): UseEventSourceResult<S> {
-  const latest = useLatest(options)
   const key = url !== null && options.enabled !== false ? eventSourceKey(url, options as EventSourceOptions<unknown>) : null
-  return useConnection<T, S>(
+  return useConnection<T, S, UseEventSourceOptions<T, S>>(
     key,
-    () => {
+    (latest) => {
       // Callbacks are read through `latest`, so a re-render with new inline functions
-      // keeps the connection and the newest functions still apply.
+      // keeps the connection and the newest functions apply (they may capture state).
+      // A schema is a pure value: the one given when the stream starts is used.
       const o = latest.current
-      const { schema } = o
-      return createEventSource<T>(url!, {
-        ...o,
-        headers: typeof o.headers === 'function' ? () => (latest.current.headers as () => Record<string, string>)() : o.headers,
-        parse: o.parse && ((data, message) => latest.current.parse!(data, message)),
-        onAuthError: o.onAuthError && ((error: RealtimeError) => latest.current.onAuthError!(error)),
-        schema: schema && { '~standard': { ...schema['~standard'], validate: (v) => (latest.current.schema ?? schema)['~standard'].validate(v) } },
-      })
+      const live = <K extends 'parse' | 'headers' | 'onAuthError'>(name: K) =>
+        typeof o[name] === 'function' ? (((...args: unknown[]) => (latest.current[name] as Function)(...args)) as never) : o[name]
+      return createEventSource<T>(url!, { ...o, headers: live('headers'), parse: live('parse'), onAuthError: live('onAuthError') })
     },
     options,
   )
