@@ -37,9 +37,12 @@ export interface RealtimeErrorDetails {
  */
 export class RealtimeError extends Error {
   override readonly name = 'RealtimeError'
-  readonly kind: RealtimeErrorKind
-  readonly status: number | undefined
-  readonly raw: unknown
+  /** What went wrong. */
+  declare readonly kind: RealtimeErrorKind
+  /** HTTP status, for `http` and `auth` errors. */
+  declare readonly status: number | undefined
+  /** The raw payload, for `parse` errors. */
+  declare readonly raw: unknown
 
   constructor(kind: RealtimeErrorKind, message: string, details: RealtimeErrorDetails = {}) {
     super(message, details)

@@ -45,10 +45,13 @@ export function fetchTransport(url: string, options: FetchTransportOptions = {})
   return ({ sink, lastEventId }) => {
     const controller = new AbortController()
     let closed = false
+    let reader: ReadableStreamDefaultReader<Uint8Array> | undefined
     const transport: Transport = {
       close() {
         closed = true
+        // Abort cancels the body too, but a fetch that ignores signals would leave it open.
         controller.abort()
+        reader?.cancel().catch(() => {})
       },
     }
     const fail = (error: RealtimeError, retryable: boolean, retryAfter?: number) => {
@@ -73,6 +76,7 @@ export function fetchTransport(url: string, options: FetchTransportOptions = {})
         cache: 'no-store',
         signal: controller.signal,
       })
+      if (closed) return
       const status = response.status
       const type = response.headers.get('content-type')
       let error: RealtimeError | undefined
@@ -101,7 +105,7 @@ export function fetchTransport(url: string, options: FetchTransportOptions = {})
       // A fresh decoder per stream: it strips the one leading BOM and joins UTF-8
       // sequences split across chunks.
       const decoder = new TextDecoder()
-      const reader = response.body!.getReader()
+      reader = response.body!.getReader()
       for (;;) {
         const { done, value } = await reader.read()
         if (closed) return
