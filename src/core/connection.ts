@@ -163,7 +163,10 @@ export function createConnection<T>(config: ConnectionConfig<T>): Connection<T> 
     return { status: machine.status, data, lastEventId, error, attempt: machine.attempt }
   }
 
-  /** Urgent changes (status, errors) show at once; data is coalesced to one flush per frame. */
+  /**
+   * Urgent changes (status, connection errors) show at once; data and parse errors are
+   * coalesced to one flush per frame.
+   */
   function publish(urgent?: boolean) {
     if (!urgent) {
       cancelFrame ??= scheduleFrame(() => publish(true))
@@ -216,10 +219,14 @@ export function createConnection<T>(config: ConnectionConfig<T>): Connection<T> 
     transport?.close()
     const gen = ++generation
     const live = () => gen === generation
+    // The idle clock runs from the start of the attempt: an attempt that gets no answer
+    // at all (a hung request) is abandoned after idleTimeout, like a silent stream.
     lastActivity = now()
+    armIdle()
     // Calls from a replaced transport are ignored: a late callback cannot disturb this one.
     const sink: TransportSink = {
-      open: () => live() && (armIdle(), dispatch({ type: 'opened' })),
+      // Opening is activity, and a fresh stream starts with no error from the old one.
+      open: () => live() && ((lastActivity = now()), (error = null), dispatch({ type: 'opened' })),
       message: (message) => live() && deliver(message),
       activity: () => void (live() && (lastActivity = now())),
       lastEventId: (id) => void (live() && (lastEventId = id)),
@@ -277,9 +284,8 @@ export function createConnection<T>(config: ConnectionConfig<T>): Connection<T> 
     else if (signal === 'visible') {
       hiddenTimer.clear()
       resume('hidden')
-    } else if (config.pauseWhenHidden) {
-      hiddenTimer.set(() => pause('hidden'), config.pauseWhenHidden === true ? 0 : config.pauseWhenHidden)
-    }
+    } else if (config.pauseWhenHidden === true) pause('hidden')
+    else if (typeof config.pauseWhenHidden === 'number') hiddenTimer.set(() => pause('hidden'), config.pauseWhenHidden)
   }
 
   /** Follows the environment from (re)start to close; syncs with its state now first. */

@@ -92,7 +92,9 @@ export function transition(s: MachineState, event: MachineEvent, config: Machine
     case 'reconnect':
       return start({ ...s, attempt: 0, authRetried: false }, ['stop'])
     case 'close':
-      return s.status === 'closed' ? same : to({ status: 'closed', error: null }, ['stop'])
+      // Nothing is watched while closed, so pause reasons are forgotten: the next start
+      // reads them afresh. A final error stays visible.
+      return to({ status: 'closed', error: s.status === 'closed' ? s.error : null, paused: [] }, ['stop'])
     case 'opened':
       return live(s.status) ? to({ status: 'open', error: null }, ['uptime']) : [s, ['drop']]
     case 'stable':

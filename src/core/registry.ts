@@ -55,7 +55,8 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
           released = true
           if (--held.holders > 0) return
           held.linger = timers.setTimeout(() => {
-            if (entries.get(key) === held) entries.delete(key)
+            // A lingering entry is the only one for its key: acquiring it again cancels this.
+            entries.delete(key)
             held.value.close()
           }, options.linger ?? 1000)
         },

@@ -79,17 +79,20 @@ export function fetchTransport(url: string, options: FetchTransportOptions = {})
       if (closed) return
       const status = response.status
       const type = response.headers.get('content-type')
-      let error: RealtimeError | undefined
-      let retryable = false
-      if (status === 204) error = new RealtimeError('http', 'the server ended the stream (204)', { status })
-      else if (status === 401 || status === 403) error = new RealtimeError('auth', `not authorized (${status})`, { status })
-      else if (status !== 200) {
-        retryable = status >= 500 || status === 429 || status === 408
-        error = new RealtimeError('http', `HTTP ${status}`, { status })
-      } else if (!/^text\/event-stream\s*(;|$)/i.test(type ?? '') || !response.body) {
-        error = new RealtimeError('protocol', `expected a text/event-stream body, got '${type}'`, { status })
+      // 204 and other 4xx are final, 401/403 too (as `auth`); 5xx, 429 and 408 are retried.
+      const kind =
+        status === 401 || status === 403
+          ? 'auth'
+          : status !== 200
+            ? 'http'
+            : /^text\/event-stream\s*(;|$)/i.test(type ?? '') && response.body
+              ? null
+              : 'protocol'
+      if (kind) {
+        const message = kind === 'protocol' ? `expected a text/event-stream body, got '${type}'` : `HTTP ${status}`
+        const retryAfter = parseRetryAfter(response.headers.get('retry-after'), Date.now())
+        return fail(new RealtimeError(kind, message, { status }), status > 499 || status === 429 || status === 408, retryAfter)
       }
-      if (error) return fail(error, retryable, parseRetryAfter(response.headers.get('retry-after'), Date.now()))
       sink.open()
       const maxSize = options.maxMessageSize ?? 1_048_576
       const parser = createSseParser(
