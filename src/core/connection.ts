@@ -18,7 +18,10 @@ export interface RealtimeMessage<T> {
   data: T
   /** The event type (`message` unless the server named one). */
   event: string
-  /** The event id, if the message carried one. */
+  /**
+   * The stream's last event id when this message arrived (what `MessageEvent.lastEventId`
+   * reports): the message's own id, or the last one before it.
+   */
   id: string | undefined
   /** The payload before decoding. */
   raw: unknown

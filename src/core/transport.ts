@@ -6,7 +6,7 @@ export interface WireMessage {
   data: unknown
   /** The event type (`message` unless the server named one). */
   event: string
-  /** The event id, if the message carried one. */
+  /** The stream's last event id when the message arrived (SSE keeps it across events). */
   id: string | undefined
 }
 

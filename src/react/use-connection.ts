@@ -17,7 +17,8 @@ export interface HookOptions<T, S> {
   onError?: (error: RealtimeError) => void
   /**
    * Derive what the component renders from the latest data; the component re-renders only
-   * when the result changes by `equals`.
+   * when the result (or the status, error or attempt) changes by `equals`. With `select`,
+   * `lastEventId` is the one of the last render.
    * @example { select: (quote) => quote.price }
    */
   select?: (data: T) => S
@@ -61,7 +62,7 @@ export function useConnection<T, S, O extends HookOptions<T, S>>(
   const latest = useLatest(options)
   const make = useLatest(create)
   const registry = options.registry ?? defaultRegistry()
-  const cache = useRef<{ base: ConnectionSnapshot<T>; view: ConnectionSnapshot<S> } | null>(null)
+  const cache = useRef<{ base: ConnectionSnapshot<T>; select: unknown; view: ConnectionSnapshot<S> } | null>(null)
 
   const subscribe = useCallback(
     (notify: () => void) => {
@@ -86,16 +87,18 @@ export function useConnection<T, S, O extends HookOptions<T, S>>(
 
   const getSnapshot = (): ConnectionSnapshot<S> => {
     const base = registry.peek<Connection<T>>(key)?.getSnapshot() ?? IDLE
-    const { select, equals = Object.is } = latest.current
+    // This render's select applies at once (it may close over new props).
+    const { select, equals = Object.is } = options
     if (!select) return base as ConnectionSnapshot<unknown> as ConnectionSnapshot<S>
     const cached = cache.current
-    if (cached?.base === base) return cached.view
-    // Keep the previous view (and so skip the render) when the selection is equal.
+    if (cached?.base === base && cached.select === select) return cached.view
+    // Keep the previous view, and so skip the render, when nothing but the unselected data
+    // (and with it lastEventId) changed.
     const prev = cached?.view
     const data = base.data === undefined ? undefined : select(base.data)
     const next = { ...base, data: prev?.data !== undefined && data !== undefined && equals(prev.data, data) ? prev.data : data }
-    const view = prev && (Object.keys(next) as (keyof typeof next)[]).every((k) => prev[k] === next[k]) ? prev : next
-    cache.current = { base, view }
+    const view = prev && (Object.keys(next) as (keyof typeof next)[]).every((k) => k === 'lastEventId' || prev[k] === next[k]) ? prev : next
+    cache.current = { base, select, view }
     return view
   }
 

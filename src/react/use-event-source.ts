@@ -25,7 +25,8 @@ export function useEventSource<T = string, S = T>(
   url: string | null,
   options: UseEventSourceOptions<T, S> = {},
 ): UseEventSourceResult<S> {
-  const key = url !== null && options.enabled !== false ? eventSourceKey(url, options as EventSourceOptions<unknown>) : null
+  // `enabled` is the hook's own: `enabled: true` and no `enabled` are the same stream.
+  const key = url !== null && options.enabled !== false ? eventSourceKey(url, { ...options, enabled: undefined } as EventSourceOptions<unknown>) : null
   return useConnection<T, S, UseEventSourceOptions<T, S>>(
     key,
     (latest) => {
