@@ -56,8 +56,10 @@ export interface EngineOptions extends BackoffOptions {
   /**
    * If no bytes at all (messages or comments) arrive for this long (ms), the connection is
    * dead: it is dropped with a `timeout` error and reconnected. `0` turns it off. Keep it
-   * above the server's heartbeat interval (tabwire/server sends one every 15 s).
-   * @defaultValue 45000
+   * above the server's heartbeat interval (tabwire/server sends one every 15 s). The native
+   * EventSource cannot see comments or unlisted event types: there only messages count,
+   * so it is off by default.
+   * @defaultValue 45000 (fetch SSE); 0 (native EventSource, and WebSocket without `heartbeat`)
    */
   idleTimeout?: number
   /**
@@ -103,6 +105,11 @@ export interface Connection<T> {
   onMessage(listener: (message: RealtimeMessage<T>) => void): () => void
   /** Listens for every error as it happens. */
   onError(listener: (error: RealtimeError) => void): () => void
+  /**
+   * Reports an error that is not the connection's own (a bad message, a full send queue):
+   * it goes to the snapshot and to `onError` listeners; the connection goes on.
+   */
+  report(error: RealtimeError): void
   /** Starts, if idle or closed. */
   connect(): void
   /** Starts again now with the attempt count reset: works in every status. */
@@ -126,7 +133,7 @@ export function createConnection<T>(config: ConnectionConfig<T>): Connection<T> 
   const timer = (): Timer => {
     let handle: unknown
     const clear = () => {
-      if (handle !== undefined) timers.clearTimeout(handle)
+      timers.clearTimeout(handle)
       handle = undefined
     }
     return {
@@ -241,7 +248,7 @@ export function createConnection<T>(config: ConnectionConfig<T>): Connection<T> 
       if (live()) transport = t
       else t.close()
     } catch (thrown) {
-      sink.fail(new RealtimeError('network', errorText(thrown), { cause: thrown }), true)
+      sink.fail(new RealtimeError('network', String(thrown), { cause: thrown }), true)
     }
   }
 
@@ -254,15 +261,18 @@ export function createConnection<T>(config: ConnectionConfig<T>): Connection<T> 
     }
   }
 
+  function report(e: RealtimeError) {
+    errors.emit((error = e))
+    publish()
+  }
+
   function deliver(message: WireMessage) {
     lastActivity = now()
     if (config.accepts && !config.accepts(message.event)) return
     try {
       data = config.decode ? config.decode(message) : (message.data as T)
     } catch (thrown) {
-      error = new RealtimeError('parse', `bad '${message.event}' message: ${errorText(thrown)}`, { raw: message.data, cause: thrown })
-      errors.emit(error)
-      return publish()
+      return report(new RealtimeError('parse', `bad '${message.event}' message: ${thrown}`, { raw: message.data, cause: thrown }))
     }
     if (error?.kind === 'parse') error = null
     messages.emit({ data: data!, event: message.event, id: message.id, raw: message.data })
@@ -306,6 +316,7 @@ export function createConnection<T>(config: ConnectionConfig<T>): Connection<T> 
     getSnapshot: () => snapshot,
     onMessage: messages.add,
     onError: errors.add,
+    report,
     connect() {
       watch()
       dispatch({ type: 'connect' })
@@ -347,8 +358,4 @@ function emitter<A>() {
       }
     },
   }
-}
-
-export function errorText(thrown: unknown): string {
-  return thrown instanceof Error ? thrown.message : String(thrown)
 }

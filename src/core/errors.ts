@@ -8,6 +8,7 @@
  * - `timeout`: nothing arrived for `idleTimeout` ms; the connection is replaced.
  * - `protocol`: the server broke the protocol (wrong content type, message too large…).
  * - `max-retries`: the engine gave up after `maxRetries` attempts; `reconnect()` starts again.
+ * - `overflow`: a WebSocket send queue was full; the message was not queued.
  */
 export type RealtimeErrorKind =
   | 'network'
@@ -17,10 +18,11 @@ export type RealtimeErrorKind =
   | 'timeout'
   | 'protocol'
   | 'max-retries'
+  | 'overflow'
 
 /** Extra facts an error may carry. */
 export interface RealtimeErrorDetails {
-  /** HTTP status of the response, for `http` and `auth` errors. */
+  /** HTTP status, or WebSocket close code, for `http`, `auth` and close errors. */
   status?: number
   /** The raw message text, for `parse` errors. */
   raw?: unknown

@@ -57,15 +57,20 @@ export function createEventSource<T = string>(url: string, options: EventSourceO
     throw misuse('createEventSource', 'expected a url and `events` as an array of names')
   }
   let transport
+  let idleTimeout
   if (options.transport === 'eventsource') {
     if ((options.method ?? 'GET') !== 'GET' || options.headers || options.body || !(options.EventSource ?? globalThis.EventSource)) {
-      throw misuse('createEventSource', "transport 'eventsource' needs EventSource and a GET without headers or body; use 'fetch'")
+      throw misuse('createEventSource', "transport 'eventsource' needs EventSource, GET, no headers or body; use 'fetch'")
     }
     transport = nativeTransport(url, events, options)
+    // A native EventSource hides comments and unlisted event types, so a quiet stream
+    // with comment heartbeats would look dead: idle detection is opt-in here.
+    idleTimeout = 0
   } else {
     transport = fetchTransport(url, options)
   }
   return createConnection<T>({
+    idleTimeout,
     ...options,
     transport,
     decode: createDecoder(options),

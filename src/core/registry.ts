@@ -44,7 +44,7 @@ export function createRegistry(options: RegistryOptions = {}): Registry {
         entries.set(key, entry)
       }
       const held = entry
-      if (held.linger !== undefined) timers.clearTimeout(held.linger)
+      timers.clearTimeout(held.linger)
       held.linger = undefined
       held.holders++
       let released = false

@@ -1,6 +1,7 @@
 /**
  * Timer functions the engine uses; inject fakes in tests. The default is `globalThis`,
- * looked up on every call, so fake timers installed later still apply.
+ * looked up on every call, so fake timers installed later still apply. `clearTimeout`
+ * must accept `undefined`, as the global one does.
  */
 export interface Timers {
   setTimeout(callback: () => void, ms: number): unknown

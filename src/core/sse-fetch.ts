@@ -1,5 +1,4 @@
 import { parseRetryAfter } from './backoff'
-import { errorText } from './connection'
 import { RealtimeError } from './errors'
 import { createSseParser } from './sse-parser'
 import type { Transport, TransportFactory } from './transport'
@@ -120,7 +119,7 @@ export function fetchTransport(url: string, options: FetchTransportOptions = {})
     }
 
     run().catch((thrown: unknown) => {
-      fail(new RealtimeError('network', errorText(thrown), { cause: thrown }), true)
+      fail(new RealtimeError('network', String(thrown), { cause: thrown }), true)
     })
     return transport
   }

@@ -50,6 +50,18 @@ export function useLatest<V>(value: V): { readonly current: V } {
 }
 
 /**
+ * A copy of the options whose named callbacks call the newest ones at call time, so a
+ * long-lived connection never holds a stale closure and inline callbacks never reconnect.
+ */
+export function liveOptions<O extends object>(latest: { readonly current: O }, names: readonly (keyof O)[]): O {
+  const options = { ...latest.current }
+  for (const name of names) {
+    if (typeof options[name] === 'function') options[name] = ((...args: unknown[]) => (latest.current[name] as Function)(...args)) as never
+  }
+  return options
+}
+
+/**
  * The one adapter every hook is: a `useSyncExternalStore` over a shared core connection,
  * found by `key` (null: none). `create` runs once per key, in the commit phase, with a ref
  * to the latest options (read callbacks through it, so inline ones never reconnect).

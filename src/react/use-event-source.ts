@@ -1,6 +1,6 @@
 'use client'
 import { createEventSource, eventSourceKey, type EventSourceOptions } from '../core/event-source'
-import { type HookOptions, type HookState, useConnection } from './use-connection'
+import { type HookOptions, type HookState, liveOptions, useConnection } from './use-connection'
 
 /** Options of {@link useEventSource}: every stream option plus the hook's own. */
 export interface UseEventSourceOptions<T = string, S = T> extends EventSourceOptions<T>, HookOptions<T, S> {}
@@ -29,15 +29,9 @@ export function useEventSource<T = string, S = T>(
   const key = url !== null && options.enabled !== false ? eventSourceKey(url, { ...options, enabled: undefined } as EventSourceOptions<unknown>) : null
   return useConnection<T, S, UseEventSourceOptions<T, S>>(
     key,
-    (latest) => {
-      // Callbacks are read through `latest`, so a re-render with new inline functions
-      // keeps the connection and the newest functions apply (they may capture state).
-      // A schema is a pure value: the one given when the stream starts is used.
-      const o = latest.current
-      const live = <K extends 'parse' | 'headers' | 'onAuthError'>(name: K) =>
-        typeof o[name] === 'function' ? (((...args: unknown[]) => (latest.current[name] as Function)(...args)) as never) : o[name]
-      return createEventSource<T>(url!, { ...o, headers: live('headers'), parse: live('parse'), onAuthError: live('onAuthError') })
-    },
+    // Callbacks are read through `latest` (they may capture state). A schema is a pure
+    // value: the one given when the stream starts is used.
+    (latest) => createEventSource<T>(url!, liveOptions(latest, ['headers', 'parse', 'onAuthError'])),
     options,
   )
 }

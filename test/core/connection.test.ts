@@ -101,7 +101,7 @@ describe('status sequences', () => {
       },
     })
     connection.connect()
-    expect(snap().error).toMatchObject({ kind: 'network', message: 'bad URL', cause: thrown })
+    expect(snap().error).toMatchObject({ kind: 'network', message: 'Error: bad URL', cause: thrown })
     expect(snap().status).toBe('reconnecting')
     vi.advanceTimersByTime(500)
     expect(calls).toBe(2)

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { createEventSource, eventSourceKey } from '../../src/core/event-source'
 
 describe('eventSourceKey', () => {
@@ -59,3 +59,42 @@ describe('createEventSource misuse', () => {
     source.close()
   })
 })
+
+describe('createEventSource defaults', () => {
+  it('leaves idle detection off for the native EventSource, which cannot see comment heartbeats', () => {
+    vi.useFakeTimers()
+    try {
+      const made: { onopen: (() => void) | null }[] = []
+      class FakeSource {
+        onopen: (() => void) | null = null
+        onerror: (() => void) | null = null
+        constructor() {
+          made.push(this)
+        }
+        addEventListener() {}
+        removeEventListener() {}
+        close() {}
+      }
+      const native = createEventSource('/s', { transport: 'eventsource', EventSource: FakeSource as never, environment: quiet })
+      native.connect()
+      made[0]!.onopen!()
+      vi.advanceTimersByTime(10 * 60_000)
+      expect(native.getSnapshot()).toMatchObject({ status: 'open', error: null })
+      expect(made).toHaveLength(1)
+      native.close()
+      // ...while it stays on for fetch, where every byte counts.
+      const fetched = createEventSource('/s', {
+        fetch: (() => new Promise<Response>(() => {})) as typeof fetch,
+        environment: quiet,
+      })
+      fetched.connect()
+      vi.advanceTimersByTime(45_000)
+      expect(fetched.getSnapshot().error?.kind).toBe('timeout')
+      fetched.close()
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+})
+
+const quiet = { current: () => [], subscribe: () => () => {} }

@@ -130,7 +130,7 @@ describe('fetchTransport: the HTTP policy', () => {
     await settle()
     expect(recorded.events).toEqual(['fail:network'])
     expect(recorded.failure!.retryable).toBe(true)
-    expect(recorded.failure!.error.message).toBe('fetch failed')
+    expect(recorded.failure!.error.message).toBe('TypeError: fetch failed')
   })
 })
 
