@@ -7,6 +7,7 @@ export {
   type EngineOptions,
   type RealtimeMessage,
 } from './connection'
+export { closeCodeOutcome } from './close-codes'
 export { createDecoder, type DecodeOptions, type StandardSchema } from './decode'
 export type { Environment, EnvironmentSignal } from './environment'
 export { globalEnvironment } from './environment'
@@ -19,3 +20,12 @@ export type { FrameScheduler, Timers } from './runtime'
 export { type FetchTransportOptions, fetchTransport, type HeadersInput } from './sse-fetch'
 export { nativeTransport, type NativeTransportOptions, withLastEventId } from './sse-native'
 export type { Transport, TransportContext, TransportFactory, TransportSink, WireMessage } from './transport'
+export {
+  createWebSocket,
+  type HeartbeatOptions,
+  type SendResult,
+  type WebSocketConnection,
+  type WebSocketOptions,
+  webSocketKey,
+  type WireData,
+} from './web-socket'

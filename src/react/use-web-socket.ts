@@ -1,0 +1,66 @@
+'use client'
+import { useCallback } from 'react'
+import { defaultRegistry } from '../core/registry'
+import { createWebSocket, type SendResult, type WebSocketConnection, type WebSocketOptions, webSocketKey } from '../core/web-socket'
+import { type HookOptions, type HookState, liveOptions, useConnection, useLatest } from './use-connection'
+
+/** Options of {@link useWebSocket}: every WebSocket option plus the hook's own. */
+export interface UseWebSocketOptions<In = unknown, Out = unknown, S = In> extends WebSocketOptions<In, Out>, HookOptions<In, S> {}
+
+/** What {@link useWebSocket} returns. */
+export interface UseWebSocketResult<S, Out> extends Omit<HookState<S>, 'close'> {
+  /**
+   * Sends now if the socket is open, else queues in order (bounded by `maxQueued`);
+   * returns where the message went. Keeps one identity for the life of the stream.
+   */
+  send(message: Out): SendResult
+  /** Stops the (shared) socket and returns the messages still queued. */
+  close(): Out[]
+}
+
+type Url = string | (() => string | Promise<string>)
+
+/**
+ * Subscribes a component to a WebSocket: reconnecting, with a send queue that loses
+ * nothing, heartbeats and a close-code policy. Components that use the same stream in
+ * one tab share one socket. Inline options and callbacks never reconnect.
+ *
+ * @param url - a URL, a function (possibly async) called on every connect, or `null`.
+ * @example
+ * const chat = useWebSocket<ChatIn, ChatOut>('wss://example.com/chat', { json: true })
+ * chat.send({ type: 'say', text }) // queued while reconnecting, never silently dropped
+ */
+export function useWebSocket<In = unknown, Out = unknown, S = In>(
+  url: Url | null,
+  options: UseWebSocketOptions<In, Out, S> = {},
+): UseWebSocketResult<S, Out> {
+  const registry = options.registry ?? defaultRegistry()
+  // `enabled` is the hook's own: `enabled: true` and no `enabled` are the same stream.
+  const key = url !== null && options.enabled !== false ? webSocketKey(url, { ...options, enabled: undefined } as WebSocketOptions<In, Out>) : null
+  const latest = useLatest({ ...options, url })
+  // Callbacks (and a url function) are read through `latest`: they may capture state.
+  const create = () => {
+    const o = liveOptions(latest, ['url', 'parse', 'serialize', 'shouldReconnect', 'onReopen'])
+    return createWebSocket<In, Out>(o.url!, o)
+  }
+  const state = useConnection<In, S, UseWebSocketOptions<In, Out, S>>(key, create, options)
+
+  const send = useCallback(
+    (message: Out): SendResult => {
+      if (key === null) return 'rejected'
+      // A send before this component subscribed (say, from a child's effect) still
+      // reaches the shared socket: take it, or start it, for a moment.
+      const lease = registry.acquire(key, () => {
+        const connection = create()
+        connection.connect()
+        return connection
+      })
+      lease.release()
+      return lease.value.send(message)
+    },
+    // `create` reads only refs, so it never needs to be a dependency.
+    [key, registry],
+  )
+  const close = useCallback(() => registry.peek<WebSocketConnection<In, Out>>(key)?.close() ?? [], [key, registry])
+  return { ...state, send, close }
+}
