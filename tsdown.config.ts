@@ -1,13 +1,13 @@
 import { defineConfig } from 'tsdown'
 
 export default defineConfig({
-  entry: { index: 'src/index.ts', core: 'src/core/index.ts' },
+  entry: { index: 'src/index.ts', core: 'src/core/index.ts', server: 'src/server/index.ts' },
   format: 'esm',
   platform: 'neutral',
   target: 'es2022',
   dts: true,
   clean: true,
-  deps: { neverBundle: ['react', 'react-dom'] },
+  deps: { neverBundle: ['react', 'react-dom', 'ws', /^node:/] },
   // The React entry is client-only; bundling drops per-module directives, so the entry
   // chunk gets it back as a banner.
   outputOptions: {

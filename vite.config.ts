@@ -31,6 +31,13 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'server',
+          environment: 'node',
+          include: ['test/server/**/*.test.ts'],
+        },
+      },
+      {
+        test: {
           name: 'react',
           environment: 'jsdom',
           include: ['test/react/**/*.test.{ts,tsx}'],
