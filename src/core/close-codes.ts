@@ -7,13 +7,14 @@ import type { RealtimeErrorKind } from './errors'
  * | code | meaning | result |
  * |---|---|---|
  * | 1000, 1001, 1005, 1006, 1011, 1012, 1013, 1014 | normal, going away, no status, abnormal (network), server error, restart, try again later, bad gateway | reconnect |
- * | 1002, 1003, 1007, 1009, 1010, 1015 | protocol error, unsupported data, invalid payload, too big, extension, TLS | final `protocol` |
+ * | 1002, 1003, 1004, 1007, 1009, 1010, 1015 | protocol error, unsupported data, reserved, invalid payload, too big, extension, TLS | final `protocol` |
  * | 1008 | policy violation | final `protocol` |
  * | 4401, 4403 | application "unauthorized" / "forbidden" (4000 + HTTP status) | final `auth` (`onAuthError` may retry once) |
  * | 4400–4499 otherwise, but 4408 and 4429 | application client errors | final `protocol` |
  * | any other code (other 4000–4999, 3000–3999…) | | reconnect |
  *
- * A close your code asked for (`close()`) never reconnects. Override with `shouldReconnect`.
+ * A close your code asked for (`close()`) never reconnects. Override with `shouldReconnect`;
+ * a refused retry of a code with no kind of its own is a `network` error.
  * @see https://www.rfc-editor.org/rfc/rfc6455#section-7.4.1
  */
 export function closeCodeOutcome(code: number): RealtimeErrorKind | null {

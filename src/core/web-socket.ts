@@ -3,7 +3,7 @@ import { type Connection, createConnection, type EngineOptions } from './connect
 import { createDecoder, type DecodeOptions } from './decode'
 import { misuse, RealtimeError } from './errors'
 import { streamKey } from './key'
-import type { Timers } from './runtime'
+import { reportListenerError, type Timers } from './runtime'
 import type { TransportFactory } from './transport'
 
 /** What a WebSocket can send as it is. */
@@ -85,15 +85,24 @@ export type SendResult = 'sent' | 'queued' | 'rejected'
 
 /** A WebSocket stream: a connection that can also send. */
 export interface WebSocketConnection<In, Out> extends Connection<In> {
-  /** Sends now if the socket is open, else queues (in order, bounded by `maxQueued`). */
+  /**
+   * Sends now if the socket is open, else queues (in order, bounded by `maxQueued`; also
+   * after `close()`, until `reconnect()`). `'sent'` means handed to the open socket: if the
+   * server closes at that moment the browser may drop it, as no socket API can tell. For
+   * at-least-once delivery, have the server acknowledge messages and send the
+   * unacknowledged ones again from `onReopen`.
+   */
   send(message: Out): SendResult
   /** Stops, and returns the messages still queued (they will not be sent). */
   close(): Out[]
 }
 
-/** The identity of a WebSocket stream (see `eventSourceKey`). A url function counts by its source. */
+/** The identity of a WebSocket stream (see `eventSourceKey`). A url function needs a `key`. */
 export function webSocketKey(url: string | (() => unknown), options: WebSocketOptions<any, any> = {}): string {
-  return streamKey('ws', { ...options, url: String(url), schema: undefined, environment: undefined })
+  if (typeof url === 'function' && !options.key) {
+    throw misuse('useWebSocket', 'a url function needs a `key` option naming the stream (a function cannot be told apart by identity)')
+  }
+  return streamKey('ws', { ...options, url: typeof url === 'function' ? 'fn' : url, schema: undefined, environment: undefined })
 }
 
 /**
@@ -119,6 +128,14 @@ export function createWebSocket<In = unknown, Out = unknown>(
   let lastMessage: In | undefined
   let opened = false
 
+  /** Runs a user callback; a throw is reported (never breaks the socket) and gives undefined. */
+  const safely = <R>(callback: () => R): R | undefined => {
+    try {
+      return callback()
+    } catch (thrown) {
+      reportListenerError(thrown)
+    }
+  }
   const serialize = (message: unknown): WireData =>
     options.serialize
       ? options.serialize(message as Out)
@@ -145,7 +162,7 @@ export function createWebSocket<In = unknown, Out = unknown>(
     const ping = () =>
       wait(heartbeat!.interval ?? 25_000, () => {
         const message = heartbeat!.message ?? 'ping'
-        ws!.send(serialize(typeof message === 'function' ? message() : message))
+        safely(() => ws!.send(serialize(typeof message === 'function' ? message() : message)))
         ping()
       })
 
@@ -158,23 +175,26 @@ export function createWebSocket<In = unknown, Out = unknown>(
         s.onopen = () => {
           timers.clearTimeout(timer)
           // Resume messages first, then the queue in order; new sends follow once open.
-          const first = opened ? options.onReopen?.({ lastMessage, attempt }) : undefined
+          // A throwing onReopen is reported and skipped: it must not hold the stream.
+          if (opened) safely(() => options.onReopen?.({ lastMessage, attempt })?.forEach((m) => s.send(serialize(m))))
           opened = true
-          for (const message of first ?? []) s.send(serialize(message))
           for (const [, data] of queue.splice(0)) s.send(data)
           socket = s
           sink.open()
           if (heartbeat) ping()
         }
         s.onmessage = (event) => {
-          if (isPong(event.data)) sink.activity()
+          if (safely(() => isPong(event.data))) sink.activity()
           else sink.message({ data: event.data, event: 'message', id: undefined })
         }
         s.onclose = (event) => {
+          // A close tabwire asked for (close(), a replaced socket) is not the server's.
+          if (closed) return
           const kind = closeCodeOutcome(event.code)
-          const retry = options.shouldReconnect ? options.shouldReconnect(event) : !kind
+          const verdict = options.shouldReconnect && safely(() => options.shouldReconnect!(event))
+          const retry = typeof verdict === 'boolean' ? verdict : !kind
           const text = `the socket closed (${event.code}${event.reason ? `: ${event.reason}` : ''})`
-          fail(new RealtimeError(retry ? 'network' : (kind ?? 'protocol'), text, { status: event.code }), retry)
+          fail(new RealtimeError((!retry && kind) || 'network', text, { status: event.code }), retry)
         }
       })
       .catch((thrown: unknown) => fail(new RealtimeError('network', String(thrown), { cause: thrown }), true))

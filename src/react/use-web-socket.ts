@@ -40,7 +40,7 @@ export function useWebSocket<In = unknown, Out = unknown, S = In>(
   const latest = useLatest({ ...options, url })
   // Callbacks (and a url function) are read through `latest`: they may capture state.
   const create = () => {
-    const o = liveOptions(latest, ['url', 'parse', 'serialize', 'shouldReconnect', 'onReopen'])
+    const o = liveOptions(latest, ['url', 'parse', 'serialize', 'shouldReconnect', 'onReopen', 'onAuthError'])
     return createWebSocket<In, Out>(o.url!, o)
   }
   const state = useConnection<In, S, UseWebSocketOptions<In, Out, S>>(key, create, options)
