@@ -77,6 +77,18 @@ export default defineConfig({
           },
         },
       },
+      {
+        // The demo (demo/server.ts + the built app) driven by real Chromium via playwright-core.
+        test: {
+          name: 'e2e',
+          environment: 'node',
+          include: ['test/e2e/**/*.test.ts'],
+          globalSetup: ['test/e2e/global-setup.ts'],
+          testTimeout: 20_000,
+          hookTimeout: 30_000,
+          expect: { poll: { timeout: 5000, interval: 50 } },
+        },
+      },
     ],
   },
 })

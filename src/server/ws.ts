@@ -88,6 +88,9 @@ export function createWebSocketHandler(options: WebSocketHandlerOptions): WebSoc
     }
     const reply = (message: ServerFrame) => send(JSON.stringify(message))
     alive.add(socket)
+    // An oversized or malformed frame makes `ws` close the socket (1009, 1002…) and then emit
+    // 'error'; unheard, that error would crash the whole process.
+    socket.on('error', () => {})
     socket.on('pong', () => alive.add(socket))
     socket.on('close', () => subscriptions.forEach((off) => off()))
 

@@ -1,0 +1,366 @@
+/**
+ * The tabwire demo server: one `node:http` server on 127.0.0.1 that serves the built demo
+ * app (demo/dist) and three realtime streams made with tabwire/server, plus admin
+ * endpoints that break them on purpose.
+ *
+ *   GET  /api/quotes               SSE, named event `quote` (JSON Quote), ~20 symbols
+ *   GET  /api/notifications        SSE, named event `notification` (JSON Notice)
+ *   WS   /api/chat                 tabwire/server WebSocket protocol; channel `room` is writable
+ *   GET  /api/admin/stats          live connections, log epochs and heads (DemoStats)
+ *   POST /api/admin/drop           cut every SSE stream and WebSocket (they resume)
+ *   POST /api/admin/restart-log    replace every log (new epoch): clients get a `reset`
+ *   POST /api/admin/stall          streams open now stop sending, without closing
+ *   POST /api/admin/flood          {"rate": N, "seconds": T, "stream": "quotes"|"notifications"}
+ *
+ * Admin POSTs must be `content-type: application/json`, which a cross-site form cannot
+ * send without a preflight this server never answers.
+ *
+ * Run: `node demo/server.ts [--port 5173]` (or `PORT=…`); `--port 0` picks a free port.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { resolve } from 'node:path'
+import type { Duplex } from 'node:stream'
+import { fileURLToPath } from 'node:url'
+import {
+  createMemoryLog,
+  createSseHandler,
+  createWebSocketHandler,
+  type LogEntry,
+  type ReplayLog,
+  type SseHandler,
+  type WebSocketHandler,
+} from '../src/server/index.ts'
+import { json, readBody, serveFile } from './http.ts'
+import type { DemoStats, Notice, Quote, StreamName } from './shared.ts'
+
+export interface DemoOptions {
+  /** Port on 127.0.0.1; `0` picks a free one. @defaultValue 5173 */
+  port?: number
+  /** The built app. @defaultValue demo/dist next to this file */
+  dist?: string
+  /** ms between two quotes. @defaultValue 100 */
+  quoteInterval?: number
+  /** ms between two notifications. @defaultValue 2500 */
+  notifyInterval?: number
+  /** ms between SSE heartbeat comments; keep it below the app's idle timeout. @defaultValue 2000 */
+  heartbeat?: number
+  /** The SSE `retry:` hint (base of the clients' backoff), ms. @defaultValue 1000 */
+  retry?: number
+  /** Largest chat frame in bytes. @defaultValue 16384 */
+  maxPayload?: number
+}
+
+/** A stream request as it arrived (for tests: did the client resume?). */
+export interface StreamRequest {
+  stream: StreamName
+  /** `Last-Event-ID` (or the `lastEventId` query parameter), or null. */
+  lastEventId: string | null
+  at: number
+}
+
+export interface Demo {
+  /** `http://127.0.0.1:<port>/` */
+  readonly url: string
+  readonly port: number
+  stats(): DemoStats
+  /** SSE and WebSocket stream requests so far (the newest 1000). */
+  readonly requests: readonly StreamRequest[]
+  /** When each fault was set off (drop, restart-log, stall, flood), in order. */
+  readonly faults: readonly { action: string; at: number }[]
+  drop(): void
+  restartLog(): void
+  stall(): void
+  flood(rate: number, seconds: number, stream?: 'quotes' | 'notifications'): void
+  /** Stops the streams and the server, cutting every connection. */
+  close(): Promise<void>
+}
+
+const here = fileURLToPath(new URL('.', import.meta.url))
+
+const SYMBOLS: Record<string, number> = {
+  ACME: 42.5, BOLT: 118.2, CRUX: 7.85, DYNA: 64.1, ECHO: 23.4, FLUX: 310.0, GRID: 15.75,
+  HALO: 88.8, IRIS: 51.2, JOLT: 9.99, KITE: 142.3, LUMA: 36.6, MESA: 71.05, NOVA: 205.4,
+  ORCA: 12.3, PIXL: 58.0, QUIL: 4.2, RUNE: 99.9, SOLR: 27.15, TIDE: 45.45,
+}
+
+const NOTICES: Omit<Notice, 'time'>[] = [
+  { level: 'info', title: 'Market update', body: 'Trading volume is above the daily average.' },
+  { level: 'success', title: 'Order filled', body: '100 × ACME at market.' },
+  { level: 'warning', title: 'Price alert', body: 'NOVA moved more than 2% in a minute.' },
+  { level: 'info', title: 'Maintenance', body: 'The reporting service restarts at 02:00 UTC.' },
+  // Untrusted text: the app must show it as text, never as markup.
+  { level: 'warning', title: '<b>Markup</b> in a title', body: '<img src=x onerror="window.__xss=1"> rendered as text' },
+]
+
+const FLOOD_MAX_RATE = 20_000
+const FLOOD_MAX_SECONDS = 60
+
+/** Starts the demo server; resolves once it listens. */
+export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
+  const dist = resolve(options.dist ?? resolve(here, 'dist'))
+  const heartbeat = options.heartbeat ?? 2000
+  const retry = options.retry ?? 1000
+  const requests: StreamRequest[] = []
+  const faults: { action: string; at: number }[] = []
+  const fault = (action: string) => void faults.push({ action, at: Date.now() })
+  const timers = new Set<ReturnType<typeof setInterval>>()
+  let port = 0
+
+  // --- streams: each log can be replaced (restart-log), so handlers are looked up per request
+  const sse = (capacity: number) => {
+    const log = createMemoryLog({ capacity })
+    return { capacity, log, handler: createSseHandler({ log, heartbeat, retry }), head: null as string | null }
+  }
+  const streams = { quotes: sse(10_000), notifications: sse(1000) }
+  let chatHead: string | null = null
+  const chatLogOf = () => {
+    const log = createMemoryLog({ capacity: 1000 })
+    // A late publish to a replaced log must not move the head of the new one.
+    log.subscribe((entry: LogEntry) => void (log === chatLog && (chatHead = entry.id)))
+    return log
+  }
+  let chatLog: ReplayLog = chatLogOf()
+  // Made once the port is known: the allowed origins name it.
+  let chat: WebSocketHandler | undefined
+  const retired = new Set<WebSocketHandler>()
+
+  function chatHandler(): WebSocketHandler {
+    return createWebSocketHandler({
+      channels: { room: chatLog },
+      writable: ['room'],
+      // Same-origin pages only: another site cannot ride a visitor's browser into the chat.
+      origins: [`http://127.0.0.1:${port}`, `http://localhost:${port}`],
+      maxPayload: options.maxPayload ?? 16_384,
+      heartbeat: 10_000,
+    })
+  }
+
+  // --- the market: a random walk per symbol, one quote per tick
+  const prices = new Map(Object.entries(SYMBOLS))
+  const opens = new Map(prices)
+  const names = [...prices.keys()]
+  const quote = () => {
+    const symbol = names[Math.floor(Math.random() * names.length)]!
+    const price = Math.max(0.01, Math.round(prices.get(symbol)! * (1 + (Math.random() - 0.5) * 0.004) * 100) / 100)
+    prices.set(symbol, price)
+    const change = Math.round(((price - opens.get(symbol)!) / opens.get(symbol)!) * 10_000) / 100
+    const data: Quote = { symbol, price, change, time: Date.now() }
+    streams.quotes.head = streams.quotes.log.append(JSON.stringify(data), 'quote').id
+  }
+  let noticeCount = 0
+  const notify = () => {
+    const data: Notice = { ...NOTICES[noticeCount++ % NOTICES.length]!, time: Date.now() }
+    streams.notifications.head = streams.notifications.log.append(JSON.stringify(data), 'notification').id
+  }
+  const every = (ms: number, callback: () => void) => {
+    const timer = setInterval(callback, ms)
+    timers.add(timer)
+    return timer
+  }
+  every(options.quoteInterval ?? 100, quote)
+  every(options.notifyInterval ?? 2500, notify)
+
+  let floods = 0
+  const demo = {
+    get url() {
+      return `http://127.0.0.1:${port}/`
+    },
+    get port() {
+      return port
+    },
+    requests,
+    faults,
+    stats: (): DemoStats => ({
+      clients: {
+        quotes: streams.quotes.handler.clients,
+        notifications: streams.notifications.handler.clients,
+        chat: (chat?.clients ?? 0) + [...retired].reduce((n, h) => n + h.clients, 0),
+      },
+      epochs: { quotes: streams.quotes.log.epoch, notifications: streams.notifications.log.epoch, chat: chatLog.epoch },
+      heads: { quotes: streams.quotes.head, notifications: streams.notifications.head, chat: chatHead },
+      flooding: floods > 0,
+    }),
+    drop() {
+      fault('drop')
+      streams.quotes.handler.dropAll()
+      streams.notifications.handler.dropAll()
+      chat?.dropAll(1012)
+    },
+    restartLog() {
+      fault('restart-log')
+      // New logs, new handlers; the old streams are cut, so clients come back with an id
+      // of the old epoch and get a `reset`.
+      for (const stream of Object.values(streams)) {
+        const old = stream.handler
+        stream.log = createMemoryLog({ capacity: stream.capacity })
+        stream.handler = createSseHandler({ log: stream.log, heartbeat, retry })
+        stream.head = null
+        old.dropAll()
+      }
+      const old = chat!
+      chatHead = null
+      chatLog = chatLogOf()
+      chat = chatHandler()
+      old.dropAll(1012)
+      // Give the close handshakes a moment, then free the old server.
+      retired.add(old)
+      const timer = setTimeout(() => {
+        old.close()
+        retired.delete(old)
+      }, 2000)
+      timer.unref()
+      for (const symbol of names) opens.set(symbol, prices.get(symbol)!)
+    },
+    stall() {
+      fault('stall')
+      streams.quotes.handler.stall()
+      streams.notifications.handler.stall()
+      chat?.stall()
+    },
+    flood(rate: number, seconds: number, stream: 'quotes' | 'notifications' = 'quotes') {
+      if (!(rate > 0 && rate <= FLOOD_MAX_RATE && seconds > 0 && seconds <= FLOOD_MAX_SECONDS)) {
+        throw new RangeError(`flood: the rate must be above 0 and at most ${FLOOD_MAX_RATE} a second, for at most ${FLOOD_MAX_SECONDS} seconds`)
+      }
+      if (floods >= 3) throw new RangeError('flood: three floods are running already')
+      fault('flood')
+      const emit = stream === 'quotes' ? quote : notify
+      const total = Math.round(rate * seconds)
+      const start = Date.now()
+      let sent = 0
+      floods++
+      // Catch up to the due count every 10 ms: the rate holds even if a tick runs late.
+      const timer = every(10, () => {
+        const due = Math.min(total, Math.floor(((Date.now() - start) / 1000) * rate))
+        while (sent < due) emit(), sent++
+        if (sent >= total) {
+          clearInterval(timer)
+          timers.delete(timer)
+          floods--
+        }
+      })
+    },
+    close: () => Promise.resolve(),
+  } satisfies Demo
+
+  // --- HTTP
+  const server = createServer((request, response) => {
+    route(request, response).catch((error: unknown) => {
+      if (!response.headersSent) json(response, 500, { error: String(error) })
+      else response.destroy()
+    })
+  })
+
+  const recordRequest = (stream: StreamName, request: IncomingMessage) => {
+    const header = request.headers['last-event-id']
+    const query = new URL(request.url ?? '/', 'http://x').searchParams.get('lastEventId')
+    requests.push({ stream, lastEventId: (Array.isArray(header) ? header[0] : header) ?? query, at: Date.now() })
+    if (requests.length > 1000) requests.shift()
+  }
+
+  async function route(request: IncomingMessage, response: ServerResponse) {
+    const { pathname } = new URL(request.url ?? '/', 'http://x')
+    const method = request.method ?? 'GET'
+    if (pathname === '/api/quotes' || pathname === '/api/notifications') {
+      if (method !== 'GET') return json(response, 405, { error: 'GET only' })
+      const name = pathname === '/api/quotes' ? 'quotes' : 'notifications'
+      recordRequest(name, request)
+      return streams[name].handler(request, response)
+    }
+    if (pathname.startsWith('/api/admin/')) return admin(pathname.slice('/api/admin/'.length), method, request, response)
+    if (pathname.startsWith('/api/')) return json(response, 404, { error: 'no such endpoint' })
+    if (method !== 'GET' && method !== 'HEAD') return json(response, 405, { error: 'GET only' })
+    return serveFile(dist, pathname, method, response)
+  }
+
+  async function admin(action: string, method: string, request: IncomingMessage, response: ServerResponse) {
+    if (action === 'stats') return method === 'GET' ? json(response, 200, demo.stats()) : json(response, 405, { error: 'GET only' })
+    const actions: Record<string, (body: Record<string, unknown>) => void> = {
+      drop: () => demo.drop(),
+      'restart-log': () => demo.restartLog(),
+      stall: () => demo.stall(),
+      flood: (body) => {
+        const stream = body.stream === 'notifications' ? 'notifications' : 'quotes'
+        demo.flood(Number(body.rate ?? 1000), Number(body.seconds ?? 5), stream)
+      },
+    }
+    const run = Object.hasOwn(actions, action) ? actions[action] : undefined
+    if (!run) return json(response, 404, { error: `no admin action '${action}'` })
+    if (method !== 'POST') return json(response, 405, { error: 'POST only' })
+    if (!/^application\/json\s*(;|$)/i.test(request.headers['content-type'] ?? '')) {
+      return json(response, 415, { error: 'send content-type: application/json' })
+    }
+    let body: unknown
+    try {
+      const text = await readBody(request, 10_000)
+      body = text ? JSON.parse(text) : {}
+    } catch (error) {
+      return json(response, 400, { error: `bad body: ${error instanceof Error ? error.message : error}` })
+    }
+    if (typeof body !== 'object' || body === null) return json(response, 400, { error: 'the body must be a JSON object' })
+    try {
+      run(body as Record<string, unknown>)
+    } catch (error) {
+      return json(response, 400, { error: error instanceof Error ? error.message : String(error) })
+    }
+    json(response, 200, demo.stats())
+  }
+
+  server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const { pathname } = new URL(request.url ?? '/', 'http://x')
+    if (pathname !== '/api/chat') {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+      return
+    }
+    if (!chat) return void socket.destroy()
+    recordRequest('chat', request)
+    chat.handleUpgrade(request, socket, head)
+  })
+
+  await new Promise<void>((done, fail) => {
+    server.once('error', fail)
+    server.listen(options.port ?? 5173, '127.0.0.1', () => {
+      server.off('error', fail)
+      done()
+    })
+  })
+  port = (server.address() as AddressInfo).port
+  chat = chatHandler()
+
+  let closing: Promise<void> | undefined
+  demo.close = () =>
+    (closing ??= new Promise<void>((done) => {
+      for (const timer of timers) clearInterval(timer)
+      timers.clear()
+      server.close(() => done())
+      // SSE responses are open HTTP requests; upgraded sockets belong to the ws handlers.
+      server.closeAllConnections()
+      chat?.close()
+      for (const old of retired) old.close()
+    }))
+  return demo
+}
+
+/** `--port N`, else `PORT`, else 5173. */
+function portFromArgs(argv: readonly string[]): number {
+  const at = argv.indexOf('--port')
+  const given = at >= 0 ? argv[at + 1] : argv.find((a) => a.startsWith('--port='))?.slice(7) ?? process.env.PORT
+  const port = given === undefined || given === '' ? 5173 : Number(given)
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new RangeError(`bad port '${given}'`)
+  return port
+}
+
+if (import.meta.main) {
+  const argv = process.argv.slice(2)
+  const distAt = argv.indexOf('--dist')
+  const port = portFromArgs(argv)
+  const demo = await startDemo({ port, dist: distAt >= 0 ? argv[distAt + 1] : undefined }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EADDRINUSE') throw error
+    console.error(`tabwire demo: port ${port} is in use; pick another with --port N or PORT=N (0 = any free port)`)
+    process.exit(1)
+  })
+  console.log(`tabwire demo: ${demo.url}`)
+  const stop = () => void demo.close().then(() => process.exit(0))
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+}

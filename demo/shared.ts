@@ -1,0 +1,77 @@
+/**
+ * What the demo server sends and the demo app reads. Types only: the server (Node, type
+ * stripping) and the app (Vite) both import this file.
+ */
+
+/** The SSE streams, and the chat, by the name the app records them under. */
+export type StreamName = 'quotes' | 'notifications' | 'chat'
+
+/** One `quote` event on `/api/quotes`. */
+export interface Quote {
+  symbol: string
+  price: number
+  /** Percent change since the stream (or the log) started. */
+  change: number
+  /** Server time, ms. */
+  time: number
+}
+
+/** One `notification` event on `/api/notifications`. Title and body are untrusted text. */
+export interface Notice {
+  level: 'info' | 'success' | 'warning'
+  title: string
+  body: string
+  time: number
+}
+
+/** The data of an SSE `reset` event (tabwire/server): the log the client resumed from is gone. */
+export interface ResetInfo {
+  epoch: string
+  reason: string
+}
+
+/** What a chat client publishes to the `room` channel; the server echoes it to everyone. */
+export interface ChatPost {
+  from: string
+  text: string
+  /** A client-made unique id, to tell a duplicate from a message sent twice. */
+  cid: string
+}
+
+/** Frames the chat WebSocket receives (tabwire/server's `ServerFrame`, with `pong` filtered by the hook). */
+export type ChatIn =
+  | { type: 'event'; channel: string; id: string; event?: string; data: unknown }
+  | { type: 'subscribed'; channel: string }
+  | { type: 'reset'; channel: string; epoch: string; reason: string; head: string }
+  | { type: 'error'; code: string; message: string }
+
+/** Frames the chat client sends. */
+export type ChatOut =
+  | { type: 'subscribe'; channel: 'room'; since?: string | undefined }
+  | { type: 'publish'; channel: 'room'; data: ChatPost }
+
+/** `GET /api/admin/stats`. */
+export interface DemoStats {
+  /** Live connections: SSE streams per endpoint, and chat WebSockets. */
+  clients: Record<StreamName, number>
+  /** The current log epoch of each stream (a restart of the log makes new ones). */
+  epochs: Record<StreamName, string>
+  /** The id of the newest entry of each log, if any. */
+  heads: Record<StreamName, string | null>
+  /** Whether a flood is running. */
+  flooding: boolean
+}
+
+/** What the page saw, kept on `window.__tabwire` for tests and for poking at in devtools. */
+export interface Recording {
+  /** The id of every event each stream delivered, in order (resets and chat control frames apart). */
+  ids: Record<StreamName, string[]>
+  /** Every reset: the log a stream resumed from was gone. `id` is the new head. */
+  resets: { stream: StreamName; id: string | undefined; epoch: string; reason: string; at: number }[]
+  /** Every chat message delivered, in order. */
+  chat: { id: string; from: string; text: string; cid: string; at: number }[]
+  /** Every error a stream reported (`onError`), in order. */
+  errors: { stream: StreamName; kind: string; message: string; at: number }[]
+  /** Status changes as rendered (React may batch two changes of one task into one). */
+  statuses: { stream: StreamName; status: string; at: number }[]
+}

@@ -1,0 +1,32 @@
+/**
+ * Settings from the page's query string, so a test (or a curious user) can tune them:
+ *   ?idle=1500       idle timeout of every stream, ms (SSE idleTimeout; WebSocket heartbeat timeout)
+ *   ?delay=300       base of the reconnection backoff, ms (the SSE server's `retry:` replaces it)
+ *   ?maxDelay=5000   cap of the backoff, ms
+ *   ?pauseHidden=3000  ms a tab may stay hidden before its SSE streams let go (0 = never); they resume
+ *                    from the last id when it is visible again
+ *   ?name=alice      the chat name (a random guest name by default)
+ */
+const params = new URLSearchParams(location.search)
+
+const number = (name: string, fallback: number, min: number): number => {
+  const value = Number(params.get(name))
+  return params.has(name) && Number.isFinite(value) && value >= min ? value : fallback
+}
+
+export const config = {
+  idle: number('idle', 8000, 100),
+  delay: number('delay', 500, 0),
+  maxDelay: number('maxDelay', 5000, 0),
+  pauseHidden: number('pauseHidden', 3000, 0),
+  name: (params.get('name') ?? '').trim().slice(0, 32) || `guest-${Math.random().toString(36).slice(2, 6)}`,
+}
+
+/** Engine options every stream of the demo shares. */
+export const engine = { idleTimeout: config.idle, initialDelay: config.delay, maxDelay: config.maxDelay }
+
+/**
+ * For the SSE streams: a browser opens at most 6 HTTP/1.1 connections to one host, and each
+ * tab holds 2 streams, so background tabs let go of theirs (until tabs share one connection).
+ */
+export const sse = { ...engine, pauseWhenHidden: config.pauseHidden > 0 ? config.pauseHidden : false }

@@ -1,0 +1,102 @@
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, it, type TestContext } from 'vitest'
+import type { Demo } from '../../demo/server.ts'
+import {
+  appUrl,
+  chatCounts,
+  expectExactlyOnceInOrder,
+  idCount,
+  launchChromium,
+  openApp,
+  recording,
+  say,
+  startTestDemo,
+  waitOpen,
+} from './helpers.ts'
+
+/** Makes the page see itself hidden or visible, as a background tab would. */
+const setHidden = (page: Page, hidden: boolean) =>
+  page.evaluate((hidden) => {
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => (hidden ? 'hidden' : 'visible') })
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => hidden })
+    document.dispatchEvent(new Event('visibilitychange'))
+  }, hidden)
+
+let browser: Browser
+
+beforeAll(async () => {
+  browser = await launchChromium()
+})
+afterAll(async () => {
+  await browser?.close()
+})
+
+/** A server and a browser context of the test's own. */
+async function fresh({ onTestFinished }: TestContext): Promise<{ demo: Demo; context: BrowserContext }> {
+  const [demo, context] = await Promise.all([startTestDemo(), browser.newContext()])
+  onTestFinished(async () => {
+    await context.close()
+    await demo.close()
+  })
+  return { demo, context }
+}
+
+describe('the demo app', () => {
+  it('renders live ticker values and untrusted notification text as text', async (test) => {
+    const { expect } = test
+    const { demo, context } = await fresh(test)
+    const { page, errors } = await openApp(context, appUrl(demo))
+    const ticker = page.getByTestId('ticker')
+
+    await expect.poll(() => ticker.locator('tr[data-symbol]').count()).toBeGreaterThanOrEqual(8)
+    const row = ticker.locator('tr[data-symbol]').first()
+    await expect.poll(() => row.innerText()).toMatch(/^[A-Z]{4}\s+\d+\.\d\d\s+[+-]?\d+\.\d\d%$/)
+    // Live: the table keeps changing.
+    const before = await ticker.locator('tbody').innerText()
+    await expect.poll(() => ticker.locator('tbody').innerText()).not.toBe(before)
+    const rec = await recording(page)
+    expectExactlyOnceInOrder(rec.ids.quotes, 'quotes')
+    expect(rec.ids.quotes[0]!.split('.')[0]).toBe(demo.stats().epochs.quotes)
+
+    // The server sends markup in a notification: it shows as text, nothing runs.
+    const list = page.getByTestId('notifications')
+    await expect.poll(() => list.innerText()).toContain('<img src=x onerror="window.__xss=1"> rendered as text')
+    expect(await list.locator('img, b').count()).toBe(0)
+    expect(await page.evaluate(() => (window as { __xss?: unknown }).__xss)).toBeUndefined()
+    expect(errors).toEqual([])
+  })
+
+  it('works in several tabs: each has its own connections, and they share the chat room', async (test) => {
+    const { expect } = test
+    const { demo, context } = await fresh(test)
+    const [a, b] = await Promise.all([
+      openApp(context, appUrl(demo, { name: 'alice', pauseHidden: 200 })),
+      openApp(context, appUrl(demo, { name: 'bob', pauseHidden: 200 })),
+    ])
+
+    // One connection per stream per tab (for now), as the server and the fault panel see it.
+    await expect.poll(() => demo.stats().clients).toEqual({ quotes: 2, notifications: 2, chat: 2 })
+    await expect.poll(() => b.page.locator('[data-clients="chat"]').innerText()).toMatch(/^2 connections/)
+
+    await say(a.page, 'hello from alice')
+    await say(b.page, 'hi alice <script>window.__xss=1</script>')
+    for (const { page } of [a, b]) {
+      await expect.poll(async () => chatCounts(await recording(page), ['hello from alice', 'hi alice <script>window.__xss=1</script>'])).toEqual([1, 1])
+      await expect.poll(() => page.getByTestId('chat').innerText()).toContain('bob: hi alice <script>window.__xss=1</script>')
+    }
+    expect(await a.page.evaluate(() => (window as { __xss?: unknown }).__xss)).toBeUndefined()
+
+    // A browser allows 6 HTTP/1.1 connections per host: a hidden tab lets go of its SSE
+    // streams, and resumes them from its last id when shown. (Headless tabs are never
+    // hidden: the page is told so, as the browser would.)
+    await setHidden(b.page, true)
+    await b.page.locator('[data-stream="quotes"][data-state="paused"]').waitFor()
+    await expect.poll(() => demo.stats().clients).toEqual({ quotes: 1, notifications: 1, chat: 2 })
+    const hiddenAt = await idCount(b.page, 'quotes')
+    await setHidden(b.page, false)
+    await waitOpen(b.page)
+    await expect.poll(() => idCount(b.page, 'quotes')).toBeGreaterThan(hiddenAt + 10)
+    expectExactlyOnceInOrder((await recording(b.page)).ids.quotes, 'quotes of the tab that was hidden')
+    expect([...a.errors, ...b.errors]).toEqual([])
+  })
+})
