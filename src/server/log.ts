@@ -57,7 +57,8 @@ export function parseLogId(id: string): { epoch: string; seq: number } | undefin
 
 /** An in-memory replay log with monotonically increasing ids. */
 export function createMemoryLog(options: MemoryLogOptions = {}): ReplayLog {
-  const capacity = Math.max(1, options.capacity ?? 1000)
+  const capacity = options.capacity ?? 1000
+  if (!(capacity >= 1)) throw new TypeError('[tabwire/server] createMemoryLog: capacity must be at least 1')
   const epoch = options.epoch ?? Math.random().toString(36).slice(2, 10)
   if (!/^[A-Za-z0-9_-]+$/.test(epoch)) throw new TypeError('[tabwire/server] createMemoryLog: the epoch must be letters, digits, _ or -')
   const entries: LogEntry[] = []
@@ -67,10 +68,22 @@ export function createMemoryLog(options: MemoryLogOptions = {}): ReplayLog {
   return {
     epoch,
     append(data, event) {
-      const entry: LogEntry = { id: `${epoch}.${++seq}`, seq, event, data }
+      // Refused here, not when a client happens to be connected: an entry no client can be
+      // sent would cut every client that resumes from before it.
+      if (event !== undefined && /[\r\n]/.test(event)) throw new TypeError('[tabwire/server] append: the event type must not contain a line break')
+      const entry: LogEntry = { id: `${epoch}.${++seq}`, seq, event, data: String(data) }
       entries.push(entry)
       if (entries.length > capacity) entries.shift()
-      for (const listener of [...listeners]) listener(entry)
+      for (const listener of [...listeners]) {
+        try {
+          listener(entry)
+        } catch (error) {
+          // One subscriber's failure must not cost the others this entry.
+          queueMicrotask(() => {
+            throw error
+          })
+        }
+      }
       return entry
     },
     since(lastEventId) {

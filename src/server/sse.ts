@@ -17,8 +17,10 @@ export interface SseHandlerOptions {
    */
   heartbeat?: number
   /**
-   * Bytes kept for a client whose socket buffer is full. Past it the client is too slow:
-   * it is disconnected (it resumes later from its last id) and `onSlowClient` is called.
+   * Bytes of live events kept for a client whose socket buffer is full. Past it the client
+   * is too slow: it is disconnected (it resumes later from its last id) and `onSlowClient`
+   * is called once. A replay is paced by the socket and never counts; keep the bound above
+   * the largest burst you append at once.
    * @defaultValue 1048576
    */
   maxBuffered?: number
@@ -63,9 +65,11 @@ export function createSseHandler(options: SseHandlerOptions): SseHandler {
   const { log, retry = 2000, heartbeat = 15_000, maxBuffered = 1_048_576 } = options
   const open = new Set<{ response: ServerResponse; stall(): void }>()
 
+  const extra = Object.fromEntries(Object.entries(options.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]))
+
   const handler = (request: IncomingMessage, response: ServerResponse) => {
     response.writeHead(200, {
-      ...options.headers,
+      ...extra,
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache, no-transform',
       'x-accel-buffering': 'no',
@@ -76,33 +80,51 @@ export function createSseHandler(options: SseHandlerOptions): SseHandler {
     let blocked = false
     let queued = 0
     const backlog: string[] = []
+    const gone = new Promise<void>((done) => response.once('close', done))
     const flush = () => {
       blocked = false
       while (backlog.length && !closed) {
         const chunk = backlog.shift()!
-        queued -= chunk.length
+        queued -= Buffer.byteLength(chunk)
         if (!response.write(chunk)) return void ((blocked = true), response.once('drain', flush))
       }
     }
     const write = (chunk: string) => {
       if (closed || stalled) return
-      if (blocked) {
-        backlog.push(chunk)
-        queued += chunk.length
-        if (queued > maxBuffered) {
-          response.destroy()
-          options.onSlowClient?.(request)
-        }
-      } else if (!response.write(chunk)) {
-        blocked = true
-        response.once('drain', flush)
+      if (!blocked) {
+        if (!response.write(chunk)) (blocked = true), response.once('drain', flush)
+        return
+      }
+      backlog.push(chunk)
+      queued += Buffer.byteLength(chunk)
+      if (queued > maxBuffered) {
+        // Too slow for the live stream: let go (it resumes later from its last id).
+        closed = true
+        backlog.length = 0
+        response.destroy()
+        options.onSlowClient?.(request)
       }
     }
     let lastSeq = 0
     const send = (entry: LogEntry) => {
       if (entry.seq <= lastSeq) return
       lastSeq = entry.seq
-      write(formatEvent({ id: entry.id, event: entry.event, data: entry.data }))
+      let text: string
+      try {
+        text = formatEvent({ id: entry.id, event: entry.event, data: entry.data })
+      } catch (error) {
+        // Only a custom log can hold such an entry (the memory log refuses it): skip it.
+        return process.emitWarning(`tabwire/server: skipped log entry ${entry.id}: ${error}`)
+      }
+      write(text)
+    }
+    /** A replay goes out as fast as the socket takes it, never into the bounded backlog. */
+    const paced = async (entries: readonly LogEntry[]) => {
+      for (const entry of entries) {
+        while (blocked && !closed) await Promise.race([new Promise((done) => response.once('drain', done)), gone])
+        if (closed) return
+        send(entry)
+      }
     }
 
     // Live entries that arrive during the replay wait, then go out without duplicates.
@@ -112,7 +134,7 @@ export function createSseHandler(options: SseHandlerOptions): SseHandler {
     const timer = heartbeat > 0 ? setInterval(() => write(': heartbeat\n\n'), heartbeat) : undefined
     const client = { response, stall: () => void (stalled = true) }
     open.add(client)
-    response.on('close', () => {
+    void gone.then(() => {
       closed = true
       open.delete(client)
       unsubscribe()
@@ -121,19 +143,19 @@ export function createSseHandler(options: SseHandlerOptions): SseHandler {
 
     write(`retry: ${retry}\n\n`)
     const header = request.headers['last-event-id']
-    const lastEventId =
-      (Array.isArray(header) ? header[0] : header) ??
-      new URL(request.url ?? '/', 'http://localhost').searchParams.get(options.lastEventIdParam ?? 'lastEventId')
+    const target = request.url ?? ''
+    const query = target.includes('?') ? target.slice(target.indexOf('?') + 1) : ''
+    const lastEventId = (Array.isArray(header) ? header[0] : header) ?? new URLSearchParams(query).get(options.lastEventIdParam ?? 'lastEventId')
     Promise.resolve(log.since(lastEventId))
-      .then((replay) => {
+      .then(async (replay) => {
         if ('reset' in replay) {
           lastSeq = parseLogId(replay.head)!.seq
           write(formatEvent({ event: 'reset', id: replay.head, data: JSON.stringify({ epoch: log.epoch, reason: replay.reset }) }))
         } else {
-          for (const entry of replay.entries) send(entry)
+          await paced(replay.entries)
         }
+        while (pending.length && !closed) await paced(pending.splice(0))
         live = true
-        for (const entry of pending) send(entry)
       })
       .catch(() => response.destroy())
   }

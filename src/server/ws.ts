@@ -65,18 +65,20 @@ export function createWebSocketHandler(options: WebSocketHandlerOptions): WebSoc
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload ?? 65_536 })
   const stalled = new WeakSet<WebSocket>()
   const alive = new WeakSet<WebSocket>()
-  const frames = new WeakMap<LogEntry, string>()
+  const frames = new Map<string, WeakMap<LogEntry, string>>()
 
-  /** The event frame for an entry, built once: data is the entry's JSON, or its text. */
+  /** The event frame for an entry on a channel, built once: data is the entry's JSON, or its text. */
   const frame = (channel: string, entry: LogEntry) => {
-    let text = frames.get(entry)
+    let cache = frames.get(channel)
+    if (!cache) frames.set(channel, (cache = new WeakMap()))
+    let text = cache.get(entry)
     if (text === undefined) {
       let data: unknown = entry.data
       try {
         data = JSON.parse(entry.data)
       } catch {}
       text = JSON.stringify({ type: 'event', channel, id: entry.id, event: entry.event, data })
-      frames.set(entry, text)
+      cache.set(entry, text)
     }
     return text
   }
@@ -138,9 +140,8 @@ export function createWebSocketHandler(options: WebSocketHandlerOptions): WebSoc
         return void subscriptions.delete(channel)
       }
       if (message.type === 'publish') {
-        if (!options.writable?.includes(channel) || !Object.hasOwn(channels, channel)) {
-          return reply({ type: 'error', code: 'read-only', message: `cannot publish to '${channel}'` })
-        }
+        if (!Object.hasOwn(channels, channel)) return reply({ type: 'error', code: 'unknown-channel', message: `no channel '${channel}'` })
+        if (!options.writable?.includes(channel)) return reply({ type: 'error', code: 'read-only', message: `cannot publish to '${channel}'` })
         return void channels[channel]!.append(JSON.stringify(message.data ?? null))
       }
       reply({ type: 'error', code: 'bad-message', message: 'type must be subscribe, unsubscribe or publish' })

@@ -233,12 +233,6 @@ describe('a close your code asked for', () => {
     expect(errors).toEqual([])
   })
 
-  // BUG (src/core/web-socket.ts, `s.onclose`): the handler calls `shouldReconnect(event)`
-  // before `fail()` checks `closed`, so the user's policy runs (and its side effects: logging,
-  // a "connection lost" toast, a retry counter) for a close tabwire itself asked for: after
-  // `close()`, and for every socket replaced after a heartbeat or connect timeout. Its answer
-  // is then ignored. Minimal fix: start `s.onclose` with `if (closed) return`.
-  // `.fails`: this passes while the bug is there; drop `.fails` once it is fixed.
   it('does not ask shouldReconnect about a close it asked for', async () => {
     const shouldReconnect = vi.fn(() => true)
     const { connection, fake } = setupWebSocket({ shouldReconnect })

@@ -371,10 +371,6 @@ describe('idle timeout', () => {
     expect(transport.attempts).toHaveLength(1)
   })
 
-  // BUG (src/core/connection.ts, open() and sink.open): `lastActivity` is set when the
-  // attempt starts, not when it opens, so a slow open eats into the idle window and an
-  // attempt that took longer than idleTimeout to open times out the moment it opens.
-  // Remove `.fails` once fixed.
   it('counts the idle window from the open, not from the start of the attempt', () => {
     const { connection, transport, snap } = setup({ idleTimeout: 1000 })
     connection.connect()
@@ -453,11 +449,6 @@ describe('message delivery', () => {
     expect(statuses).toEqual(['connecting', 'open', 'open', 'open'])
   })
 
-  // BUG (src/core/connection.ts, dispatch()): the snapshot error is only re-synced from the
-  // machine when the machine's own error changes. A parse error lives outside the machine
-  // (whose error stays null), so it survives reconnect() / a wake and shows next to
-  // status 'open' on the new connection, against ConnectionSnapshot.error's contract
-  // ("cleared when the connection opens"). Remove `.fails` once fixed.
   it('a parse error is cleared when a new connection opens', () => {
     const decode = (m: { data: unknown }) => JSON.parse(m.data as string) as unknown
     const { connection, transport, frames, snap } = setup({ decode })
@@ -643,10 +634,6 @@ describe('environment', () => {
     expect(statuses).toEqual(['connecting', 'open', 'paused', 'connecting'])
   })
 
-  // BUG (src/core/connection.ts, onSignal): pauseWhenHidden: true arms a 0 ms timer instead
-  // of pausing at once, so connect() on a hidden page first opens a transport and drops it a
-  // tick later (a wasted request each time a background tab starts a stream). Remove
-  // `.fails` once fixed.
   it('pauseWhenHidden: true on a page that starts hidden opens no transport', () => {
     const { connection, transport, statuses } = setup({ pauseWhenHidden: true }, ['hidden'])
     connection.connect()
@@ -732,11 +719,6 @@ describe('environment', () => {
     expect(statuses).toEqual(['paused', 'closed', 'connecting'])
   })
 
-  // BUG (src/core/connection.ts, watch()): close() stops listening but the machine keeps its
-  // pause reasons, and watch() re-syncs only offline and hidden on the next connect. A
-  // stream closed while the page was in the back/forward cache stays 'paused' for good
-  // after the page comes back and connects it again (pageshow was missed). Remove `.fails`
-  // once fixed.
   it('a stream closed during pagehide connects again after the page is back', () => {
     const { connection, transport, env, statuses } = setup()
     connection.connect()

@@ -665,16 +665,6 @@ describe('misuse and identity', () => {
 })
 
 describe('throwing user callbacks', () => {
-  // BUG (src/core/web-socket.ts, `s.onopen`): `options.onReopen` is called before the
-  // queue is flushed, `socket` is set and `sink.open()` runs, with nothing around it. If it
-  // throws (a bug in the app's resume logic, `lastMessage` undefined when the app assumed
-  // one), the socket is open but the engine never hears of it: the status stays
-  // `reconnecting` forever (the connect timer was already cleared; without a heartbeat
-  // nothing notices), every `send()` is queued forever, and incoming messages are
-  // delivered while the status says `reconnecting`. The design says a throwing user callback
-  // never breaks delivery. Minimal fix: wrap the call, e.g.
-  // `try { first = opened ? options.onReopen?.(…) : undefined } catch (e) { reportListenerError(e) }`.
-  // `.fails`: this passes while the bug is there; drop `.fails` once it is fixed.
   it('a throwing onReopen is reported, and the socket still opens and flushes the queue', async () => {
     const consoleError = vi.spyOn(console, 'error').mockImplementation(() => {})
     try {
@@ -700,13 +690,6 @@ describe('throwing user callbacks', () => {
     }
   })
 
-  // BUG (src/core/web-socket.ts, `s.onclose`): `options.shouldReconnect(event)` runs before
-  // `fail()`, unguarded. If it throws, `fail()` is never called: the engine keeps the status
-  // `open` on a closed socket forever (nothing times out without a heartbeat), `send()`
-  // queues forever, and no reconnect is ever scheduled. Minimal fix: guard the call and fall
-  // back to the table, e.g. `let retry = !kind; try { if (options.shouldReconnect) retry =
-  // options.shouldReconnect(event) } catch (e) { reportListenerError(e) }`.
-  // `.fails`: this passes while the bug is there; drop `.fails` once it is fixed.
   it('a throwing shouldReconnect is reported and does not leave a dead socket "open"', async () => {
     const consoleError = vi.spyOn(console, 'error').mockImplementation(() => {})
     try {

@@ -153,11 +153,6 @@ describe('useEventSource: one connection per stream', () => {
     expect(requests).toHaveLength(1)
   })
 
-  // BUG (src/core/event-source.ts eventSourceKey): the key is built from `...options`, and
-  // useEventSource passes its hook options too, so `enabled: true` (the default) becomes part
-  // of the stream identity. Two components on one stream, one writing `enabled: true` (or
-  // `enabled={isReady}` once ready) and one leaving it out, open two connections.
-  // `.fails`: this passes while the bug is there; drop `.fails` once it is fixed.
   it('enabled: true (the default) does not split a stream from a use that leaves it out', async () => {
     const url = uniqueUrl('enabled-key')
     sseStream(url, ({ client }) => client.send({ data: 'one stream' }))
@@ -308,11 +303,6 @@ describe('useEventSource: rendering under load', () => {
     expect(result.current.data).toEqual({ price: 30 })
   })
 
-  // BUG (src/react/use-connection.ts getSnapshot): the view is kept only when every field,
-  // lastEventId included, is unchanged. Real streams put an id on every event, so with
-  // `select` the component still re-renders on every message (per frame), against the
-  // documented "re-renders only when the result changes by `equals`".
-  // `.fails`: this passes while the bug is there; drop `.fails` once it is fixed.
   it('select + equals: messages that carry event ids do not re-render when the selection is unchanged', async () => {
     const url = uniqueUrl('select-ids')
     const stream = sseStream<{ message: Quote }>(url)
@@ -338,11 +328,6 @@ describe('useEventSource: rendering under load', () => {
     expect(renders.slice(before).map((r) => r.data)).toEqual([10, 20])
   })
 
-  // BUG (src/react/use-connection.ts getSnapshot): the selected view is cached by the base
-  // snapshot only, and `select` is read from a ref that useInsertionEffect updates after the
-  // render. A new `select` (e.g. one that closes over a changed prop) is ignored until the
-  // next message arrives, which for a quiet stream may be never.
-  // `.fails`: this passes while the bug is there; drop `.fails` once it is fixed.
   it('a new select function applies on the render that passes it, without waiting for the next message', async () => {
     const url = uniqueUrl('select-change')
     sseStream<{ message: Record<string, number> }>(url, ({ client }) => client.send({ data: { ACME: 1, INIT: 2 } }))

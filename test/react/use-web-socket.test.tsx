@@ -551,12 +551,6 @@ describe('useWebSocket: no url', () => {
 })
 
 describe('useWebSocket: callbacks read at call time', () => {
-  // BUG (src/react/use-web-socket.ts, `create`): `liveOptions(latest, ['url', 'parse',
-  // 'serialize', 'shouldReconnect', 'onReopen'])` leaves out `onAuthError` (useEventSource
-  // lists it), so the connection keeps the `onAuthError` of the render that created it: an
-  // inline callback that closes over state (a fresh refresh function, a token) is stale
-  // forever. Minimal fix: add 'onAuthError' to that list.
-  // `.fails`: this passes while the bug is there; drop `.fails` once it is fixed.
   it('onAuthError: the newest callback answers a 4401', async () => {
     const url = wsUrl('auth-latest')
     const srv = wsServer(url)
