@@ -1,31 +1,17 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { closeCodeOutcome } from '../../src/core/close-codes'
 import type { RealtimeErrorKind } from '../../src/core/errors'
-import { closeAllWebSockets, setupWebSocket } from './fake-web-socket'
+import { advance, setupWebSocket, useFakeSocketClock } from './fake-web-socket'
 import { flushMicrotasks } from './fakes'
 
 // The engine keeps a wake-detection timer ticking every 10 s while started: never
 // vi.runAllTimers() here, only advanceTimersByTime.
-beforeEach(() => {
-  vi.useFakeTimers()
-})
-
-afterEach(() => {
-  const thrown = closeAllWebSockets()
-  vi.useRealTimers()
-  expect(thrown, 'socket event handlers threw').toEqual([])
-})
+useFakeSocketClock()
 
 /**
  * The table in the TSDoc of close-codes.ts, row by row: the codes each row names, and for
  * the ranges, both ends and a few inside. `null` = reconnect with backoff.
  */
-/** Moves the clock on, then lets the sockets that the due timers asked for be constructed. */
-async function advance(ms: number) {
-  vi.advanceTimersByTime(ms)
-  await flushMicrotasks()
-}
-
 const table: { row: string; codes: number[]; outcome: RealtimeErrorKind | null }[] = [
   {
     row: 'normal, going away, no status, abnormal, server error, restart, try again later, bad gateway',

@@ -1,3 +1,4 @@
+import { afterEach, beforeEach, expect, vi } from 'vitest'
 // A WebSocket double the test drives by hand, injected through the `WebSocket` option (no
 // global patching, no module mocking). It follows the parts of the WHATWG WebSocket
 // contract the transport relies on: the ready states, `send()` on a socket that is not
@@ -7,7 +8,7 @@
 import type { Connection, RealtimeMessage } from '../../src/core/connection'
 import type { RealtimeError } from '../../src/core/errors'
 import { createWebSocket, type WebSocketConnection, type WebSocketOptions } from '../../src/core/web-socket'
-import { fakeEnvironment, manualFrames } from './fakes'
+import { fakeEnvironment, flushMicrotasks, manualFrames } from './fakes'
 
 /** What the server does: open, send, close. What the client did: sent frames, close calls. */
 export interface FakeSocket {
@@ -188,4 +189,28 @@ export function setupWebSocket<In = unknown, Out = unknown>(
   const errors: RealtimeError[] = []
   connection.onError((error) => errors.push(error))
   return { connection, fake, env, frames, statuses, messages, errors, snap: () => connection.getSnapshot() }
+}
+
+/**
+ * Fake timers for the file, and after each test: every fake socket closed, and none of
+ * their event handlers may have thrown.
+ */
+export function useFakeSocketClock(): void {
+  beforeEach(() => {
+    vi.useFakeTimers()
+  })
+  afterEach(() => {
+    const thrown = closeAllWebSockets()
+    vi.useRealTimers()
+    expect(thrown, 'socket event handlers threw').toEqual([])
+  })
+}
+
+/**
+ * Moves the clock on, then lets the sockets that the due timers asked for be constructed
+ * (the transport resolves the url, even a plain string, in a promise callback).
+ */
+export async function advance(ms: number): Promise<void> {
+  vi.advanceTimersByTime(ms)
+  await flushMicrotasks()
 }

@@ -1,30 +1,13 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import type { StandardSchema } from '../../src/core/decode'
 import { RealtimeError } from '../../src/core/errors'
 import { createWebSocket, webSocketKey } from '../../src/core/web-socket'
-import { closeAllWebSockets, fakeWebSockets, setupWebSocket } from './fake-web-socket'
+import { advance, fakeWebSockets, setupWebSocket, useFakeSocketClock } from './fake-web-socket'
 import { flushMicrotasks } from './fakes'
 
 // The engine keeps a wake-detection timer ticking every 10 s while started: never
 // vi.runAllTimers() here, only advanceTimersByTime.
-beforeEach(() => {
-  vi.useFakeTimers()
-})
-
-afterEach(() => {
-  const thrown = closeAllWebSockets()
-  vi.useRealTimers()
-  expect(thrown, 'socket event handlers threw').toEqual([])
-})
-
-/**
- * Moves the clock on, then lets the sockets that the due timers asked for be constructed
- * (the transport resolves the url, even a plain string, in a promise callback).
- */
-async function advance(ms: number) {
-  vi.advanceTimersByTime(ms)
-  await flushMicrotasks()
-}
+useFakeSocketClock()
 
 /** connect(), and wait until the first socket exists. */
 async function connected<T extends { connection: { connect(): void } }>(setup: T): Promise<T> {

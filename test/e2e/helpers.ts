@@ -2,6 +2,7 @@
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
 import { expect, inject } from 'vitest'
 import { type Demo, type DemoOptions, startDemo } from '../../demo/server.ts'
+import { chromiumArgs, chromiumPath } from '../chromium.ts'
 import type { Recording, StreamName } from '../../demo/shared.ts'
 
 export const STREAMS: readonly StreamName[] = ['quotes', 'notifications', 'chat']
@@ -22,18 +23,7 @@ export function startTestDemo(options: DemoOptions = {}): Promise<Demo> {
 }
 
 export function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  })
+  return chromium.launch({ executablePath: chromiumPath, args: chromiumArgs })
 }
 
 /** The app's URL with the test settings (and any others). */
