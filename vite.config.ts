@@ -1,6 +1,6 @@
 import { playwright } from '@vitest/browser-playwright'
 import { defineConfig } from 'vitest/config'
-import { chromiumArgs, chromiumPath } from './test/chromium'
+import { chromiumArgs, chromiumPath } from './test/chromium.ts'
 
 // Each browser project needs its own provider object (a shared one fails with
 // "Cannot define a nested project").

@@ -29,7 +29,7 @@ export interface SseParserHandlers {
 export function createSseParser(handlers: SseParserHandlers, maxSize: number, lastId = '') {
   let pending = ''
   let skipLF = false
-  let data = ''
+  let data: string | undefined
   let type = ''
   let idBuffer = lastId
   let stopped = false
@@ -43,8 +43,9 @@ export function createSseParser(handlers: SseParserHandlers, maxSize: number, la
     if (text === '') {
       // Blank line: dispatch. The last event id updates even when there is no data.
       if (idBuffer !== lastId) handlers.id((lastId = idBuffer))
-      if (data !== '') handlers.event(type || 'message', data.slice(0, -1), lastId)
-      data = type = ''
+      if (data !== undefined) handlers.event(type || 'message', data, lastId)
+      data = undefined
+      type = ''
       return
     }
     const colon = text.indexOf(':')
@@ -52,7 +53,8 @@ export function createSseParser(handlers: SseParserHandlers, maxSize: number, la
     const field = colon === -1 ? text : text.slice(0, colon)
     const value = colon === -1 ? '' : text.slice(text.charCodeAt(colon + 1) === 32 ? colon + 2 : colon + 1)
     if (field === 'data') {
-      data += value + '\n'
+      // Lines join with LF; a one-line event keeps its value as it is (no copy).
+      data = data === undefined ? value : `${data}\n${value}`
       if (data.length > maxSize) overflow()
     } else if (field === 'event') type = value
     else if (field === 'id') {
@@ -90,7 +92,7 @@ export function createSseParser(handlers: SseParserHandlers, maxSize: number, la
         // Appending keeps a rope in V8; only a completed line is flattened, so a long line
         // split into many small chunks costs linear time.
         pending += chunk.slice(i)
-        if (pending.length + data.length > maxSize) overflow()
+        if (pending.length + (data?.length ?? 0) > maxSize) overflow()
       }
     },
   }
