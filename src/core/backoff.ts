@@ -20,7 +20,8 @@ export interface BackoffOptions {
 /**
  * Full-jitter exponential backoff: a uniform draw in `[0, min(maxDelay, base · factor^(attempt-1))]`.
  * Full jitter spreads a crowd of clients that lost one server, so they do not return at once.
- * A `Retry-After` from the server is a floor.
+ * A `Retry-After` from the server is a floor. The result never exceeds 2e9 ms (what timers can
+ * hold), and a server's `retry: 0` leaves the base as it is.
  *
  * @param attempt - 1 for the first retry.
  * @param random - a draw in `[0, 1)`.
@@ -34,10 +35,12 @@ export function backoffDelay(
   serverRetry?: number,
   retryAfter?: number,
 ): number {
-  const base = serverRetry ?? options.initialDelay ?? 1000
+  // A server's `retry: 0` would mean no backoff ever: it does not replace the base.
+  const base = serverRetry || (options.initialDelay ?? 1000)
   const max = Math.max(options.maxDelay ?? 30_000, serverRetry ?? 0)
   const ceiling = Math.min(max, base * (options.factor ?? 2) ** Math.max(0, attempt - 1))
-  return Math.max(retryAfter ?? 0, Math.floor(random * ceiling))
+  // Timers treat delays past 2^31 - 1 ms as 0: a huge hint from a server must not mean "now".
+  return Math.min(2e9, Math.max(retryAfter ?? 0, Math.floor(random * ceiling)))
 }
 
 /**

@@ -83,11 +83,15 @@ export interface EngineOptions extends BackoffOptions {
   random?: () => number
   /** Where network and page signals come from. @defaultValue the global scope's */
   environment?: Environment
-  /** Schedules a coalesced render flush. @defaultValue requestAnimationFrame, else a 16 ms timer */
+  /**
+   * Schedules a coalesced render flush; it must call back later, never synchronously.
+   * @defaultValue requestAnimationFrame, else a 16 ms timer
+   */
   scheduleFrame?: FrameScheduler
 }
 
 export interface ConnectionConfig<T> extends EngineOptions {
+  /** Opens one attempt; called for every (re)connection. */
   transport: TransportFactory
   /** Turns a wire message into data. A throw becomes a `parse` error; the stream goes on. */
   decode?: (message: WireMessage) => T
@@ -195,9 +199,12 @@ export function createConnection<T>(config: ConnectionConfig<T>): Connection<T> 
     const before = machine
     const [next, effects] = transition(machine, event, machineConfig)
     machine = next
-    if (next.error !== before.error && (error = next.error)) errors.emit(error)
+    const failure = next.error !== before.error && (error = next.error)
     for (const effect of effects) run(effect)
     if (next !== before) publish(true)
+    // Listeners hear of an error last, once the transition is done, so one that calls
+    // reconnect() or close() starts from a settled state.
+    if (failure) errors.emit(failure)
   }
 
   function run(effect: Effect) {
@@ -248,7 +255,7 @@ export function createConnection<T>(config: ConnectionConfig<T>): Connection<T> 
       if (live()) transport = t
       else t.close()
     } catch (thrown) {
-      sink.fail(new RealtimeError('network', String(thrown), { cause: thrown }), true)
+      sink.fail(new RealtimeError('network', 'could not start', { cause: thrown }), true)
     }
   }
 

@@ -54,7 +54,7 @@ export function createDecoder<T>(options: DecodeOptions<T>): ((message: WireMess
     if (parse) value = parse(value, message)
     if (!schema) return value as T
     const result = schema['~standard'].validate(value)
-    if (result instanceof Promise) throw new Error('the schema is async; tabwire needs a synchronous one')
+    if (result instanceof Promise) throw new Error('async schemas are not supported')
     if (result.issues) throw new Error(result.issues.map((issue) => issue.message).join('; '))
     return result.value
   }

@@ -41,7 +41,7 @@ export class RealtimeError extends Error {
   override readonly name = 'RealtimeError'
   /** What went wrong. */
   declare readonly kind: RealtimeErrorKind
-  /** HTTP status, for `http` and `auth` errors. */
+  /** The HTTP status (`http`, `auth`), or the WebSocket close code of a close error. */
   declare readonly status: number | undefined
   /** The raw payload, for `parse` errors. */
   declare readonly raw: unknown

@@ -38,9 +38,10 @@ export interface EventSourceOptions<T = string>
  * one tab, one shared connection.
  */
 export function eventSourceKey(url: string, options: EventSourceOptions<unknown> = {}): string {
-  // A schema object can be large or cyclic (zod keeps its definition on it): leave it out.
+  // A schema object can be large or cyclic (zod keeps its definition on it), and
+  // lastEventId only seeds the first connection: leave them out.
   const events = [...(options.events ?? ['message'])].sort()
-  return streamKey('sse', { ...options, url, events, schema: undefined, environment: undefined })
+  return streamKey('sse', { ...options, url, events, schema: undefined, environment: undefined, lastEventId: undefined })
 }
 
 /**
@@ -60,7 +61,7 @@ export function createEventSource<T = string>(url: string, options: EventSourceO
   let idleTimeout
   if (options.transport === 'eventsource') {
     if ((options.method ?? 'GET') !== 'GET' || options.headers || options.body || !(options.EventSource ?? globalThis.EventSource)) {
-      throw misuse('createEventSource', "transport 'eventsource' needs EventSource, GET, no headers or body; use 'fetch'")
+      throw misuse('createEventSource', "transport 'eventsource' needs EventSource and a plain GET; use 'fetch'")
     }
     transport = nativeTransport(url, events, options)
     // A native EventSource hides comments and unlisted event types, so a quiet stream
@@ -70,8 +71,8 @@ export function createEventSource<T = string>(url: string, options: EventSourceO
     transport = fetchTransport(url, options)
   }
   return createConnection<T>({
-    idleTimeout,
     ...options,
+    idleTimeout: options.idleTimeout ?? idleTimeout,
     transport,
     decode: createDecoder(options),
     accepts: (event) => events.includes(event),

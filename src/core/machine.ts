@@ -22,7 +22,7 @@ export interface MachineState {
   readonly error: RealtimeError | null
   /** Pause reasons in force, in the order they arrived. */
   readonly paused: readonly PauseReason[]
-  /** Whether the `onAuthError` hook was already tried since the last open. */
+  /** Whether the `onAuthError` hook was already tried since the connection last stayed up `minUptime`. */
   readonly authRetried: boolean
 }
 
@@ -128,7 +128,7 @@ export function transition(s: MachineState, event: MachineEvent, config: Machine
       }
       if (!event.retryable) return to({ status: 'closed', error }, ['drop'])
       if (s.attempt >= config.maxRetries) {
-        const gaveUp = new RealtimeError('max-retries', `gave up after ${s.attempt} retries: ${error.message}`, { cause: error })
+        const gaveUp = new RealtimeError('max-retries', `gave up: ${error.message}`, { cause: error })
         return to({ status: 'closed', error: gaveUp }, ['drop'])
       }
       const attempt = s.attempt + 1

@@ -31,16 +31,3 @@ export function defaultFrame(timers: Timers): FrameScheduler {
 export function reportListenerError(thrown: unknown): void {
   ;((globalThis as { reportError?: (e: unknown) => void }).reportError ?? console.error)(thrown)
 }
-
-const warned = new Set<string>()
-
-/** A development-only warning, printed once per cause. */
-export function warnOnce(cause: string, message: string): void {
-  if (isProduction() || warned.has(cause)) return
-  warned.add(cause)
-  console.warn(`[tabwire] ${message}`)
-}
-
-function isProduction(): boolean {
-  return typeof process !== 'undefined' && process.env.NODE_ENV === 'production'
-}

@@ -88,7 +88,7 @@ export function fetchTransport(url: string, options: FetchTransportOptions = {})
               ? null
               : 'protocol'
       if (kind) {
-        const message = kind === 'protocol' ? `expected a text/event-stream body, got '${type}'` : `HTTP ${status}`
+        const message = kind === 'protocol' ? `not an event stream: '${type}'` : `HTTP ${status}`
         const retryAfter = parseRetryAfter(response.headers.get('retry-after'), Date.now())
         return fail(new RealtimeError(kind, message, { status }), status > 499 || status === 429 || status === 408, retryAfter)
       }
@@ -99,7 +99,7 @@ export function fetchTransport(url: string, options: FetchTransportOptions = {})
           event: (event, data, id) => sink.message({ data, event, id: id || undefined }),
           id: (id) => sink.lastEventId(id),
           retry: (ms) => sink.retryHint(ms),
-          overflow: () => fail(new RealtimeError('protocol', `an event exceeded maxMessageSize (${maxSize})`), true),
+          overflow: () => fail(new RealtimeError('protocol', `an event passed maxMessageSize (${maxSize})`), true),
         },
         maxSize,
         lastEventId,
@@ -119,7 +119,8 @@ export function fetchTransport(url: string, options: FetchTransportOptions = {})
     }
 
     run().catch((thrown: unknown) => {
-      fail(new RealtimeError('network', String(thrown), { cause: thrown }), true)
+      // The thrown text may quote the URL (and a token in it): it stays in `cause` only.
+      fail(new RealtimeError('network', 'the request failed', { cause: thrown }), true)
     })
     return transport
   }

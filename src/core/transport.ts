@@ -34,6 +34,7 @@ export interface TransportSink {
 }
 
 export interface TransportContext {
+  /** Where this attempt reports; calls after the attempt was replaced are ignored. */
   sink: TransportSink
   /** The last event id seen on this stream, to resume from. */
   lastEventId: string | undefined

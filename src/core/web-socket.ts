@@ -58,13 +58,14 @@ export interface WebSocketOptions<In = unknown, Out = unknown> extends EngineOpt
    */
   maxQueued?: number
   /**
-   * Turns an outgoing message into wire data. The default sends strings, ArrayBuffers,
-   * typed arrays and Blobs as they are, and JSON for anything else.
+   * Turns an outgoing message into wire data.
+   * @defaultValue strings, ArrayBuffers, typed arrays and Blobs as they are; JSON for anything else
    */
   serialize?: (message: Out) => WireData
   /**
    * Decides, from the close event, whether to reconnect; replaces the close-code table
    * (see `closeCodeOutcome`). A close your code asked for never reconnects.
+   * @defaultValue the close-code table
    * @example { shouldReconnect: (e) => e.code !== 4000 }
    */
   shouldReconnect?: (event: CloseEvent) => boolean
@@ -166,12 +167,15 @@ export function createWebSocket<In = unknown, Out = unknown>(
         ping()
       })
 
-    Promise.resolve(typeof url === 'function' ? url() : url)
+    // The connect clock runs from the start, so a url function that never settles is
+    // abandoned too.
+    wait(options.connectTimeout ?? 10_000, () => fail(new RealtimeError('timeout', 'the socket did not open in time'), true))
+    Promise.resolve()
+      .then(() => (typeof url === 'function' ? url() : url))
       .then((href) => {
         if (closed) return
         const s = (ws = new (options.WebSocket ?? WebSocket)(href, options.protocols))
         if (options.binaryType) s.binaryType = options.binaryType
-        wait(options.connectTimeout ?? 10_000, () => fail(new RealtimeError('timeout', 'the socket did not open in time'), true))
         s.onopen = () => {
           timers.clearTimeout(timer)
           // Resume messages first, then the queue in order; new sends follow once open.
@@ -197,7 +201,8 @@ export function createWebSocket<In = unknown, Out = unknown>(
           fail(new RealtimeError((!retry && kind) || 'network', text, { status: event.code }), retry)
         }
       })
-      .catch((thrown: unknown) => fail(new RealtimeError('network', String(thrown), { cause: thrown }), true))
+      // The thrown text may quote the URL (and a token in it): it stays in `cause` only.
+      .catch((thrown: unknown) => fail(new RealtimeError('network', 'the socket could not be opened', { cause: thrown }), true))
 
     return {
       close() {
@@ -209,8 +214,8 @@ export function createWebSocket<In = unknown, Out = unknown>(
   }
 
   const connection = createConnection<In>({
-    idleTimeout: heartbeat ? (heartbeat.timeout ?? 2 * (heartbeat.interval ?? 25_000)) : 0,
     ...options,
+    idleTimeout: options.idleTimeout ?? (heartbeat ? (heartbeat.timeout ?? 2 * (heartbeat.interval ?? 25_000)) : 0),
     transport,
     decode: createDecoder(options),
   })

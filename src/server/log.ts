@@ -45,7 +45,10 @@ export interface MemoryLogOptions {
    * @defaultValue 1000
    */
   capacity?: number
-  /** The epoch; a fresh random one by default. */
+  /**
+   * The epoch: letters, digits, `_` or `-`.
+   * @defaultValue a fresh random one
+   */
   epoch?: string
 }
 

@@ -80,6 +80,10 @@ export function createSseHandler(options: SseHandlerOptions): SseHandler {
     let blocked = false
     let queued = 0
     const backlog: string[] = []
+    // Live entries that arrive during a replay wait here, then go out without duplicates;
+    // they count toward maxBuffered, so a client that stops reading mid-replay is let go too.
+    const pending: LogEntry[] = []
+    let held = 0
     const gone = new Promise<void>((done) => response.once('close', done))
     const flush = () => {
       blocked = false
@@ -89,6 +93,14 @@ export function createSseHandler(options: SseHandlerOptions): SseHandler {
         if (!response.write(chunk)) return void ((blocked = true), response.once('drain', flush))
       }
     }
+    /** Too slow for the live stream: let go, once (it resumes later from its last id). */
+    const tooSlow = () => {
+      closed = true
+      backlog.length = 0
+      pending.length = 0
+      response.destroy()
+      options.onSlowClient?.(request)
+    }
     const write = (chunk: string) => {
       if (closed || stalled) return
       if (!blocked) {
@@ -97,13 +109,7 @@ export function createSseHandler(options: SseHandlerOptions): SseHandler {
       }
       backlog.push(chunk)
       queued += Buffer.byteLength(chunk)
-      if (queued > maxBuffered) {
-        // Too slow for the live stream: let go (it resumes later from its last id).
-        closed = true
-        backlog.length = 0
-        response.destroy()
-        options.onSlowClient?.(request)
-      }
+      if (queued > maxBuffered) tooSlow()
     }
     let lastSeq = 0
     const send = (entry: LogEntry) => {
@@ -127,10 +133,13 @@ export function createSseHandler(options: SseHandlerOptions): SseHandler {
       }
     }
 
-    // Live entries that arrive during the replay wait, then go out without duplicates.
-    const pending: LogEntry[] = []
     let live = false
-    const unsubscribe = log.subscribe((entry) => (live ? send(entry) : pending.push(entry)))
+    const unsubscribe = log.subscribe((entry) => {
+      if (live) return send(entry)
+      if (closed) return
+      pending.push(entry)
+      if ((held += Buffer.byteLength(entry.data)) > maxBuffered) tooSlow()
+    })
     const timer = heartbeat > 0 ? setInterval(() => write(': heartbeat\n\n'), heartbeat) : undefined
     const client = { response, stall: () => void (stalled = true) }
     open.add(client)
@@ -154,7 +163,10 @@ export function createSseHandler(options: SseHandlerOptions): SseHandler {
         } else {
           await paced(replay.entries)
         }
-        while (pending.length && !closed) await paced(pending.splice(0))
+        while (pending.length && !closed) {
+          held = 0
+          await paced(pending.splice(0))
+        }
         live = true
       })
       .catch(() => response.destroy())

@@ -12,7 +12,11 @@ export interface WebSocketHandlerOptions {
    * @defaultValue none
    */
   writable?: readonly string[]
-  /** Origins allowed at the upgrade; others get 403. @defaultValue any origin */
+  /**
+   * Origins allowed at the upgrade; others get 403. Set it for any endpoint with `writable`
+   * channels, or any page on the web can publish through a visitor's browser.
+   * @defaultValue any origin
+   */
   origins?: readonly string[]
   /**
    * Largest incoming frame in bytes; a bigger one closes the socket with 1009.
@@ -25,6 +29,12 @@ export interface WebSocketHandlerOptions {
    * @defaultValue 30000
    */
   heartbeat?: number
+  /**
+   * Bytes a socket may have waiting to be sent. A client that stops reading is terminated
+   * past it (it resumes later with `since`), so it cannot grow the server's memory.
+   * @defaultValue 1048576
+   */
+  maxBuffered?: number
 }
 
 /** Upgrade handler and controls for a WebSocket endpoint. */
@@ -86,7 +96,9 @@ export function createWebSocketHandler(options: WebSocketHandlerOptions): WebSoc
   wss.on('connection', (socket) => {
     const subscriptions = new Map<string, () => void>()
     const send = (text: string) => {
-      if (!stalled.has(socket) && socket.readyState === 1) socket.send(text)
+      if (stalled.has(socket) || socket.readyState !== 1) return
+      if (socket.bufferedAmount > (options.maxBuffered ?? 1_048_576)) return socket.terminate()
+      socket.send(text)
     }
     const reply = (message: ServerFrame) => send(JSON.stringify(message))
     alive.add(socket)

@@ -55,8 +55,14 @@ describe('backoffDelay: full jitter', () => {
     expect([1, 2, 3].map((n) => backoffDelay({ maxDelay: 10_000 }, n, 0.5, 60_000))).toEqual([30_000, 30_000, 30_000])
   })
 
-  it('accepts retry: 0 (the server asks for an immediate reconnect)', () => {
-    expect([1, 4].map((n) => backoffDelay({}, n, TOP, 0))).toEqual([0, 0])
+  it('ignores retry: 0, which would mean no backoff ever (a reconnect storm)', () => {
+    expect([1, 4].map((n) => backoffDelay({}, n, TOP, 0))).toEqual([999, 7999])
+  })
+
+  it('never returns more than timers can hold (2e9 ms), however large the hints', () => {
+    expect(backoffDelay({}, 1, 0.5, undefined, 3_000_000_000)).toBe(2e9)
+    expect(backoffDelay({}, 1, TOP, 99_999_999_999)).toBe(2e9)
+    expect(backoffDelay({ maxDelay: 1e12, initialDelay: 1e12 }, 1, TOP)).toBe(2e9)
   })
 
   it('treats Retry-After as a floor, not a replacement', () => {

@@ -101,7 +101,7 @@ describe('status sequences', () => {
       },
     })
     connection.connect()
-    expect(snap().error).toMatchObject({ kind: 'network', message: 'Error: bad URL', cause: thrown })
+    expect(snap().error).toMatchObject({ kind: 'network', message: 'could not start', cause: thrown })
     expect(snap().status).toBe('reconnecting')
     vi.advanceTimersByTime(500)
     expect(calls).toBe(2)
@@ -527,8 +527,8 @@ describe('message delivery', () => {
       expect(errors).toHaveLength(1)
       connection.close()
       expect(later).toEqual(['connecting', 'reconnecting', 'closed'])
-      // onError runs before the status notification of the same failure
-      expect(reportError.mock.calls.map(([e]) => (e as Error).message)).toEqual(['render bug', 'logger bug', 'render bug', 'render bug'])
+      // onError runs after the status notification of the same failure (the transition is settled)
+      expect(reportError.mock.calls.map(([e]) => (e as Error).message)).toEqual(['render bug', 'render bug', 'logger bug', 'render bug'])
     })
 
     it('unsubscribed listeners get nothing more', () => {
@@ -917,5 +917,34 @@ describe('snapshot identity', () => {
     frames.flush()
     expect(connection.getSnapshot()).toBe(withData)
     expect(statuses).toEqual(['connecting', 'open', 'open'])
+  })
+})
+
+describe('listeners that act on the connection', () => {
+  beforeEach(() => vi.useFakeTimers())
+  afterEach(() => vi.useRealTimers())
+
+  it('an onError listener that calls reconnect() on max-retries leaves a working connection ("never give up")', () => {
+    const { connection, transport, statuses } = setup({ maxRetries: 0 })
+    connection.onError((error) => error.kind === 'max-retries' && connection.reconnect())
+    connection.connect()
+    transport.last.sink.open()
+    transport.last.sink.fail(failure('network'), true)
+    // The give-up settled first (closed), then the listener started afresh.
+    expect(statuses).toEqual(['connecting', 'open', 'closed', 'connecting'])
+    expect(transport.live).toHaveLength(1)
+    transport.last.sink.open()
+    expect(connection.getSnapshot()).toMatchObject({ status: 'open', error: null })
+  })
+
+  it('an onError listener that calls close() leaves no retry timer behind', () => {
+    const { connection, transport, statuses } = setup()
+    connection.onError(() => connection.close())
+    connection.connect()
+    transport.last.sink.fail(failure('network'), true)
+    expect(statuses).toEqual(['connecting', 'reconnecting', 'closed'])
+    vi.advanceTimersByTime(120_000)
+    expect(transport.attempts).toHaveLength(1)
+    expect(vi.getTimerCount()).toBe(0)
   })
 })

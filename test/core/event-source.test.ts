@@ -24,6 +24,10 @@ describe('eventSourceKey', () => {
     expect(new Set([base, ...different]).size).toBe(different.length + 1)
   })
 
+  it('leaves out lastEventId, which only seeds the first connection (saving it in state must not reconnect)', () => {
+    expect(eventSourceKey('/s', { lastEventId: '41' })).toBe(eventSourceKey('/s', { lastEventId: '42' }))
+  })
+
   it('leaves out a schema, which may be large or cyclic', () => {
     const schema = { '~standard': { version: 1 as const, vendor: 'x', validate: (v: unknown) => ({ value: v }) } }
     const cyclic: Record<string, unknown> = { ...schema }

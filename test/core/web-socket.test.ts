@@ -407,6 +407,31 @@ describe('connect timeout', () => {
   })
 })
 
+describe('review fixes', () => {
+  it('abandons a url function that never settles after connectTimeout, and tries again', async () => {
+    let calls = 0
+    const url = () => (++calls === 1 ? new Promise<string>(() => {}) : 'ws://test.local/socket')
+    const { connection, fake, errors, statuses } = setupWebSocket({ connectTimeout: 300 }, url)
+    connection.connect()
+    await advance(299)
+    expect(fake.sockets).toHaveLength(0)
+    await advance(1)
+    expect(errors.map((e) => e.kind)).toEqual(['timeout'])
+    await advance(50)
+    expect(fake.sockets).toHaveLength(1)
+    fake.last.open()
+    expect(statuses).toEqual(['connecting', 'reconnecting', 'open'])
+  })
+
+  it('idleTimeout: undefined keeps the WebSocket default (no idle timeout without a heartbeat)', async () => {
+    const { fake, snap } = await connected(setupWebSocket({ idleTimeout: undefined }))
+    fake.last.open()
+    await advance(10 * 60_000)
+    expect(fake.sockets).toHaveLength(1)
+    expect(snap()).toMatchObject({ status: 'open', error: null })
+  })
+})
+
 describe('url as a function', () => {
   it('is called on every connect', async () => {
     let n = 0
@@ -440,7 +465,7 @@ describe('url as a function', () => {
     const url = vi.fn<() => Promise<string>>().mockRejectedValueOnce(thrown).mockResolvedValue('ws://test.local/socket')
     const { fake, statuses, snap } = await connected(setupWebSocket({}, url))
     expect(fake.sockets).toHaveLength(0)
-    expect(snap()).toMatchObject({ status: 'reconnecting', error: { kind: 'network', message: 'Error: no token yet', cause: thrown } })
+    expect(snap()).toMatchObject({ status: 'reconnecting', error: { kind: 'network', message: 'the socket could not be opened', cause: thrown } })
     await advance(50)
     fake.last.open()
     expect(statuses).toEqual(['connecting', 'reconnecting', 'open'])

@@ -296,6 +296,26 @@ describe('createSseHandler: backpressure', () => {
   })
 })
 
+describe('createSseHandler: a client that stops reading during its replay', () => {
+  it('is let go once the live entries held for it pass maxBuffered', async () => {
+    const log = filled(0, 1000)
+    for (let i = 0; i < 500; i++) log.append('r'.repeat(64 * 1024))
+    const onSlowClient = vi.fn()
+    const { sse, srv } = await serve({ log, maxBuffered: 256 * 1024, onSlowClient })
+    // Resumes from the start (32 MB to replay, far past the loopback buffers) and never
+    // reads: the replay waits on the socket.
+    await rawRequest(srv.port, 'GET / HTTP/1.1\r\nHost: x\r\nLast-Event-ID: e1.0\r\n\r\n', { read: false })
+    await eventually(() => expect(sse.clients).toBe(1))
+    await sleep(100)
+    for (let i = 0; i < 40 && onSlowClient.mock.calls.length === 0; i++) {
+      log.append('l'.repeat(16 * 1024))
+      await tick()
+    }
+    expect(onSlowClient).toHaveBeenCalledTimes(1)
+    await eventually(() => expect(sse.clients).toBe(0))
+  }, 20_000)
+})
+
 describe('createSseHandler: clients and cleanup', () => {
   it('counts open streams and removes its log listener when a client goes', async () => {
     const { log, counts } = countingLog(filled(0))

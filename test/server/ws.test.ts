@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createMemoryLog, type ReplayLog } from '../../src/server/log'
 import { createWebSocketHandler, type WebSocketHandlerOptions } from '../../src/server/ws'
-import { countingLog, eventually, onCleanup, openWs, refusedStatus, runCleanups, sleep, startServer, type WsClient } from './helpers'
+import { countingLog, eventually, onCleanup, openWs, refusedStatus, runCleanups, sleep, startServer, tick, type WsClient } from './helpers'
 
 afterEach(runCleanups)
 
@@ -417,6 +417,30 @@ describe('createWebSocketHandler: bad input', () => {
     late.send({ type: 'subscribe', channel: 'feed', since: 'e1.0' })
     await eventually(() => expect(late.frames).toEqual([subscribed('feed'), event('feed', 'e1.1', 'fine')]))
   })
+})
+
+describe('createWebSocketHandler: backpressure', () => {
+  it('terminates a client that stops reading once maxBuffered bytes wait for it; a reading client goes on', async () => {
+    const feed = filled(0)
+    const { ws, url } = await serve({ channels: { feed }, maxBuffered: 256 * 1024 })
+    const stuck = await openWs(url)
+    const reader = await openWs(url)
+    stuck.send({ type: 'subscribe', channel: 'feed' })
+    reader.send({ type: 'subscribe', channel: 'feed' })
+    await eventually(() => expect(stuck.frames).toHaveLength(1))
+    await eventually(() => expect(reader.frames).toHaveLength(1))
+    stuck.socket.pause()
+    // The loopback buffers take a few MB before bytes wait in the socket.
+    let appended = 0
+    while (ws.clients === 2 && appended < 2000) {
+      for (let i = 0; i < 20; i++) feed.append(JSON.stringify('z'.repeat(64 * 1024)))
+      appended += 20
+      await tick()
+    }
+    expect(appended).toBeLessThan(2000)
+    expect(ws.clients).toBe(1)
+    await eventually(() => expect(reader.frames).toHaveLength(1 + appended), 15_000)
+  }, 30_000)
 })
 
 describe('createWebSocketHandler: clients, cleanup and controls', () => {
