@@ -348,7 +348,7 @@ interface Timer {
 }
 
 /** A listener set whose listeners cannot break each other: a throw is reported, not raised. */
-function emitter<A>() {
+export function emitter<A>() {
   const set = new Set<(arg: A) => void>()
   return {
     add(listener: (arg: A) => void) {

@@ -29,3 +29,9 @@ export {
   webSocketKey,
   type WireData,
 } from './web-socket'
+export {
+  shareAcrossTabs as experimental_shareAcrossTabs,
+  type Shareable,
+  type TabChannel,
+  type TabShareOptions,
+} from './tabs'

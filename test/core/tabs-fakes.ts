@@ -1,0 +1,114 @@
+// Simulated browser tabs for core/tabs: several `shareAcrossTabs` instances in one process,
+// over Node's real `navigator.locks` and `BroadcastChannel`, each leading with its own
+// engine connection on a hand-driven fake transport.
+import { vi } from 'vitest'
+import { type Connection, createConnection, type RealtimeMessage } from '../../src/core/connection'
+import type { RealtimeError } from '../../src/core/errors'
+import { type Shareable, shareAcrossTabs, type TabChannel, type TabShareOptions } from '../../src/core/tabs'
+import { type FakeTransport, fakeEnvironment, fakeTransport, manualFrames } from './fakes'
+
+export type TabConnection = Connection<string> & { send: ReturnType<typeof vi.fn> }
+
+export interface Tab {
+  readonly shared: Shareable<string>
+  /** The transport of every connection this tab made while leading. */
+  readonly fake: FakeTransport
+  /** The `lastEventId` of every `create` call, in order. */
+  readonly created: (string | undefined)[]
+  /** Every connection `create` made (each with a `send` spy). */
+  readonly connections: TabConnection[]
+  /** Every message this tab's `onMessage` listeners got. */
+  readonly messages: RealtimeMessage<string>[]
+  readonly errors: RealtimeError[]
+  /** Ids of the messages delivered, in order. */
+  readonly ids: (string | undefined)[]
+  /** Whether this tab leads now (its newest connection is not closed). */
+  readonly leading: boolean
+  /** Delivers a message on this tab's current real connection. */
+  emit(id: string | undefined, data?: string): void
+}
+
+/** A group of tabs of one app on one origin; `namespace` is unique per group. */
+export function tabGroup(namespace: string) {
+  const open: Shareable<string>[] = []
+  return {
+    open(options: TabShareOptions = {}, key = 'stream'): Tab {
+      const fake = fakeTransport()
+      const frames = manualFrames()
+      const created: (string | undefined)[] = []
+      const connections: TabConnection[] = []
+      const messages: RealtimeMessage<string>[] = []
+      const errors: RealtimeError[] = []
+      const shared = shareAcrossTabs<string>(
+        key,
+        (lastEventId) => {
+          created.push(lastEventId)
+          const connection = Object.assign(
+            createConnection<string>({
+              transport: fake.factory,
+              environment: fakeEnvironment(),
+              scheduleFrame: frames.schedule,
+              random: () => 0.5,
+              idleTimeout: 0,
+              ...(lastEventId === undefined ? {} : { lastEventId }),
+            }),
+            { send: vi.fn() },
+          )
+          connections.push(connection)
+          return connection
+        },
+        { namespace, heartbeat: 20, timeout: 100, ...options },
+      )
+      shared.onMessage((m) => void messages.push(m))
+      shared.onError((e) => void errors.push(e))
+      open.push(shared)
+      return {
+        shared,
+        fake,
+        created,
+        connections,
+        messages,
+        errors,
+        get ids() {
+          return messages.map((m) => m.id)
+        },
+        get leading() {
+          const c = connections.at(-1)
+          return !!c && c.getSnapshot().status !== 'closed'
+        },
+        emit(id, data = `m${id}`) {
+          fake.last.sink.message({ data, event: 'message', id })
+        },
+      }
+    },
+    /** Closes every tab (idempotent): releases locks and channels so the test can end. */
+    closeAll() {
+      for (const shared of open.splice(0)) shared.close()
+    },
+  }
+}
+
+/** A BroadcastChannel factory whose outgoing frames can be cut (a frozen or throttled tab). */
+export function gatedChannel() {
+  const gate = { frozen: false, sent: 0, dropped: 0 }
+  const factory = (name: string): TabChannel => {
+    const bc = new BroadcastChannel(name)
+    return {
+      postMessage(message: unknown) {
+        if (gate.frozen) return void gate.dropped++
+        bc.postMessage(message)
+        gate.sent++
+      },
+      get onmessage() {
+        return bc.onmessage as TabChannel['onmessage']
+      },
+      set onmessage(handler: TabChannel['onmessage']) {
+        bc.onmessage = handler as BroadcastChannel['onmessage']
+      },
+      close: () => bc.close(),
+    }
+  }
+  return { gate, factory }
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))

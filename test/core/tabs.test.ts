@@ -1,0 +1,373 @@
+// core/tabs: several tabs simulated in one process over Node's real Web Locks and
+// BroadcastChannel, each tab a `shareAcrossTabs` instance with its own fake transport.
+// Real timers with heartbeat 20 ms and timeout 100 ms; each test gets its own namespace,
+// so no two tests ever share a lock or a channel.
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { RealtimeError } from '../../src/core/errors'
+import { readFrame, shareAcrossTabs } from '../../src/core/tabs'
+import { manualTimers } from './fakes'
+import { gatedChannel, sleep, type Tab, tabGroup } from './tabs-fakes'
+
+const TIMEOUT = 100
+let run = 0
+let namespace: string
+let tabs: ReturnType<typeof tabGroup>
+
+beforeEach(() => {
+  namespace = `tabs-test-${process.pid}-${Date.now()}-${++run}`
+  tabs = tabGroup(namespace)
+})
+afterEach(() => {
+  tabs.closeAll()
+  vi.unstubAllGlobals()
+})
+
+const poll = <T>(fn: () => T, { timeout = 2000 } = {}) => expect.poll(fn, { timeout, interval: 5 })
+const ids = (...n: number[]) => n.map(String)
+
+/** Opens `count` tabs in order and waits for one of them to lead; returns [leader, ...followers]. */
+async function started(list: Tab[]): Promise<[Tab, Tab[]]> {
+  for (const t of list) t.shared.connect()
+  await poll(() => list.filter((t) => t.created.length > 0).length).toBe(1)
+  const leader = list.find((t) => t.created.length > 0)!
+  leader.fake.last.sink.open()
+  await poll(() => list.map((t) => t.shared.getSnapshot().status)).toEqual(list.map(() => 'open'))
+  return [leader, list.filter((t) => t !== leader)]
+}
+
+describe('leader election', () => {
+  it('three tabs: exactly one leader, one create call, one transport', async () => {
+    const all = [tabs.open(), tabs.open(), tabs.open()]
+    const [leader, followers] = await started(all)
+    // Well past timeout × 1.5: heartbeats keep the followers from stealing.
+    await sleep(TIMEOUT * 2.5)
+    expect(all.map((t) => t.created.length).reduce((a, b) => a + b)).toBe(1)
+    expect(leader.created).toEqual([undefined])
+    expect(leader.fake.attempts).toHaveLength(1)
+    for (const f of followers) expect(f.fake.attempts).toHaveLength(0)
+    expect(all.every((t) => t.shared.getSnapshot().status === 'open')).toBe(true)
+  })
+
+  it('followers mirror status changes (reconnecting with error, then open again)', async () => {
+    const [leader, followers] = await started([tabs.open(), tabs.open()])
+    const follower = followers[0]!
+    leader.fake.last.sink.fail(new RealtimeError('network', 'cut'), true)
+    await poll(() => follower.shared.getSnapshot().status).toBe('reconnecting')
+    expect(follower.shared.getSnapshot().error).toMatchObject({ kind: 'network', message: 'cut' })
+    expect(follower.shared.getSnapshot().attempt).toBe(1)
+  })
+})
+
+describe('relay', () => {
+  it('followers receive every message, in order, once', async () => {
+    const [leader, followers] = await started([tabs.open(), tabs.open(), tabs.open()])
+    for (let i = 1; i <= 5; i++) leader.emit(String(i))
+    for (const t of [leader, ...followers]) {
+      await poll(() => t.ids).toEqual(ids(1, 2, 3, 4, 5))
+      expect(t.messages.map((m) => m.data)).toEqual(['m1', 'm2', 'm3', 'm4', 'm5'])
+    }
+    await sleep(50)
+    for (const f of followers) {
+      expect(f.ids).toEqual(ids(1, 2, 3, 4, 5))
+      expect(f.shared.getSnapshot()).toMatchObject({ data: 'm5', lastEventId: '5', status: 'open' })
+    }
+  })
+
+  it('a late tab gets the current snapshot and data, then only new messages', async () => {
+    const [leader] = await started([tabs.open(), tabs.open()])
+    for (let i = 1; i <= 3; i++) leader.emit(String(i))
+    const late = tabs.open()
+    late.shared.connect()
+    await poll(() => late.shared.getSnapshot()).toMatchObject({ status: 'open', data: 'm3', lastEventId: '3' })
+    expect(late.ids).toEqual([])
+    leader.emit('4')
+    await poll(() => late.ids).toEqual(ids(4))
+    expect(late.created).toEqual([])
+  })
+})
+
+describe('leader change', () => {
+  it('closing the leader: another tab leads within the timeout, resumes from the last id; nothing lost or repeated', async () => {
+    const all = [tabs.open(), tabs.open(), tabs.open()]
+    const [old, followers] = await started(all)
+    for (let i = 1; i <= 5; i++) old.emit(String(i))
+    for (const f of followers) await poll(() => f.ids).toEqual(ids(1, 2, 3, 4, 5))
+
+    const closedAt = Date.now()
+    old.shared.close()
+    expect(old.connections[0]!.getSnapshot().status).toBe('closed')
+    expect(old.fake.last.closed).toBe(true)
+    await poll(() => followers.filter((t) => t.created.length > 0).length).toBe(1)
+    expect(Date.now() - closedAt).toBeLessThan(TIMEOUT)
+    const next = followers.find((t) => t.created.length > 0)!
+    expect(next.created).toEqual(['5'])
+    expect(next.fake.last.lastEventId).toBe('5')
+
+    // The server resumes after 5.
+    next.fake.last.sink.open()
+    next.emit('6')
+    next.emit('7')
+    for (const f of followers) await poll(() => f.ids).toEqual(ids(1, 2, 3, 4, 5, 6, 7))
+    await sleep(TIMEOUT * 2)
+    for (const f of followers) {
+      expect(f.ids).toEqual(ids(1, 2, 3, 4, 5, 6, 7))
+      expect(f.shared.getSnapshot()).toMatchObject({ status: 'open', data: 'm7', lastEventId: '7' })
+    }
+    expect(followers.map((t) => t.created.length).reduce((a, b) => a + b)).toBe(1)
+    expect(old.shared.getSnapshot().status).toBe('closed')
+    expect(old.ids).toEqual(ids(1, 2, 3, 4, 5))
+  })
+
+  // Followers mirror their leader exactly; they are never ahead of it, so they filter nothing
+  // (filtering by id would drop SSE events without an id of their own, which carry the
+  // previous id). A server that repeats the resumed event is seen the same in every tab.
+  it('a new leader whose server repeats the resumed event: every tab sees the same sequence', async () => {
+    const all = [tabs.open(), tabs.open(), tabs.open()]
+    const [old, followers] = await started(all)
+    for (let i = 1; i <= 3; i++) old.emit(String(i))
+    for (const f of followers) await poll(() => f.ids).toEqual(ids(1, 2, 3))
+    old.shared.close()
+    await poll(() => followers.filter((t) => t.created.length > 0).length).toBe(1)
+    const next = followers.find((t) => t.created.length > 0)!
+    const other = followers.find((t) => t !== next)!
+    next.fake.last.sink.open()
+    // A server that includes the resumed event again (a lagging tab's leader would too).
+    next.emit('3')
+    next.emit('4')
+    await poll(() => other.ids).toEqual(ids(1, 2, 3, 3, 4))
+    await sleep(50)
+    expect(other.ids).toEqual(next.ids)
+  })
+
+  it('an id-less event right after the resume point reaches the followers', async () => {
+    const [old, followers] = await started([tabs.open(), tabs.open(), tabs.open()])
+    for (let i = 1; i <= 3; i++) old.emit(String(i))
+    for (const f of followers) await poll(() => f.ids).toEqual(ids(1, 2, 3))
+    old.shared.close()
+    await poll(() => followers.filter((t) => t.created.length > 0).length).toBe(1)
+    const next = followers.find((t) => t.created.length > 0)!
+    const other = followers.find((t) => t !== next)!
+    next.fake.last.sink.open()
+    next.emit('3', 'news without an id') // SSE reports the stream's last id for it: '3'
+    await poll(() => next.messages.map((m) => m.data)).toContain('news without an id')
+    await poll(() => other.messages.map((m) => m.data), { timeout: 500 }).toContain('news without an id')
+  })
+
+  it('a silent (frozen) leader has its lock stolen and steps down; the thief resumes', async () => {
+    const frozen = gatedChannel()
+    const a = tabs.open({ channel: frozen.factory })
+    const b = tabs.open()
+    a.shared.connect()
+    await poll(() => a.created.length).toBe(1)
+    b.shared.connect()
+    a.fake.last.sink.open()
+    for (let i = 1; i <= 3; i++) a.emit(String(i))
+    await poll(() => b.ids).toEqual(ids(1, 2, 3))
+
+    frozen.gate.frozen = true
+    const frozenAt = Date.now()
+    await poll(() => b.created).toEqual(['3'])
+    // The watchdog waits timeout × [1, 1.5); a little slack for the lock hand-over.
+    expect(Date.now() - frozenAt).toBeGreaterThanOrEqual(TIMEOUT - 30)
+    expect(Date.now() - frozenAt).toBeLessThan(TIMEOUT * 1.5 + 250)
+    // The old leader stepped down: its real connection is closed.
+    await poll(() => a.connections[0]!.getSnapshot().status).toBe('closed')
+    expect(a.fake.last.closed).toBe(true)
+
+    b.fake.last.sink.open()
+    b.emit('4')
+    // The old leader, now a follower (it still hears), gets the new leader's messages.
+    await poll(() => a.ids).toEqual(ids(1, 2, 3, 4))
+    await sleep(TIMEOUT * 2.5)
+    // Stable: nobody steals back; one connection each ever.
+    expect(a.created).toHaveLength(1)
+    expect(b.created).toHaveLength(1)
+    expect(b.leading).toBe(true)
+    expect(b.ids).toEqual(ids(1, 2, 3, 4))
+    expect(a.ids).toEqual(ids(1, 2, 3, 4))
+  })
+
+  it('a thief that never heard the old leader still starts a newer epoch', async () => {
+    const frozen = gatedChannel()
+    const a = tabs.open({ channel: frozen.factory })
+    const throttled = tabs.open({ timers: manualTimers() }) // a background tab: its watchdog never fires
+    a.shared.connect()
+    await poll(() => a.created.length).toBe(1)
+    throttled.shared.connect()
+    a.fake.last.sink.open()
+    for (let i = 1; i <= 3; i++) a.emit(String(i))
+    await poll(() => throttled.ids).toEqual(ids(1, 2, 3))
+
+    frozen.gate.frozen = true
+    const c = tabs.open() // opened while the leader is frozen: hears nothing, steals
+    c.shared.connect()
+    await poll(() => c.created).toEqual([undefined])
+    c.fake.last.sink.open()
+    c.emit('4')
+    await poll(() => throttled.ids, { timeout: 500 }).toEqual(ids(1, 2, 3, 4))
+  })
+})
+
+describe('sends', () => {
+  it("a follower's send reaches the leader's connection once and is acknowledged", async () => {
+    const all = [tabs.open(), tabs.open(), tabs.open()]
+    const [leader, followers] = await started(all)
+    const sender = followers[0]!
+    expect(sender.shared.send!({ hello: 'world' })).toBe('queued')
+    await poll(() => leader.connections[0]!.send.mock.calls).toEqual([[{ hello: 'world' }]])
+    // Acknowledged: when the leader changes, nobody sends it again.
+    await sleep(50)
+    leader.shared.close()
+    await poll(() => followers.filter((t) => t.created.length > 0).length).toBe(1)
+    const next = followers.find((t) => t.created.length > 0)!
+    next.fake.last.sink.open()
+    await sleep(TIMEOUT)
+    expect(next.connections[0]!.send).not.toHaveBeenCalled()
+    expect(leader.connections[0]!.send).toHaveBeenCalledTimes(1)
+  })
+
+  it("the leader's own send goes straight to its connection", async () => {
+    const [leader] = await started([tabs.open(), tabs.open()])
+    leader.shared.send!('direct')
+    expect(leader.connections[0]!.send.mock.calls).toEqual([['direct']])
+  })
+
+  it('an unacknowledged send is kept and re-sent to the next leader', async () => {
+    const frozen = gatedChannel()
+    const a = tabs.open({ channel: frozen.factory })
+    const b = tabs.open()
+    a.shared.connect()
+    await poll(() => a.created.length).toBe(1)
+    b.shared.connect()
+    a.fake.last.sink.open()
+    await poll(() => b.shared.getSnapshot().status).toBe('open')
+    frozen.gate.frozen = true // the ack never arrives
+    b.shared.send!('order-1')
+    await poll(() => a.connections[0]!.send.mock.calls).toEqual([['order-1']])
+    await poll(() => b.created.length).toBe(1)
+    expect(b.connections[0]!.send.mock.calls).toEqual([['order-1']])
+  })
+})
+
+describe('closing', () => {
+  it("a follower's close() is local: the others go on", async () => {
+    const all = [tabs.open(), tabs.open(), tabs.open()]
+    const [leader, [quitter, stayer]] = await started(all)
+    leader.emit('1')
+    await poll(() => quitter!.ids).toEqual(ids(1))
+    quitter!.shared.close()
+    expect(quitter!.shared.getSnapshot().status).toBe('closed')
+    leader.emit('2')
+    await poll(() => stayer!.ids).toEqual(ids(1, 2))
+    await sleep(TIMEOUT * 2)
+    expect(quitter!.ids).toEqual(ids(1))
+    expect(quitter!.shared.getSnapshot().status).toBe('closed')
+    expect(leader.connections[0]!.getSnapshot().status).toBe('open')
+    expect(stayer!.shared.getSnapshot().status).toBe('open')
+    expect(all.map((t) => t.created.length)).toEqual(all.map((t) => (t === leader ? 1 : 0)))
+  })
+})
+
+describe('frames', () => {
+  const valid = [
+    { v: 1, t: 'hello' },
+    { v: 1, t: 'reconnect' },
+    { v: 1, t: 'beat', e: 1 },
+    { v: 1, t: 'state', e: 1, s: 1, state: { status: 'open', attempt: 0, lastEventId: undefined, error: null } },
+    { v: 1, t: 'msg', e: 1, s: 2, m: { data: 'x', event: 'message', id: '1' } },
+    { v: 1, t: 'send', id: 'a', data: 1 },
+    { v: 1, t: 'ack', id: 'a' },
+  ]
+  const invalid: [string, unknown][] = [
+    ['null', null],
+    ['a string', 'hello'],
+    ['a number', 1],
+    ['no version', { t: 'hello' }],
+    ['another version', { v: 2, t: 'msg', e: 9, s: 9, m: { data: 'x', event: 'message', id: '9' } }],
+    ['a version as a string', { v: '1', t: 'hello' }],
+    ['an unknown type', { v: 1, t: 'nope', e: 1, s: 1 }],
+    ['a beat without epoch', { v: 1, t: 'beat' }],
+    ['a fractional epoch', { v: 1, t: 'beat', e: 1.5 }],
+    ['a msg without seq', { v: 1, t: 'msg', e: 9, m: { data: 'x', event: 'message', id: '9' } }],
+    ['a msg with a string seq', { v: 1, t: 'msg', e: 9, s: '9', m: { data: 'x', event: 'message', id: '9' } }],
+    ['a msg without m', { v: 1, t: 'msg', e: 9, s: 9 }],
+    ['a msg without event', { v: 1, t: 'msg', e: 9, s: 9, m: { data: 'x' } }],
+    ['a state with a bad status', { v: 1, t: 'state', e: 9, s: 9, state: { status: 'bogus', attempt: 0 } }],
+    ['a state without attempt', { v: 1, t: 'state', e: 9, s: 9, state: { status: 'open' } }],
+    ['a state without state', { v: 1, t: 'state', e: 9, s: 9 }],
+    ['a send without id', { v: 1, t: 'send', data: 1 }],
+    ['an ack with a numeric id', { v: 1, t: 'ack', id: 1 }],
+  ]
+
+  it.each(valid.map((f) => [f.t, f] as const))('readFrame accepts a %s frame', (_, frame) => {
+    expect(readFrame(frame)).toBe(frame)
+  })
+
+  it.each(invalid)('readFrame rejects %s', (_, frame) => {
+    expect(readFrame(frame)).toBeUndefined()
+  })
+
+  it('foreign, malformed and other-version frames on the channel change nothing', async () => {
+    const [leader, [follower]] = await started([tabs.open(), tabs.open()])
+    leader.emit('1')
+    await poll(() => follower!.ids).toEqual(ids(1))
+    const before = follower!.shared.getSnapshot()
+    const leaderBefore = leader.shared.getSnapshot()
+    const intruder = new BroadcastChannel(`${namespace}:v1:stream`)
+    const otherVersion = new BroadcastChannel(`${namespace}:v2:stream`)
+    try {
+      for (const [, frame] of invalid) intruder.postMessage(frame)
+      otherVersion.postMessage({ v: 2, t: 'msg', e: 9, s: 9, m: { data: 'x', event: 'message', id: '9' } })
+      // A valid frame from an older epoch is dropped too.
+      intruder.postMessage({ v: 1, t: 'msg', e: 0, s: 99, m: { data: 'stale', event: 'message', id: 'stale' } })
+      await sleep(50)
+      expect(follower!.shared.getSnapshot()).toBe(before)
+      expect(leader.shared.getSnapshot()).toBe(leaderBefore)
+      expect(follower!.ids).toEqual(ids(1))
+      expect(leader.ids).toEqual(ids(1))
+      // The stream is not poisoned: the next real message still arrives.
+      leader.emit('2')
+      await poll(() => follower!.ids).toEqual(ids(1, 2))
+      expect(leader.created).toHaveLength(1)
+    } finally {
+      intruder.close()
+      otherVersion.close()
+    }
+  })
+
+  it('a message that cannot be cloned is a protocol error for that message only', async () => {
+    const [leader, [follower]] = await started([tabs.open(), tabs.open()])
+    const bad = { toString: () => 'not cloneable' } as unknown as string // holds a function
+    leader.emit('1', bad)
+    expect(leader.errors.map((e) => e.kind)).toEqual(['protocol'])
+    expect(leader.shared.getSnapshot().error?.kind).toBe('protocol')
+    expect(leader.ids).toEqual(ids(1)) // the leader's own tab still gets it
+    leader.emit('2')
+    await poll(() => follower!.ids).toEqual(ids(2))
+    expect(follower!.errors).toEqual([])
+    expect(follower!.shared.getSnapshot().status).toBe('open')
+    expect(leader.shared.getSnapshot().status).toBe('open')
+    expect(leader.connections[0]!.getSnapshot().status).toBe('open')
+  })
+})
+
+describe('fallback', () => {
+  it('without Web Locks: create is called once per instance, and the connection is returned as is', () => {
+    const create = vi.fn((lastEventId: string | undefined) => ({ lastEventId }) as never)
+    const one = shareAcrossTabs('k', create, { namespace, locks: {} as never })
+    const two = shareAcrossTabs('k', create, { namespace, locks: {} as never })
+    expect(create.mock.calls).toEqual([[undefined], [undefined]])
+    expect(one).toBe(create.mock.results[0]!.value)
+    expect(two).toBe(create.mock.results[1]!.value)
+  })
+
+  it('without navigator.locks or BroadcastChannel globals: one connection per tab', () => {
+    const create = vi.fn(() => ({}) as never)
+    vi.stubGlobal('navigator', {})
+    shareAcrossTabs('k', create, { namespace })
+    vi.unstubAllGlobals()
+    vi.stubGlobal('BroadcastChannel', undefined)
+    shareAcrossTabs('k', create, { namespace })
+    expect(create).toHaveBeenCalledTimes(2)
+  })
+})
