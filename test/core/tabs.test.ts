@@ -35,6 +35,20 @@ async function started(list: Tab[]): Promise<[Tab, Tab[]]> {
   return [leader, list.filter((t) => t !== leader)]
 }
 
+
+/**
+ * A leader whose outgoing frames can be dropped (`gate.frozen = true`: silent, not dead)
+ * and a second tab that follows it; the leader's stream is open.
+ */
+async function leaderThatCanFreeze(follower: Tab) {
+  const channel = gatedChannel()
+  const a = tabs.open({ channel: channel.factory })
+  a.shared.connect()
+  await poll(() => a.created.length).toBe(1)
+  follower.shared.connect()
+  a.fake.last.sink.open()
+  return { a, gate: channel.gate }
+}
 describe('leader election', () => {
   it('three tabs: exactly one leader, one create call, one transport', async () => {
     const all = [tabs.open(), tabs.open(), tabs.open()]
@@ -154,17 +168,12 @@ describe('leader change', () => {
   })
 
   it('a silent (frozen) leader has its lock stolen and steps down; the thief resumes', async () => {
-    const frozen = gatedChannel()
-    const a = tabs.open({ channel: frozen.factory })
     const b = tabs.open()
-    a.shared.connect()
-    await poll(() => a.created.length).toBe(1)
-    b.shared.connect()
-    a.fake.last.sink.open()
+    const { a, gate } = await leaderThatCanFreeze(b)
     for (let i = 1; i <= 3; i++) a.emit(String(i))
     await poll(() => b.ids).toEqual(ids(1, 2, 3))
 
-    frozen.gate.frozen = true
+    gate.frozen = true
     const frozenAt = Date.now()
     await poll(() => b.created).toEqual(['3'])
     // The watchdog waits timeout × [1, 1.5); a little slack for the lock hand-over.
@@ -188,17 +197,12 @@ describe('leader change', () => {
   })
 
   it('a thief that never heard the old leader still starts a newer epoch', async () => {
-    const frozen = gatedChannel()
-    const a = tabs.open({ channel: frozen.factory })
     const throttled = tabs.open({ timers: manualTimers() }) // a background tab: its watchdog never fires
-    a.shared.connect()
-    await poll(() => a.created.length).toBe(1)
-    throttled.shared.connect()
-    a.fake.last.sink.open()
+    const { a, gate } = await leaderThatCanFreeze(throttled)
     for (let i = 1; i <= 3; i++) a.emit(String(i))
     await poll(() => throttled.ids).toEqual(ids(1, 2, 3))
 
-    frozen.gate.frozen = true
+    gate.frozen = true
     const c = tabs.open() // opened while the leader is frozen: hears nothing, steals
     c.shared.connect()
     await poll(() => c.created).toEqual([undefined])
@@ -233,15 +237,10 @@ describe('sends', () => {
   })
 
   it('an unacknowledged send is kept and re-sent to the next leader', async () => {
-    const frozen = gatedChannel()
-    const a = tabs.open({ channel: frozen.factory })
     const b = tabs.open()
-    a.shared.connect()
-    await poll(() => a.created.length).toBe(1)
-    b.shared.connect()
-    a.fake.last.sink.open()
+    const { a, gate } = await leaderThatCanFreeze(b)
     await poll(() => b.shared.getSnapshot().status).toBe('open')
-    frozen.gate.frozen = true // the ack never arrives
+    gate.frozen = true // the ack never arrives
     b.shared.send!('order-1')
     await poll(() => a.connections[0]!.send.mock.calls).toEqual([['order-1']])
     await poll(() => b.created.length).toBe(1)
