@@ -66,6 +66,8 @@ export interface DemoStats {
 export interface Recording {
   /** The id of every event each stream delivered, in order (resets and chat control frames apart). */
   ids: Record<StreamName, string[]>
+  /** When each of `ids` was delivered: ms since the epoch, sub-millisecond (`performance.timeOrigin + now()`). */
+  times: Record<StreamName, number[]>
   /** Every reset: the log a stream resumed from was gone. `id` is the new head. */
   resets: { stream: StreamName; id: string | undefined; epoch: string; reason: string; at: number }[]
   /** Every chat message delivered, in order. */

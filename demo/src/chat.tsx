@@ -2,7 +2,7 @@ import { type FormEvent, useEffect, useRef, useState } from 'react'
 import { useWebSocket } from 'tabwire'
 import type { ChatIn, ChatOut, ChatPost } from '../shared.ts'
 import { config, engine } from './config.ts'
-import { recordError, recording } from './recorder.ts'
+import { recordError, recordId, recording } from './recorder.ts'
 import { StreamStatus } from './stream-status.tsx'
 
 const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/chat`
@@ -33,7 +33,7 @@ export function Chat() {
     onMessage: ({ data: frame }) => {
       if (frame.type === 'event') {
         since.current = frame.id
-        recording.ids.chat.push(frame.id)
+        recordId('chat', frame.id)
         // Anyone can publish anything: take only strings, and show them as text.
         const post = (typeof frame.data === 'object' && frame.data !== null ? frame.data : {}) as Partial<ChatPost>
         const message = {

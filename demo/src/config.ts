@@ -6,6 +6,8 @@
  *   ?pauseHidden=3000  ms a tab may stay hidden before its SSE streams let go (0 = never); they resume
  *                    from the last id when it is visible again
  *   ?name=alice      the chat name (a random guest name by default)
+ *   ?share=tabs      who shares each stream's connection: `tabs` (one per browser, the default),
+ *                    `tab` (one per tab) or `off` (one per component)
  */
 const params = new URLSearchParams(location.search)
 
@@ -14,19 +16,25 @@ const number = (name: string, fallback: number, min: number): number => {
   return params.has(name) && Number.isFinite(value) && value >= min ? value : fallback
 }
 
+const SHARES = { tabs: 'tabs', tab: 'tab', off: false } as const
+const share = (value: string | null) => (value && Object.hasOwn(SHARES, value) ? SHARES[value as keyof typeof SHARES] : 'tabs')
+
 export const config = {
   idle: number('idle', 8000, 100),
   delay: number('delay', 500, 0),
   maxDelay: number('maxDelay', 5000, 0),
   pauseHidden: number('pauseHidden', 3000, 0),
+  share: share(params.get('share')),
   name: (params.get('name') ?? '').trim().slice(0, 32) || `guest-${Math.random().toString(36).slice(2, 6)}`,
 }
 
-/** Engine options every stream of the demo shares. */
-export const engine = { idleTimeout: config.idle, initialDelay: config.delay, maxDelay: config.maxDelay }
+/** Options every stream of the demo shares. */
+export const engine = { idleTimeout: config.idle, initialDelay: config.delay, maxDelay: config.maxDelay, share: config.share }
 
 /**
- * For the SSE streams: a browser opens at most 6 HTTP/1.1 connections to one host, and each
- * tab holds 2 streams, so background tabs let go of theirs (until tabs share one connection).
+ * For the SSE streams: a browser opens at most 6 HTTP/1.1 connections to one host. Shared
+ * across tabs, the whole browser holds one per stream; with `?share=tab` or `off` each tab
+ * holds its own, so background tabs let go of theirs (a shared stream never pauses: it
+ * serves the visible tabs too).
  */
 export const sse = { ...engine, pauseWhenHidden: config.pauseHidden > 0 ? config.pauseHidden : false }

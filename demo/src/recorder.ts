@@ -11,6 +11,7 @@ declare global {
 
 export const recording: Recording = {
   ids: { quotes: [], notifications: [], chat: [] },
+  times: { quotes: [], notifications: [], chat: [] },
   resets: [],
   chat: [],
   errors: [],
@@ -24,8 +25,14 @@ export function recordEvent(stream: StreamName, message: RealtimeMessage<unknown
     const data = (message.data ?? {}) as { epoch?: unknown; reason?: unknown }
     recording.resets.push({ stream, id: message.id, epoch: String(data.epoch), reason: String(data.reason), at: Date.now() })
   } else if (message.id !== undefined) {
-    recording.ids[stream].push(message.id)
+    recordId(stream, message.id)
   }
+}
+
+/** Records that an event id was delivered, and when (ms since the epoch, sub-millisecond). */
+export function recordId(stream: StreamName, id: string): void {
+  recording.ids[stream].push(id)
+  recording.times[stream].push(performance.timeOrigin + performance.now())
 }
 
 export function recordError(stream: StreamName, error: RealtimeError): void {

@@ -1,9 +1,8 @@
 import { type Connection, type ConnectionSnapshot, emitter, type RealtimeMessage } from './connection'
-import { RealtimeError, type RealtimeErrorKind } from './errors'
-import type { Timers } from './runtime'
-
-/** Bumped whenever frames change shape: tabs of two app versions never read each other. */
-const PROTOCOL = 1
+import { RealtimeError } from './errors'
+import { hashKey } from './key'
+import { devWarn, type Timers } from './runtime'
+import { type Frame, fromWire, PROTOCOL, readFrame, toWire } from './tab-frames'
 
 /** The part of a BroadcastChannel the relay uses (inject an in-memory one in tests). */
 export interface TabChannel {
@@ -12,10 +11,13 @@ export interface TabChannel {
   close(): void
 }
 
+/** How tabs share a stream. Plain data, so it can be a hook option. */
 export interface TabShareOptions {
   /**
-   * Prefix of lock and channel names, so two apps on one origin never share by accident.
+   * Prefix of lock and channel names. Tabs share a stream only when their namespaces match:
+   * put your app's version in it if a new version reads messages differently.
    * @defaultValue 'tabwire'
+   * @example { namespace: 'shop@2.4' }
    */
   namespace?: string
   /**
@@ -29,82 +31,76 @@ export interface TabShareOptions {
    * @defaultValue 4 × heartbeat
    */
   timeout?: number
-  /** Injectable lock manager. @defaultValue navigator.locks */
+  /**
+   * How many of a follower's sends wait while no leader has acknowledged them; a send
+   * beyond it is refused (`'rejected'` and an `overflow` error), never dropped silently.
+   * @defaultValue 1000
+   */
+  maxQueued?: number
+}
+
+/** Test seams of {@link shareAcrossTabs}. */
+export interface TabShareInjectables {
+  /** @defaultValue navigator.locks */
   locks?: Pick<LockManager, 'request'>
-  /** Injectable channel factory. @defaultValue (name) => new BroadcastChannel(name) */
+  /** @defaultValue (name) => new BroadcastChannel(name) */
   channel?: (name: string) => TabChannel
-  /** Injectable timers. @defaultValue globalThis timers */
+  /** @defaultValue globalThis timers */
   timers?: Timers
 }
 
 /** What a tab's connection needs to be shareable: a connection that may send. */
-export type Shareable<T> = Connection<T> & { send?(message: unknown): unknown }
-
-type WireError = { kind: RealtimeErrorKind; message: string; status?: number | undefined }
-type WireState = Omit<ConnectionSnapshot<unknown>, 'error' | 'data'> & { error: WireError | null }
-type Frame =
-  | { t: 'hello' }
-  | { t: 'reconnect' }
-  | { t: 'beat'; e: number }
-  /** A snapshot; `d` (the latest data) only when answering a late tab's hello. */
-  | { t: 'state'; e: number; s: number; state: WireState; d?: unknown }
-  | { t: 'msg'; e: number; s: number; m: Omit<RealtimeMessage<unknown>, 'raw'> }
-  | { t: 'send'; id: string; data: unknown }
-  | { t: 'ack'; id: string }
-
-const IDLE: ConnectionSnapshot<never> = { status: 'idle', data: undefined, lastEventId: undefined, error: null, attempt: 0 }
-const STATUSES = ['idle', 'connecting', 'open', 'reconnecting', 'paused', 'closed']
-
-/** A frame from another tab of this version, or undefined (foreign, malformed, other version). */
-export function readFrame(data: unknown): Frame | undefined {
-  const f = data as Record<string, unknown> | null
-  if (!f || typeof f !== 'object' || f.v !== PROTOCOL) return undefined
-  const epoch = Number.isSafeInteger(f.e)
-  const sequenced = epoch && Number.isSafeInteger(f.s)
-  const state = f.state as Record<string, unknown> | null
-  const m = f.m as Record<string, unknown> | null
-  const ok =
-    f.t === 'hello' ||
-    f.t === 'reconnect' ||
-    (f.t === 'beat' && epoch) ||
-    (f.t === 'state' && sequenced && !!state && STATUSES.includes(state.status as string) && Number.isSafeInteger(state.attempt)) ||
-    (f.t === 'msg' && sequenced && !!m && typeof m.event === 'string') ||
-    ((f.t === 'send' || f.t === 'ack') && typeof f.id === 'string')
-  return ok ? (f as unknown as Frame) : undefined
+export type Shareable<T> = Omit<Connection<T>, 'close'> & {
+  send?(message: unknown): unknown
+  /** Stops; a WebSocket returns the messages it still held. */
+  close(): unknown
 }
 
-const wireError = (e: RealtimeError | null): WireError | null => e && { kind: e.kind, message: e.message, status: e.status }
+/** Where a tab that takes the lead picks the stream up: what the tabs saw last. */
+export interface TabResume<T> {
+  lastEventId: string | undefined
+  data: T | undefined
+}
+
+const IDLE: ConnectionSnapshot<never> = { status: 'idle', data: undefined, lastEventId: undefined, error: null, attempt: 0 }
 
 /**
  * One connection per browser for a stream: tabs elect a leader with one Web Lock per
  * stream, held for the whole leadership (no probe-then-request race). The leader owns the
- * real connection and relays its snapshot and every message over a BroadcastChannel;
+ * real connection and relays its state, errors and every message over a BroadcastChannel;
  * followers mirror it. Frames carry `(epoch, seq)`: a new leader starts a higher epoch, and
- * followers drop stale epochs and repeats. A new leader resumes from the last event id its
- * tab saw. Followers' sends go through the leader and are kept until acknowledged.
+ * followers drop stale epochs and repeats. A tab that takes the lead resumes from what the
+ * tabs saw last. Followers' sends go through the leader and are kept until acknowledged.
  *
  * Where Web Locks or BroadcastChannel are missing, this is simply `create()`: one
  * connection per tab, never a broken shared mode.
  *
- * @param key - the stream's identity (see `eventSourceKey`); part of the lock and channel names.
- * @param create - makes this tab's real connection when it leads, resuming from `lastEventId`.
+ * @param key - the stream's identity (see `eventSourceKey`); hashed into the lock and channel names.
+ * @param create - makes this tab's real connection when it leads. `resume` is undefined for
+ *   the first leader this tab knows of; `shared` is false in the one-connection-per-tab fallback.
+ * @example
+ * const quotes = shareAcrossTabs(eventSourceKey(url), (resume) =>
+ *   createEventSource(url, { lastEventId: resume?.lastEventId }))
+ * quotes.connect()
  */
 export function shareAcrossTabs<T>(
   key: string,
-  create: (lastEventId: string | undefined) => Shareable<T>,
-  options: TabShareOptions = {},
+  create: (resume: TabResume<T> | undefined, shared: boolean) => Shareable<T>,
+  options: TabShareOptions & TabShareInjectables = {},
 ): Shareable<T> {
   const locks = options.locks ?? (globalThis as { navigator?: Navigator }).navigator?.locks
   const makeChannel = options.channel ?? (typeof BroadcastChannel === 'function' ? (n: string) => new BroadcastChannel(n) : undefined)
-  if (typeof locks?.request !== 'function' || !makeChannel) return create(undefined)
+  if (typeof locks?.request !== 'function' || !makeChannel) return create(undefined, false)
 
   const timers = options.timers ?? (globalThis as Timers)
-  const name = `${options.namespace ?? 'tabwire'}:v${PROTOCOL}:${key}`
+  const name = `${options.namespace ?? 'tabwire'}:v${PROTOCOL}:${hashKey(key)}`
   const beatEvery = options.heartbeat ?? 1000
   const timeout = options.timeout ?? 4 * beatEvery
+  const maxQueued = options.maxQueued ?? 1000
   const listeners = emitter<void>()
   const messages = emitter<RealtimeMessage<T>>()
   const errors = emitter<RealtimeError>()
+  /** Sends not yet acknowledged by a leader, in order. */
   const unacked = new Map<string, unknown>()
   /** Ids delivered lately: after a leader change, repeats of them are dropped. */
   const recent: string[] = []
@@ -115,6 +111,7 @@ export function shareAcrossTabs<T>(
   let leader: { connection: Shareable<T>; release: () => void; offs: (() => void)[] } | undefined
   let epoch = 0
   let seq = 0
+  let sent = 0
   let catchingUp = false
   let watchdog: unknown
   let beat: unknown
@@ -122,9 +119,12 @@ export function shareAcrossTabs<T>(
   const post = (frame: Frame) => {
     try {
       channel?.postMessage({ v: PROTOCOL, ...frame })
+      return true
     } catch (thrown) {
       // A message that cannot be structured-cloned fails alone; the stream goes on.
-      report(new RealtimeError('protocol', 'a message could not be shared with other tabs', { cause: thrown }))
+      const error = new RealtimeError('protocol', 'a message could not be shared with other tabs', { cause: thrown })
+      errors.emit(error)
+      post({ t: 'err', e: epoch, s: ++seq, error: toWire(error)! })
     }
   }
   const report = (error: RealtimeError) => {
@@ -152,6 +152,16 @@ export function shareAcrossTabs<T>(
     messages.emit(message)
     listeners.emit()
   }
+  const queue = (data: unknown) => {
+    if (unacked.size >= maxQueued) {
+      report(new RealtimeError('overflow', `the send queue is full (${maxQueued}); the message was not queued`))
+      return 'rejected'
+    }
+    const id = `${Date.now().toString(36)}.${++sent}.${Math.random().toString(36).slice(2)}`
+    unacked.set(id, data)
+    post({ t: 'send', id, data })
+    return 'queued'
+  }
   /** A follower that hears nothing from the leader for `timeout` (with jitter, so followers do not all move at once) takes the lead. */
   const guard = () => {
     timers.clearTimeout(watchdog)
@@ -170,7 +180,7 @@ export function shareAcrossTabs<T>(
       .request(name, steal ? { steal: true } : { signal: controller.signal }, () => new Promise<void>((release) => lead(release)))
       .catch(() => {
         if (abort !== controller) return
-        stepDown()
+        stepDown(true)
         catchingUp = true
         elect()
       })
@@ -179,16 +189,17 @@ export function shareAcrossTabs<T>(
 
   function lead(release: () => void) {
     timers.clearTimeout(watchdog)
+    const resume = epoch ? { lastEventId: snapshot.lastEventId, data: snapshot.data } : undefined
     // Above any epoch this tab heard and, by the clock, above one it may have missed (a tab
     // that opened while the old leader was frozen heard nothing).
     epoch = Math.max(epoch + 1, Date.now())
     seq = 0
     catchingUp = false
-    const connection = create(snapshot.lastEventId)
+    const connection = create(resume, true)
     const relayState = () => {
       const s = connection.getSnapshot()
       setState({ status: s.status, error: s.error, attempt: s.attempt, lastEventId: s.lastEventId ?? snapshot.lastEventId })
-      post({ t: 'state', e: epoch, s: ++seq, state: { status: s.status, lastEventId: snapshot.lastEventId, attempt: s.attempt, error: wireError(s.error) } })
+      post({ t: 'state', e: epoch, s: ++seq, state: { status: s.status, lastEventId: snapshot.lastEventId, attempt: s.attempt, error: toWire(s.error) } })
     }
     const offs = [
       connection.subscribe(relayState),
@@ -196,7 +207,10 @@ export function shareAcrossTabs<T>(
         deliver(m)
         post({ t: 'msg', e: epoch, s: ++seq, m: { data: m.data, event: m.event, id: m.id } })
       }),
-      connection.onError((e) => errors.emit(e)),
+      connection.onError((error) => {
+        errors.emit(error)
+        post({ t: 'err', e: epoch, s: ++seq, error: toWire(error)! })
+      }),
     ]
     leader = { connection, release, offs }
     connection.connect()
@@ -210,27 +224,35 @@ export function shareAcrossTabs<T>(
     tick()
   }
 
-  /** Ends this tab's leadership: the real connection closes and the lock goes to another tab. */
-  function stepDown() {
+  /**
+   * Ends this tab's leadership: the real connection closes and the lock goes to another
+   * tab. What the socket still held is sent again through the next leader when `keep`.
+   */
+  function stepDown(keep: boolean): unknown {
     if (!leader) return
     const { connection, release, offs } = leader
     leader = undefined
     timers.clearTimeout(beat)
     for (const off of offs) off()
-    connection.close()
+    const held = connection.close()
     release()
+    if (keep && Array.isArray(held)) for (const data of held) queue(data)
+    return held
   }
 
   const onFrame = (event: MessageEvent) => {
     const frame = readFrame(event.data)
-    if (!frame) return
+    if (!frame) return devWarn('tab-frame', `ignored a message on channel '${name}' that is not a frame of this tabwire version`)
     if (leader) {
-      if (frame.t === 'hello') post({ t: 'state', e: epoch, s: ++seq, state: { ...snapshot, error: wireError(snapshot.error) }, d: snapshot.data })
+      if (frame.t === 'hello') post({ t: 'state', e: epoch, s: ++seq, state: { ...snapshot, error: toWire(snapshot.error) }, d: snapshot.data })
       else if (frame.t === 'reconnect') leader.connection.reconnect()
-      else if (frame.t === 'send') leader.connection.send?.(frame.data), post({ t: 'ack', id: frame.id })
+      else if (frame.t === 'send') post({ t: 'ack', id: frame.id, r: leader.connection.send?.(frame.data) })
       return
     }
-    if (frame.t === 'ack') return void unacked.delete(frame.id)
+    if (frame.t === 'ack') {
+      if (unacked.delete(frame.id) && frame.r === 'rejected') report(new RealtimeError('overflow', "the leader tab's send queue is full; a message was not queued"))
+      return
+    }
     if (!('e' in frame) || frame.e < epoch) return // not for followers, or from an older leader
     if (frame.e > epoch) {
       // A new leader: its own sequence, and sends not yet acknowledged go to it again.
@@ -242,15 +264,16 @@ export function shareAcrossTabs<T>(
     if (frame.t === 'beat' || frame.s <= seq) return
     seq = frame.s
     if (frame.t === 'msg') return deliver({ ...frame.m, raw: frame.m.data } as RealtimeMessage<T>)
+    if (frame.t === 'err') return errors.emit(fromWire(frame.error)!)
     const { error, ...state } = frame.state
     if ('d' in frame) snapshot = { ...snapshot, data: frame.d as T }
-    setState({ ...state, lastEventId: state.lastEventId ?? snapshot.lastEventId, error: error && new RealtimeError(error.kind, error.message, { status: error.status }) })
+    setState({ ...state, lastEventId: state.lastEventId ?? snapshot.lastEventId, error: fromWire(error) })
   }
 
   /** Page Lifecycle: a frozen leader would hold the stream hostage, so it lets go first. */
   const onFreeze = () => {
     if (!leader) return
-    stepDown()
+    stepDown(true)
     elect()
   }
   const doc = (globalThis as { document?: Document }).document
@@ -266,6 +289,7 @@ export function shareAcrossTabs<T>(
       channel = makeChannel(name)
       channel.onmessage = onFrame
       doc?.addEventListener('freeze', onFreeze)
+      setState({ status: 'connecting', error: null, attempt: 0, lastEventId: snapshot.lastEventId })
       elect()
       post({ t: 'hello' })
     },
@@ -274,22 +298,22 @@ export function shareAcrossTabs<T>(
       if (leader) leader.connection.reconnect()
       else post({ t: 'reconnect' })
     },
+    /** Stops this tab only (another takes the lead); returns the sends it still held. */
     close() {
       abort?.abort()
       abort = undefined
       timers.clearTimeout(watchdog)
       doc?.removeEventListener('freeze', onFreeze)
-      stepDown()
+      const held = stepDown(false)
       channel?.close()
       channel = undefined
       setState({ status: 'closed', error: null, attempt: 0, lastEventId: snapshot.lastEventId })
+      const mine = [...unacked.values()]
+      unacked.clear()
+      return Array.isArray(held) ? [...held, ...mine] : mine
     },
     send(message: unknown) {
-      if (leader) return leader.connection.send?.(message)
-      const id = Math.random().toString(36).slice(2)
-      unacked.set(id, message)
-      post({ t: 'send', id, data: message })
-      return 'queued'
+      return leader ? leader.connection.send?.(message) : queue(message)
     },
   }
 }

@@ -75,6 +75,11 @@ export interface WebSocketOptions<In = unknown, Out = unknown> extends EngineOpt
    * @example { onReopen: ({ lastMessage }) => [{ type: 'resume', after: lastMessage?.seq }] }
    */
   onReopen?: (info: { lastMessage: In | undefined; attempt: number }) => Out[] | void
+  /**
+   * Picks up a stream another socket was on (cross-tab sharing uses it when a tab takes the
+   * lead): the first open counts as a reopen, and `onReopen` gets this `lastMessage`.
+   */
+  resume?: { lastMessage: In | undefined }
   /** Extra identity, to keep two uses of one URL apart. */
   key?: string
   /** Injectable constructor. @defaultValue globalThis.WebSocket */
@@ -103,7 +108,7 @@ export function webSocketKey(url: string | (() => unknown), options: WebSocketOp
   if (typeof url === 'function' && !options.key) {
     throw misuse('useWebSocket', 'a url function needs a `key` option naming the stream (a function cannot be told apart by identity)')
   }
-  return streamKey('ws', { ...options, url: typeof url === 'function' ? 'fn' : url, schema: undefined, environment: undefined })
+  return streamKey('ws', { ...options, url: typeof url === 'function' ? 'fn' : url, schema: undefined, environment: undefined, resume: undefined })
 }
 
 /**
@@ -126,8 +131,8 @@ export function createWebSocket<In = unknown, Out = unknown>(
   const isPong = heartbeat?.isPong ?? ((data: unknown) => data === 'pong')
   const queue: [Out, WireData][] = []
   let socket: WebSocket | undefined
-  let lastMessage: In | undefined
-  let opened = false
+  let lastMessage = options.resume?.lastMessage
+  let opened = !!options.resume
 
   /** Runs a user callback; a throw is reported (never breaks the socket) and gives undefined. */
   const safely = <R>(callback: () => R): R | undefined => {

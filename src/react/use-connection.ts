@@ -1,8 +1,10 @@
 'use client'
-import { useCallback, useInsertionEffect, useRef, useSyncExternalStore } from 'react'
-import type { Connection, ConnectionSnapshot, RealtimeMessage } from '../core/connection'
+import { useCallback, useId, useInsertionEffect, useRef, useSyncExternalStore } from 'react'
+import type { ConnectionSnapshot, RealtimeMessage } from '../core/connection'
 import type { RealtimeError } from '../core/errors'
-import { defaultRegistry, type Registry } from '../core/registry'
+import { defaultRegistry, type Lease, type Registry } from '../core/registry'
+import { type ShareMode, shareSlot, startShared } from '../core/share'
+import type { Shareable, TabResume } from '../core/tabs'
 
 /** Options every hook shares. */
 export interface HookOptions<T, S> {
@@ -24,8 +26,17 @@ export interface HookOptions<T, S> {
   select?: (data: T) => S
   /** Compares two `select` results. @defaultValue Object.is */
   equals?: (a: S, b: S) => boolean
-  /** Where connections are shared. @defaultValue the tab's default registry */
+  /** Where this tab keeps its connections. @defaultValue the tab's default registry */
   registry?: Registry
+  /**
+   * Who shares the connection. `'tabs'`: one connection per browser, owned by a leader tab
+   * and relayed to the others (where Web Locks or BroadcastChannel are missing, one per
+   * tab). `'tab'`: the components of this tab share one. `false`: this component has its
+   * own. Options mean `'tabs'` with a namespace, heartbeat or timeout of their own.
+   * @defaultValue 'tabs'
+   * @example { share: 'tab' } // opt out of cross-tab sharing for this stream
+   */
+  share?: ShareMode
 }
 
 /** What a hook renders: the snapshot with `data` as selected, and stable controls. */
@@ -63,27 +74,43 @@ export function liveOptions<O extends object>(latest: { readonly current: O }, n
 
 /**
  * The one adapter every hook is: a `useSyncExternalStore` over a shared core connection,
- * found by `key` (null: none). `create` runs once per key, in the commit phase, with a ref
- * to the latest options (read callbacks through it, so inline ones never reconnect).
+ * found by `key` (null: none) and the `share` mode. `create` runs once per key, in the
+ * commit phase, with a ref to the latest options (read callbacks through it, so inline ones
+ * never reconnect); `resume` is set when this tab takes a stream over from another.
  */
 export function useConnection<T, S, O extends HookOptions<T, S>>(
+  api: string,
   key: string | null,
-  create: (latest: { readonly current: O }) => Connection<T>,
+  create: (latest: { readonly current: O }, resume: TabResume<T> | undefined, shared: boolean) => Shareable<T>,
   options: O,
-): HookState<S> {
+): {
+  state: HookState<S>
+  /** Takes a hold on the stream's connection, starting it if needed (none without a key). */
+  acquire(): Lease<Shareable<T>> | undefined
+  /** The stream's connection, if it runs. */
+  peek(): Shareable<T> | undefined
+} {
   const latest = useLatest(options)
   const make = useLatest(create)
   const registry = options.registry ?? defaultRegistry()
+  const instance = useId()
+  const slot = key === null ? null : shareSlot(api, key, options.share, instance)
   const cache = useRef<{ base: ConnectionSnapshot<T>; select: unknown; view: ConnectionSnapshot<S> } | null>(null)
+
+  const acquire = useCallback(
+    () =>
+      slot === null
+        ? undefined
+        : registry.acquire(slot, () => startShared<T>(key!, latest.current.share, (resume, shared) => make.current(latest, resume, shared))),
+    // `key` is part of `slot`.
+    [slot, registry, latest, make],
+  )
+  const peek = useCallback(() => registry.peek<Shareable<T>>(slot), [slot, registry])
 
   const subscribe = useCallback(
     (notify: () => void) => {
-      if (key === null) return () => {}
-      const lease = registry.acquire(key, () => {
-        const connection = make.current(latest)
-        connection.connect()
-        return connection
-      })
+      const lease = acquire()
+      if (!lease) return () => {}
       const offs = [
         lease.value.subscribe(notify),
         lease.value.onMessage((message) => latest.current.onMessage?.(message)),
@@ -94,11 +121,11 @@ export function useConnection<T, S, O extends HookOptions<T, S>>(
         lease.release()
       }
     },
-    [key, registry, latest, make],
+    [acquire, latest],
   )
 
   const getSnapshot = (): ConnectionSnapshot<S> => {
-    const base = registry.peek<Connection<T>>(key)?.getSnapshot() ?? IDLE
+    const base = peek()?.getSnapshot() ?? IDLE
     // This render's select applies at once (it may close over new props).
     const { select, equals = Object.is } = options
     if (!select) return base as ConnectionSnapshot<unknown> as ConnectionSnapshot<S>
@@ -115,7 +142,7 @@ export function useConnection<T, S, O extends HookOptions<T, S>>(
   }
 
   const view = useSyncExternalStore(subscribe, getSnapshot, getServerSnapshot)
-  const close = useCallback(() => registry.peek<Connection<T>>(key)?.close(), [key, registry])
-  const reconnect = useCallback(() => registry.peek<Connection<T>>(key)?.reconnect(), [key, registry])
-  return { ...view, close, reconnect }
+  const close = useCallback(() => void peek()?.close(), [peek])
+  const reconnect = useCallback(() => peek()?.reconnect(), [peek])
+  return { state: { ...view, close, reconnect }, acquire, peek }
 }

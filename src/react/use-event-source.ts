@@ -25,13 +25,18 @@ export function useEventSource<T = string, S = T>(
   url: string | null,
   options: UseEventSourceOptions<T, S> = {},
 ): UseEventSourceResult<S> {
-  // `enabled` is the hook's own: `enabled: true` and no `enabled` are the same stream.
-  const key = url !== null && options.enabled !== false ? eventSourceKey(url, { ...options, enabled: undefined } as EventSourceOptions<unknown>) : null
+  // `enabled` and `share` are the hook's own: `enabled: true` and no `enabled` are the same stream.
+  const key = url !== null && options.enabled !== false ? eventSourceKey(url, { ...options, enabled: undefined, share: undefined } as EventSourceOptions<unknown>) : null
   return useConnection<T, S, UseEventSourceOptions<T, S>>(
+    'useEventSource',
     key,
     // Callbacks are read through `latest` (they may capture state). A schema is a pure
-    // value: the one given when the stream starts is used.
-    (latest) => createEventSource<T>(url!, liveOptions(latest, ['headers', 'parse', 'onAuthError'])),
+    // value: the one given when the stream starts is used. A stream shared by every tab
+    // serves visible ones too, so it never pauses because its leader tab is hidden.
+    (latest, resume, shared) => {
+      const o = liveOptions(latest, ['headers', 'parse', 'onAuthError'])
+      return createEventSource<T>(url!, { ...o, lastEventId: resume?.lastEventId ?? o.lastEventId, pauseWhenHidden: !shared && o.pauseWhenHidden })
+    },
     options,
-  )
+  ).state
 }

@@ -1,7 +1,6 @@
 'use client'
 import { useCallback } from 'react'
-import { defaultRegistry } from '../core/registry'
-import { createWebSocket, type SendResult, type WebSocketConnection, type WebSocketOptions, webSocketKey } from '../core/web-socket'
+import { createWebSocket, type SendResult, type WebSocketOptions, webSocketKey } from '../core/web-socket'
 import { type HookOptions, type HookState, liveOptions, useConnection, useLatest } from './use-connection'
 
 /** Options of {@link useWebSocket}: every WebSocket option plus the hook's own. */
@@ -34,33 +33,32 @@ export function useWebSocket<In = unknown, Out = unknown, S = In>(
   url: Url | null,
   options: UseWebSocketOptions<In, Out, S> = {},
 ): UseWebSocketResult<S, Out> {
-  const registry = options.registry ?? defaultRegistry()
-  // `enabled` is the hook's own: `enabled: true` and no `enabled` are the same stream.
-  const key = url !== null && options.enabled !== false ? webSocketKey(url, { ...options, enabled: undefined } as WebSocketOptions<In, Out>) : null
+  // `enabled` and `share` are the hook's own: `enabled: true` and no `enabled` are the same stream.
+  const key =
+    url !== null && options.enabled !== false ? webSocketKey(url, { ...options, enabled: undefined, share: undefined } as WebSocketOptions<In, Out>) : null
   const latest = useLatest({ ...options, url })
-  // Callbacks (and a url function) are read through `latest`: they may capture state.
-  const create = () => {
-    const o = liveOptions(latest, ['url', 'parse', 'serialize', 'shouldReconnect', 'onReopen', 'onAuthError'])
-    return createWebSocket<In, Out>(o.url!, o)
-  }
-  const state = useConnection<In, S, UseWebSocketOptions<In, Out, S>>(key, create, options)
+  const { state, acquire, peek } = useConnection<In, S, UseWebSocketOptions<In, Out, S>>(
+    'useWebSocket',
+    key,
+    // Callbacks (and a url function) are read through `latest`: they may capture state. A
+    // tab taking the stream over from another resumes through `onReopen`.
+    (_, resume) => {
+      const o = liveOptions(latest, ['url', 'parse', 'serialize', 'shouldReconnect', 'onReopen', 'onAuthError'])
+      return createWebSocket<In, Out>(o.url!, { ...o, ...(resume && { resume: { lastMessage: resume.data } }) })
+    },
+    options,
+  )
 
   const send = useCallback(
     (message: Out): SendResult => {
-      if (key === null) return 'rejected'
       // A send before this component subscribed (say, from a child's effect) still
       // reaches the shared socket: take it, or start it, for a moment.
-      const lease = registry.acquire(key, () => {
-        const connection = create()
-        connection.connect()
-        return connection
-      })
-      lease.release()
-      return lease.value.send(message)
+      const lease = acquire()
+      lease?.release()
+      return (lease?.value.send?.(message) as SendResult | undefined) ?? 'rejected'
     },
-    // `create` reads only refs, so it never needs to be a dependency.
-    [key, registry],
+    [acquire],
   )
-  const close = useCallback(() => registry.peek<WebSocketConnection<In, Out>>(key)?.close() ?? [], [key, registry])
+  const close = useCallback(() => (peek()?.close() as Out[] | undefined) ?? [], [peek])
   return { ...state, send, close }
 }

@@ -4,7 +4,7 @@
 import { vi } from 'vitest'
 import { type Connection, createConnection, type RealtimeMessage } from '../../src/core/connection'
 import type { RealtimeError } from '../../src/core/errors'
-import { type Shareable, shareAcrossTabs, type TabChannel, type TabShareOptions } from '../../src/core/tabs'
+import { type Shareable, shareAcrossTabs, type TabChannel, type TabShareInjectables, type TabShareOptions } from '../../src/core/tabs'
 import { type FakeTransport, fakeEnvironment, fakeTransport, manualFrames } from './fakes'
 
 export type TabConnection = Connection<string> & { send: ReturnType<typeof vi.fn> }
@@ -32,7 +32,7 @@ export interface Tab {
 export function tabGroup(namespace: string) {
   const open: Shareable<string>[] = []
   return {
-    open(options: TabShareOptions = {}, key = 'stream'): Tab {
+    open(options: TabShareOptions & TabShareInjectables = {}, key = 'stream'): Tab {
       const fake = fakeTransport()
       const frames = manualFrames()
       const created: (string | undefined)[] = []
@@ -41,7 +41,8 @@ export function tabGroup(namespace: string) {
       const errors: RealtimeError[] = []
       const shared = shareAcrossTabs<string>(
         key,
-        (lastEventId) => {
+        (resume) => {
+          const lastEventId = resume?.lastEventId
           created.push(lastEventId)
           const connection = Object.assign(
             createConnection<string>({

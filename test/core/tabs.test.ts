@@ -4,7 +4,8 @@
 // so no two tests ever share a lock or a channel.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { RealtimeError } from '../../src/core/errors'
-import { readFrame, shareAcrossTabs } from '../../src/core/tabs'
+import { readFrame } from '../../src/core/tab-frames'
+import { shareAcrossTabs } from '../../src/core/tabs'
 import { manualTimers } from './fakes'
 import { gatedChannel, sleep, type Tab, tabGroup } from './tabs-fakes'
 
@@ -339,11 +340,14 @@ describe('frames', () => {
     const bad = { toString: () => 'not cloneable' } as unknown as string // holds a function
     leader.emit('1', bad)
     expect(leader.errors.map((e) => e.kind)).toEqual(['protocol'])
-    expect(leader.shared.getSnapshot().error?.kind).toBe('protocol')
+    // onError only: the stream itself is fine, so the snapshot shows no error.
+    expect(leader.shared.getSnapshot().error).toBeNull()
     expect(leader.ids).toEqual(ids(1)) // the leader's own tab still gets it
     leader.emit('2')
     await poll(() => follower!.ids).toEqual(ids(2))
-    expect(follower!.errors).toEqual([])
+    // The follower learns it missed one.
+    expect(follower!.errors.map((e) => [e.kind, e.message])).toEqual([['protocol', 'a message could not be shared with other tabs']])
+    expect(follower!.shared.getSnapshot().error).toBeNull()
     expect(follower!.shared.getSnapshot().status).toBe('open')
     expect(leader.shared.getSnapshot().status).toBe('open')
     expect(leader.connections[0]!.getSnapshot().status).toBe('open')
@@ -352,10 +356,10 @@ describe('frames', () => {
 
 describe('fallback', () => {
   it('without Web Locks: create is called once per instance, and the connection is returned as is', () => {
-    const create = vi.fn((lastEventId: string | undefined) => ({ lastEventId }) as never)
+    const create = vi.fn((resume: unknown, shared: boolean) => ({ resume, shared }) as never)
     const one = shareAcrossTabs('k', create, { namespace, locks: {} as never })
     const two = shareAcrossTabs('k', create, { namespace, locks: {} as never })
-    expect(create.mock.calls).toEqual([[undefined], [undefined]])
+    expect(create.mock.calls).toEqual([[undefined, false], [undefined, false]])
     expect(one).toBe(create.mock.results[0]!.value)
     expect(two).toBe(create.mock.results[1]!.value)
   })

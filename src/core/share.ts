@@ -1,0 +1,34 @@
+import { misuse } from './errors'
+import { streamKey } from './key'
+import { type Shareable, shareAcrossTabs, type TabResume, type TabShareOptions } from './tabs'
+
+/**
+ * Who shares a stream's connection:
+ * - `'tabs'`: every tab of the origin (one connection per browser; see `shareAcrossTabs`);
+ * - `'tab'`: the users of the stream in this tab;
+ * - `false`: nobody, each user has its own;
+ * - options: `'tabs'` with a namespace or heartbeat of its own.
+ */
+export type ShareMode = 'tabs' | 'tab' | false | TabShareOptions
+
+/**
+ * Where a stream's connection lives in a registry: one slot per stream and share mode, and
+ * per user (`instance`) when nobody shares.
+ */
+export function shareSlot(api: string, key: string, share: ShareMode | undefined, instance: string): string {
+  if (share !== undefined && share !== 'tabs' && share !== 'tab' && share !== false && (typeof share !== 'object' || !share)) {
+    throw misuse(api, "`share` must be 'tabs', 'tab', false or tab-sharing options")
+  }
+  return `${typeof share === 'object' ? streamKey('tabs', share) : share === false ? instance : (share ?? 'tabs')}|${key}`
+}
+
+/** Makes and starts a stream's connection for its share mode. */
+export function startShared<T>(
+  key: string,
+  share: ShareMode | undefined,
+  create: (resume: TabResume<T> | undefined, shared: boolean) => Shareable<T>,
+): Shareable<T> {
+  const connection = share === 'tab' || share === false ? create(undefined, false) : shareAcrossTabs(key, create, share === 'tabs' ? {} : share)
+  connection.connect()
+  return connection
+}

@@ -1,0 +1,59 @@
+import type { ConnectionSnapshot, RealtimeMessage } from './connection'
+import { RealtimeError, type RealtimeErrorKind } from './errors'
+
+/** Bumped whenever frames change shape: it is in the channel name and in every frame. */
+export const PROTOCOL = 1
+
+/** An error as it crosses the channel (an Error's prototype does not survive cloning). */
+export type WireError = { kind: RealtimeErrorKind; message: string; status?: number | undefined }
+export type WireState = Omit<ConnectionSnapshot<unknown>, 'error' | 'data'> & { error: WireError | null }
+
+/** What tabs say to each other about one stream. */
+export type Frame =
+  | { t: 'hello' }
+  | { t: 'reconnect' }
+  | { t: 'beat'; e: number }
+  /** A snapshot; `d` (the latest data) only when answering a late tab's hello. */
+  | { t: 'state'; e: number; s: number; state: WireState; d?: unknown }
+  | { t: 'msg'; e: number; s: number; m: Omit<RealtimeMessage<unknown>, 'raw'> }
+  | { t: 'err'; e: number; s: number; error: WireError }
+  | { t: 'send'; id: string; data: unknown }
+  /** `r`: where the leader's connection put the message (`'rejected'` when its queue was full). */
+  | { t: 'ack'; id: string; r: unknown }
+
+const STATUSES = ['idle', 'connecting', 'open', 'reconnecting', 'paused', 'closed']
+const KINDS = ['network', 'http', 'auth', 'parse', 'timeout', 'protocol', 'max-retries', 'overflow']
+
+const isWireError = (e: unknown): e is WireError =>
+  !!e && KINDS.includes((e as WireError).kind) && typeof (e as WireError).message === 'string'
+
+/**
+ * A frame from a tab running this protocol, or undefined: foreign, malformed or from
+ * another version. Everything a follower acts on is checked here, since any script on the
+ * origin can post to the channel.
+ */
+export function readFrame(data: unknown): Frame | undefined {
+  const f = data as Record<string, unknown> | null
+  if (!f || typeof f !== 'object' || f.v !== PROTOCOL) return undefined
+  const sequenced = Number.isSafeInteger(f.e) && Number.isSafeInteger(f.s)
+  const state = f.state as Record<string, unknown> | null
+  const m = f.m as Record<string, unknown> | null
+  const ok =
+    f.t === 'hello' ||
+    f.t === 'reconnect' ||
+    (f.t === 'beat' && Number.isSafeInteger(f.e)) ||
+    (f.t === 'state' &&
+      sequenced &&
+      !!state &&
+      STATUSES.includes(state.status as string) &&
+      Number.isSafeInteger(state.attempt) &&
+      (state.error === null || isWireError(state.error)) &&
+      (state.lastEventId === undefined || typeof state.lastEventId === 'string')) ||
+    (f.t === 'msg' && sequenced && !!m && typeof m.event === 'string' && (m.id === undefined || typeof m.id === 'string')) ||
+    (f.t === 'err' && sequenced && isWireError(f.error)) ||
+    ((f.t === 'send' || f.t === 'ack') && typeof f.id === 'string')
+  return ok ? (f as unknown as Frame) : undefined
+}
+
+export const toWire = (e: RealtimeError | null): WireError | null => e && { kind: e.kind, message: e.message, status: e.status }
+export const fromWire = (e: WireError | null): RealtimeError | null => e && new RealtimeError(e.kind, e.message, { status: e.status })
