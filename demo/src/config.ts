@@ -8,6 +8,7 @@
  *   ?name=alice      the chat name (a random guest name by default)
  *   ?share=tabs      who shares each stream's connection: `tabs` (one per browser, the default),
  *                    `tab` (one per tab) or `off` (one per component)
+ *   ?beat=1000       ms between the leader tab's heartbeats; a follower takes over after 4 × beat of silence
  */
 const params = new URLSearchParams(location.search)
 
@@ -17,14 +18,17 @@ const number = (name: string, fallback: number, min: number): number => {
 }
 
 const SHARES = { tabs: 'tabs', tab: 'tab', off: false } as const
-const share = (value: string | null) => (value && Object.hasOwn(SHARES, value) ? SHARES[value as keyof typeof SHARES] : 'tabs')
+const share = (value: string | null, heartbeat: number) => {
+  const mode = value && Object.hasOwn(SHARES, value) ? SHARES[value as keyof typeof SHARES] : 'tabs'
+  return mode === 'tabs' && heartbeat ? { heartbeat } : mode
+}
 
 export const config = {
   idle: number('idle', 8000, 100),
   delay: number('delay', 500, 0),
   maxDelay: number('maxDelay', 5000, 0),
   pauseHidden: number('pauseHidden', 3000, 0),
-  share: share(params.get('share')),
+  share: share(params.get('share'), number('beat', 0, 10)),
   name: (params.get('name') ?? '').trim().slice(0, 32) || `guest-${Math.random().toString(36).slice(2, 6)}`,
 }
 

@@ -162,10 +162,13 @@ export function shareAcrossTabs<T>(
     post({ t: 'send', id, data })
     return 'queued'
   }
-  /** A follower that hears nothing from the leader for `timeout` (with jitter, so followers do not all move at once) takes the lead. */
+  /**
+   * A follower that hears nothing from the leader for `timeout` takes the lead: at a random
+   * point of its last quarter, so followers do not all move at once.
+   */
   const guard = () => {
     timers.clearTimeout(watchdog)
-    if (abort && !leader) watchdog = timers.setTimeout(() => elect(true), timeout * (1 + Math.random() / 2))
+    if (abort && !leader) watchdog = timers.setTimeout(() => elect(true), timeout * (1 - Math.random() / 4))
   }
 
   /**
@@ -179,12 +182,16 @@ export function shareAcrossTabs<T>(
     locks!
       .request(name, steal ? { steal: true } : { signal: controller.signal }, () => new Promise<void>((release) => lead(release)))
       .catch(() => {
-        if (abort !== controller) return
-        stepDown(true)
-        catchingUp = true
-        elect()
+        if (abort === controller) supersede()
       })
     guard()
+  }
+
+  /** Another tab leads now (it stole the lock): this one follows, skipping what it already delivered. */
+  function supersede() {
+    stepDown(true)
+    catchingUp = true
+    elect()
   }
 
   function lead(release: () => void) {
@@ -243,6 +250,9 @@ export function shareAcrossTabs<T>(
   const onFrame = (event: MessageEvent) => {
     const frame = readFrame(event.data)
     if (!frame) return devWarn('tab-frame', `ignored a message on channel '${name}' that is not a frame of this tabwire version`)
+    // A newer leader: this tab's lock was stolen while it could not hear (a paused or
+    // throttled page). It follows at once, before the lock manager tells it.
+    if (leader && 'e' in frame && frame.e > epoch) supersede()
     if (leader) {
       if (frame.t === 'hello') post({ t: 'state', e: epoch, s: ++seq, state: { ...snapshot, error: toWire(snapshot.error) }, d: snapshot.data })
       else if (frame.t === 'reconnect') leader.connection.reconnect()
