@@ -35,13 +35,16 @@ const isWireError = (e: unknown): e is WireError =>
 export function readFrame(data: unknown): Frame | undefined {
   const f = data as Record<string, unknown> | null
   if (!f || typeof f !== 'object' || f.v !== PROTOCOL) return undefined
-  const sequenced = Number.isSafeInteger(f.e) && Number.isSafeInteger(f.s)
+  // Epochs come from the clock (see `lead`): one far ahead of it is not a tab's, and would
+  // leave no room for the next leader's.
+  const epoch = Number.isSafeInteger(f.e) && (f.e as number) <= Date.now() + 864e5
+  const sequenced = epoch && Number.isSafeInteger(f.s)
   const state = f.state as Record<string, unknown> | null
   const m = f.m as Record<string, unknown> | null
   const ok =
     f.t === 'hello' ||
     f.t === 'reconnect' ||
-    (f.t === 'beat' && Number.isSafeInteger(f.e)) ||
+    (f.t === 'beat' && epoch) ||
     (f.t === 'state' &&
       sequenced &&
       !!state &&

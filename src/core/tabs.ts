@@ -102,6 +102,8 @@ export function shareAcrossTabs<T>(
   const errors = emitter<RealtimeError>()
   /** Sends not yet acknowledged by a leader, in order. */
   const unacked = new Map<string, unknown>()
+  /** Ids of the followers' sends this tab handled as leader lately. */
+  const handled = new Set<string>()
   /** Ids delivered lately: after a leader change, repeats of them are dropped. */
   const recent: string[] = []
 
@@ -256,7 +258,12 @@ export function shareAcrossTabs<T>(
     if (leader) {
       if (frame.t === 'hello') post({ t: 'state', e: epoch, s: ++seq, state: { ...snapshot, error: toWire(snapshot.error) }, d: snapshot.data })
       else if (frame.t === 'reconnect') leader.connection.reconnect()
-      else if (frame.t === 'send') post({ t: 'ack', id: frame.id, r: leader.connection.send?.(frame.data) })
+      else if (frame.t === 'send') {
+        // A follower may post one send twice (again to a leader it just found): send it once.
+        const first = !handled.has(frame.id) && handled.add(frame.id)
+        if (handled.size > 1000) handled.delete(handled.values().next().value!)
+        post({ t: 'ack', id: frame.id, r: first && leader.connection.send?.(frame.data) })
+      }
       return
     }
     if (frame.t === 'ack') {

@@ -4,6 +4,7 @@
 // so no two tests ever share a lock or a channel.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { RealtimeError } from '../../src/core/errors'
+import { hashKey } from '../../src/core/key'
 import { readFrame } from '../../src/core/tab-frames'
 import { shareAcrossTabs } from '../../src/core/tabs'
 import { manualTimers } from './fakes'
@@ -249,6 +250,107 @@ describe('sends', () => {
   })
 })
 
+describe('names, errors and queues', () => {
+  it('lock and channel names carry the namespace, the protocol version and a hash of the key, never the key', async () => {
+    const key = 'sse{"url":"https://api.example/stream?token=s3cret"}'
+    const lockNames: string[] = []
+    const channelNames: string[] = []
+    const shared = shareAcrossTabs(key, () => ({ connect() {}, close() {}, reconnect() {}, subscribe: () => () => {}, onMessage: () => () => {}, onError: () => () => {}, report() {}, getSnapshot: () => ({ status: 'idle', data: undefined, lastEventId: undefined, error: null, attempt: 0 }) }), {
+      namespace: 'shop@2',
+      locks: { request: ((name: string, _o: unknown, cb: () => Promise<void>) => (lockNames.push(name), navigator.locks.request(`${namespace}-${name}`, cb))) as never },
+      channel: (name) => (channelNames.push(name), new BroadcastChannel(`${namespace}-${name}`)),
+    })
+    shared.connect()
+    shared.close()
+    expect(lockNames).toEqual([`shop@2:v1:${hashKey(key)}`])
+    expect(channelNames).toEqual(lockNames)
+    expect(lockNames[0]).toMatch(/^shop@2:v1:[0-9a-z]{6,11}$/)
+    expect(hashKey(key)).toBe(hashKey(key))
+    expect(hashKey(key)).not.toBe(hashKey(key.replace('s3cret', 's3cres')))
+  })
+
+  it("the leader's errors reach every follower's onError, as RealtimeErrors", async () => {
+    const [leader, followers] = await started([tabs.open(), tabs.open(), tabs.open()])
+    leader.fake.last.sink.fail(new RealtimeError('http', 'the server answered 503', { status: 503 }), true)
+    for (const f of followers) {
+      await poll(() => f.errors.map((e) => [e instanceof RealtimeError, e.kind, e.message, e.status])).toEqual([[true, 'http', 'the server answered 503', 503]])
+    }
+    expect(leader.errors.map((e) => e.kind)).toEqual(['http'])
+  })
+
+  it("a follower's sends wait for a leader up to maxQueued; past it, send is refused with an overflow error", async () => {
+    let release!: () => void
+    // Another tab holds the lock and says nothing: no leader answers.
+    void navigator.locks.request(`${namespace}:v1:${hashKey('stream')}`, () => new Promise<void>((r) => (release = r)))
+    await sleep(5)
+    const tab = tabs.open({ maxQueued: 2, timeout: 60_000 })
+    tab.shared.connect()
+    expect([tab.shared.send!('a'), tab.shared.send!('b'), tab.shared.send!('c')]).toEqual(['queued', 'queued', 'rejected'])
+    expect(tab.errors.map((e) => e.kind)).toEqual(['overflow'])
+    expect(tab.shared.getSnapshot().error?.kind).toBe('overflow')
+    // The lock comes free: the tab leads and sends what it kept, in order, once.
+    release()
+    await poll(() => tab.connections[0]?.send.mock.calls).toEqual([['a'], ['b']])
+  })
+
+  it("close() in a follower returns the sends no leader acknowledged", async () => {
+    void navigator.locks.request(`${namespace}:v1:${hashKey('stream')}`, () => new Promise<void>(() => {}))
+    await sleep(5)
+    const tab = tabs.open({ timeout: 60_000 })
+    tab.shared.connect()
+    tab.shared.send!('a')
+    tab.shared.send!('b')
+    expect(tab.shared.close()).toEqual(['a', 'b'])
+  })
+
+  it("a leader's full queue is reported to the follower that sent", async () => {
+    const [leader, [follower]] = await started([tabs.open(), tabs.open()])
+    leader.connections[0]!.send.mockReturnValue('rejected')
+    expect(follower!.shared.send!('x')).toBe('queued')
+    await poll(() => follower!.errors.map((e) => e.kind)).toEqual(['overflow'])
+  })
+
+  it('a send posted twice reaches the leader once', async () => {
+    const [leader] = await started([tabs.open(), tabs.open()])
+    const other = new BroadcastChannel(`${namespace}:v1:${hashKey('stream')}`)
+    const acks: unknown[] = []
+    other.onmessage = (e) => void (e.data.t === 'ack' && acks.push(e.data.id))
+    try {
+      for (let i = 0; i < 2; i++) other.postMessage({ v: 1, t: 'send', id: 'same', data: 'once' })
+      await poll(() => acks).toEqual(['same', 'same'])
+      expect(leader.connections[0]!.send.mock.calls).toEqual([['once']])
+    } finally {
+      other.close()
+    }
+  })
+
+  it('a leader that hears a newer epoch on the channel stops leading at once', async () => {
+    const [a] = await started([tabs.open(), tabs.open()])
+    // A newer epoch means this tab's lock was stolen while it could not hear (a paused page):
+    // it must not keep a second connection open until the lock manager tells it.
+    const other = new BroadcastChannel(`${namespace}:v1:${hashKey('stream')}`)
+    other.postMessage({ v: 1, t: 'beat', e: Date.now() + 1000 })
+    other.close()
+    await poll(() => a.connections[0]!.getSnapshot().status, { timeout: TIMEOUT / 2 }).toBe('closed')
+  })
+
+  it('a leader that lets go on freeze hands what its socket still held to the next leader, once', async () => {
+    vi.stubGlobal('document', new EventTarget()) // Page Lifecycle events, as a page would get them
+    const [a, [b]] = await started([tabs.open(), tabs.open()])
+    const first = a.connections[0]!
+    const close = first.close
+    first.close = () => (close(), ['held-1', 'held-2']) as never
+    document.dispatchEvent(new Event('freeze'))
+    expect(first.getSnapshot().status).toBe('closed')
+    await poll(() => b!.created.length).toBe(1)
+    b!.fake.last.sink.open()
+    await poll(() => b!.connections[0]!.send.mock.calls).toEqual([['held-1'], ['held-2']])
+    await sleep(TIMEOUT)
+    expect(b!.connections[0]!.send).toHaveBeenCalledTimes(2)
+    expect(a.created).toHaveLength(1)
+  })
+})
+
 describe('closing', () => {
   it("a follower's close() is local: the others go on", async () => {
     const all = [tabs.open(), tabs.open(), tabs.open()]
@@ -277,6 +379,8 @@ describe('frames', () => {
     { v: 1, t: 'msg', e: 1, s: 2, m: { data: 'x', event: 'message', id: '1' } },
     { v: 1, t: 'send', id: 'a', data: 1 },
     { v: 1, t: 'ack', id: 'a' },
+    { v: 1, t: 'ack', id: 'a', r: 'rejected' },
+    { v: 1, t: 'err', e: 1, s: 3, error: { kind: 'http', message: 'boom', status: 503 } },
   ]
   const invalid: [string, unknown][] = [
     ['null', null],
@@ -297,6 +401,12 @@ describe('frames', () => {
     ['a state without state', { v: 1, t: 'state', e: 9, s: 9 }],
     ['a send without id', { v: 1, t: 'send', data: 1 }],
     ['an ack with a numeric id', { v: 1, t: 'ack', id: 1 }],
+    ['an epoch far ahead of the clock', { v: 1, t: 'beat', e: Number.MAX_SAFE_INTEGER }],
+    ['a msg with a numeric id', { v: 1, t: 'msg', e: 9, s: 9, m: { data: 'x', event: 'message', id: 9 } }],
+    ['a state with an error of an unknown kind', { v: 1, t: 'state', e: 9, s: 9, state: { status: 'open', attempt: 0, error: { kind: 'evil', message: 'x' } } }],
+    ['a state with a numeric lastEventId', { v: 1, t: 'state', e: 9, s: 9, state: { status: 'open', attempt: 0, error: null, lastEventId: 7 } }],
+    ['an err without a message', { v: 1, t: 'err', e: 9, s: 9, error: { kind: 'http' } }],
+    ['an err of an unknown kind', { v: 1, t: 'err', e: 9, s: 9, error: { kind: 'nope', message: 'x' } }],
   ]
 
   it.each(valid.map((f) => [f.t, f] as const))('readFrame accepts a %s frame', (_, frame) => {
@@ -313,8 +423,9 @@ describe('frames', () => {
     await poll(() => follower!.ids).toEqual(ids(1))
     const before = follower!.shared.getSnapshot()
     const leaderBefore = leader.shared.getSnapshot()
-    const intruder = new BroadcastChannel(`${namespace}:v1:stream`)
-    const otherVersion = new BroadcastChannel(`${namespace}:v2:stream`)
+    const intruder = new BroadcastChannel(`${namespace}:v1:${hashKey('stream')}`)
+    const otherVersion = new BroadcastChannel(`${namespace}:v2:${hashKey('stream')}`)
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {})
     try {
       for (const [, frame] of invalid) intruder.postMessage(frame)
       otherVersion.postMessage({ v: 2, t: 'msg', e: 9, s: 9, m: { data: 'x', event: 'message', id: '9' } })
@@ -329,7 +440,10 @@ describe('frames', () => {
       leader.emit('2')
       await poll(() => follower!.ids).toEqual(ids(1, 2))
       expect(leader.created).toHaveLength(1)
+      // Reported in development, once, naming the channel (never the stream's key).
+      expect(warn.mock.calls).toEqual([[expect.stringMatching(/^\[tabwire\] ignored a message on channel 'tabs-test-.*:v1:[0-9a-z]+' that is not a frame/)]])
     } finally {
+      warn.mockRestore()
       intruder.close()
       otherVersion.close()
     }

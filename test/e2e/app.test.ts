@@ -66,17 +66,14 @@ describe('the demo app', () => {
     expect(errors).toEqual([])
   })
 
-  it('works in several tabs: each has its own connections, and they share the chat room', async (test) => {
+  it('works in several tabs: one connection per stream for the whole browser, and a shared chat room', async (test) => {
     const { expect } = test
     const { demo, context } = await fresh(test)
-    const [a, b] = await Promise.all([
-      openApp(context, appUrl(demo, { name: 'alice', pauseHidden: 200 })),
-      openApp(context, appUrl(demo, { name: 'bob', pauseHidden: 200 })),
-    ])
+    const [a, b] = await Promise.all([openApp(context, appUrl(demo, { name: 'alice' })), openApp(context, appUrl(demo, { name: 'bob' }))])
 
-    // One connection per stream per tab (for now), as the server and the fault panel see it.
-    await expect.poll(() => demo.stats().clients).toEqual({ quotes: 2, notifications: 2, chat: 2 })
-    await expect.poll(() => b.page.locator('[data-clients="chat"]').innerText()).toMatch(/^2 connections/)
+    // The tabs share each stream (share: 'tabs', the default), as the server and the fault panel see it.
+    await expect.poll(() => demo.stats().clients).toEqual({ quotes: 1, notifications: 1, chat: 1 })
+    await expect.poll(() => b.page.locator('[data-clients="chat"]').innerText()).toMatch(/^1 connection/)
 
     await say(a.page, 'hello from alice')
     await say(b.page, 'hi alice <script>window.__xss=1</script>')
@@ -85,6 +82,17 @@ describe('the demo app', () => {
       await expect.poll(() => page.getByTestId('chat').innerText()).toContain('bob: hi alice <script>window.__xss=1</script>')
     }
     expect(await a.page.evaluate(() => (window as { __xss?: unknown }).__xss)).toBeUndefined()
+    expect([...a.errors, ...b.errors]).toEqual([])
+  })
+
+  it("with share: 'tab', each tab has its own connections, and a hidden tab lets go of its SSE streams", async (test) => {
+    const { expect } = test
+    const { demo, context } = await fresh(test)
+    const [a, b] = await Promise.all([
+      openApp(context, appUrl(demo, { share: 'tab', pauseHidden: 200 })),
+      openApp(context, appUrl(demo, { share: 'tab', pauseHidden: 200 })),
+    ])
+    await expect.poll(() => demo.stats().clients).toEqual({ quotes: 2, notifications: 2, chat: 2 })
 
     // A browser allows 6 HTTP/1.1 connections per host: a hidden tab lets go of its SSE
     // streams, and resumes them from its last id when shown. (Headless tabs are never
