@@ -197,6 +197,25 @@ describe('onReopen', () => {
     expect(fake.last.sent).toEqual(['{"type":"resume","after":3}'])
   })
 
+  it('resume: a socket that picks up a stream another socket was on runs onReopen on its first open, with that lastMessage', async () => {
+    const onReopen = vi.fn(({ lastMessage }: { lastMessage: Seq | undefined; attempt: number }) => [{ type: 'resume', after: lastMessage?.seq }])
+    const { connection, fake } = await connected(setupWebSocket<Seq>({ json: true, onReopen, resume: { lastMessage: { seq: 41 } } }))
+    connection.send({ type: 'queued' })
+    fake.last.open()
+    expect(onReopen.mock.calls).toEqual([[{ lastMessage: { seq: 41 }, attempt: 0 }]])
+    expect(fake.last.sent).toEqual(['{"type":"resume","after":41}', '{"type":"queued"}'])
+    // Later sockets resume from what this one received.
+    fake.last.receive('{"seq":42}')
+    fake.last.serverClose(1006)
+    await advance(50)
+    fake.last.open()
+    expect(onReopen.mock.calls[1]![0]).toEqual({ lastMessage: { seq: 42 }, attempt: 1 })
+  })
+
+  it('resume is not part of the stream key: a tab that takes over joins the same stream', () => {
+    expect(webSocketKey('wss://x', { resume: { lastMessage: 1 } })).toBe(webSocketKey('wss://x'))
+  })
+
   it('gets lastMessage undefined when nothing arrived, and may return nothing', async () => {
     const onReopen = vi.fn(() => undefined)
     const { connection, fake } = await connected(setupWebSocket({ onReopen }))

@@ -178,6 +178,22 @@ describe('useEventSource: one connection per stream', () => {
     expect(stream.connections.map((c) => c.request.headers.get('x-tenant'))).toEqual([null, null, 'b'])
   })
 
+  it("share: false gives each component a connection of its own; 'tab' and 'tabs' are two streams", async () => {
+    const url = uniqueUrl('share')
+    const stream = sseStream(url, ({ client }) => client.send({ data: 'hi' }))
+    const { options } = shared()
+    const own = [renderEventSource(url, { ...options, share: false }), renderEventSource(url, { ...options, share: false })]
+    const tab = [renderEventSource(url, { ...options, share: 'tab' }), renderEventSource(url, { ...options, share: 'tab' })]
+    // jsdom has no Web Locks: 'tabs' (the default) is one connection for this tab.
+    const tabs = [renderEventSource(url, options), renderEventSource(url, { ...options, share: 'tabs' })]
+    for (const { result } of [...own, ...tab, ...tabs]) await waitFor(() => expect(result.current.data).toBe('hi'))
+    expect(stream.connections).toHaveLength(4)
+    // close() from one component of its own stops only that one.
+    act(() => own[0]!.result.current.close())
+    expect(own.map((o) => o.result.current.status)).toEqual(['closed', 'open'])
+    expect(tab[0]!.result.current.status).toBe('open')
+  })
+
   it('changing the url moves to the new stream at once; the old one closes after the linger', async () => {
     const oldUrl = uniqueUrl('move-from')
     const newUrl = uniqueUrl('move-to')

@@ -1,0 +1,91 @@
+// core/share: the hooks' `share` option, as registry slots and started connections.
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { hashKey } from '../../src/core/key'
+import { shareSlot, startShared } from '../../src/core/share'
+
+const fakeConnection = () => ({
+  connect: vi.fn(),
+  close: vi.fn(),
+  reconnect: vi.fn(),
+  report: vi.fn(),
+  subscribe: () => () => {},
+  onMessage: () => () => {},
+  onError: () => () => {},
+  getSnapshot: () => ({ status: 'idle' as const, data: undefined, lastEventId: undefined, error: null, attempt: 0 }),
+})
+
+afterEach(() => vi.unstubAllGlobals())
+
+describe('shareSlot', () => {
+  it("one slot per stream for 'tabs' (the default) and 'tab', apart from each other", () => {
+    expect(shareSlot('useX', 'k', undefined, 'a')).toBe(shareSlot('useX', 'k', 'tabs', 'b'))
+    expect(shareSlot('useX', 'k', 'tab', 'a')).toBe(shareSlot('useX', 'k', 'tab', 'b'))
+    expect(shareSlot('useX', 'k', 'tab', 'a')).not.toBe(shareSlot('useX', 'k', 'tabs', 'a'))
+    expect(shareSlot('useX', 'k', 'tabs', 'a')).not.toBe(shareSlot('useX', 'k2', 'tabs', 'a'))
+  })
+
+  it('false: a slot per user; options: a slot per set of options, whatever their order', () => {
+    expect(shareSlot('useX', 'k', false, 'a')).not.toBe(shareSlot('useX', 'k', false, 'b'))
+    expect(shareSlot('useX', 'k', { namespace: 'n', heartbeat: 5 }, 'a')).toBe(shareSlot('useX', 'k', { heartbeat: 5, namespace: 'n' }, 'b'))
+    expect(shareSlot('useX', 'k', { namespace: 'n' }, 'a')).not.toBe(shareSlot('useX', 'k', { namespace: 'm' }, 'a'))
+    expect(shareSlot('useX', 'k', { namespace: 'n' }, 'a')).not.toBe(shareSlot('useX', 'k', 'tabs', 'a'))
+  })
+
+  it.each([true, 'tabz', null, 0, 1])('share: %j is misuse, named after the API', (share) => {
+    expect(() => shareSlot('useEventSource', 'k', share as never, 'a')).toThrow(
+      new TypeError("[tabwire] useEventSource: `share` must be 'tabs', 'tab', false or tab-sharing options"),
+    )
+  })
+})
+
+describe('startShared', () => {
+  it("'tab' and false: the connection itself, started, made with no resume and shared = false", () => {
+    for (const share of ['tab', false] as const) {
+      const connection = fakeConnection()
+      const create = vi.fn(() => connection)
+      expect(startShared('k', share, create)).toBe(connection)
+      expect(create.mock.calls).toEqual([[undefined, false]])
+      expect(connection.connect).toHaveBeenCalledTimes(1)
+    }
+  })
+
+  it("'tabs' where Web Locks are missing: one connection per tab, never a broken shared mode", () => {
+    vi.stubGlobal('navigator', {})
+    const connection = fakeConnection()
+    const create = vi.fn(() => connection)
+    expect(startShared('k', 'tabs', create)).toBe(connection)
+    expect(create.mock.calls).toEqual([[undefined, false]])
+    expect(connection.connect).toHaveBeenCalledTimes(1)
+  })
+
+  it("'tabs' (and options) with Web Locks: a shared connection, led under the namespace's lock", async () => {
+    const namespace = `share-test-${process.pid}-${Date.now()}`
+    const connection = fakeConnection()
+    const create = vi.fn(() => connection)
+    const shared = startShared('k', { namespace }, create)
+    try {
+      expect(shared).not.toBe(connection)
+      await expect.poll(() => connection.connect.mock.calls.length).toBe(1)
+      expect(create.mock.calls).toEqual([[undefined, true]])
+      const { held = [] } = await navigator.locks.query()
+      expect(held.map((l) => l.name)).toContain(`${namespace}:v1:${hashKey('k')}`)
+    } finally {
+      shared.close()
+    }
+    expect(connection.close).toHaveBeenCalledTimes(1)
+  })
+})
+
+describe('hashKey', () => {
+  it('is stable, short, and does not reveal the key', () => {
+    const key = 'sse{"headers":{"authorization":"Bearer abc"},"url":"/s?token=xyz"}'
+    expect(hashKey(key)).toBe(hashKey(key))
+    expect(hashKey(key)).toMatch(/^[0-9a-z]{1,11}$/)
+    expect(hashKey(key)).not.toContain('xyz')
+  })
+
+  it('tells 100,000 similar keys apart', () => {
+    const hashes = new Set(Array.from({ length: 100_000 }, (_, i) => hashKey(`sse{"url":"/stream/${i}"}`)))
+    expect(hashes.size).toBe(100_000)
+  })
+})
