@@ -9,7 +9,9 @@ export type {
   RealtimeMessage,
   Registry,
   SendResult,
+  ShareMode,
   StandardSchema,
+  TabShareOptions,
   WebSocketOptions,
 } from './core/index'
 export { createRegistry, isRealtimeError, RealtimeError } from './core/index'

@@ -13,7 +13,7 @@ export type { Environment, EnvironmentSignal } from './environment'
 export { globalEnvironment } from './environment'
 export { isRealtimeError, RealtimeError, type RealtimeErrorDetails, type RealtimeErrorKind } from './errors'
 export { createEventSource, eventSourceKey, type EventSourceOptions } from './event-source'
-export { streamKey } from './key'
+export { hashKey, streamKey } from './key'
 export { type ConnectionStatus, initialState, type MachineEvent, type MachineState, type PauseReason, transition } from './machine'
 export { createRegistry, defaultRegistry, type Lease, type Registry, type RegistryOptions } from './registry'
 export type { FrameScheduler, Timers } from './runtime'
@@ -29,9 +29,5 @@ export {
   webSocketKey,
   type WireData,
 } from './web-socket'
-export {
-  shareAcrossTabs as experimental_shareAcrossTabs,
-  type Shareable,
-  type TabChannel,
-  type TabShareOptions,
-} from './tabs'
+export { type ShareMode } from './share'
+export { shareAcrossTabs, type Shareable, type TabChannel, type TabResume, type TabShareInjectables, type TabShareOptions } from './tabs'

@@ -15,9 +15,9 @@ export type ShareMode = 'tabs' | 'tab' | false | TabShareOptions
  * Where a stream's connection lives in a registry: one slot per stream and share mode, and
  * per user (`instance`) when nobody shares.
  */
-export function shareSlot(api: string, key: string, share: ShareMode | undefined, instance: string): string {
+export function shareSlot(key: string, share: ShareMode | undefined, instance: string): string {
   if (share !== undefined && share !== 'tabs' && share !== 'tab' && share !== false && (typeof share !== 'object' || !share)) {
-    throw misuse(api, "`share` must be 'tabs', 'tab', false or tab-sharing options")
+    throw misuse('share', "must be 'tabs', 'tab', false or options")
   }
   return `${typeof share === 'object' ? streamKey('tabs', share) : share === false ? instance : (share ?? 'tabs')}|${key}`
 }

@@ -62,6 +62,8 @@ export interface TabResume<T> {
   data: T | undefined
 }
 
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
+
 const IDLE: ConnectionSnapshot<never> = { status: 'idle', data: undefined, lastEventId: undefined, error: null, attempt: 0 }
 
 /**
@@ -102,8 +104,6 @@ export function shareAcrossTabs<T>(
   const errors = emitter<RealtimeError>()
   /** Sends not yet acknowledged by a leader, in order. */
   const unacked = new Map<string, unknown>()
-  /** Ids of the followers' sends this tab handled as leader lately. */
-  const handled = new Set<string>()
   /** Ids delivered lately: after a leader change, repeats of them are dropped. */
   const recent: string[] = []
 
@@ -113,7 +113,6 @@ export function shareAcrossTabs<T>(
   let leader: { connection: Shareable<T>; release: () => void; offs: (() => void)[] } | undefined
   let epoch = 0
   let seq = 0
-  let sent = 0
   let catchingUp = false
   let watchdog: unknown
   let beat: unknown
@@ -121,14 +120,15 @@ export function shareAcrossTabs<T>(
   const post = (frame: Frame) => {
     try {
       channel?.postMessage({ v: PROTOCOL, ...frame })
-      return true
     } catch (thrown) {
       // A message that cannot be structured-cloned fails alone; the stream goes on.
       const error = new RealtimeError('protocol', 'a message could not be shared with other tabs', { cause: thrown })
       errors.emit(error)
-      post({ t: 'err', e: epoch, s: ++seq, error: toWire(error)! })
+      relay({ t: 'err', error: toWire(error)! })
     }
   }
+  /** Posts a frame of this leader's sequence. */
+  const relay = (frame: DistributiveOmit<Extract<Frame, { s: number }>, 'e' | 's'>) => post({ ...frame, e: epoch, s: ++seq } as Frame)
   const report = (error: RealtimeError) => {
     snapshot = { ...snapshot, error }
     listeners.emit()
@@ -154,12 +154,14 @@ export function shareAcrossTabs<T>(
     messages.emit(message)
     listeners.emit()
   }
+  const newId = () => Math.random().toString(36).slice(2)
+  const overflow = () => report(new RealtimeError('overflow', 'the send queue is full; the message was not queued'))
   const queue = (data: unknown) => {
     if (unacked.size >= maxQueued) {
-      report(new RealtimeError('overflow', `the send queue is full (${maxQueued}); the message was not queued`))
+      overflow()
       return 'rejected'
     }
-    const id = `${Date.now().toString(36)}.${++sent}.${Math.random().toString(36).slice(2)}`
+    const id = newId()
     unacked.set(id, data)
     post({ t: 'send', id, data })
     return 'queued'
@@ -206,19 +208,19 @@ export function shareAcrossTabs<T>(
     catchingUp = false
     const connection = create(resume, true)
     const relayState = () => {
-      const s = connection.getSnapshot()
-      setState({ status: s.status, error: s.error, attempt: s.attempt, lastEventId: s.lastEventId ?? snapshot.lastEventId })
-      post({ t: 'state', e: epoch, s: ++seq, state: { status: s.status, lastEventId: snapshot.lastEventId, attempt: s.attempt, error: toWire(s.error) } })
+      const { data, ...state } = connection.getSnapshot()
+      setState({ ...state, lastEventId: state.lastEventId ?? snapshot.lastEventId })
+      relay({ t: 'state', state: { ...state, lastEventId: snapshot.lastEventId, error: toWire(state.error) } })
     }
     const offs = [
       connection.subscribe(relayState),
       connection.onMessage((m) => {
         deliver(m)
-        post({ t: 'msg', e: epoch, s: ++seq, m: { data: m.data, event: m.event, id: m.id } })
+        relay({ t: 'msg', m: { data: m.data, event: m.event, id: m.id } })
       }),
       connection.onError((error) => {
         errors.emit(error)
-        post({ t: 'err', e: epoch, s: ++seq, error: toWire(error)! })
+        relay({ t: 'err', error: toWire(error)! })
       }),
     ]
     leader = { connection, release, offs }
@@ -235,7 +237,8 @@ export function shareAcrossTabs<T>(
 
   /**
    * Ends this tab's leadership: the real connection closes and the lock goes to another
-   * tab. What the socket still held is sent again through the next leader when `keep`.
+   * tab. When `keep`, what the socket still held waits for the next leader like a
+   * follower's send (it is posted when that leader's first frame arrives).
    */
   function stepDown(keep: boolean): unknown {
     if (!leader) return
@@ -245,29 +248,24 @@ export function shareAcrossTabs<T>(
     for (const off of offs) off()
     const held = connection.close()
     release()
-    if (keep && Array.isArray(held)) for (const data of held) queue(data)
+    if (keep && Array.isArray(held)) for (const data of held) unacked.set(newId(), data)
     return held
   }
 
   const onFrame = (event: MessageEvent) => {
     const frame = readFrame(event.data)
-    if (!frame) return devWarn('tab-frame', `ignored a message on channel '${name}' that is not a frame of this tabwire version`)
+    if (!frame) return devWarn('frame', `ignored a foreign message on channel ${name}`)
     // A newer leader: this tab's lock was stolen while it could not hear (a paused or
     // throttled page). It follows at once, before the lock manager tells it.
     if (leader && 'e' in frame && frame.e > epoch) supersede()
     if (leader) {
-      if (frame.t === 'hello') post({ t: 'state', e: epoch, s: ++seq, state: { ...snapshot, error: toWire(snapshot.error) }, d: snapshot.data })
+      if (frame.t === 'hello') relay({ t: 'state', state: { ...snapshot, error: toWire(snapshot.error) }, d: snapshot.data })
       else if (frame.t === 'reconnect') leader.connection.reconnect()
-      else if (frame.t === 'send') {
-        // A follower may post one send twice (again to a leader it just found): send it once.
-        const first = !handled.has(frame.id) && handled.add(frame.id)
-        if (handled.size > 1000) handled.delete(handled.values().next().value!)
-        post({ t: 'ack', id: frame.id, r: first && leader.connection.send?.(frame.data) })
-      }
+      else if (frame.t === 'send') post({ t: 'ack', id: frame.id, r: leader.connection.send?.(frame.data) })
       return
     }
     if (frame.t === 'ack') {
-      if (unacked.delete(frame.id) && frame.r === 'rejected') report(new RealtimeError('overflow', "the leader tab's send queue is full; a message was not queued"))
+      if (unacked.delete(frame.id) && frame.r === 'rejected') overflow()
       return
     }
     if (!('e' in frame) || frame.e < epoch) return // not for followers, or from an older leader

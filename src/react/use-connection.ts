@@ -79,7 +79,6 @@ export function liveOptions<O extends object>(latest: { readonly current: O }, n
  * never reconnect); `resume` is set when this tab takes a stream over from another.
  */
 export function useConnection<T, S, O extends HookOptions<T, S>>(
-  api: string,
   key: string | null,
   create: (latest: { readonly current: O }, resume: TabResume<T> | undefined, shared: boolean) => Shareable<T>,
   options: O,
@@ -94,7 +93,7 @@ export function useConnection<T, S, O extends HookOptions<T, S>>(
   const make = useLatest(create)
   const registry = options.registry ?? defaultRegistry()
   const instance = useId()
-  const slot = key === null ? null : shareSlot(api, key, options.share, instance)
+  const slot = key === null ? null : shareSlot(key, options.share, instance)
   const cache = useRef<{ base: ConnectionSnapshot<T>; select: unknown; view: ConnectionSnapshot<S> } | null>(null)
 
   const acquire = useCallback(

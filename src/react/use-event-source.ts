@@ -28,7 +28,6 @@ export function useEventSource<T = string, S = T>(
   // `enabled` and `share` are the hook's own: `enabled: true` and no `enabled` are the same stream.
   const key = url !== null && options.enabled !== false ? eventSourceKey(url, { ...options, enabled: undefined, share: undefined } as EventSourceOptions<unknown>) : null
   return useConnection<T, S, UseEventSourceOptions<T, S>>(
-    'useEventSource',
     key,
     // Callbacks are read through `latest` (they may capture state). A schema is a pure
     // value: the one given when the stream starts is used. A stream shared by every tab

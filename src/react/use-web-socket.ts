@@ -38,7 +38,6 @@ export function useWebSocket<In = unknown, Out = unknown, S = In>(
     url !== null && options.enabled !== false ? webSocketKey(url, { ...options, enabled: undefined, share: undefined } as WebSocketOptions<In, Out>) : null
   const latest = useLatest({ ...options, url })
   const { state, acquire, peek } = useConnection<In, S, UseWebSocketOptions<In, Out, S>>(
-    'useWebSocket',
     key,
     // Callbacks (and a url function) are read through `latest`: they may capture state. A
     // tab taking the stream over from another resumes through `onReopen`.

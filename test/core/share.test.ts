@@ -18,23 +18,21 @@ afterEach(() => vi.unstubAllGlobals())
 
 describe('shareSlot', () => {
   it("one slot per stream for 'tabs' (the default) and 'tab', apart from each other", () => {
-    expect(shareSlot('useX', 'k', undefined, 'a')).toBe(shareSlot('useX', 'k', 'tabs', 'b'))
-    expect(shareSlot('useX', 'k', 'tab', 'a')).toBe(shareSlot('useX', 'k', 'tab', 'b'))
-    expect(shareSlot('useX', 'k', 'tab', 'a')).not.toBe(shareSlot('useX', 'k', 'tabs', 'a'))
-    expect(shareSlot('useX', 'k', 'tabs', 'a')).not.toBe(shareSlot('useX', 'k2', 'tabs', 'a'))
+    expect(shareSlot('k', undefined, 'a')).toBe(shareSlot('k', 'tabs', 'b'))
+    expect(shareSlot('k', 'tab', 'a')).toBe(shareSlot('k', 'tab', 'b'))
+    expect(shareSlot('k', 'tab', 'a')).not.toBe(shareSlot('k', 'tabs', 'a'))
+    expect(shareSlot('k', 'tabs', 'a')).not.toBe(shareSlot('k2', 'tabs', 'a'))
   })
 
   it('false: a slot per user; options: a slot per set of options, whatever their order', () => {
-    expect(shareSlot('useX', 'k', false, 'a')).not.toBe(shareSlot('useX', 'k', false, 'b'))
-    expect(shareSlot('useX', 'k', { namespace: 'n', heartbeat: 5 }, 'a')).toBe(shareSlot('useX', 'k', { heartbeat: 5, namespace: 'n' }, 'b'))
-    expect(shareSlot('useX', 'k', { namespace: 'n' }, 'a')).not.toBe(shareSlot('useX', 'k', { namespace: 'm' }, 'a'))
-    expect(shareSlot('useX', 'k', { namespace: 'n' }, 'a')).not.toBe(shareSlot('useX', 'k', 'tabs', 'a'))
+    expect(shareSlot('k', false, 'a')).not.toBe(shareSlot('k', false, 'b'))
+    expect(shareSlot('k', { namespace: 'n', heartbeat: 5 }, 'a')).toBe(shareSlot('k', { heartbeat: 5, namespace: 'n' }, 'b'))
+    expect(shareSlot('k', { namespace: 'n' }, 'a')).not.toBe(shareSlot('k', { namespace: 'm' }, 'a'))
+    expect(shareSlot('k', { namespace: 'n' }, 'a')).not.toBe(shareSlot('k', 'tabs', 'a'))
   })
 
-  it.each([true, 'tabz', null, 0, 1])('share: %j is misuse, named after the API', (share) => {
-    expect(() => shareSlot('useEventSource', 'k', share as never, 'a')).toThrow(
-      new TypeError("[tabwire] useEventSource: `share` must be 'tabs', 'tab', false or tab-sharing options"),
-    )
+  it.each([true, 'tabz', null, 0, 1])('share: %j is misuse', (share) => {
+    expect(() => shareSlot('k', share as never, 'a')).toThrow(new TypeError("[tabwire] share: must be 'tabs', 'tab', false or options"))
   })
 })
 

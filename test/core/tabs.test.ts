@@ -55,7 +55,7 @@ describe('leader election', () => {
   it('three tabs: exactly one leader, one create call, one transport', async () => {
     const all = [tabs.open(), tabs.open(), tabs.open()]
     const [leader, followers] = await started(all)
-    // Well past timeout × 1.5: heartbeats keep the followers from stealing.
+    // Well past the timeout: heartbeats keep the followers from stealing.
     await sleep(TIMEOUT * 2.5)
     expect(all.map((t) => t.created.length).reduce((a, b) => a + b)).toBe(1)
     expect(leader.created).toEqual([undefined])
@@ -178,9 +178,10 @@ describe('leader change', () => {
     gate.frozen = true
     const frozenAt = Date.now()
     await poll(() => b.created).toEqual(['3'])
-    // The watchdog waits timeout × [1, 1.5); a little slack for the lock hand-over.
-    expect(Date.now() - frozenAt).toBeGreaterThanOrEqual(TIMEOUT - 30)
-    expect(Date.now() - frozenAt).toBeLessThan(TIMEOUT * 1.5 + 250)
+    // The watchdog waits timeout × (0.75, 1] from the last frame heard (at most one heartbeat,
+    // 20 ms, before the freeze); a little slack for the lock hand-over.
+    expect(Date.now() - frozenAt).toBeGreaterThanOrEqual(TIMEOUT * 0.75 - 20 - 5)
+    expect(Date.now() - frozenAt).toBeLessThan(TIMEOUT + 250)
     // The old leader stepped down: its real connection is closed.
     await poll(() => a.connections[0]!.getSnapshot().status).toBe('closed')
     expect(a.fake.last.closed).toBe(true)
@@ -310,20 +311,6 @@ describe('names, errors and queues', () => {
     await poll(() => follower!.errors.map((e) => e.kind)).toEqual(['overflow'])
   })
 
-  it('a send posted twice reaches the leader once', async () => {
-    const [leader] = await started([tabs.open(), tabs.open()])
-    const other = new BroadcastChannel(`${namespace}:v1:${hashKey('stream')}`)
-    const acks: unknown[] = []
-    other.onmessage = (e) => void (e.data.t === 'ack' && acks.push(e.data.id))
-    try {
-      for (let i = 0; i < 2; i++) other.postMessage({ v: 1, t: 'send', id: 'same', data: 'once' })
-      await poll(() => acks).toEqual(['same', 'same'])
-      expect(leader.connections[0]!.send.mock.calls).toEqual([['once']])
-    } finally {
-      other.close()
-    }
-  })
-
   it('a leader that hears a newer epoch on the channel stops leading at once', async () => {
     const [a] = await started([tabs.open(), tabs.open()])
     // A newer epoch means this tab's lock was stolen while it could not hear (a paused page):
@@ -441,7 +428,7 @@ describe('frames', () => {
       await poll(() => follower!.ids).toEqual(ids(1, 2))
       expect(leader.created).toHaveLength(1)
       // Reported in development, once, naming the channel (never the stream's key).
-      expect(warn.mock.calls).toEqual([[expect.stringMatching(/^\[tabwire\] ignored a message on channel 'tabs-test-.*:v1:[0-9a-z]+' that is not a frame/)]])
+      expect(warn.mock.calls).toEqual([[expect.stringMatching(/^\[tabwire\] ignored a foreign message on channel tabs-test-.*:v1:[0-9a-z]+$/)]])
     } finally {
       warn.mockRestore()
       intruder.close()
