@@ -1,10 +1,11 @@
 'use client'
-import { useCallback, useId, useInsertionEffect, useRef, useSyncExternalStore } from 'react'
+import { useCallback, useId, useRef, useSyncExternalStore } from 'react'
 import type { ConnectionSnapshot, RealtimeMessage } from '../core/connection'
 import type { RealtimeError } from '../core/errors'
 import { defaultRegistry, type Lease, type Registry } from '../core/registry'
 import { type ShareMode, shareSlot, startShared } from '../core/share'
 import type { Shareable, TabResume } from '../core/tabs'
+import { useLatest } from './latest'
 
 /** Options every hook shares. */
 export interface HookOptions<T, S> {
@@ -50,27 +51,6 @@ export interface HookState<S> extends Omit<ConnectionSnapshot<S>, 'data'> {
 
 const IDLE: ConnectionSnapshot<never> = { status: 'idle', data: undefined, lastEventId: undefined, error: null, attempt: 0 }
 const getServerSnapshot = () => IDLE
-
-/** Keeps `options` readable from long-lived callbacks without making them change. */
-export function useLatest<V>(value: V): { readonly current: V } {
-  const ref = useRef(value)
-  useInsertionEffect(() => {
-    ref.current = value
-  })
-  return ref
-}
-
-/**
- * A copy of the options whose named callbacks call the newest ones at call time, so a
- * long-lived connection never holds a stale closure and inline callbacks never reconnect.
- */
-export function liveOptions<O extends object>(latest: { readonly current: O }, names: readonly (keyof O)[]): O {
-  const options = { ...latest.current }
-  for (const name of names) {
-    if (typeof options[name] === 'function') options[name] = ((...args: unknown[]) => (latest.current[name] as Function)(...args)) as never
-  }
-  return options
-}
 
 /**
  * The one adapter every hook is: a `useSyncExternalStore` over a shared core connection,

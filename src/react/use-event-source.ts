@@ -1,6 +1,7 @@
 'use client'
 import { createEventSource, eventSourceKey, type EventSourceOptions } from '../core/event-source'
-import { type HookOptions, type HookState, liveOptions, useConnection } from './use-connection'
+import { liveOptions } from './latest'
+import { type HookOptions, type HookState, useConnection } from './use-connection'
 
 /** Options of {@link useEventSource}: every stream option plus the hook's own. */
 export interface UseEventSourceOptions<T = string, S = T> extends EventSourceOptions<T>, HookOptions<T, S> {}

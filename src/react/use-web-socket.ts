@@ -1,7 +1,8 @@
 'use client'
 import { useCallback } from 'react'
 import { createWebSocket, type SendResult, type WebSocketOptions, webSocketKey } from '../core/web-socket'
-import { type HookOptions, type HookState, liveOptions, useConnection, useLatest } from './use-connection'
+import { liveOptions, useLatest } from './latest'
+import { type HookOptions, type HookState, useConnection } from './use-connection'
 
 /** Options of {@link useWebSocket}: every WebSocket option plus the hook's own. */
 export interface UseWebSocketOptions<In = unknown, Out = unknown, S = In> extends WebSocketOptions<In, Out>, HookOptions<In, S> {}
