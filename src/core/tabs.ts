@@ -64,7 +64,8 @@ export interface TabResume<T> {
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
 
-const IDLE: ConnectionSnapshot<never> = { status: 'idle', data: undefined, lastEventId: undefined, error: null, attempt: 0 }
+/** A snapshot before anything happened (the hooks render it on the server too). */
+export const IDLE: ConnectionSnapshot<never> = { status: 'idle', data: undefined, lastEventId: undefined, error: null, attempt: 0 }
 
 /**
  * One connection per browser for a stream: tabs elect a leader with one Web Lock per
@@ -117,14 +118,16 @@ export function shareAcrossTabs<T>(
   let watchdog: unknown
   let beat: unknown
 
+  /** Posts a frame; false when it could not be structured-cloned (it fails alone: the stream goes on). */
   const post = (frame: Frame) => {
     try {
       channel?.postMessage({ v: PROTOCOL, ...frame })
+      return true
     } catch (thrown) {
-      // A message that cannot be structured-cloned fails alone; the stream goes on.
       const error = new RealtimeError('protocol', 'a message could not be shared with other tabs', { cause: thrown })
       errors.emit(error)
-      relay({ t: 'err', error: toWire(error)! })
+      // Followers learn that they missed a message; a follower's own frame is its error alone.
+      if (leader) relay({ t: 'err', error: toWire(error)! })
     }
   }
   /** Posts a frame of this leader's sequence. */
@@ -162,8 +165,8 @@ export function shareAcrossTabs<T>(
       return 'rejected'
     }
     const id = newId()
+    if (!post({ t: 'send', id, data })) return 'rejected'
     unacked.set(id, data)
-    post({ t: 'send', id, data })
     return 'queued'
   }
   /**

@@ -4,7 +4,7 @@ import type { ConnectionSnapshot, RealtimeMessage } from '../core/connection'
 import type { RealtimeError } from '../core/errors'
 import { defaultRegistry, type Lease, type Registry } from '../core/registry'
 import { type ShareMode, shareSlot, startShared } from '../core/share'
-import type { Shareable, TabResume } from '../core/tabs'
+import { IDLE, type Shareable, type TabResume } from '../core/tabs'
 import { useLatest } from './latest'
 
 /** Options every hook shares. */
@@ -49,7 +49,6 @@ export interface HookState<S> extends Omit<ConnectionSnapshot<S>, 'data'> {
   reconnect(): void
 }
 
-const IDLE: ConnectionSnapshot<never> = { status: 'idle', data: undefined, lastEventId: undefined, error: null, attempt: 0 }
 const getServerSnapshot = () => IDLE
 
 /**

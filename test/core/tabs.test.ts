@@ -453,6 +453,19 @@ describe('frames', () => {
     expect(leader.shared.getSnapshot().status).toBe('open')
     expect(leader.connections[0]!.getSnapshot().status).toBe('open')
   })
+  it("a follower's send that cannot be cloned is refused alone, and does not disturb the others' sequence", async () => {
+    const [leader, [sender, other]] = await started([tabs.open(), tabs.open(), tabs.open()])
+    expect(sender!.shared.send!({ callback: () => {} })).toBe('rejected')
+    expect(sender!.errors.map((e) => e.kind)).toEqual(['protocol'])
+    expect(sender!.shared.send!('fine')).toBe('queued')
+    await poll(() => leader.connections[0]!.send.mock.calls).toEqual([['fine']])
+    leader.emit('1')
+    leader.emit('2')
+    for (const t of [sender!, other!]) await poll(() => t.ids).toEqual(ids(1, 2))
+    expect(other!.errors).toEqual([])
+    // Nothing waits to be sent again to the next leader.
+    expect(sender!.shared.close()).toEqual([])
+  })
 })
 
 describe('fallback', () => {
