@@ -179,9 +179,10 @@ describe('leader change', () => {
     const frozenAt = Date.now()
     await poll(() => b.created).toEqual(['3'])
     // The watchdog waits timeout × (0.75, 1] from the last frame heard (at most one heartbeat,
-    // 20 ms, before the freeze); a little slack for the lock hand-over.
+    // 20 ms, before the freeze). The upper bound leaves room for a loaded CI machine; the
+    // e2e tests measure the real figure in Chromium.
     expect(Date.now() - frozenAt).toBeGreaterThanOrEqual(TIMEOUT * 0.75 - 20 - 5)
-    expect(Date.now() - frozenAt).toBeLessThan(TIMEOUT + 250)
+    expect(Date.now() - frozenAt).toBeLessThan(TIMEOUT + 1000)
     // The old leader stepped down: its real connection is closed.
     await poll(() => a.connections[0]!.getSnapshot().status).toBe('closed')
     expect(a.fake.last.closed).toBe(true)
