@@ -105,7 +105,7 @@ export function shareAcrossTabs<T>(
   const errors = emitter<RealtimeError>()
   /** Sends not yet acknowledged by a leader, in order. */
   const unacked = new Map<string, unknown>()
-  /** Ids delivered lately: after a leader change, repeats of them are dropped. */
+  /** The id of each message delivered lately (an id-less event's is the one before it), in order. */
   const recent: string[] = []
 
   let snapshot: ConnectionSnapshot<T> = IDLE
@@ -114,7 +114,11 @@ export function shareAcrossTabs<T>(
   let leader: { connection: Shareable<T>; release: () => void; offs: (() => void)[] } | undefined
   let epoch = 0
   let seq = 0
-  let catchingUp = false
+  /**
+   * Ids this tab delivered beyond the point the current leader resumed from, to skip when
+   * they come again (undefined until that leader's first state frame tells the point).
+   */
+  let ahead: string[] | undefined
   let watchdog: unknown
   let beat: unknown
 
@@ -145,14 +149,14 @@ export function shareAcrossTabs<T>(
   }
   const deliver = (message: RealtimeMessage<T>) => {
     const id = message.id
-    if (id !== undefined) {
-      // A leader whose lock was stolen (it was silent, not dead) may have delivered more than
-      // the others saw: as a follower it drops what it already delivered until something new
-      // arrives. Followers are never ahead of the stream they mirror, so they filter nothing.
-      if (catchingUp && recent.includes(id)) return
-      if (recent.at(-1) !== id && recent.push(id) > 64) recent.shift()
+    // A tab may have delivered more than the new leader had when it took over (an old leader
+    // that was silent, not dead; a follower that read the old leader's last frames first):
+    // it skips exactly those, in order, and nothing else.
+    if (ahead?.length) {
+      if (ahead[0] === id) return void ahead.shift()
+      ahead = []
     }
-    catchingUp = false
+    if (id !== undefined && recent.push(id) > 64) recent.shift()
     snapshot = { ...snapshot, data: message.data, lastEventId: id ?? snapshot.lastEventId }
     messages.emit(message)
     listeners.emit()
@@ -194,10 +198,9 @@ export function shareAcrossTabs<T>(
     guard()
   }
 
-  /** Another tab leads now (it stole the lock): this one follows, skipping what it already delivered. */
+  /** Another tab leads now (it stole the lock): this one follows. */
   function supersede() {
     stepDown(true)
-    catchingUp = true
     elect()
   }
 
@@ -208,7 +211,7 @@ export function shareAcrossTabs<T>(
     // that opened while the old leader was frozen heard nothing).
     epoch = Math.max(epoch + 1, Date.now())
     seq = 0
-    catchingUp = false
+    ahead = []
     const connection = create(resume, true)
     const relayState = () => {
       const { data, ...state } = connection.getSnapshot()
@@ -276,6 +279,7 @@ export function shareAcrossTabs<T>(
       // A new leader: its own sequence, and sends not yet acknowledged go to it again.
       epoch = frame.e
       seq = 0
+      ahead = undefined
       for (const [id, data] of unacked) post({ t: 'send', id, data })
     }
     guard()
@@ -284,6 +288,12 @@ export function shareAcrossTabs<T>(
     if (frame.t === 'msg') return deliver({ ...frame.m, raw: frame.m.data } as RealtimeMessage<T>)
     if (frame.t === 'err') return errors.emit(fromWire(frame.error)!)
     const { error, ...state } = frame.state
+    if (!ahead) {
+      // The first delivery with the resume id: what followed it (id-less events carry the
+      // id before them) is what this tab has beyond that point.
+      const i = recent.indexOf(state.lastEventId!)
+      ahead = i < 0 ? [] : recent.slice(i + 1)
+    }
     if ('d' in frame) snapshot = { ...snapshot, data: frame.d as T }
     setState({ ...state, lastEventId: state.lastEventId ?? snapshot.lastEventId, error: fromWire(error) })
   }

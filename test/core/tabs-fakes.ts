@@ -58,7 +58,7 @@ export function tabGroup(namespace: string) {
           connections.push(connection)
           return connection
         },
-        { namespace, heartbeat: 20, timeout: 100, ...options },
+        { namespace, heartbeat: 25, timeout: 300, ...options },
       )
       shared.onMessage((m) => void messages.push(m))
       shared.onError((e) => void errors.push(e))
@@ -89,9 +89,13 @@ export function tabGroup(namespace: string) {
   }
 }
 
-/** A BroadcastChannel factory whose outgoing frames can be cut (a frozen or throttled tab). */
+/**
+ * A BroadcastChannel factory whose outgoing frames can be cut (`frozen`: a frozen or
+ * throttled tab), or whose incoming frames can be held back (`lagging`: a busy tab that has
+ * not read them yet; they are lost, as if read only after the moment that matters).
+ */
 export function gatedChannel() {
-  const gate = { frozen: false, sent: 0, dropped: 0 }
+  const gate = { frozen: false, lagging: false, sent: 0, dropped: 0 }
   const factory = (name: string): TabChannel => {
     const bc = new BroadcastChannel(name)
     return {
@@ -104,7 +108,7 @@ export function gatedChannel() {
         return bc.onmessage as TabChannel['onmessage']
       },
       set onmessage(handler: TabChannel['onmessage']) {
-        bc.onmessage = handler as BroadcastChannel['onmessage']
+        bc.onmessage = (event) => void (!gate.lagging && handler?.(event))
       },
       close: () => bc.close(),
     }
