@@ -6,21 +6,27 @@ export const PROTOCOL = 1
 
 /** An error as it crosses the channel (an Error's prototype does not survive cloning). */
 export type WireError = { kind: RealtimeErrorKind; message: string; status?: number | undefined }
-export type WireState = Omit<ConnectionSnapshot<unknown>, 'error' | 'data'> & { error: WireError | null }
+/** A snapshot as it crosses the channel; `data` only when answering a late tab's hello. */
+export type WireState = Omit<ConnectionSnapshot<unknown>, 'error' | 'data'> & { error: WireError | null; data?: unknown }
+
+/**
+ * What a leader's frames carry: its epoch, and the last event id it resumed from (so a tab
+ * that missed its first frames still knows what it already has beyond that point).
+ */
+type Led = { e: number; r?: string | undefined }
 
 /** What tabs say to each other about one stream. */
 export type Frame =
   | { t: 'hello' }
-  | { t: 'reconnect' }
-  | { t: 'beat'; e: number }
-  /** A snapshot; `d` (the latest data) only when answering a late tab's hello. */
-  | { t: 'state'; e: number; s: number; state: WireState; d?: unknown }
-  | { t: 'msg'; e: number; s: number; m: Omit<RealtimeMessage<unknown>, 'raw'> }
-  | { t: 'err'; e: number; s: number; error: WireError }
+  | ({ t: 'beat' } & Led)
+  | ({ t: 'state'; s: number; state: WireState } & Led)
+  | ({ t: 'msg'; s: number; m: Omit<RealtimeMessage<unknown>, 'raw'> } & Led)
+  | ({ t: 'err'; s: number; error: WireError } & Led)
   | { t: 'send'; id: string; data: unknown }
-  /** `r`: where the leader's connection put the message (`'rejected'` when its queue was full). */
-  | { t: 'ack'; id: string; r: unknown }
+  /** `r`: `'rejected'` when the leader's socket queue was full. */
+  | { t: 'ack'; id: string; r?: unknown }
 
+const maybeString = (value: unknown) => value === undefined || typeof value === 'string'
 const STATUSES = ['idle', 'connecting', 'open', 'reconnecting', 'paused', 'closed']
 const KINDS = ['network', 'http', 'auth', 'parse', 'timeout', 'protocol', 'max-retries', 'overflow']
 
@@ -37,13 +43,12 @@ export function readFrame(data: unknown): Frame | undefined {
   if (!f || typeof f !== 'object' || f.v !== PROTOCOL) return undefined
   // Epochs come from the clock (see `lead`): one far ahead of it is not a tab's, and would
   // leave no room for the next leader's.
-  const epoch = Number.isSafeInteger(f.e) && (f.e as number) <= Date.now() + 864e5
+  const epoch = Number.isSafeInteger(f.e) && (f.e as number) <= Date.now() + 864e5 && maybeString(f.r)
   const sequenced = epoch && Number.isSafeInteger(f.s)
   const state = f.state as Record<string, unknown> | null
   const m = f.m as Record<string, unknown> | null
   const ok =
     f.t === 'hello' ||
-    f.t === 'reconnect' ||
     (f.t === 'beat' && epoch) ||
     (f.t === 'state' &&
       sequenced &&
@@ -51,8 +56,8 @@ export function readFrame(data: unknown): Frame | undefined {
       STATUSES.includes(state.status as string) &&
       Number.isSafeInteger(state.attempt) &&
       (state.error === null || isWireError(state.error)) &&
-      (state.lastEventId === undefined || typeof state.lastEventId === 'string')) ||
-    (f.t === 'msg' && sequenced && !!m && typeof m.event === 'string' && (m.id === undefined || typeof m.id === 'string')) ||
+      maybeString(state.lastEventId)) ||
+    (f.t === 'msg' && sequenced && !!m && typeof m.event === 'string' && maybeString(m.id)) ||
     (f.t === 'err' && sequenced && isWireError(f.error)) ||
     ((f.t === 'send' || f.t === 'ack') && typeof f.id === 'string')
   return ok ? (f as unknown as Frame) : undefined

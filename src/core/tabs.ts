@@ -114,11 +114,15 @@ export function shareAcrossTabs<T>(
   let leader: { connection: Shareable<T>; release: () => void; offs: (() => void)[] } | undefined
   let epoch = 0
   let seq = 0
+  /** Ids this tab delivered beyond the point the current leader resumed from, to skip when they come again. */
+  let ahead: string[] = []
+  /** The last event id this tab resumed from when it took the lead. */
+  let from: string | undefined
   /**
-   * Ids this tab delivered beyond the point the current leader resumed from, to skip when
-   * they come again (undefined until that leader's first state frame tells the point).
+   * The messages waiting in this leader's socket queue, in order: a follower's send id, or
+   * undefined for this tab's own. A follower's send is acknowledged once its socket takes it.
    */
-  let ahead: string[] | undefined
+  let waiting: (string | undefined)[] = []
   let watchdog: unknown
   let beat: unknown
 
@@ -135,7 +139,17 @@ export function shareAcrossTabs<T>(
     }
   }
   /** Posts a frame of this leader's sequence. */
-  const relay = (frame: DistributiveOmit<Extract<Frame, { s: number }>, 'e' | 's'>) => post({ ...frame, e: epoch, s: ++seq } as Frame)
+  const relay = (frame: DistributiveOmit<Extract<Frame, { s: number }>, 'e' | 's'>) => post({ ...frame, e: epoch, s: ++seq, r: from } as Frame)
+  /** Ids of sends some leader took: a send posted again (to a leader just found) is taken once. */
+  const taken: string[] = []
+  const take = (id: string) => taken.push(id) > 1000 && taken.shift()
+  /** Hands a message to this leader's socket; a follower's (`id`) is acknowledged once the socket has it. */
+  const toSocket = (data: unknown, id?: string) => {
+    const r = leader!.connection.send?.(data)
+    if (r === 'queued') waiting.push(id)
+    else if (id) post({ t: 'ack', id, r })
+    return r
+  }
   const report = (error: RealtimeError) => {
     snapshot = { ...snapshot, error }
     listeners.emit()
@@ -152,7 +166,7 @@ export function shareAcrossTabs<T>(
     // A tab may have delivered more than the new leader had when it took over (an old leader
     // that was silent, not dead; a follower that read the old leader's last frames first):
     // it skips exactly those, in order, and nothing else.
-    if (ahead?.length) {
+    if (ahead.length) {
       if (ahead[0] === id) return void ahead.shift()
       ahead = []
     }
@@ -162,7 +176,7 @@ export function shareAcrossTabs<T>(
     listeners.emit()
   }
   const newId = () => Math.random().toString(36).slice(2)
-  const overflow = () => report(new RealtimeError('overflow', 'the send queue is full; the message was not queued'))
+  const overflow = () => report(new RealtimeError('overflow', 'the send queue is full'))
   const queue = (data: unknown) => {
     if (unacked.size >= maxQueued) {
       overflow()
@@ -206,15 +220,19 @@ export function shareAcrossTabs<T>(
 
   function lead(release: () => void) {
     timers.clearTimeout(watchdog)
-    const resume = epoch ? { lastEventId: snapshot.lastEventId, data: snapshot.data } : undefined
+    // What the tabs saw last (the snapshot has both), unless this is the first leader this tab knows.
+    const resume = epoch ? snapshot : undefined
     // Above any epoch this tab heard and, by the clock, above one it may have missed (a tab
     // that opened while the old leader was frozen heard nothing).
     epoch = Math.max(epoch + 1, Date.now())
     seq = 0
     ahead = []
+    from = snapshot.lastEventId
     const connection = create(resume, true)
     const relayState = () => {
       const { data, ...state } = connection.getSnapshot()
+      // An open socket has sent its queue: the followers' sends in it are delivered.
+      if (state.status === 'open') for (const id of waiting.splice(0)) id && post({ t: 'ack', id })
       setState({ ...state, lastEventId: state.lastEventId ?? snapshot.lastEventId })
       relay({ t: 'state', state: { ...state, lastEventId: snapshot.lastEventId, error: toWire(state.error) } })
     }
@@ -233,9 +251,9 @@ export function shareAcrossTabs<T>(
     connection.connect()
     relayState()
     // Sends this tab queued for an earlier leader go out now, in order.
-    for (const [id, data] of unacked) unacked.delete(id), connection.send?.(data)
+    for (const [id, data] of unacked) unacked.delete(id), toSocket(data)
     const tick = () => {
-      post({ t: 'beat', e: epoch })
+      post({ t: 'beat', e: epoch, r: from })
       beat = timers.setTimeout(tick, beatEvery)
     }
     tick()
@@ -254,23 +272,29 @@ export function shareAcrossTabs<T>(
     for (const off of offs) off()
     const held = connection.close()
     release()
-    if (keep && Array.isArray(held)) for (const data of held) unacked.set(newId(), data)
+    // Only this tab's own: the followers whose sends were still queued send them again.
+    if (keep && Array.isArray(held)) held.forEach((data, i) => waiting[i] ?? unacked.set(newId(), data))
+    waiting = []
     return held
   }
 
   const onFrame = (event: MessageEvent) => {
     const frame = readFrame(event.data)
-    if (!frame) return devWarn('frame', `ignored a foreign message on channel ${name}`)
+    if (!frame) return devWarn('frame', `ignored a foreign message on ${name}`)
     // A newer leader: this tab's lock was stolen while it could not hear (a paused or
     // throttled page). It follows at once, before the lock manager tells it.
     if (leader && 'e' in frame && frame.e > epoch) supersede()
     if (leader) {
-      if (frame.t === 'hello') relay({ t: 'state', state: { ...snapshot, error: toWire(snapshot.error) }, d: snapshot.data })
-      else if (frame.t === 'reconnect') leader.connection.reconnect()
-      else if (frame.t === 'send') post({ t: 'ack', id: frame.id, r: leader.connection.send?.(frame.data) })
+      if (frame.t === 'hello') relay({ t: 'state', state: { ...snapshot, error: toWire(snapshot.error) } })
+      else if (frame.t === 'send') {
+        // Already taken: acknowledged again unless it still waits in the socket's queue.
+        if (!taken.includes(frame.id)) take(frame.id), toSocket(frame.data, frame.id)
+        else if (!waiting.includes(frame.id)) post({ t: 'ack', id: frame.id })
+      }
       return
     }
     if (frame.t === 'ack') {
+      take(frame.id)
       if (unacked.delete(frame.id) && frame.r === 'rejected') overflow()
       return
     }
@@ -279,7 +303,9 @@ export function shareAcrossTabs<T>(
       // A new leader: its own sequence, and sends not yet acknowledged go to it again.
       epoch = frame.e
       seq = 0
-      ahead = undefined
+      // What this tab delivered after the new leader's resume point (id-less events carry
+      // the id before them, so the first delivery with that id is the point).
+      ahead = recent.slice(recent.indexOf(frame.r!) + 1 || recent.length)
       for (const [id, data] of unacked) post({ t: 'send', id, data })
     }
     guard()
@@ -288,17 +314,14 @@ export function shareAcrossTabs<T>(
     if (frame.t === 'msg') return deliver({ ...frame.m, raw: frame.m.data } as RealtimeMessage<T>)
     if (frame.t === 'err') return errors.emit(fromWire(frame.error)!)
     const { error, ...state } = frame.state
-    if (!ahead) {
-      // The first delivery with the resume id: what followed it (id-less events carry the
-      // id before them) is what this tab has beyond that point.
-      const i = recent.indexOf(state.lastEventId!)
-      ahead = i < 0 ? [] : recent.slice(i + 1)
-    }
-    if ('d' in frame) snapshot = { ...snapshot, data: frame.d as T }
+    if ('data' in state) snapshot = { ...snapshot, data: state.data as T }
     setState({ ...state, lastEventId: state.lastEventId ?? snapshot.lastEventId, error: fromWire(error) })
   }
 
-  /** Page Lifecycle: a frozen leader would hold the stream hostage, so it lets go first. */
+  /**
+   * Page Lifecycle: a frozen leader would hold the stream hostage, and one that is leaving
+   * (`pagehide`) would pause it for everyone: both let go first.
+   */
   const onFreeze = () => {
     if (!leader) return
     stepDown(true)
@@ -317,14 +340,16 @@ export function shareAcrossTabs<T>(
       channel = makeChannel(name)
       channel.onmessage = onFrame
       doc?.addEventListener('freeze', onFreeze)
+      globalThis.addEventListener?.('pagehide', onFreeze)
       setState({ status: 'connecting', error: null, attempt: 0, lastEventId: snapshot.lastEventId })
       elect()
       post({ t: 'hello' })
     },
     reconnect() {
       if (!abort) return this.connect()
+      // A follower takes the lead to start the connection again itself.
       if (leader) leader.connection.reconnect()
-      else post({ t: 'reconnect' })
+      else elect(true)
     },
     /** Stops this tab only (another takes the lead); returns the sends it still held. */
     close() {
@@ -332,6 +357,7 @@ export function shareAcrossTabs<T>(
       abort = undefined
       timers.clearTimeout(watchdog)
       doc?.removeEventListener('freeze', onFreeze)
+      globalThis.removeEventListener?.('pagehide', onFreeze)
       const held = stepDown(false)
       channel?.close()
       channel = undefined
@@ -341,7 +367,7 @@ export function shareAcrossTabs<T>(
       return Array.isArray(held) ? [...held, ...mine] : mine
     },
     send(message: unknown) {
-      return leader ? leader.connection.send?.(message) : queue(message)
+      return leader ? toSocket(message) : queue(message)
     },
   }
 }

@@ -203,6 +203,52 @@ describe('leader change', () => {
     expect(ahead.messages.map((m) => m.data)).toEqual(['m1', 'm2', 'm3', 'm4', 'an id-less event after 4', 'm5', 'm6'])
   })
 
+  it("a tab that missed the new leader's first frames still skips exactly what it already has", async () => {
+    const [lagNext, lagAhead] = [gatedChannel(), gatedChannel()]
+    const old = tabs.open()
+    old.shared.connect()
+    await poll(() => old.created.length).toBe(1)
+    const next = tabs.open({ channel: lagNext.factory })
+    next.shared.connect()
+    await sleep(20)
+    const ahead = tabs.open({ channel: lagAhead.factory })
+    ahead.shared.connect()
+    old.fake.last.sink.open()
+    for (let i = 1; i <= 3; i++) old.emit(String(i))
+    for (const t of [next, ahead]) await poll(() => t.ids).toEqual(ids(1, 2, 3))
+    lagNext.gate.lagging = true
+    old.emit('4')
+    old.emit('5')
+    await poll(() => ahead.ids).toEqual(ids(1, 2, 3, 4, 5))
+    // The other tab is busy (or paused in a debugger) while the lead moves: it never reads
+    // the new leader's first state frames.
+    lagAhead.gate.lagging = true
+    old.shared.close()
+    lagNext.gate.lagging = false
+    await poll(() => next.created).toEqual(['3'])
+    next.fake.last.sink.open()
+    await sleep(50)
+    lagAhead.gate.lagging = false
+    for (const id of ['4', '5', '6']) next.emit(id)
+    await poll(() => ahead.ids).toEqual(ids(1, 2, 3, 4, 5, 6))
+    await sleep(50)
+    expect(ahead.ids).toEqual(ids(1, 2, 3, 4, 5, 6))
+  })
+
+  it('a leader that leaves (pagehide) lets go first: the next one leads at once and followers never see it pause', async () => {
+    const page = new EventTarget()
+    vi.stubGlobal('addEventListener', page.addEventListener.bind(page))
+    vi.stubGlobal('removeEventListener', page.removeEventListener.bind(page))
+    const [leader, followers] = await started([tabs.open(), tabs.open(), tabs.open()])
+    const statuses: string[] = []
+    for (const f of followers) f.shared.subscribe(() => statuses.push(f.shared.getSnapshot().status))
+    page.dispatchEvent(new Event('pagehide'))
+    expect(leader.connections[0]!.getSnapshot().status).toBe('closed')
+    await poll(() => followers.filter((t) => t.created.length > 0).length, { timeout: TIMEOUT / 2 }).toBe(1)
+    expect(statuses).not.toContain('paused')
+    expect(statuses).not.toContain('closed')
+  })
+
   it('a silent (frozen) leader has its lock stolen and steps down; the thief resumes', async () => {
     const b = tabs.open()
     const { a, gate } = await leaderThatCanFreeze(b)
@@ -346,6 +392,53 @@ describe('names, errors and queues', () => {
     await poll(() => follower!.errors.map((e) => e.kind)).toEqual(['overflow'])
   })
 
+  it('a send posted twice (again to a leader just found) is taken once, and acknowledged both times', async () => {
+    const [leader] = await started([tabs.open(), tabs.open()])
+    const other = new BroadcastChannel(`${namespace}:v1:${hashKey('stream')}`)
+    const acks: unknown[] = []
+    other.onmessage = (e) => void (e.data.t === 'ack' && acks.push(e.data.id))
+    try {
+      for (let i = 0; i < 2; i++) other.postMessage({ v: 1, t: 'send', id: 'same', data: 'once' })
+      await poll(() => acks).toEqual(['same', 'same'])
+      expect(leader.connections[0]!.send.mock.calls).toEqual([['once']])
+    } finally {
+      other.close()
+    }
+  })
+
+  it("a follower's send that waits in the leader's socket queue is acknowledged only once the socket opens", async () => {
+    const [leader, [early, late]] = await started([tabs.open(), tabs.open(), tabs.open()])
+    const socket = leader.connections[0]!
+    socket.send.mockReturnValue('queued') // the socket is reconnecting
+    leader.fake.last.sink.fail(new RealtimeError('network', 'cut'), true)
+    early!.shared.send!('a')
+    late!.shared.send!('b')
+    await poll(() => socket.send.mock.calls).toEqual([['a'], ['b']])
+    await sleep(50)
+    // Not acknowledged: the leader's tab could close before its socket sends them.
+    expect(early!.shared.close()).toEqual(['a'])
+    await poll(() => leader.fake.attempts.length).toBe(2)
+    leader.fake.last.sink.open() // the socket is back and has sent its queue
+    await poll(() => late!.shared.close()).toEqual([])
+  })
+
+  it("a leader that closes with a follower's send in its socket queue: the follower sends it through the next leader, once", async () => {
+    const [leader, followers] = await started([tabs.open(), tabs.open(), tabs.open()])
+    const socket = leader.connections[0]!
+    socket.send.mockReturnValue('queued')
+    socket.close = (() => ['from the follower']) as never // what the socket still held
+    followers[0]!.shared.send!('from the follower')
+    await poll(() => socket.send.mock.calls).toEqual([['from the follower']])
+    leader.shared.close()
+    await poll(() => followers.filter((t) => t.created.length > 0).length).toBe(1)
+    const heir = followers.find((t) => t.created.length > 0)!
+    heir.fake.last.sink.open()
+    const sent = () => heir.connections[0]!.send.mock.calls
+    await poll(sent).toEqual([['from the follower']])
+    await sleep(TIMEOUT)
+    expect(sent()).toEqual([['from the follower']])
+  })
+
   it('a leader that hears a newer epoch on the channel stops leading at once', async () => {
     const [a] = await started([tabs.open(), tabs.open()])
     // A newer epoch means this tab's lock was stolen while it could not hear (a paused page):
@@ -395,7 +488,6 @@ describe('closing', () => {
 describe('frames', () => {
   const valid = [
     { v: 1, t: 'hello' },
-    { v: 1, t: 'reconnect' },
     { v: 1, t: 'beat', e: 1 },
     { v: 1, t: 'state', e: 1, s: 1, state: { status: 'open', attempt: 0, lastEventId: undefined, error: null } },
     { v: 1, t: 'msg', e: 1, s: 2, m: { data: 'x', event: 'message', id: '1' } },
@@ -463,7 +555,7 @@ describe('frames', () => {
       await poll(() => follower!.ids).toEqual(ids(1, 2))
       expect(leader.created).toHaveLength(1)
       // Reported in development, once, naming the channel (never the stream's key).
-      expect(warn.mock.calls).toEqual([[expect.stringMatching(/^\[tabwire\] ignored a foreign message on channel tabs-test-.*:v1:[0-9a-z]+$/)]])
+      expect(warn.mock.calls).toEqual([[expect.stringMatching(/^\[tabwire\] ignored a foreign message on tabs-test-.*:v1:[0-9a-z]+$/)]])
     } finally {
       warn.mockRestore()
       intruder.close()
