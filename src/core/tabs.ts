@@ -165,12 +165,15 @@ export function shareAcrossTabs<T>(
     const id = message.id
     // A tab may have delivered more than the new leader had when it took over (an old leader
     // that was silent, not dead; a follower that read the old leader's last frames first):
-    // it skips exactly those, in order, and nothing else.
+    // it skips those, and nothing else. A paused page may miss some of the repeats, so a
+    // repeat skips the ones before it too.
     if (ahead.length) {
-      if (ahead[0] === id) return void ahead.shift()
-      ahead = []
+      const j = ahead.indexOf(id!)
+      ahead = ahead.slice(j + 1 || ahead.length)
+      if (j >= 0) return
     }
-    if (id !== undefined && recent.push(id) > 64) recent.shift()
+    // The last 1000 to 2000: enough for a leader that was paused for a while and ran ahead.
+    if (id !== undefined && recent.push(id) > 2000) recent.splice(0, 1000)
     snapshot = { ...snapshot, data: message.data, lastEventId: id ?? snapshot.lastEventId }
     messages.emit(message)
     listeners.emit()

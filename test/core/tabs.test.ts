@@ -203,7 +203,7 @@ describe('leader change', () => {
     expect(ahead.messages.map((m) => m.data)).toEqual(['m1', 'm2', 'm3', 'm4', 'an id-less event after 4', 'm5', 'm6'])
   })
 
-  it("a tab that missed the new leader's first frames still skips exactly what it already has", async () => {
+  it("a tab that missed the new leader's first frames (and repeats) still skips what it already has", async () => {
     const [lagNext, lagAhead] = [gatedChannel(), gatedChannel()]
     const old = tabs.open()
     old.shared.connect()
@@ -227,9 +227,10 @@ describe('leader change', () => {
     lagNext.gate.lagging = false
     await poll(() => next.created).toEqual(['3'])
     next.fake.last.sink.open()
+    next.emit('4') // missed too
     await sleep(50)
     lagAhead.gate.lagging = false
-    for (const id of ['4', '5', '6']) next.emit(id)
+    for (const id of ['5', '6']) next.emit(id)
     await poll(() => ahead.ids).toEqual(ids(1, 2, 3, 4, 5, 6))
     await sleep(50)
     expect(ahead.ids).toEqual(ids(1, 2, 3, 4, 5, 6))
@@ -278,6 +279,22 @@ describe('leader change', () => {
     expect(b.leading).toBe(true)
     expect(b.ids).toEqual(ids(1, 2, 3, 4))
     expect(a.ids).toEqual(ids(1, 2, 3, 4))
+  })
+
+  it('a silent leader that ran far ahead (hundreds of events) skips every repeat once it follows', async () => {
+    const b = tabs.open()
+    const { a, gate } = await leaderThatCanFreeze(b)
+    for (let i = 1; i <= 3; i++) a.emit(String(i))
+    await poll(() => b.ids).toEqual(ids(1, 2, 3))
+    gate.frozen = true
+    const far = Array.from({ length: 500 }, (_, i) => i + 1)
+    for (const n of far.slice(3)) a.emit(String(n)) // its own stream goes on; nobody hears it
+    await poll(() => b.created).toEqual(['3'])
+    b.fake.last.sink.open()
+    for (const n of far.slice(3)) b.emit(String(n))
+    b.emit('501')
+    await poll(() => a.ids.at(-1)).toBe('501')
+    expect(a.ids).toEqual(ids(...far, 501))
   })
 
   it('a thief that never heard the old leader still starts a newer epoch', async () => {
