@@ -41,7 +41,7 @@ export interface ChatPost {
 /** Frames the chat WebSocket receives (tabwire/server's `ServerFrame`, with `pong` filtered by the hook). */
 export type ChatIn =
   | { type: 'event'; channel: string; id: string; event?: string; data: unknown }
-  | { type: 'subscribed'; channel: string }
+  | { type: 'subscribed'; channel: string; head: string | null }
   | { type: 'reset'; channel: string; epoch: string; reason: string; head: string }
   | { type: 'error'; code: string; message: string }
 

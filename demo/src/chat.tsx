@@ -44,6 +44,11 @@ export function Chat() {
         recording.chat.push({ id: frame.id, ...message, at: Date.now() })
         setLines((l) => [...l.slice(-199), { kind: 'message', key: frame.id, id: frame.id, from: message.from, text: message.text, mine: message.from === config.name }])
         if (message.cid) setPending((p) => p.filter((m) => m.cid !== message.cid))
+      } else if (frame.type === 'subscribed') {
+        // A room this tab has seen nothing of yet: resume from where the subscription
+        // started, so a socket that replaces this one (here, or in a tab that takes the
+        // stream over) misses nothing published in between.
+        since.current ??= frame.head ?? undefined
       } else if (frame.type === 'reset') {
         since.current = frame.head
         recording.resets.push({ stream: 'chat', id: frame.head, epoch: frame.epoch, reason: frame.reason, at: Date.now() })

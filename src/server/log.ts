@@ -27,6 +27,11 @@ export type Replay = { readonly entries: readonly LogEntry[] } | { readonly rese
 export interface ReplayLog {
   /** The identity of this log's lifetime; a restart is a new epoch. */
   readonly epoch: string
+  /**
+   * The id of the newest entry, or null when there is none yet (optional for other stores):
+   * what a client that starts following the log now has seen, to resume from later.
+   */
+  readonly head?: string | null
   /** Appends an event and tells subscribers. */
   append(data: string, event?: string): LogEntry
   /**
@@ -70,6 +75,9 @@ export function createMemoryLog(options: MemoryLogOptions = {}): ReplayLog {
 
   return {
     epoch,
+    get head() {
+      return seq ? `${epoch}.${seq}` : null
+    },
     append(data, event) {
       // Refused here, not when a client happens to be connected: an entry no client can be
       // sent would cut every client that resumes from before it.

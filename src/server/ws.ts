@@ -54,7 +54,8 @@ export interface WebSocketHandler {
 /** A frame the server sends. */
 export type ServerFrame =
   | { type: 'event'; channel: string; id: string; event?: string; data: unknown }
-  | { type: 'subscribed'; channel: string }
+  /** `head`: the newest entry when the subscription started (null: none, or the log does not say); resume from it. */
+  | { type: 'subscribed'; channel: string; head: string | null }
   | { type: 'reset'; channel: string; epoch: string; reason: string; head: string }
   | { type: 'error'; code: 'bad-json' | 'bad-message' | 'unknown-channel' | 'read-only'; message: string }
 
@@ -113,6 +114,8 @@ export function createWebSocketHandler(options: WebSocketHandlerOptions): WebSoc
       if (!log) return reply({ type: 'error', code: 'unknown-channel', message: `no channel '${channel}'` })
       if (since !== undefined && typeof since !== 'string') return reply({ type: 'error', code: 'bad-message', message: '`since` must be an id string' })
       subscriptions.get(channel)?.()
+      // Read before subscribing: every entry after it reaches this socket.
+      const head = log.head ?? null
       let lastSeq = 0
       let live = false
       const pending: LogEntry[] = []
@@ -125,7 +128,7 @@ export function createWebSocketHandler(options: WebSocketHandlerOptions): WebSoc
       subscriptions.set(channel, off)
       const replay = await log.since(since)
       if (subscriptions.get(channel) !== off) return
-      reply({ type: 'subscribed', channel })
+      reply({ type: 'subscribed', channel, head })
       if ('reset' in replay) {
         lastSeq = Number(replay.head.slice(replay.head.lastIndexOf('.') + 1))
         reply({ type: 'reset', channel, epoch: log.epoch, reason: replay.reset, head: replay.head })

@@ -53,7 +53,7 @@ async function settle(client: WsClient) {
 }
 
 const event = (channel: string, id: string, data: unknown, type?: string) => ({ type: 'event', channel, id, data, ...(type ? { event: type } : {}) })
-const subscribed = (channel: string) => ({ type: 'subscribed', channel })
+const subscribed = (channel: string, head: string | null = expect.toSatisfy((h: unknown) => h === null || typeof h === 'string')) => ({ type: 'subscribed', channel, head })
 const errorFrame = (code: string) => ({ type: 'error', code, message: expect.any(String) })
 
 describe('createWebSocketHandler: channels', () => {
@@ -79,6 +79,26 @@ describe('createWebSocketHandler: channels', () => {
     await eventually(() => expect(client.frames.at(-1)).toEqual(event('b', 'eb.2', 'still')))
     await settle(client)
     expect(client.frames.filter((f) => (f as { channel?: string }).channel === 'a')).toHaveLength(2)
+  })
+
+  it("subscribed names the log's head: a client that saw nothing yet resumes from it and misses nothing", async () => {
+    const empty = filled(0, { epoch: 'ee' })
+    const room = filled(3)
+    const { url } = await serve({ channels: { empty, room } })
+    const first = await openWs(url)
+    first.send({ type: 'subscribe', channel: 'empty' })
+    first.send({ type: 'subscribe', channel: 'room' })
+    await eventually(() => expect(first.frames).toEqual([subscribed('empty', null), subscribed('room', 'e1.3')]))
+    first.socket.close()
+    await first.closed
+    // Published while no socket of this client was open.
+    room.append('"missed-1"')
+    room.append('"missed-2"')
+    const second = await openWs(url)
+    second.send({ type: 'subscribe', channel: 'room', since: 'e1.3' })
+    await eventually(() =>
+      expect(second.frames).toEqual([subscribed('room', 'e1.5'), event('room', 'e1.4', 'missed-1'), event('room', 'e1.5', 'missed-2')]),
+    )
   })
 
   it('subscribing again to a channel does not double its events', async () => {
