@@ -28,10 +28,10 @@ export interface ReplayLog {
   /** The identity of this log's lifetime; a restart is a new epoch. */
   readonly epoch: string
   /**
-   * The id of the newest entry, or null when there is none yet (optional for other stores):
-   * what a client that starts following the log now has seen, to resume from later.
+   * The id a client that starts following the log now has seen everything up to, to resume
+   * from later: the newest entry's, or `<epoch>.0` before the first. Optional for other stores.
    */
-  readonly head?: string | null
+  readonly head?: string
   /** Appends an event and tells subscribers. */
   append(data: string, event?: string): LogEntry
   /**
@@ -76,7 +76,7 @@ export function createMemoryLog(options: MemoryLogOptions = {}): ReplayLog {
   return {
     epoch,
     get head() {
-      return seq ? `${epoch}.${seq}` : null
+      return `${epoch}.${seq}`
     },
     append(data, event) {
       // Refused here, not when a client happens to be connected: an entry no client can be

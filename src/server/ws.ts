@@ -54,7 +54,7 @@ export interface WebSocketHandler {
 /** A frame the server sends. */
 export type ServerFrame =
   | { type: 'event'; channel: string; id: string; event?: string; data: unknown }
-  /** `head`: the newest entry when the subscription started (null: none, or the log does not say); resume from it. */
+  /** `head`: what the subscription started after (see `ReplayLog.head`; null when the log does not say): resume from it. */
   | { type: 'subscribed'; channel: string; head: string | null }
   | { type: 'reset'; channel: string; epoch: string; reason: string; head: string }
   | { type: 'error'; code: 'bad-json' | 'bad-message' | 'unknown-channel' | 'read-only'; message: string }

@@ -85,6 +85,17 @@ describe('createMemoryLog: since', () => {
     }
   })
 
+  it("head: '<epoch>.0' before the first entry, then the newest id; resuming from it replays what came after", () => {
+    const log = createMemoryLog({ epoch: 'h1' })
+    expect(log.head).toBe('h1.0')
+    const start = log.head!
+    log.append('a')
+    log.append('b')
+    expect(log.head).toBe('h1.2')
+    expect(summary(log.since(start))).toEqual(['a', 'b'])
+    expect(summary(log.since(log.head))).toEqual([])
+  })
+
   it('replays nothing from the head', () => {
     expect(summary(filled(4).since('e1.4'))).toEqual([])
   })

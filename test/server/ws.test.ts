@@ -88,7 +88,7 @@ describe('createWebSocketHandler: channels', () => {
     const first = await openWs(url)
     first.send({ type: 'subscribe', channel: 'empty' })
     first.send({ type: 'subscribe', channel: 'room' })
-    await eventually(() => expect(first.frames).toEqual([subscribed('empty', null), subscribed('room', 'e1.3')]))
+    await eventually(() => expect(first.frames).toEqual([subscribed('empty', 'ee.0'), subscribed('room', 'e1.3')]))
     first.socket.close()
     await first.closed
     // Published while no socket of this client was open.
