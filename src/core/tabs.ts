@@ -267,7 +267,7 @@ export function shareAcrossTabs<T>(
    * tab. When `keep`, what the socket still held waits for the next leader like a
    * follower's send (it is posted when that leader's first frame arrives).
    */
-  function stepDown(keep: boolean): unknown {
+  function stepDown(keep: boolean): unknown[] | undefined {
     if (!leader) return
     const { connection, release, offs } = leader
     leader = undefined
@@ -276,9 +276,10 @@ export function shareAcrossTabs<T>(
     const held = connection.close()
     release()
     // Only this tab's own: the followers whose sends were still queued send them again.
-    if (keep && Array.isArray(held)) held.forEach((data, i) => waiting[i] ?? unacked.set(newId(), data))
+    const own = Array.isArray(held) ? held.filter((_, i) => waiting[i] === undefined) : []
     waiting = []
-    return held
+    if (keep) for (const data of own) unacked.set(newId(), data)
+    return own
   }
 
   const onFrame = (event: MessageEvent) => {
@@ -361,13 +362,13 @@ export function shareAcrossTabs<T>(
       timers.clearTimeout(watchdog)
       doc?.removeEventListener('freeze', onFreeze)
       globalThis.removeEventListener?.('pagehide', onFreeze)
-      const held = stepDown(false)
+      const held = stepDown(false) ?? []
       channel?.close()
       channel = undefined
       setState({ status: 'closed', error: null, attempt: 0, lastEventId: snapshot.lastEventId })
-      const mine = [...unacked.values()]
+      const mine = [...held, ...unacked.values()]
       unacked.clear()
-      return Array.isArray(held) ? [...held, ...mine] : mine
+      return mine
     },
     send(message: unknown) {
       return leader ? toSocket(message) : queue(message)

@@ -456,6 +456,20 @@ describe('names, errors and queues', () => {
     expect(sent()).toEqual([['from the follower']])
   })
 
+  it("close() in a leader returns its own queued sends, not a follower's (the follower sends that again)", async () => {
+    const [leader, [follower]] = await started([tabs.open(), tabs.open()])
+    const socket = leader.connections[0]!
+    socket.send.mockReturnValue('queued')
+    leader.shared.send!('mine')
+    follower!.shared.send!('theirs')
+    await poll(() => socket.send.mock.calls).toEqual([['mine'], ['theirs']])
+    socket.close = (() => ['mine', 'theirs']) as never
+    expect(leader.shared.close()).toEqual(['mine'])
+    await poll(() => follower!.created.length).toBe(1)
+    follower!.fake.last.sink.open()
+    await poll(() => follower!.connections[0]!.send.mock.calls).toEqual([['theirs']])
+  })
+
   it('a leader that hears a newer epoch on the channel stops leading at once', async () => {
     const [a] = await started([tabs.open(), tabs.open()])
     // A newer epoch means this tab's lock was stolen while it could not hear (a paused page):
