@@ -132,7 +132,7 @@ export function shareAcrossTabs<T>(
       channel?.postMessage({ v: PROTOCOL, ...frame })
       return true
     } catch (thrown) {
-      const error = new RealtimeError('protocol', 'a message could not be shared with other tabs', { cause: thrown })
+      const error = new RealtimeError('protocol', 'a message could not be sent to other tabs', { cause: thrown })
       errors.emit(error)
       // Followers learn that they missed a message; a follower's own frame is its error alone.
       if (leader) relay({ t: 'err', error: toWire(error)! })
@@ -155,11 +155,13 @@ export function shareAcrossTabs<T>(
     listeners.emit()
     errors.emit(error)
   }
+  /** Applies a state; true when it changed anything. */
   const setState = (state: Omit<ConnectionSnapshot<T>, 'data'>) => {
     const s = snapshot
     if (s.status === state.status && s.error === state.error && s.attempt === state.attempt && s.lastEventId === state.lastEventId) return
     snapshot = { ...s, ...state }
     listeners.emit()
+    return true
   }
   const deliver = (message: RealtimeMessage<T>) => {
     const id = message.id
@@ -232,12 +234,17 @@ export function shareAcrossTabs<T>(
     ahead = []
     from = snapshot.lastEventId
     const connection = create(resume, true)
+    /**
+     * Relays the connection's state when it changed, not on each frame's data publish (the
+     * messages carry their ids). Followers mirror this tab, so they already have its state.
+     */
     const relayState = () => {
       const { data, ...state } = connection.getSnapshot()
       // An open socket has sent its queue: the followers' sends in it are delivered.
       if (state.status === 'open') for (const id of waiting.splice(0)) id && post({ t: 'ack', id })
-      setState({ ...state, lastEventId: state.lastEventId ?? snapshot.lastEventId })
-      relay({ t: 'state', state: { ...state, lastEventId: snapshot.lastEventId, error: toWire(state.error) } })
+      if (setState({ ...state, lastEventId: state.lastEventId ?? snapshot.lastEventId })) {
+        relay({ t: 'state', state: { ...state, lastEventId: snapshot.lastEventId, error: toWire(state.error) } })
+      }
     }
     const offs = [
       connection.subscribe(relayState),

@@ -26,6 +26,8 @@ export interface Tab {
   readonly leading: boolean
   /** Delivers a message on this tab's current real connection. */
   emit(id: string | undefined, data?: string): void
+  /** Runs this tab's pending animation frames (the engine's coalesced data publish). */
+  flushFrames(): void
 }
 
 /** A group of tabs of one app on one origin; `namespace` is unique per group. */
@@ -80,6 +82,7 @@ export function tabGroup(namespace: string) {
         emit(id, data = `m${id}`) {
           fake.last.sink.message({ data, event: 'message', id })
         },
+        flushFrames: () => frames.flush(),
       }
     },
     /** Closes every tab (idempotent): releases locks and channels so the test can end. */

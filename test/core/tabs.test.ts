@@ -89,6 +89,27 @@ describe('relay', () => {
     }
   })
 
+  it("the leader relays its state when it changes, not with each frame's data publish", async () => {
+    const [leader, [follower]] = await started([tabs.open(), tabs.open()])
+    const spy = new BroadcastChannel(`${namespace}:v1:${hashKey('stream')}`)
+    const frames: string[] = []
+    spy.onmessage = (e) => void frames.push(e.data.t)
+    try {
+      for (let i = 1; i <= 20; i++) {
+        leader.emit(String(i))
+        leader.flushFrames() // one data publish per message, as under a flood
+      }
+      await poll(() => follower!.ids.length).toBe(20)
+      expect(frames.filter((t) => t === 'msg')).toHaveLength(20)
+      expect(frames.filter((t) => t === 'state')).toEqual([])
+      leader.fake.last.sink.fail(new RealtimeError('network', 'cut'), true)
+      await poll(() => frames.filter((t) => t === 'state').length).toBe(1)
+      expect(follower!.shared.getSnapshot()).toMatchObject({ status: 'reconnecting', lastEventId: '20', data: 'm20' })
+    } finally {
+      spy.close()
+    }
+  })
+
   it('a late tab gets the current snapshot and data, then only new messages', async () => {
     const [leader] = await started([tabs.open(), tabs.open()])
     for (let i = 1; i <= 3; i++) leader.emit(String(i))
@@ -605,7 +626,7 @@ describe('frames', () => {
     leader.emit('2')
     await poll(() => follower!.ids).toEqual(ids(2))
     // The follower learns it missed one.
-    expect(follower!.errors.map((e) => [e.kind, e.message])).toEqual([['protocol', 'a message could not be shared with other tabs']])
+    expect(follower!.errors.map((e) => [e.kind, e.message])).toEqual([['protocol', 'a message could not be sent to other tabs']])
     expect(follower!.shared.getSnapshot().error).toBeNull()
     expect(follower!.shared.getSnapshot().status).toBe('open')
     expect(leader.shared.getSnapshot().status).toBe('open')
