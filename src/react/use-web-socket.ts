@@ -1,7 +1,7 @@
 'use client'
 import { useCallback } from 'react'
 import { createWebSocket, type SendResult, type WebSocketOptions, webSocketKey } from '../core/web-socket'
-import { liveOptions, useLatest } from './latest'
+import { liveOptions } from './latest'
 import { type HookOptions, type HookState, useConnection } from './use-connection'
 
 /** Options of {@link useWebSocket}: every WebSocket option plus the hook's own. */
@@ -37,16 +37,15 @@ export function useWebSocket<In = unknown, Out = unknown, S = In>(
   // `enabled` and `share` are the hook's own: `enabled: true` and no `enabled` are the same stream.
   const key =
     url !== null && options.enabled !== false ? webSocketKey(url, { ...options, enabled: undefined, share: undefined } as WebSocketOptions<In, Out>) : null
-  const latest = useLatest({ ...options, url })
-  const { state, acquire, peek } = useConnection<In, S, UseWebSocketOptions<In, Out, S>>(
+  const { state, acquire, peek } = useConnection<In, S, UseWebSocketOptions<In, Out, S> & { url: Url | null }>(
     key,
     // Callbacks (and a url function) are read through `latest`: they may capture state. A
     // tab taking the stream over from another resumes through `onReopen`.
-    (_, resume) => {
+    (latest, resume) => {
       const o = liveOptions(latest, ['url', 'parse', 'serialize', 'shouldReconnect', 'onReopen', 'onAuthError'])
       return createWebSocket<In, Out>(o.url!, { ...o, ...(resume && { resume: { lastMessage: resume.data } }) })
     },
-    options,
+    { ...options, url },
   )
 
   const send = useCallback(
