@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { RealtimeError } from '../../src/core/errors'
 import { hashKey } from '../../src/core/key'
 import { readFrame } from '../../src/core/tab-frames'
-import { shareAcrossTabs } from '../../src/core/tabs'
+import { shareAcrossTabs, type TabChannel } from '../../src/core/tabs'
 import { manualTimers } from './fakes'
 import { gatedChannel, sleep, type Tab, tabGroup } from './tabs-fakes'
 
@@ -37,6 +37,33 @@ async function started(list: Tab[]): Promise<[Tab, Tab[]]> {
   return [leader, list.filter((t) => t !== leader)]
 }
 
+
+type ChannelFactory = (name: string) => TabChannel
+
+/** Waits until exactly one of `followers` has taken the lead, and returns it. */
+async function heir(followers: Tab[]): Promise<Tab> {
+  await poll(() => followers.filter((t) => t.created.length > 0).length).toBe(1)
+  return followers.find((t) => t.created.length > 0)!
+}
+
+/**
+ * Three tabs in line for the lock: `old` leads with its stream open, `next` is second and
+ * `ahead` third (each with the channel given, if any); both followers have 1, 2, 3.
+ */
+async function inLine(channels: { next?: ChannelFactory; ahead?: ChannelFactory } = {}) {
+  const old = tabs.open()
+  old.shared.connect()
+  await poll(() => old.created.length).toBe(1)
+  const next = tabs.open(channels.next && { channel: channels.next })
+  next.shared.connect()
+  await sleep(20)
+  const ahead = tabs.open(channels.ahead && { channel: channels.ahead })
+  ahead.shared.connect()
+  old.fake.last.sink.open()
+  for (let i = 1; i <= 3; i++) old.emit(String(i))
+  for (const t of [next, ahead]) await poll(() => t.ids).toEqual(ids(1, 2, 3))
+  return { old, next, ahead }
+}
 
 /**
  * A leader whose outgoing frames can be dropped (`gate.frozen = true`: silent, not dead)
@@ -134,9 +161,8 @@ describe('leader change', () => {
     old.shared.close()
     expect(old.connections[0]!.getSnapshot().status).toBe('closed')
     expect(old.fake.last.closed).toBe(true)
-    await poll(() => followers.filter((t) => t.created.length > 0).length).toBe(1)
+    const next = await heir(followers)
     expect(Date.now() - closedAt).toBeLessThan(TIMEOUT)
-    const next = followers.find((t) => t.created.length > 0)!
     expect(next.created).toEqual(['5'])
     expect(next.fake.last.lastEventId).toBe('5')
 
@@ -164,8 +190,7 @@ describe('leader change', () => {
     for (let i = 1; i <= 3; i++) old.emit(String(i))
     for (const f of followers) await poll(() => f.ids).toEqual(ids(1, 2, 3))
     old.shared.close()
-    await poll(() => followers.filter((t) => t.created.length > 0).length).toBe(1)
-    const next = followers.find((t) => t.created.length > 0)!
+    const next = await heir(followers)
     const other = followers.find((t) => t !== next)!
     next.fake.last.sink.open()
     // A server that includes the resumed event again (a lagging tab's leader would too).
@@ -181,8 +206,7 @@ describe('leader change', () => {
     for (let i = 1; i <= 3; i++) old.emit(String(i))
     for (const f of followers) await poll(() => f.ids).toEqual(ids(1, 2, 3))
     old.shared.close()
-    await poll(() => followers.filter((t) => t.created.length > 0).length).toBe(1)
-    const next = followers.find((t) => t.created.length > 0)!
+    const next = await heir(followers)
     const other = followers.find((t) => t !== next)!
     next.fake.last.sink.open()
     next.emit('3', 'news without an id') // SSE reports the stream's last id for it: '3'
@@ -192,17 +216,7 @@ describe('leader change', () => {
 
   it('a follower that read more of the old leader than the new one skips exactly what it already has', async () => {
     const channel = gatedChannel()
-    const old = tabs.open()
-    old.shared.connect()
-    await poll(() => old.created.length).toBe(1)
-    const next = tabs.open({ channel: channel.factory }) // second in line for the lock
-    next.shared.connect()
-    await sleep(20)
-    const ahead = tabs.open()
-    ahead.shared.connect()
-    old.fake.last.sink.open()
-    for (let i = 1; i <= 3; i++) old.emit(String(i))
-    for (const t of [next, ahead]) await poll(() => t.ids).toEqual(ids(1, 2, 3))
+    const { old, next, ahead } = await inLine({ next: channel.factory })
     // The next leader falls behind: it has not read 4 and 5 when the old leader goes.
     channel.gate.lagging = true
     old.emit('4')
@@ -226,17 +240,7 @@ describe('leader change', () => {
 
   it("a tab that missed the new leader's first frames (and repeats) still skips what it already has", async () => {
     const [lagNext, lagAhead] = [gatedChannel(), gatedChannel()]
-    const old = tabs.open()
-    old.shared.connect()
-    await poll(() => old.created.length).toBe(1)
-    const next = tabs.open({ channel: lagNext.factory })
-    next.shared.connect()
-    await sleep(20)
-    const ahead = tabs.open({ channel: lagAhead.factory })
-    ahead.shared.connect()
-    old.fake.last.sink.open()
-    for (let i = 1; i <= 3; i++) old.emit(String(i))
-    for (const t of [next, ahead]) await poll(() => t.ids).toEqual(ids(1, 2, 3))
+    const { old, next, ahead } = await inLine({ next: lagNext.factory, ahead: lagAhead.factory })
     lagNext.gate.lagging = true
     old.emit('4')
     old.emit('5')
@@ -344,8 +348,7 @@ describe('sends', () => {
     // Acknowledged: when the leader changes, nobody sends it again.
     await sleep(50)
     leader.shared.close()
-    await poll(() => followers.filter((t) => t.created.length > 0).length).toBe(1)
-    const next = followers.find((t) => t.created.length > 0)!
+    const next = await heir(followers)
     next.fake.last.sink.open()
     await sleep(TIMEOUT)
     expect(next.connections[0]!.send).not.toHaveBeenCalled()
@@ -468,10 +471,9 @@ describe('names, errors and queues', () => {
     followers[0]!.shared.send!('from the follower')
     await poll(() => socket.send.mock.calls).toEqual([['from the follower']])
     leader.shared.close()
-    await poll(() => followers.filter((t) => t.created.length > 0).length).toBe(1)
-    const heir = followers.find((t) => t.created.length > 0)!
-    heir.fake.last.sink.open()
-    const sent = () => heir.connections[0]!.send.mock.calls
+    const next = await heir(followers)
+    next.fake.last.sink.open()
+    const sent = () => next.connections[0]!.send.mock.calls
     await poll(sent).toEqual([['from the follower']])
     await sleep(TIMEOUT)
     expect(sent()).toEqual([['from the follower']])
