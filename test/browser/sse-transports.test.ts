@@ -156,6 +156,12 @@ describe.each<Transport>(['fetch', 'eventsource'])('transport %s in Chromium', (
   // sees every byte, so comment and unlisted-event heartbeats both keep it alive. The native
   // EventSource sees neither comments nor event types it has no listener for: there only
   // listed events count, which is why its idleTimeout is off unless asked for.
+  /**
+   * The idle timeout for the heartbeat tests: 12 heartbeats (40 ms) long, so a page or server
+   * stalled for a moment on a busy CI machine (the multi-tab e2e tests run beside these) is
+   * not taken for a dead stream, while a stream without heartbeats still times out.
+   */
+  const QUIET_IDLE = 500
   const quiet = (name: string, beat: 'comment' | 'event') =>
     streamUrl(name, { interval: 0, heartbeat: 40, ...(beat === 'event' ? { heartbeatEvent: 'ping' } : {}) })
 
@@ -163,11 +169,11 @@ describe.each<Transport>(['fetch', 'eventsource'])('transport %s in Chromium', (
     for (const beat of ['comment', 'event'] as const) {
       it(`keeps a quiet stream alive on ${beat} heartbeats (no messages) past idleTimeout`, async () => {
         const name = uniqueName(`heartbeat-${beat}-${transport}`)
-        const connection = createEventSource<{ seq: number }>(quiet(name, beat), { transport, json: true, ...FAST, idleTimeout: 200 })
+        const connection = createEventSource<{ seq: number }>(quiet(name, beat), { transport, json: true, ...FAST, idleTimeout: QUIET_IDLE })
         const rec = record(connection)
         connection.connect()
         // 2.5 idle timeouts of heartbeats only; stop early on the first error.
-        await watch(500, () => rec.errors.length > 0)
+        await watch(QUIET_IDLE * 2.5, () => rec.errors.length > 0)
         expect(rec.errors.map((e) => e.kind)).toEqual([])
         expect(rec.steps).toEqual(['idle:-', 'connecting:-', 'open:-'])
         expect(rec.ids).toEqual([])
@@ -191,11 +197,11 @@ describe.each<Transport>(['fetch', 'eventsource'])('transport %s in Chromium', (
         events: ['message', 'ping'],
         parse: (data) => ({ seq: data === '-' ? -1 : JSON.parse(data as string).seq }),
         ...FAST,
-        idleTimeout: 200,
+        idleTimeout: QUIET_IDLE,
       })
       const rec = record(connection)
       connection.connect()
-      await watch(500, () => rec.errors.length > 0)
+      await watch(QUIET_IDLE * 2.5, () => rec.errors.length > 0)
       expect(rec.errors.map((e) => e.kind)).toEqual([])
       expect(rec.steps).toEqual(['idle:-', 'connecting:-', 'open:-'])
       expect(rec.seqs.length).toBeGreaterThan(3)
