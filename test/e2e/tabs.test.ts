@@ -239,11 +239,11 @@ describe('a frozen or hung leader', () => {
     await visible.get(leader.page)!(true)
     const lifecycle = await leader.page.evaluate(() => (window as unknown as { lifecycle: [string, number][] }).lifecycle)
     expect(lifecycle.map(([type]) => type).slice(0, 2), 'hidden, then frozen').toEqual(['visibilitychange', 'freeze'])
-    // It stepped down on the freeze event itself: the new leader connected sooner after it
-    // than any follower's watchdog could fire (3/4 of 4 × BEAT after the last frame heard).
-    const frozeAt = lifecycle.find(([type]) => type === 'freeze')![1]
-    const request = demo.requests.find((r) => r.stream === 'quotes' && r.at >= frozeAt)!
-    expect(request.at - frozeAt, 'ms from the freeze event to the new connection').toBeLessThan(3 * BEAT)
+    // It stepped down on the freeze event itself: the new leader connected sooner after the
+    // freeze was asked for (which precedes the event) than any follower's watchdog could fire
+    // (3/4 of 4 × BEAT after the last frame heard). Both times are the server's clock: the
+    // page's clock can be a few ms off it.
+    expect(f.request, 'ms from the freeze to the new connection').toBeLessThan(3 * BEAT)
     // The relayed events that waited while it was frozen arrive: its record is exact too.
     await expectAllReceiving(test, [leader])
     await expectEveryEventOnce([leader, ...survivors])
