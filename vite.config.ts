@@ -48,7 +48,7 @@ export default defineConfig({
             headless: true,
             provider: chromium(),
             instances: [{ browser: 'chromium' }],
-            // The known-bug `it.fails` tests fail on purpose on every run: no screenshots of them.
+            // A failure is told by its assertion; a screenshot would only land in the source tree.
             screenshotFailures: false,
             commands: {
               // Real offline mode (Playwright) for this session's browser context, ended from
