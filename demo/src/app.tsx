@@ -2,6 +2,7 @@ import { Chat } from './chat.tsx'
 import { config } from './config.ts'
 import { FaultPanel } from './fault-panel.tsx'
 import { Notifications } from './notifications.tsx'
+import { TabRoleBadge } from './tab-role.tsx'
 import { Ticker } from './ticker.tsx'
 
 export function App() {
@@ -10,13 +11,17 @@ export function App() {
       <header>
         <h1>tabwire demo</h1>
         <p>
-          Two SSE streams and a WebSocket, each through a tabwire hook. Break them with the fault panel and watch them
-          resume. Each tab has its own connections for now; a tab hidden for a while lets go of its SSE streams and
-          resumes them, from the last event it saw, when shown again.
+          Two SSE streams and a WebSocket, each through a tabwire hook. Open this page in several tabs: the whole
+          browser holds one connection per stream, in the tab that leads, and the other tabs get every message from it.
+          Close or reload the leading tab and another takes over, resuming from the last event the tabs saw. Break the
+          streams with the fault panel and watch them resume.
         </p>
+        <TabRoleBadge />
         <p className="meta">
-          You are <strong>{config.name}</strong> · idle timeout {config.idle} ms · backoff {config.delay}–{config.maxDelay} ms · hidden tabs let go after {config.pauseHidden} ms (set
-          with <code>?name=…&amp;idle=…&amp;delay=…&amp;maxDelay=…&amp;pauseHidden=…</code>)
+          You are <strong>{config.name}</strong> · sharing {{ tabs: 'across tabs', tab: 'per tab', off: 'off' }[config.mode]} · idle
+          timeout {config.idle} ms · backoff {config.delay}–{config.maxDelay} ms
+          {config.mode !== 'tabs' && ` · hidden tabs let go after ${config.pauseHidden} ms`} (set with{' '}
+          <code>?share=tabs|tab|off&amp;beat=…&amp;name=…&amp;idle=…&amp;delay=…&amp;maxDelay=…&amp;pauseHidden=…</code>)
         </p>
       </header>
       <main>

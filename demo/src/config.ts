@@ -18,17 +18,18 @@ const number = (name: string, fallback: number, min: number): number => {
 }
 
 const SHARES = { tabs: 'tabs', tab: 'tab', off: false } as const
-const share = (value: string | null, heartbeat: number) => {
-  const mode = value && Object.hasOwn(SHARES, value) ? SHARES[value as keyof typeof SHARES] : 'tabs'
-  return mode === 'tabs' && heartbeat ? { heartbeat } : mode
-}
+const given = params.get('share')
+const mode = given && Object.hasOwn(SHARES, given) ? (given as keyof typeof SHARES) : 'tabs'
+const beat = number('beat', 0, 10)
 
 export const config = {
   idle: number('idle', 8000, 100),
   delay: number('delay', 500, 0),
   maxDelay: number('maxDelay', 5000, 0),
   pauseHidden: number('pauseHidden', 3000, 0),
-  share: share(params.get('share'), number('beat', 0, 10)),
+  /** `?share=` as given (`tabs`, `tab` or `off`), and as the hooks take it. */
+  mode,
+  share: mode === 'tabs' && beat ? { heartbeat: beat } : SHARES[mode],
   name: (params.get('name') ?? '').trim().slice(0, 32) || `guest-${Math.random().toString(36).slice(2, 6)}`,
 }
 

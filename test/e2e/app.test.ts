@@ -22,6 +22,12 @@ const setHidden = (page: Page, hidden: boolean) =>
     document.dispatchEvent(new Event('visibilitychange'))
   }, hidden)
 
+/** What the page's role badge says: streams this tab leads, of the shared streams held. */
+const role = async (page: Page) => {
+  const badge = page.locator('.role')
+  return (await badge.count()) ? `${await badge.getAttribute('data-leads')} of ${await badge.getAttribute('data-of')}` : 'none'
+}
+
 let browser: Browser
 
 beforeAll(async () => {
@@ -82,7 +88,18 @@ describe('the demo app', () => {
       await expect.poll(() => page.getByTestId('chat').innerText()).toContain('bob: hi alice <script>window.__xss=1</script>')
     }
     expect(await a.page.evaluate(() => (window as { __xss?: unknown }).__xss)).toBeUndefined()
+
+    // Each page tells whether it leads, from the browser's lock manager: one tab holds all 3
+    // streams. Once it closes, the other takes them over.
+    await expect.poll(() => Promise.all([a, b].map(({ page }) => role(page)))).toEqual(expect.arrayContaining(['3 of 3', '0 of 3']))
+    const [leader, follower] = (await role(a.page)) === '3 of 3' ? [a, b] : [b, a]
+    expect(await follower.page.locator('.role').innerText()).toMatch(/^this tab follows/)
     expect([...a.errors, ...b.errors]).toEqual([])
+    await leader.page.close()
+    await expect.poll(() => role(follower.page)).toBe('3 of 3')
+    expect(await follower.page.locator('.role').innerText()).toMatch(/^this tab leads/)
+    await expect.poll(() => demo.stats().clients).toEqual({ quotes: 1, notifications: 1, chat: 1 })
+    expect(follower.errors).toEqual([])
   })
 
   it("with share: 'tab', each tab has its own connections, and a hidden tab lets go of its SSE streams", async (test) => {
@@ -93,6 +110,7 @@ describe('the demo app', () => {
       openApp(context, appUrl(demo, { share: 'tab', pauseHidden: 200 })),
     ])
     await expect.poll(() => demo.stats().clients).toEqual({ quotes: 2, notifications: 2, chat: 2 })
+    for (const { page } of [a, b]) await expect.poll(() => role(page)).toBe('0 of 0')
 
     // A browser allows 6 HTTP/1.1 connections per host: a hidden tab lets go of its SSE
     // streams, and resumes them from its last id when shown. (Headless tabs are never

@@ -1,0 +1,64 @@
+import { useEffect, useState } from 'react'
+
+/** What the browser's lock manager says of this tab: how many shared streams it leads, of how many. */
+export interface TabRole {
+  leads: number
+  of: number
+}
+
+/** tabwire's lock names with the default namespace: `tabwire:v<protocol>:<hash of the stream key>`. */
+const STREAM_LOCK = /^tabwire:v\d+:/
+
+/**
+ * Reads `navigator.locks.query()` twice a second, as the browser's devtools would: the tab
+ * that holds a stream's lock is its leader. A page cannot read its own client id, so it
+ * holds a lock of its own with a random name and finds it in the answer. Undefined where
+ * Web Locks are missing (tabwire then keeps one connection per tab).
+ */
+export function useTabRole(): TabRole | undefined {
+  const [role, setRole] = useState<TabRole>()
+  useEffect(() => {
+    const locks = globalThis.navigator?.locks
+    if (!locks) return
+    let stopped = false
+    let release = () => {}
+    const mine = `tabwire-demo:tab:${crypto.randomUUID()}`
+    void locks.request(mine, () => new Promise<void>((done) => (release = done)))
+    const read = async () => {
+      const { held = [] } = await locks.query()
+      const self = held.find((lock) => lock.name === mine)?.clientId
+      if (!self || stopped) return
+      const streams = held.filter((lock) => lock.name && STREAM_LOCK.test(lock.name))
+      const leads = streams.filter((lock) => lock.clientId === self).length
+      setRole((old) => (old?.leads === leads && old.of === streams.length ? old : { leads, of: streams.length }))
+    }
+    void read()
+    const timer = setInterval(read, 500)
+    return () => {
+      stopped = true
+      release()
+      clearInterval(timer)
+    }
+  }, [])
+  return role
+}
+
+/** "This tab leads …" / "follows …", for the page header. */
+export function TabRoleBadge() {
+  const role = useTabRole()
+  if (!role) return null
+  const { leads, of } = role
+  const text =
+    of === 0
+      ? 'no shared streams: each tab holds its own connections'
+      : leads === of
+        ? `this tab leads: it holds the connection for all ${of} streams and relays them to the other tabs`
+        : leads === 0
+          ? `this tab follows: another tab holds the connections for all ${of} streams`
+          : `this tab leads ${leads} of ${of} streams and follows the rest`
+  return (
+    <p className="role" data-leads={leads} data-of={of}>
+      {text}
+    </p>
+  )
+}
