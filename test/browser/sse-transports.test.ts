@@ -249,9 +249,10 @@ describe.each<Transport>(['fetch', 'eventsource'])('transport %s in Chromium', (
     expect(before.closedAt).not.toBeNull()
     expect(before.closedAt!).toBeGreaterThanOrEqual(offStart)
     expect(before.closedAt!).toBeLessThan(onAt)
-    // The one new request came after the network was back, and at once (no backoff wait).
+    // The one new request came after the network was back, with no backoff (the steps above);
+    // the bound is loose for a loaded CI machine (the online event crosses Playwright's RPC first).
     expect(after.at).toBeGreaterThanOrEqual(onAt)
-    expect(after.at - onAt).toBeLessThan(500)
+    expect(after.at - onAt).toBeLessThan(2000)
     expect(resumes(s)).toEqual([resumeAt(transport, null), resumeAt(transport, lastBeforeOffline ?? 'none')])
   })
 
@@ -278,6 +279,9 @@ describe.each<Transport>(['fetch', 'eventsource'])('transport %s in Chromium', (
     const s = await stats(name)
     expect(s.requests).toHaveLength(1)
     expect(s.requests[0]!.at).toBeGreaterThanOrEqual(onAt)
-    expect(s.requests[0]!.at - onAt).toBeLessThan(500)
+    // The steps above show it went straight from paused to connecting, with no failed attempt
+    // or backoff; this only bounds the wait, loosely, for a loaded CI machine (the online
+    // event crosses Playwright's RPC first).
+    expect(s.requests[0]!.at - onAt).toBeLessThan(2000)
   })
 })
