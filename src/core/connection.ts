@@ -122,6 +122,15 @@ export interface Connection<T> {
   close(): void
 }
 
+/** A wire message as `onMessage` listeners get it, or the `parse` error it is when `decode` throws. */
+export function decodeMessage<T>(decode: ((message: WireMessage) => T) | undefined, message: WireMessage): RealtimeMessage<T> | RealtimeError {
+  try {
+    return { data: decode ? decode(message) : (message.data as T), event: message.event, id: message.id, raw: message.data }
+  } catch (thrown) {
+    return new RealtimeError('parse', `bad '${message.event}' message: ${thrown}`, { raw: message.data, cause: thrown })
+  }
+}
+
 /** How often the wake detector ticks, and the gap between ticks that means the machine slept. */
 const WAKE_TICK = 10_000
 const WAKE_GAP = 70_000
@@ -276,13 +285,11 @@ export function createConnection<T>(config: ConnectionConfig<T>): Connection<T> 
   function deliver(message: WireMessage) {
     lastActivity = now()
     if (config.accepts && !config.accepts(message.event)) return
-    try {
-      data = config.decode ? config.decode(message) : (message.data as T)
-    } catch (thrown) {
-      return report(new RealtimeError('parse', `bad '${message.event}' message: ${thrown}`, { raw: message.data, cause: thrown }))
-    }
+    const decoded = decodeMessage(config.decode, message)
+    if (decoded instanceof RealtimeError) return report(decoded)
+    data = decoded.data
     if (error?.kind === 'parse') error = null
-    messages.emit({ data: data!, event: message.event, id: message.id, raw: message.data })
+    messages.emit(decoded)
     publish()
   }
 

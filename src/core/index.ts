@@ -30,4 +30,14 @@ export {
   type WireData,
 } from './web-socket'
 export { type ShareMode } from './share'
-export { shareAcrossTabs, type Shareable, type TabChannel, type TabResume, type TabShareInjectables, type TabShareOptions } from './tabs'
+export {
+  relaying,
+  shareAcrossTabs,
+  type Shareable,
+  type TabChannel,
+  type TabDecodeOptions,
+  type TabRelay,
+  type TabResume,
+  type TabShareInjectables,
+  type TabShareOptions,
+} from './tabs'

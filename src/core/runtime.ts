@@ -32,19 +32,16 @@ export function reportListenerError(thrown: unknown): void {
   ;((globalThis as { reportError?: (e: unknown) => void }).reportError ?? console.error)(thrown)
 }
 
-declare const process: { env: Record<string, string | undefined> }
 let warned: Set<string> | undefined
 
 /**
- * A `[tabwire]` console warning, once per `cause`, left out of production builds (bundlers
- * replace `process.env.NODE_ENV`; without a bundler it is a development build).
+ * A `[tabwire]` console warning, once per `cause`. Development only: call it behind
+ * `typeof process !== 'undefined' && process.env.NODE_ENV !== 'production'`, written out at
+ * the call site. Bundlers replace `process.env.NODE_ENV`, so in a production build the
+ * condition is `false` and the call, with its message, is left out.
  */
 export function devWarn(cause: string, message: string): void {
-  let dev = true
-  try {
-    dev = process.env.NODE_ENV !== 'production'
-  } catch {}
-  if (!dev || (warned ??= new Set()).has(cause)) return
+  if ((warned ??= new Set()).has(cause)) return
   warned.add(cause)
   console.warn(`[tabwire] ${message}`)
 }

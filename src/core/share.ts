@@ -1,6 +1,7 @@
+import { createDecoder, type DecodeOptions } from './decode'
 import { misuse } from './errors'
 import { streamKey } from './key'
-import { type Shareable, shareAcrossTabs, type TabResume, type TabShareOptions } from './tabs'
+import { type Shareable, shareAcrossTabs, type TabRelay, type TabResume, type TabShareOptions } from './tabs'
 
 /**
  * Who shares a stream's connection:
@@ -22,13 +23,20 @@ export function shareSlot(key: string, share: ShareMode | undefined, instance: s
   return `${typeof share === 'object' ? streamKey('tabs', share) : share === false ? instance : (share ?? 'tabs')}|${key}`
 }
 
-/** Makes and starts a stream's connection for its share mode. */
+/**
+ * Makes and starts a stream's connection for its share mode. `decoding` is how this tab
+ * decodes messages another tab relays (as `create`'s connection decodes its own).
+ */
 export function startShared<T>(
   key: string,
   share: ShareMode | undefined,
-  create: (resume: TabResume<T> | undefined, shared: boolean) => Shareable<T>,
+  create: (resume: TabResume<T> | undefined, relay: TabRelay | undefined) => Shareable<T>,
+  decoding: DecodeOptions<T> = {},
 ): Shareable<T> {
-  const connection = share === 'tab' || share === false ? create(undefined, false) : shareAcrossTabs(key, create, share === 'tabs' ? {} : share)
+  const connection =
+    share === 'tab' || share === false
+      ? create(undefined, undefined)
+      : shareAcrossTabs(key, create, { ...(share === 'tabs' ? {} : share), decode: createDecoder(decoding) })
   connection.connect()
   return connection
 }

@@ -1,13 +1,17 @@
-import type { ConnectionSnapshot, RealtimeMessage } from './connection'
+import type { ConnectionSnapshot } from './connection'
 import { RealtimeError, type RealtimeErrorKind } from './errors'
+import type { WireMessage } from './transport'
 
-/** Bumped whenever frames change shape: it is in the channel name and in every frame. */
-export const PROTOCOL = 1
+/**
+ * Bumped whenever frames change shape or meaning: it is in the channel name and in every
+ * frame. 2: messages are relayed undecoded.
+ */
+export const PROTOCOL = 2
 
 /** An error as it crosses the channel (an Error's prototype does not survive cloning). */
 export type WireError = { kind: RealtimeErrorKind; message: string; status?: number | undefined }
-/** A snapshot as it crosses the channel; `data` only when answering a late tab's hello. */
-export type WireState = Omit<ConnectionSnapshot<unknown>, 'error' | 'data'> & { error: WireError | null; data?: unknown }
+/** A snapshot as it crosses the channel; when answering a late tab's hello, `m` is the last message, undecoded. */
+export type WireState = Omit<ConnectionSnapshot<unknown>, 'error' | 'data'> & { error: WireError | null; m?: WireMessage | undefined }
 
 /**
  * What a leader's frames carry: its epoch, and the last event id it resumed from (so a tab
@@ -20,7 +24,7 @@ export type Frame =
   | { t: 'hello' }
   | ({ t: 'beat' } & Led)
   | ({ t: 'state'; s: number; state: WireState } & Led)
-  | ({ t: 'msg'; s: number; m: Omit<RealtimeMessage<unknown>, 'raw'> } & Led)
+  | ({ t: 'msg'; s: number; m: WireMessage } & Led)
   | ({ t: 'err'; s: number; error: WireError } & Led)
   | { t: 'send'; id: string; data: unknown }
   /** `r`: `'rejected'` when the leader's socket queue was full. */
@@ -32,6 +36,7 @@ const KINDS = ['network', 'http', 'auth', 'parse', 'timeout', 'protocol', 'max-r
 
 const isWireError = (e: unknown): e is WireError =>
   !!e && KINDS.includes((e as WireError).kind) && typeof (e as WireError).message === 'string'
+const isMessage = (m: unknown) => !!m && typeof (m as WireMessage).event === 'string' && maybeString((m as WireMessage).id)
 
 /**
  * A frame from a tab running this protocol, or undefined: foreign, malformed or from
@@ -46,7 +51,6 @@ export function readFrame(data: unknown): Frame | undefined {
   const epoch = Number.isSafeInteger(f.e) && (f.e as number) <= Date.now() + 864e5 && maybeString(f.r)
   const sequenced = epoch && Number.isSafeInteger(f.s)
   const state = f.state as Record<string, unknown> | null
-  const m = f.m as Record<string, unknown> | null
   const ok =
     f.t === 'hello' ||
     (f.t === 'beat' && epoch) ||
@@ -56,8 +60,9 @@ export function readFrame(data: unknown): Frame | undefined {
       STATUSES.includes(state.status as string) &&
       Number.isSafeInteger(state.attempt) &&
       (state.error === null || isWireError(state.error)) &&
-      maybeString(state.lastEventId)) ||
-    (f.t === 'msg' && sequenced && !!m && typeof m.event === 'string' && maybeString(m.id)) ||
+      maybeString(state.lastEventId) &&
+      (state.m === undefined || isMessage(state.m))) ||
+    (f.t === 'msg' && sequenced && isMessage(f.m)) ||
     (f.t === 'err' && sequenced && isWireError(f.error)) ||
     ((f.t === 'send' || f.t === 'ack') && typeof f.id === 'string')
   return ok ? (f as unknown as Frame) : undefined

@@ -1,8 +1,10 @@
-import { type Connection, type ConnectionSnapshot, emitter, type RealtimeMessage } from './connection'
+import { type Connection, type ConnectionSnapshot, decodeMessage, emitter, type RealtimeMessage } from './connection'
+import { createDecoder, type DecodeOptions } from './decode'
 import { RealtimeError } from './errors'
 import { hashKey } from './key'
 import { devWarn, type Timers } from './runtime'
 import { type Frame, fromWire, PROTOCOL, readFrame, toWire } from './tab-frames'
+import type { WireMessage } from './transport'
 
 /** The part of a BroadcastChannel the relay uses (inject an in-memory one in tests). */
 export interface TabChannel {
@@ -49,6 +51,31 @@ export interface TabShareInjectables {
   timers?: Timers
 }
 
+/** How this tab reads a shared stream's messages. */
+export interface TabDecodeOptions<T> {
+  /**
+   * Turns a message as it came off the wire into this tab's data; a throw is a `parse`
+   * error in this tab only. The leader relays messages undecoded and every tab decodes
+   * them itself, so tabs running different versions of an app never misread each other.
+   * @defaultValue the payload as it is
+   * @example { decode: (m) => JSON.parse(m.data as string) as Quote }
+   */
+  decode?: (message: WireMessage) => T
+}
+
+/** Hands each message `create`'s connection takes off the wire to the leader's relay. */
+export type TabRelay = (message: WireMessage) => void
+
+/**
+ * The decoding options for the connection `create` makes: each message goes to `relay`
+ * first, then is decoded as `options` say. Without a relay (one connection per tab), none.
+ * @example createEventSource(url, { ...options, ...relaying(options, relay) })
+ */
+export function relaying<T>(options: DecodeOptions<T>, relay: TabRelay | undefined): DecodeOptions<T> {
+  const decode = relay && createDecoder(options)
+  return relay ? { json: false, schema: undefined, parse: (data, message) => (relay(message), decode ? decode(message) : (data as T)) } : {}
+}
+
 /** What a tab's connection needs to be shareable: a connection that may send. */
 export type Shareable<T> = Omit<Connection<T>, 'close'> & {
   send?(message: unknown): unknown
@@ -61,6 +88,8 @@ export interface TabResume<T> {
   lastEventId: string | undefined
   data: T | undefined
 }
+
+declare const process: { env: Record<string, string | undefined> }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
 
@@ -80,20 +109,23 @@ export const IDLE: ConnectionSnapshot<never> = { status: 'idle', data: undefined
  *
  * @param key - the stream's identity (see `eventSourceKey`); hashed into the lock and channel names.
  * @param create - makes this tab's real connection when it leads. `resume` is undefined for
- *   the first leader this tab knows of; `shared` is false in the one-connection-per-tab fallback.
+ *   the first leader this tab knows of; `relay` must get every message the connection takes
+ *   off the wire (see {@link relaying}), and is undefined in the one-connection-per-tab fallback.
  * @example
- * const quotes = shareAcrossTabs(eventSourceKey(url), (resume) =>
- *   createEventSource(url, { lastEventId: resume?.lastEventId }))
+ * const decoding = { json: true }
+ * const quotes = shareAcrossTabs(eventSourceKey(url, decoding), (resume, relay) =>
+ *   createEventSource(url, { ...decoding, ...relaying(decoding, relay), lastEventId: resume?.lastEventId }),
+ *   { decode: createDecoder(decoding) })
  * quotes.connect()
  */
 export function shareAcrossTabs<T>(
   key: string,
-  create: (resume: TabResume<T> | undefined, shared: boolean) => Shareable<T>,
-  options: TabShareOptions & TabShareInjectables = {},
+  create: (resume: TabResume<T> | undefined, relay: TabRelay | undefined) => Shareable<T>,
+  options: TabShareOptions & TabDecodeOptions<T> & TabShareInjectables = {},
 ): Shareable<T> {
   const locks = options.locks ?? (globalThis as { navigator?: Navigator }).navigator?.locks
   const makeChannel = options.channel ?? (typeof BroadcastChannel === 'function' ? (n: string) => new BroadcastChannel(n) : undefined)
-  if (typeof locks?.request !== 'function' || !makeChannel) return create(undefined, false)
+  if (typeof locks?.request !== 'function' || !makeChannel) return create(undefined, undefined)
 
   const timers = options.timers ?? (globalThis as Timers)
   const name = `${options.namespace ?? 'tabwire'}:v${PROTOCOL}:${hashKey(key)}`
@@ -125,17 +157,20 @@ export function shareAcrossTabs<T>(
   let waiting: (string | undefined)[] = []
   let watchdog: unknown
   let beat: unknown
+  /** The last message off the wire this tab saw (led or relayed): a late tab decodes it for its snapshot. */
+  let last: WireMessage | undefined
 
-  /** Posts a frame; false when it could not be structured-cloned (it fails alone: the stream goes on). */
+  /**
+   * Posts a frame; false when it could not be structured-cloned (a follower's send: it fails
+   * alone, the stream goes on). A leader's frames always clone: wire payloads are text,
+   * Blobs or ArrayBuffers.
+   */
   const post = (frame: Frame) => {
     try {
       channel?.postMessage({ v: PROTOCOL, ...frame })
       return true
     } catch (thrown) {
-      const error = new RealtimeError('protocol', 'a message could not be sent to other tabs', { cause: thrown })
-      errors.emit(error)
-      // Followers learn that they missed a message; a follower's own frame is its error alone.
-      if (leader) relay({ t: 'err', error: toWire(error)! })
+      errors.emit(new RealtimeError('protocol', 'a message could not be sent to other tabs', { cause: thrown }))
     }
   }
   /** Posts a frame of this leader's sequence. */
@@ -150,21 +185,26 @@ export function shareAcrossTabs<T>(
     else if (id) post({ t: 'ack', id, r })
     return r
   }
-  const report = (error: RealtimeError) => {
+  function report(error: RealtimeError) {
     snapshot = { ...snapshot, error }
     listeners.emit()
     errors.emit(error)
   }
-  /** Applies a state; true when it changed anything. */
-  const setState = (state: Omit<ConnectionSnapshot<T>, 'data'>) => {
+  /** An error other tabs share: a `parse` error is one tab's own (each decodes for itself). */
+  const shared = (error: RealtimeError | null) => (error?.kind === 'parse' ? null : error)
+  const wireState = ({ data, ...state }: ConnectionSnapshot<T>) => ({ ...state, error: toWire(shared(state.error)) })
+  /** Applies a state (an unknown `lastEventId` keeps the one this tab has); true when it changed anything. */
+  const setState = (state: Omit<ConnectionSnapshot<T>, 'data' | 'lastEventId'> & { lastEventId?: string | undefined }) => {
     const s = snapshot
+    state.lastEventId ??= s.lastEventId
     if (s.status === state.status && s.error === state.error && s.attempt === state.attempt && s.lastEventId === state.lastEventId) return
     snapshot = { ...s, ...state }
     listeners.emit()
     return true
   }
-  const deliver = (message: RealtimeMessage<T>) => {
-    const id = message.id
+  /** Handles a message once: delivers it (a follower decodes it first), or reports it when this tab cannot decode it. */
+  const deliver = (wire: WireMessage, message?: RealtimeMessage<T>) => {
+    const id = wire.id
     // A tab may have delivered more than the new leader had when it took over (an old leader
     // that was silent, not dead; a follower that read the old leader's last frames first):
     // it skips those, and nothing else. A paused page may miss some of the repeats, so a
@@ -176,9 +216,19 @@ export function shareAcrossTabs<T>(
     }
     // The last 1000 to 2000: enough for a leader that was paused for a while and ran ahead.
     if (id !== undefined && recent.push(id) > 2000) recent.splice(0, 1000)
-    snapshot = { ...snapshot, data: message.data, lastEventId: id ?? snapshot.lastEventId }
+    snapshot = { ...snapshot, lastEventId: id ?? snapshot.lastEventId }
+    message ??= read(wire)
+    if (!message) return
+    // As in the engine, a good message clears a `parse` error.
+    snapshot = { ...snapshot, data: message.data, error: shared(snapshot.error) }
     messages.emit(message)
     listeners.emit()
+  }
+  /** This tab's reading of a message; undefined, and a `parse` error, when it cannot decode it. */
+  const read = (wire: WireMessage) => {
+    const message = decodeMessage(options.decode, wire)
+    if (!(message instanceof RealtimeError)) return message
+    report(message)
   }
   const newId = () => Math.random().toString(36).slice(2)
   const overflow = () => report(new RealtimeError('overflow', 'the send queue is full'))
@@ -233,7 +283,10 @@ export function shareAcrossTabs<T>(
     seq = 0
     ahead = []
     from = snapshot.lastEventId
-    const connection = create(resume, true)
+    const connection = create(resume, (m) => {
+      last = m
+      relay({ t: 'msg', m })
+    })
     /**
      * Relays the connection's state when it changed, not on each frame's data publish (the
      * messages carry their ids). Followers mirror this tab, so they already have its state.
@@ -242,19 +295,14 @@ export function shareAcrossTabs<T>(
       const { data, ...state } = connection.getSnapshot()
       // An open socket has sent its queue: the followers' sends in it are delivered.
       if (state.status === 'open') for (const id of waiting.splice(0)) id && post({ t: 'ack', id })
-      if (setState({ ...state, lastEventId: state.lastEventId ?? snapshot.lastEventId })) {
-        relay({ t: 'state', state: { ...state, lastEventId: snapshot.lastEventId, error: toWire(state.error) } })
-      }
+      if (setState(state)) relay({ t: 'state', state: wireState(snapshot) })
     }
     const offs = [
       connection.subscribe(relayState),
-      connection.onMessage((m) => {
-        deliver(m)
-        relay({ t: 'msg', m: { data: m.data, event: m.event, id: m.id } })
-      }),
+      connection.onMessage((m) => deliver(m, m)),
       connection.onError((error) => {
         errors.emit(error)
-        relay({ t: 'err', error: toWire(error)! })
+        if (error.kind !== 'parse') relay({ t: 'err', error: toWire(error)! })
       }),
     ]
     leader = { connection, release, offs }
@@ -291,12 +339,16 @@ export function shareAcrossTabs<T>(
 
   const onFrame = (event: MessageEvent) => {
     const frame = readFrame(event.data)
-    if (!frame) return devWarn('frame', `ignored a foreign message on ${name}`)
+    if (!frame) {
+      // Reported in development builds only (see `devWarn`).
+      if (typeof process !== 'undefined' && process.env.NODE_ENV !== 'production') devWarn('frame', `ignored a foreign message on ${name}`)
+      return
+    }
     // A newer leader: this tab's lock was stolen while it could not hear (a paused or
     // throttled page). It follows at once, before the lock manager tells it.
     if (leader && 'e' in frame && frame.e > epoch) supersede()
     if (leader) {
-      if (frame.t === 'hello') relay({ t: 'state', state: { ...snapshot, error: toWire(snapshot.error) } })
+      if (frame.t === 'hello') relay({ t: 'state', state: { ...wireState(snapshot), m: last } })
       else if (frame.t === 'send') {
         // Already taken: acknowledged again unless it still waits in the socket's queue.
         if (!taken.includes(frame.id)) take(frame.id), toSocket(frame.data, frame.id)
@@ -322,22 +374,19 @@ export function shareAcrossTabs<T>(
     guard()
     if (frame.t === 'beat' || frame.s <= seq) return
     seq = frame.s
-    if (frame.t === 'msg') return deliver({ ...frame.m, raw: frame.m.data } as RealtimeMessage<T>)
+    if (frame.t === 'msg') return deliver((last = frame.m))
     if (frame.t === 'err') return errors.emit(fromWire(frame.error)!)
-    const { error, ...state } = frame.state
-    if ('data' in state) snapshot = { ...snapshot, data: state.data as T }
-    setState({ ...state, lastEventId: state.lastEventId ?? snapshot.lastEventId, error: fromWire(error) })
+    const { error, m, ...state } = frame.state
+    const message = m && read(m)
+    if (message) snapshot = { ...snapshot, data: message.data }
+    setState({ ...state, error: fromWire(error) })
   }
 
   /**
    * Page Lifecycle: a frozen leader would hold the stream hostage, and one that is leaving
    * (`pagehide`) would pause it for everyone: both let go first.
    */
-  const onFreeze = () => {
-    if (!leader) return
-    stepDown(true)
-    elect()
-  }
+  const onFreeze = () => leader && supersede()
   const doc = (globalThis as { document?: Document }).document
 
   return {
@@ -352,7 +401,7 @@ export function shareAcrossTabs<T>(
       channel.onmessage = onFrame
       doc?.addEventListener('freeze', onFreeze)
       globalThis.addEventListener?.('pagehide', onFreeze)
-      setState({ status: 'connecting', error: null, attempt: 0, lastEventId: snapshot.lastEventId })
+      setState({ status: 'connecting', error: null, attempt: 0 })
       elect()
       post({ t: 'hello' })
     },
@@ -372,7 +421,7 @@ export function shareAcrossTabs<T>(
       const held = stepDown(false) ?? []
       channel?.close()
       channel = undefined
-      setState({ status: 'closed', error: null, attempt: 0, lastEventId: snapshot.lastEventId })
+      setState({ status: 'closed', error: null, attempt: 0 })
       const mine = [...held, ...unacked.values()]
       unacked.clear()
       return mine

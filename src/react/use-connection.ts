@@ -1,11 +1,12 @@
 'use client'
 import { useCallback, useId, useRef, useSyncExternalStore } from 'react'
 import type { ConnectionSnapshot, RealtimeMessage } from '../core/connection'
+import type { DecodeOptions } from '../core/decode'
 import type { RealtimeError } from '../core/errors'
 import { defaultRegistry, type Lease, type Registry } from '../core/registry'
 import { type ShareMode, shareSlot, startShared } from '../core/share'
-import { IDLE, type Shareable, type TabResume } from '../core/tabs'
-import { useLatest } from './latest'
+import { IDLE, type Shareable, type TabRelay, type TabResume } from '../core/tabs'
+import { liveOptions, useLatest } from './latest'
 
 /** Options every hook shares. */
 export interface HookOptions<T, S> {
@@ -57,9 +58,9 @@ const getServerSnapshot = () => IDLE
  * commit phase, with a ref to the latest options (read callbacks through it, so inline ones
  * never reconnect); `resume` is set when this tab takes a stream over from another.
  */
-export function useConnection<T, S, O extends HookOptions<T, S>>(
+export function useConnection<T, S, O extends HookOptions<T, S> & DecodeOptions<T>>(
   key: string | null,
-  create: (latest: { readonly current: O }, resume: TabResume<T> | undefined, shared: boolean) => Shareable<T>,
+  create: (latest: { readonly current: O }, resume: TabResume<T> | undefined, relay: TabRelay | undefined) => Shareable<T>,
   options: O,
 ): {
   state: HookState<S>
@@ -79,7 +80,9 @@ export function useConnection<T, S, O extends HookOptions<T, S>>(
     () =>
       slot === null
         ? undefined
-        : registry.acquire(slot, () => startShared<T>(key!, latest.current.share, (resume, shared) => make.current(latest, resume, shared))),
+        : registry.acquire(slot, () =>
+            startShared<T>(key!, latest.current.share, (resume, relay) => make.current(latest, resume, relay), liveOptions(latest, ['parse'])),
+          ),
     // `key` is part of `slot`.
     [slot, registry, latest, make],
   )

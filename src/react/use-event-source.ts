@@ -1,5 +1,6 @@
 'use client'
 import { createEventSource, eventSourceKey, type EventSourceOptions } from '../core/event-source'
+import { relaying } from '../core/tabs'
 import { liveOptions } from './latest'
 import { type HookOptions, type HookState, useConnection } from './use-connection'
 
@@ -33,9 +34,9 @@ export function useEventSource<T = string, S = T>(
     // Callbacks are read through `latest` (they may capture state). A schema is a pure
     // value: the one given when the stream starts is used. A stream shared by every tab
     // serves visible ones too, so it never pauses because its leader tab is hidden.
-    (latest, resume, shared) => {
+    (latest, resume, relay) => {
       const o = liveOptions(latest, ['headers', 'parse', 'onAuthError'])
-      return createEventSource<T>(url!, { ...o, lastEventId: resume?.lastEventId ?? o.lastEventId, pauseWhenHidden: !shared && o.pauseWhenHidden })
+      return createEventSource<T>(url!, { ...o, ...relaying(o, relay), lastEventId: resume?.lastEventId ?? o.lastEventId, pauseWhenHidden: !relay && o.pauseWhenHidden })
     },
     options,
   ).state

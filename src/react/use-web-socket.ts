@@ -1,6 +1,7 @@
 'use client'
 import { useCallback } from 'react'
 import { createWebSocket, type SendResult, type WebSocketOptions, webSocketKey } from '../core/web-socket'
+import { relaying } from '../core/tabs'
 import { liveOptions } from './latest'
 import { type HookOptions, type HookState, useConnection } from './use-connection'
 
@@ -41,9 +42,9 @@ export function useWebSocket<In = unknown, Out = unknown, S = In>(
     key,
     // Callbacks (and a url function) are read through `latest`: they may capture state. A
     // tab taking the stream over from another resumes through `onReopen`.
-    (latest, resume) => {
+    (latest, resume, relay) => {
       const o = liveOptions(latest, ['url', 'parse', 'serialize', 'shouldReconnect', 'onReopen', 'onAuthError'])
-      return createWebSocket<In, Out>(o.url!, { ...o, ...(resume && { resume: { lastMessage: resume.data } }) })
+      return createWebSocket<In, Out>(o.url!, { ...o, ...relaying(o, relay), ...(resume && { resume: { lastMessage: resume.data } }) })
     },
     { ...options, url },
   )

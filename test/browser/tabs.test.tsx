@@ -89,3 +89,41 @@ it("share: 'tab' keeps a connection per tab", async () => {
   await expect.poll(() => Math.min(...tabs.map((t) => t.seen.length))).toBeGreaterThanOrEqual(3)
   expect((await stats(name)).accepted).toBe(2)
 })
+
+/** A "tab" of another version of the app: it reads the same stream its own way. */
+function Reader({ url, registry, parse, onRaw }: { url: string; registry: Registry; parse: (data: unknown) => string; onRaw: (raw: unknown) => void }) {
+  const { status, data } = useEventSource<string>(url, { json: true, parse, registry, onMessage: (message) => onRaw(message.raw) })
+  return <output data-state={status}>{data ?? 'waiting'}</output>
+}
+
+it('tabs of two app versions share the stream and each reads it its own way, whichever leads', async () => {
+  const name = uniqueName('versions')
+  const url = streamUrl(name, { interval: 10 })
+  const open = (parse: (data: unknown) => string) => {
+    const container = document.createElement('div')
+    document.body.append(container)
+    const root = createRoot(container)
+    const raws: unknown[] = []
+    root.render(<Reader url={url} registry={createRegistry({ linger: 0 })} parse={parse} onRaw={(raw) => raws.push(raw)} />)
+    onTestFinished(() => {
+      root.unmount()
+      container.remove()
+    })
+    return { root, raws, output: () => container.querySelector('output')!.textContent }
+  }
+  const v1 = open((data) => `v1 seq ${(data as { seq: number }).seq}`)
+  await expect.poll(v1.output).toMatch(/^v1 seq \d+$/)
+  const v2 = open((data) => `v2 #${(data as { seq: number }).seq}`)
+  await expect.poll(v2.output).toMatch(/^v2 #\d+$/)
+  expect((await stats(name)).accepted).toBe(1)
+  // Both get the payload as it came off the wire.
+  await expect.poll(() => v2.raws.length).toBeGreaterThanOrEqual(3)
+  for (const raw of [...v1.raws, ...v2.raws]) expect(raw).toMatch(/^\{"seq":\d+,/)
+
+  // The old version leaves: the new one leads and reads the stream as before.
+  v1.root.unmount()
+  const count = v2.raws.length
+  await expect.poll(() => v2.raws.length, { timeout: 3000 }).toBeGreaterThan(count + 10)
+  expect(v2.output()).toMatch(/^v2 #\d+$/)
+  expect((await stats(name)).accepted).toBe(2)
+})

@@ -1,6 +1,7 @@
 // core/share: the hooks' `share` option, as registry slots and started connections.
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { hashKey } from '../../src/core/key'
+import { PROTOCOL } from '../../src/core/tab-frames'
 import { shareSlot, startShared } from '../../src/core/share'
 
 const fakeConnection = () => ({
@@ -37,12 +38,12 @@ describe('shareSlot', () => {
 })
 
 describe('startShared', () => {
-  it("'tab' and false: the connection itself, started, made with no resume and shared = false", () => {
+  it("'tab' and false: the connection itself, started, made with no resume and no relay", () => {
     for (const share of ['tab', false] as const) {
       const connection = fakeConnection()
       const create = vi.fn(() => connection)
       expect(startShared('k', share, create)).toBe(connection)
-      expect(create.mock.calls).toEqual([[undefined, false]])
+      expect(create.mock.calls).toEqual([[undefined, undefined]])
       expect(connection.connect).toHaveBeenCalledTimes(1)
     }
   })
@@ -52,7 +53,7 @@ describe('startShared', () => {
     const connection = fakeConnection()
     const create = vi.fn(() => connection)
     expect(startShared('k', 'tabs', create)).toBe(connection)
-    expect(create.mock.calls).toEqual([[undefined, false]])
+    expect(create.mock.calls).toEqual([[undefined, undefined]])
     expect(connection.connect).toHaveBeenCalledTimes(1)
   })
 
@@ -64,9 +65,9 @@ describe('startShared', () => {
     try {
       expect(shared).not.toBe(connection)
       await expect.poll(() => connection.connect.mock.calls.length).toBe(1)
-      expect(create.mock.calls).toEqual([[undefined, true]])
+      expect(create.mock.calls).toEqual([[undefined, expect.any(Function)]])
       const { held = [] } = await navigator.locks.query()
-      expect(held.map((l) => l.name)).toContain(`${namespace}:v1:${hashKey('k')}`)
+      expect(held.map((l) => l.name)).toContain(`${namespace}:v${PROTOCOL}:${hashKey('k')}`)
     } finally {
       shared.close()
     }

@@ -4,7 +4,8 @@
 import { vi } from 'vitest'
 import { type Connection, createConnection, type RealtimeMessage } from '../../src/core/connection'
 import type { RealtimeError } from '../../src/core/errors'
-import { type Shareable, shareAcrossTabs, type TabChannel, type TabShareInjectables, type TabShareOptions } from '../../src/core/tabs'
+import { createDecoder } from '../../src/core/decode'
+import { relaying, type Shareable, shareAcrossTabs, type TabChannel, type TabDecodeOptions, type TabShareInjectables, type TabShareOptions } from '../../src/core/tabs'
 import { type FakeTransport, fakeEnvironment, fakeTransport, manualFrames } from './fakes'
 
 export type TabConnection = Connection<string> & { send: ReturnType<typeof vi.fn> }
@@ -34,7 +35,9 @@ export interface Tab {
 export function tabGroup(namespace: string) {
   const open: Shareable<string>[] = []
   return {
-    open(options: TabShareOptions & TabShareInjectables = {}, key = 'stream'): Tab {
+    /** Opens a tab; `decode` is how it reads messages, as the leader and as a follower. */
+    open(options: TabShareOptions & TabDecodeOptions<string> & TabShareInjectables = {}, key = 'stream'): Tab {
+      const { decode } = options
       const fake = fakeTransport()
       const frames = manualFrames()
       const created: (string | undefined)[] = []
@@ -43,7 +46,7 @@ export function tabGroup(namespace: string) {
       const errors: RealtimeError[] = []
       const shared = shareAcrossTabs<string>(
         key,
-        (resume) => {
+        (resume, relay) => {
           const lastEventId = resume?.lastEventId
           created.push(lastEventId)
           const connection = Object.assign(
@@ -53,6 +56,7 @@ export function tabGroup(namespace: string) {
               scheduleFrame: frames.schedule,
               random: () => 0.5,
               idleTimeout: 0,
+              decode: createDecoder(relaying(decode ? { parse: (_, message) => decode(message) } : {}, relay)),
               ...(lastEventId === undefined ? {} : { lastEventId }),
             }),
             { send: vi.fn() },
