@@ -30,14 +30,5 @@ export {
   type WireData,
 } from './web-socket'
 export { type ShareMode } from './share'
-export {
-  relaying,
-  shareAcrossTabs,
-  type Shareable,
-  type TabChannel,
-  type TabDecodeOptions,
-  type TabRelay,
-  type TabResume,
-  type TabShareInjectables,
-  type TabShareOptions,
-} from './tabs'
+export { relaying, shareAcrossTabs } from './tabs'
+export type { Shareable, TabChannel, TabDecodeOptions, TabRelay, TabResume, TabShareInjectables, TabShareOptions } from './tab-types'

@@ -1,7 +1,8 @@
 import { createDecoder, type DecodeOptions } from './decode'
 import { misuse } from './errors'
 import { streamKey } from './key'
-import { type Shareable, shareAcrossTabs, type TabRelay, type TabResume, type TabShareOptions } from './tabs'
+import { shareAcrossTabs } from './tabs'
+import type { Shareable, TabRelay, TabResume, TabShareOptions } from './tab-types'
 
 /**
  * Who shares a stream's connection:

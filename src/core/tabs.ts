@@ -1,70 +1,11 @@
-import { type Connection, type ConnectionSnapshot, decodeMessage, emitter, type RealtimeMessage } from './connection'
+import { type ConnectionSnapshot, decodeMessage, emitter, type RealtimeMessage } from './connection'
 import { createDecoder, type DecodeOptions } from './decode'
 import { RealtimeError } from './errors'
 import { hashKey } from './key'
 import { devWarn, type Timers } from './runtime'
 import { type Frame, fromWire, PROTOCOL, readFrame, toWire } from './tab-frames'
+import type { Shareable, TabChannel, TabDecodeOptions, TabRelay, TabResume, TabShareInjectables, TabShareOptions } from './tab-types'
 import type { WireMessage } from './transport'
-
-/** The part of a BroadcastChannel the relay uses (inject an in-memory one in tests). */
-export interface TabChannel {
-  postMessage(message: unknown): void
-  onmessage: ((event: MessageEvent) => void) | null
-  close(): void
-}
-
-/** How tabs share a stream. Plain data, so it can be a hook option. */
-export interface TabShareOptions {
-  /**
-   * Prefix of lock and channel names. Tabs share a stream only when their namespaces match:
-   * put your app's version in it if a new version reads messages differently.
-   * @defaultValue 'tabwire'
-   * @example { namespace: 'shop@2.4' }
-   */
-  namespace?: string
-  /**
-   * ms between the leader's heartbeats on the channel.
-   * @defaultValue 1000
-   */
-  heartbeat?: number
-  /**
-   * A follower that hears nothing from the leader for this long (ms) takes the lead: a
-   * frozen or throttled leader must not hold the stream hostage.
-   * @defaultValue 4 × heartbeat
-   */
-  timeout?: number
-  /**
-   * How many of a follower's sends wait while no leader has acknowledged them; a send
-   * beyond it is refused (`'rejected'` and an `overflow` error), never dropped silently.
-   * @defaultValue 1000
-   */
-  maxQueued?: number
-}
-
-/** Test seams of {@link shareAcrossTabs}. */
-export interface TabShareInjectables {
-  /** @defaultValue navigator.locks */
-  locks?: Pick<LockManager, 'request'>
-  /** @defaultValue (name) => new BroadcastChannel(name) */
-  channel?: (name: string) => TabChannel
-  /** @defaultValue globalThis timers */
-  timers?: Timers
-}
-
-/** How this tab reads a shared stream's messages. */
-export interface TabDecodeOptions<T> {
-  /**
-   * Turns a message as it came off the wire into this tab's data; a throw is a `parse`
-   * error in this tab only. The leader relays messages undecoded and every tab decodes
-   * them itself, so tabs running different versions of an app never misread each other.
-   * @defaultValue the payload as it is
-   * @example { decode: (m) => JSON.parse(m.data as string) as Quote }
-   */
-  decode?: (message: WireMessage) => T
-}
-
-/** Hands each message `create`'s connection takes off the wire to the leader's relay. */
-export type TabRelay = (message: WireMessage) => void
 
 /**
  * The decoding options for the connection `create` makes: each message goes to `relay`
@@ -74,19 +15,6 @@ export type TabRelay = (message: WireMessage) => void
 export function relaying<T>(options: DecodeOptions<T>, relay: TabRelay | undefined): DecodeOptions<T> {
   const decode = relay && createDecoder(options)
   return relay ? { json: false, schema: undefined, parse: (data, message) => (relay(message), decode ? decode(message) : (data as T)) } : {}
-}
-
-/** What a tab's connection needs to be shareable: a connection that may send. */
-export type Shareable<T> = Omit<Connection<T>, 'close'> & {
-  send?(message: unknown): unknown
-  /** Stops; a WebSocket returns the messages it still held. */
-  close(): unknown
-}
-
-/** Where a tab that takes the lead picks the stream up: what the tabs saw last. */
-export interface TabResume<T> {
-  lastEventId: string | undefined
-  data: T | undefined
 }
 
 declare const process: { env: Record<string, string | undefined> }

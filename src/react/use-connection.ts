@@ -5,7 +5,8 @@ import type { DecodeOptions } from '../core/decode'
 import type { RealtimeError } from '../core/errors'
 import { defaultRegistry, type Lease, type Registry } from '../core/registry'
 import { type ShareMode, shareSlot, startShared } from '../core/share'
-import { IDLE, type Shareable, type TabRelay, type TabResume } from '../core/tabs'
+import { IDLE } from '../core/tabs'
+import type { Shareable, TabRelay, TabResume } from '../core/tab-types'
 import { liveOptions, useLatest } from './latest'
 
 /** Options every hook shares. */

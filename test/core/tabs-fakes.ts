@@ -5,7 +5,8 @@ import { vi } from 'vitest'
 import { type Connection, createConnection, type RealtimeMessage } from '../../src/core/connection'
 import type { RealtimeError } from '../../src/core/errors'
 import { createDecoder } from '../../src/core/decode'
-import { relaying, type Shareable, shareAcrossTabs, type TabChannel, type TabDecodeOptions, type TabShareInjectables, type TabShareOptions } from '../../src/core/tabs'
+import { relaying, shareAcrossTabs } from '../../src/core/tabs'
+import type { Shareable, TabChannel, TabDecodeOptions, TabShareInjectables, TabShareOptions } from '../../src/core/tab-types'
 import { type FakeTransport, fakeEnvironment, fakeTransport, manualFrames } from './fakes'
 
 export type TabConnection = Connection<string> & { send: ReturnType<typeof vi.fn> }
