@@ -35,10 +35,11 @@ export function reportListenerError(thrown: unknown): void {
 let warned: Set<string> | undefined
 
 /**
- * A `[tabwire]` console warning, once per `cause`. Development only: call it behind
- * `typeof process !== 'undefined' && process.env.NODE_ENV !== 'production'`, written out at
- * the call site. Bundlers replace `process.env.NODE_ENV`, so in a production build the
- * condition is `false` and the call, with its message, is left out.
+ * A `[tabwire]` console warning, once per `cause`. Development only: call it as
+ * `try { if (process.env.NODE_ENV !== 'production') devWarn(…) } catch {}`, written out at
+ * the call site. Bundlers replace `process.env.NODE_ENV` (in development builds too), so a
+ * production build folds the condition to `false` and leaves the call and its message out;
+ * without a bundler, `process` decides, and a page without one gets no warning.
  */
 export function devWarn(cause: string, message: string): void {
   if ((warned ??= new Set()).has(cause)) return

@@ -14,8 +14,9 @@ export interface TabChannel {
 /** How tabs share a stream. Plain data, so it can be a hook option. */
 export interface TabShareOptions {
   /**
-   * Prefix of lock and channel names. Tabs share a stream only when their namespaces match:
-   * put your app's version in it if a new version reads messages differently.
+   * Prefix of lock and channel names. Tabs share a stream only when their namespaces match.
+   * Tabs of different app versions can share one (each decodes messages itself); give a
+   * version its own namespace only to keep it on a connection of its own.
    * @defaultValue 'tabwire'
    * @example { namespace: 'shop@2.4' }
    */

@@ -89,16 +89,16 @@ export function shareAcrossTabs<T>(
   let last: WireMessage | undefined
 
   /**
-   * Posts a frame; false when it could not be structured-cloned (a follower's send: it fails
-   * alone, the stream goes on). A leader's frames always clone: wire payloads are text,
-   * Blobs or ArrayBuffers.
+   * Posts a frame; false when it could not be structured-cloned: it fails alone, reported
+   * here, and the stream goes on. Real transports' payloads (text, Blobs, ArrayBuffers)
+   * always clone; a custom transport's that do not never reach the followers.
    */
   const post = (frame: Frame) => {
     try {
       channel?.postMessage({ v: PROTOCOL, ...frame })
       return true
     } catch (thrown) {
-      errors.emit(new RealtimeError('protocol', 'a message could not be sent to other tabs', { cause: thrown }))
+      errors.emit(new RealtimeError('protocol', 'the message is not cloneable', { cause: thrown }))
     }
   }
   /** Posts a frame of this leader's sequence. */
@@ -121,18 +121,22 @@ export function shareAcrossTabs<T>(
   /** An error other tabs share: a `parse` error is one tab's own (each decodes for itself). */
   const shared = (error: RealtimeError | null) => (error?.kind === 'parse' ? null : error)
   const wireState = ({ data, ...state }: ConnectionSnapshot<T>) => ({ ...state, error: toWire(shared(state.error)) })
-  /** Applies a state (an unknown `lastEventId` keeps the one this tab has); true when it changed anything. */
-  const setState = (state: Omit<ConnectionSnapshot<T>, 'data' | 'lastEventId'> & { lastEventId?: string | undefined }) => {
+  /**
+   * Applies a state, these fields only (a frame may carry others); an unknown `lastEventId`
+   * keeps the one this tab has. True when it changed anything.
+   */
+  const setState = ({ status, error, attempt, lastEventId = snapshot.lastEventId }: Omit<ConnectionSnapshot<T>, 'data' | 'lastEventId'> & { lastEventId?: string | undefined }) => {
     const s = snapshot
-    state.lastEventId ??= s.lastEventId
-    if (s.status === state.status && s.error === state.error && s.attempt === state.attempt && s.lastEventId === state.lastEventId) return
-    snapshot = { ...s, ...state }
+    if (s.status === status && s.error === error && s.attempt === attempt && s.lastEventId === lastEventId) return
+    snapshot = { ...s, status, error, attempt, lastEventId }
     listeners.emit()
     return true
   }
-  /** Handles a message once: delivers it (a follower decodes it first), or reports it when this tab cannot decode it. */
-  const deliver = (wire: WireMessage, message?: RealtimeMessage<T>) => {
-    const id = wire.id
+  /**
+   * Counts a message off the wire as this tab's, once (decoded or not: its id is seen);
+   * false when this tab already had it.
+   */
+  const handle = ({ id }: WireMessage) => {
     // A tab may have delivered more than the new leader had when it took over (an old leader
     // that was silent, not dead; a follower that read the old leader's last frames first):
     // it skips those, and nothing else. A paused page may miss some of the repeats, so a
@@ -145,9 +149,10 @@ export function shareAcrossTabs<T>(
     // The last 1000 to 2000: enough for a leader that was paused for a while and ran ahead.
     if (id !== undefined && recent.push(id) > 2000) recent.splice(0, 1000)
     snapshot = { ...snapshot, lastEventId: id ?? snapshot.lastEventId }
-    message ??= read(wire)
-    if (!message) return
-    // As in the engine, a good message clears a `parse` error.
+    return true
+  }
+  /** Delivers a decoded message; as in the engine, a good message clears a `parse` error. */
+  const show = (message: RealtimeMessage<T>) => {
     snapshot = { ...snapshot, data: message.data, error: shared(snapshot.error) }
     messages.emit(message)
     listeners.emit()
@@ -155,8 +160,7 @@ export function shareAcrossTabs<T>(
   /** This tab's reading of a message; undefined, and a `parse` error, when it cannot decode it. */
   const read = (wire: WireMessage) => {
     const message = decodeMessage(options.decode, wire)
-    if (!(message instanceof RealtimeError)) return message
-    report(message)
+    return message instanceof RealtimeError ? report(message) : message
   }
   const newId = () => Math.random().toString(36).slice(2)
   const overflow = () => report(new RealtimeError('overflow', 'the send queue is full'))
@@ -211,9 +215,10 @@ export function shareAcrossTabs<T>(
     seq = 0
     ahead = []
     from = snapshot.lastEventId
+    // Every message off the wire is relayed, and counted here, before this tab decodes it.
     const connection = create(resume, (m) => {
-      last = m
-      relay({ t: 'msg', m })
+      relay({ t: 'msg', m: (last = m) })
+      handle(m)
     })
     /**
      * Relays the connection's state when it changed, not on each frame's data publish (the
@@ -227,7 +232,7 @@ export function shareAcrossTabs<T>(
     }
     const offs = [
       connection.subscribe(relayState),
-      connection.onMessage((m) => deliver(m, m)),
+      connection.onMessage(show),
       connection.onError((error) => {
         errors.emit(error)
         if (error.kind !== 'parse') relay({ t: 'err', error: toWire(error)! })
@@ -269,7 +274,9 @@ export function shareAcrossTabs<T>(
     const frame = readFrame(event.data)
     if (!frame) {
       // Reported in development builds only (see `devWarn`).
-      if (typeof process !== 'undefined' && process.env.NODE_ENV !== 'production') devWarn('frame', `ignored a foreign message on ${name}`)
+      try {
+        if (process.env.NODE_ENV !== 'production') devWarn('frame', `ignored a foreign message on ${name}`)
+      } catch {}
       return
     }
     // A newer leader: this tab's lock was stolen while it could not hear (a paused or
@@ -302,12 +309,18 @@ export function shareAcrossTabs<T>(
     guard()
     if (frame.t === 'beat' || frame.s <= seq) return
     seq = frame.s
-    if (frame.t === 'msg') return deliver((last = frame.m))
+    if (frame.t === 'msg') {
+      const message = handle((last = frame.m)) && read(frame.m)
+      return message && show(message)
+    }
     if (frame.t === 'err') return errors.emit(fromWire(frame.error)!)
-    const { error, m, ...state } = frame.state
-    const message = m && read(m)
+    const { error, m, status } = frame.state
+    // A late tab's first data: the last message, which it decodes itself.
+    const message = !last && m && read((last = m))
     if (message) snapshot = { ...snapshot, data: message.data }
-    setState({ ...state, error: fromWire(error) })
+    // The leader's state has no `parse` error (each tab has its own), so a null error keeps
+    // this tab's while the status holds: errors end with a new status, as in the engine.
+    setState({ ...frame.state, error: fromWire(error) ?? (status === snapshot.status ? snapshot.error : null) })
   }
 
   /**

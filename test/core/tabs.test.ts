@@ -219,6 +219,61 @@ describe('each tab decodes for itself', () => {
     expect(late.ids).toEqual([])
   })
 
+  it("a follower keeps its own parse error when the leader's parse error comes and goes; a new status ends it", async () => {
+    const [a, b] = [tabs.open({ decode: strict }), tabs.open({ decode: strict })]
+    expect((await started([a, b]))[0]).toBe(a)
+    a.emit('1')
+    a.emit('2', 'bad')
+    // The leader counts a message it cannot decode at once: its id is seen.
+    expect(a.shared.getSnapshot().lastEventId).toBe('2')
+    await poll(() => b.shared.getSnapshot().error?.kind).toBe('parse')
+    a.flushFrames() // the leader's engine publishes its parse error: a state frame goes out
+    expect(a.shared.getSnapshot().error?.kind).toBe('parse')
+    await sleep(30)
+    expect(b.shared.getSnapshot()).toMatchObject({ lastEventId: '2', error: { kind: 'parse', raw: 'bad' } })
+    a.fake.last.sink.fail(new RealtimeError('network', 'cut'), true)
+    await poll(() => b.shared.getSnapshot()).toMatchObject({ status: 'reconnecting', error: { kind: 'network' } })
+  })
+
+  it('a tab that opens makes no other tab decode the last message again', async () => {
+    const [a, b] = [tabs.open({ decode: upper }), tabs.open({ decode: strict })]
+    expect((await started([a, b]))[0]).toBe(a)
+    a.emit('1', 'bad')
+    await poll(() => b.errors.length).toBe(1)
+    const late = tabs.open({ decode: upper })
+    late.shared.connect()
+    await poll(() => late.shared.getSnapshot().data).toBe('BAD')
+    await sleep(30)
+    expect(b.errors).toHaveLength(1)
+  })
+
+  it('a late tab that takes the lead before any new message passes the last one on to the next late tab', async () => {
+    const [a] = await started([tabs.open(), tabs.open()])
+    a.emit('1')
+    const late = tabs.open()
+    late.shared.connect()
+    await poll(() => late.shared.getSnapshot().data).toBe('m1')
+    tabs.closeAll()
+    const [only] = await started([late])
+    expect(only).toBe(late)
+    const later = tabs.open()
+    later.shared.connect()
+    await poll(() => later.shared.getSnapshot().data).toBe('m1')
+  })
+
+  it("a forged state frame cannot set a tab's data: only status, attempt, lastEventId and error are taken", async () => {
+    const [, [b]] = await started([tabs.open(), tabs.open()])
+    const forger = new BroadcastChannel(`${namespace}:v${PROTOCOL}:${hashKey('stream')}`)
+    try {
+      forger.postMessage({ v: PROTOCOL, t: 'state', e: Date.now() + 1000, s: 1, state: { status: 'open', attempt: 0, error: null, data: { evil: true } } })
+      await sleep(30)
+      expect(b!.shared.getSnapshot().data).toBeUndefined()
+      expect(Object.keys(b!.shared.getSnapshot()).sort()).toEqual(['attempt', 'data', 'error', 'lastEventId', 'status'])
+    } finally {
+      forger.close()
+    }
+  })
+
   it('a late tab decodes the last message itself for its snapshot', async () => {
     const a = tabs.open({ decode: upper })
     await started([a, tabs.open()])
