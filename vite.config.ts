@@ -69,8 +69,13 @@ export default defineConfig({
       },
       {
         // The demo (demo/server.ts + the built app) driven by real Chromium via playwright-core.
+        // Its files run one at a time, after every other project: they time failovers of
+        // several real tabs against wall-clock bounds, which other Chromiums on the same
+        // 2 cores would stretch.
         test: {
           name: 'e2e',
+          sequence: { groupOrder: 1 },
+          fileParallelism: false,
           environment: 'node',
           include: ['test/e2e/**/*.test.ts'],
           globalSetup: ['test/e2e/global-setup.ts'],

@@ -272,8 +272,9 @@ describe('a frozen or hung leader', () => {
     // Silence for 4 × BEAT (1000 ms), then the steal and a new connection (300 ms of slack on 2 cores).
     expect(f.request, 'ms until the new leader connects').toBeLessThan(4 * BEAT + 300)
     expect(f.delivered, 'ms until a new leader delivers').toBeLessThan(4 * BEAT + 300)
-    // The hung tab's connection is still open: it cannot close what it cannot run.
-    expect(demo.stats().clients.quotes).toBe(2)
+    // Never more than the hung tab's connection and the new one. (The hung tab cannot close
+    // its own until it runs again, but the browser may drop it earlier: seen once in CI.)
+    expect(demo.stats().clients.quotes).toBeLessThanOrEqual(2)
     await expectAllReceiving(test, survivors)
     await expectEveryEventOnce(survivors)
 
