@@ -98,7 +98,7 @@ export function shareAcrossTabs<T>(
       channel?.postMessage({ v: PROTOCOL, ...frame })
       return true
     } catch (thrown) {
-      errors.emit(new RealtimeError('protocol', 'the message is not cloneable', { cause: thrown }))
+      errors.emit(new RealtimeError('protocol', 'not cloneable', { cause: thrown }))
     }
   }
   /** Posts a frame of this leader's sequence. */
@@ -207,14 +207,16 @@ export function shareAcrossTabs<T>(
 
   function lead(release: () => void) {
     timers.clearTimeout(watchdog)
-    // What the tabs saw last (the snapshot has both), unless this is the first leader this tab knows.
-    const resume = epoch ? snapshot : undefined
+    // Resume from the last event this tab handled: the snapshot's id is the leader's, and a
+    // lagging leader's may be older than what this tab already delivered.
+    from = recent.at(-1) ?? snapshot.lastEventId
+    // What the tabs saw last, unless this is the first leader this tab knows.
+    const resume = epoch ? { ...snapshot, lastEventId: from } : undefined
     // Above any epoch this tab heard and, by the clock, above one it may have missed (a tab
     // that opened while the old leader was frozen heard nothing).
     epoch = Math.max(epoch + 1, Date.now())
     seq = 0
     ahead = []
-    from = snapshot.lastEventId
     // Every message off the wire is relayed, and counted here, before this tab decodes it.
     const connection = create(resume, (m) => {
       relay({ t: 'msg', m: (last = m) })

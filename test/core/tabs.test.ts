@@ -375,6 +375,25 @@ describe('leader change', () => {
     expect(ahead.messages.map((m) => m.data)).toEqual(['m1', 'm2', 'm3', 'm4', 'an id-less event after 4', 'm5', 'm6'])
   })
 
+  it("a tab that takes the lead resumes from the last event it handled, though a lagging leader's state said less", async () => {
+    const lagNext = gatedChannel()
+    const { old, next, ahead } = await inLine({ next: lagNext.factory })
+    lagNext.gate.lagging = true
+    old.emit('4')
+    old.emit('5')
+    await poll(() => ahead.ids).toEqual(ids(1, 2, 3, 4, 5))
+    old.shared.close()
+    lagNext.gate.lagging = false
+    await poll(() => next.created).toEqual(['3'])
+    // The lagging leader's state reaches the other tab: its snapshot says 3, but it has 5.
+    await poll(() => ahead.shared.getSnapshot().lastEventId).toBe('3')
+    next.shared.close()
+    await poll(() => ahead.created).toEqual(['5'])
+    ahead.fake.last.sink.open()
+    ahead.emit('6')
+    expect(ahead.ids).toEqual(ids(1, 2, 3, 4, 5, 6))
+  })
+
   it("a tab that missed the new leader's first frames (and repeats) still skips what it already has", async () => {
     const [lagNext, lagAhead] = [gatedChannel(), gatedChannel()]
     const { old, next, ahead } = await inLine({ next: lagNext.factory, ahead: lagAhead.factory })
