@@ -70,17 +70,22 @@ async function inLine(channels: { next?: ChannelFactory; ahead?: ChannelFactory 
 
 /**
  * A leader whose outgoing frames can be dropped (`gate.frozen = true`: silent, not dead)
- * and a second tab that follows it; the leader's stream is open.
+ * and a second tab that follows it; the leader's stream is open, and the follower has its
+ * first `delivered` events.
  */
-async function leaderThatCanFreeze(follower: Tab) {
+async function leaderThatCanFreeze(follower: Tab, delivered = 0) {
   const channel = gatedChannel()
   const a = tabs.open({ channel: channel.factory })
   a.shared.connect()
   await poll(() => a.created.length).toBe(1)
   follower.shared.connect()
   a.fake.last.sink.open()
+  const first = Array.from({ length: delivered }, (_, i) => String(i + 1))
+  for (const id of first) a.emit(id)
+  await poll(() => follower.ids).toEqual(first)
   return { a, gate: channel.gate }
 }
+
 describe('leader election', () => {
   it('three tabs: exactly one leader, one create call, one transport', async () => {
     const all = [tabs.open(), tabs.open(), tabs.open()]
@@ -433,9 +438,7 @@ describe('leader change', () => {
 
   it('a silent (frozen) leader has its lock stolen and steps down; the thief resumes', async () => {
     const b = tabs.open()
-    const { a, gate } = await leaderThatCanFreeze(b)
-    for (let i = 1; i <= 3; i++) a.emit(String(i))
-    await poll(() => b.ids).toEqual(ids(1, 2, 3))
+    const { a, gate } = await leaderThatCanFreeze(b, 3)
 
     gate.frozen = true
     const frozenAt = Date.now()
@@ -464,9 +467,7 @@ describe('leader change', () => {
 
   it('a silent leader that ran far ahead (hundreds of events) skips every repeat once it follows', async () => {
     const b = tabs.open()
-    const { a, gate } = await leaderThatCanFreeze(b)
-    for (let i = 1; i <= 3; i++) a.emit(String(i))
-    await poll(() => b.ids).toEqual(ids(1, 2, 3))
+    const { a, gate } = await leaderThatCanFreeze(b, 3)
     gate.frozen = true
     const far = Array.from({ length: 500 }, (_, i) => i + 1)
     for (const n of far.slice(3)) a.emit(String(n)) // its own stream goes on; nobody hears it
@@ -480,9 +481,7 @@ describe('leader change', () => {
 
   it('a thief that never heard the old leader still starts a newer epoch', async () => {
     const throttled = tabs.open({ timers: manualTimers() }) // a background tab: its watchdog never fires
-    const { a, gate } = await leaderThatCanFreeze(throttled)
-    for (let i = 1; i <= 3; i++) a.emit(String(i))
-    await poll(() => throttled.ids).toEqual(ids(1, 2, 3))
+    const { a, gate } = await leaderThatCanFreeze(throttled, 3)
 
     gate.frozen = true
     const c = tabs.open() // opened while the leader is frozen: hears nothing, steals
