@@ -9,16 +9,26 @@
  * - `protocol`: the server broke the protocol (wrong content type, message too large…).
  * - `max-retries`: the engine gave up after `maxRetries` attempts; `reconnect()` starts again.
  * - `overflow`: a WebSocket send queue was full; the message was not queued.
+ * - `ended`: the server ended the stream on purpose (HTTP 204): closed, not a failure;
+ *   `reconnect()` starts again.
  */
-export type RealtimeErrorKind =
-  | 'network'
-  | 'http'
-  | 'auth'
-  | 'parse'
-  | 'timeout'
-  | 'protocol'
-  | 'max-retries'
-  | 'overflow'
+export type RealtimeErrorKind = (typeof REALTIME_ERROR_KINDS)[number]
+
+/**
+ * Every {@link RealtimeErrorKind}, for code that must check a kind it did not make (a frame
+ * from another tab, say).
+ */
+export const REALTIME_ERROR_KINDS = [
+  'network',
+  'http',
+  'auth',
+  'parse',
+  'timeout',
+  'protocol',
+  'max-retries',
+  'overflow',
+  'ended',
+] as const
 
 /** Extra facts an error may carry. */
 export interface RealtimeErrorDetails {
@@ -26,6 +36,8 @@ export interface RealtimeErrorDetails {
   status?: number
   /** The raw message text, for `parse` errors. */
   raw?: unknown
+  /** The id of the message a `parse` or `protocol` error is about, when it had one. */
+  id?: string
   /** The underlying error. */
   cause?: unknown
 }
@@ -45,12 +57,15 @@ export class RealtimeError extends Error {
   declare readonly status: number | undefined
   /** The raw payload, for `parse` errors. */
   declare readonly raw: unknown
+  /** The id of the message a `parse` or `protocol` error is about, when it had one. */
+  declare readonly id: string | undefined
 
   constructor(kind: RealtimeErrorKind, message: string, details: RealtimeErrorDetails = {}) {
     super(message, details)
     this.kind = kind
     this.status = details.status
     this.raw = details.raw
+    this.id = details.id
   }
 }
 

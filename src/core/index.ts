@@ -12,6 +12,7 @@ export { createDecoder, type DecodeOptions, type StandardSchema } from './decode
 export type { Environment, EnvironmentSignal } from './environment'
 export { globalEnvironment } from './environment'
 export { isRealtimeError, RealtimeError, type RealtimeErrorDetails, type RealtimeErrorKind } from './errors'
+export { REALTIME_ERROR_KINDS } from './errors'
 export { createEventSource, eventSourceKey, type EventSourceOptions } from './event-source'
 export { hashKey, streamKey } from './key'
 export { type ConnectionStatus, initialState, type MachineEvent, type MachineState, type PauseReason, transition } from './machine'
