@@ -1,126 +1,15 @@
-import { backoffDelay, type BackoffOptions } from './backoff'
-import { type Environment, type EnvironmentSignal, globalEnvironment } from './environment'
+import { backoffDelay } from './backoff'
+import type { Connection, ConnectionConfig, ConnectionSnapshot, RealtimeMessage } from './connection-types'
+import { type EnvironmentSignal, globalEnvironment } from './environment'
 import { RealtimeError } from './errors'
-import {
-  type ConnectionStatus,
-  type Effect,
-  initialState,
-  type MachineEvent,
-  type MachineState,
-  type PauseReason,
-  transition,
-} from './machine'
-import { defaultFrame, type FrameScheduler, type Timers, reportListenerError } from './runtime'
-import type { TransportFactory, TransportSink, WireMessage } from './transport'
+import { type Effect, initialState, type MachineEvent, type MachineState, type PauseReason, transition } from './machine'
+import { defaultFrame, type Timers } from './runtime'
+import { createStore, delivered, emitter } from './store'
+import type { TransportSink, WireMessage } from './transport'
 
-/** A decoded message, as `onMessage` listeners get it. */
-export interface RealtimeMessage<T> {
-  data: T
-  /** The event type (`message` unless the server named one). */
-  event: string
-  /**
-   * The stream's last event id when this message arrived (what `MessageEvent.lastEventId`
-   * reports): the message's own id, or the last one before it.
-   */
-  id: string | undefined
-  /** The payload before decoding. */
-  raw: unknown
-}
-
-/** What a connection looks like now. Immutable; keeps its identity until something changes. */
-export interface ConnectionSnapshot<T> {
-  readonly status: ConnectionStatus
-  /** The latest decoded message's data. */
-  readonly data: T | undefined
-  /** The last event id seen, sent as `Last-Event-ID` on reconnect. */
-  readonly lastEventId: string | undefined
-  /** The latest error; cleared when the connection opens (or, for `parse`, by the next good message). */
-  readonly error: RealtimeError | null
-  /** Failed attempts since the connection last stayed up for `minUptime`. */
-  readonly attempt: number
-}
-
-/** Engine options shared by every transport. */
-export interface EngineOptions extends BackoffOptions {
-  /**
-   * Retries before giving up with a `max-retries` error. `reconnect()` starts again.
-   * @defaultValue Infinity
-   */
-  maxRetries?: number
-  /**
-   * How long (ms) a connection must stay open before the attempt count resets, so a
-   * server that accepts and drops at once still backs off.
-   * @defaultValue 5000
-   */
-  minUptime?: number
-  /**
-   * If no bytes at all (messages or comments) arrive for this long (ms), the connection is
-   * dead: it is dropped with a `timeout` error and reconnected. `0` turns it off. Keep it
-   * above the server's heartbeat interval (tabwire/server sends one every 15 s). The native
-   * EventSource cannot see comments or unlisted event types: there only messages count,
-   * so it is off by default.
-   * @defaultValue 45000 (fetch SSE); 0 (native EventSource, and WebSocket without `heartbeat`)
-   */
-  idleTimeout?: number
-  /**
-   * Pause while the page is hidden: `true` at once, a number after that many ms hidden.
-   * The connection comes back at once when the page is visible again.
-   * @defaultValue false
-   * @example { pauseWhenHidden: 60_000 } // let go of the stream after a minute in a background tab
-   */
-  pauseWhenHidden?: boolean | number
-  /**
-   * Called on a 401/403. Refresh credentials and resolve `true` to try once more, or
-   * `false` to stay closed with the `auth` error.
-   * @example { onAuthError: async () => { await refreshToken(); return true } }
-   */
-  onAuthError?: (error: RealtimeError) => boolean | Promise<boolean>
-  /** Injectable timers (tests, odd runtimes). @defaultValue globalThis timers */
-  timers?: Timers
-  /** Injectable clock. @defaultValue Date.now */
-  now?: () => number
-  /** Injectable random in `[0, 1)` for the jitter. @defaultValue Math.random */
-  random?: () => number
-  /** Where network and page signals come from. @defaultValue the global scope's */
-  environment?: Environment
-  /**
-   * Schedules a coalesced render flush; it must call back later, never synchronously.
-   * @defaultValue requestAnimationFrame, else a 16 ms timer
-   */
-  scheduleFrame?: FrameScheduler
-}
-
-export interface ConnectionConfig<T> extends EngineOptions {
-  /** Opens one attempt; called for every (re)connection. */
-  transport: TransportFactory
-  /** Turns a wire message into data. A throw becomes a `parse` error; the stream goes on. */
-  decode?: (message: WireMessage) => T
-  /** Which event types are messages. @defaultValue every type */
-  accepts?: (event: string) => boolean
-  /** An id to resume from on the first connection. */
-  lastEventId?: string
-}
-
-export interface Connection<T> {
-  /** Listens for snapshot changes (data changes are coalesced to one per frame). */
-  subscribe(listener: () => void): () => void
-  getSnapshot(): ConnectionSnapshot<T>
-  /** Listens for every message, synchronously and in order, never coalesced. */
-  onMessage(listener: (message: RealtimeMessage<T>) => void): () => void
-  /** Listens for every error as it happens. */
-  onError(listener: (error: RealtimeError) => void): () => void
-  /**
-   * Reports an error that is not the connection's own (a bad message, a full send queue):
-   * it goes to the snapshot and to `onError` listeners; the connection goes on.
-   */
-  report(error: RealtimeError): void
-  /** Starts, if idle or closed. */
-  connect(): void
-  /** Starts again now with the attempt count reset: works in every status. */
-  reconnect(): void
-  /** Stops and cancels every timer. */
-  close(): void
-}
+export type { Connection, ConnectionConfig, ConnectionSnapshot, EngineOptions, RealtimeMessage } from './connection-types'
+// Kept here while other modules still import it from the engine; its home is ./store.
+export { emitter } from './store'
 
 /** A wire message as `onMessage` listeners get it, or the `parse` error it is when `decode` throws. */
 export function decodeMessage<T>(decode: ((message: WireMessage) => T) | undefined, message: WireMessage): RealtimeMessage<T> | RealtimeError {
@@ -140,7 +29,6 @@ export function createConnection<T>(config: ConnectionConfig<T>): Connection<T> 
   const timers = config.timers ?? (globalThis as Timers)
   const now = config.now ?? Date.now
   const environment = config.environment ?? globalEnvironment()
-  const scheduleFrame = config.scheduleFrame ?? defaultFrame(timers)
   const idleTimeout = config.idleTimeout ?? 45_000
   const machineConfig = { maxRetries: config.maxRetries ?? Infinity, hasAuthHook: !!config.onAuthError }
   const timer = (): Timer => {
@@ -160,57 +48,37 @@ export function createConnection<T>(config: ConnectionConfig<T>): Connection<T> 
       },
     }
   }
-  const retryTimer = timer()
-  const idleTimer = timer()
-  const uptimeTimer = timer()
-  const wakeTimer = timer()
-  const hiddenTimer = timer()
+  const [retryTimer, idleTimer, uptimeTimer, wakeTimer, hiddenTimer] = [timer(), timer(), timer(), timer(), timer()]
 
   let machine: MachineState = initialState
-  let data: T | undefined
-  let lastEventId = config.lastEventId
-  let error: RealtimeError | null = null
+  // Status, attempt and connection errors publish at once; data, ids and reported errors
+  // once per frame (see createStore).
+  const store = createStore<ConnectionSnapshot<T>>(
+    { status: machine.status, data: undefined, lastEventId: config.lastEventId, error: null, attempt: machine.attempt },
+    config.scheduleFrame ?? defaultFrame(timers),
+  )
   let serverRetry: number | undefined
-  let snapshot: ConnectionSnapshot<T> = freeze()
   let generation = 0
   let transport: { close(): void } | null = null
   let lastActivity = 0
-  let cancelFrame: (() => void) | null = null
   let stopEnvironment: (() => void) | null = null
 
-  const listeners = emitter<void>()
   const messages = emitter<RealtimeMessage<T>>()
   const errors = emitter<RealtimeError>()
 
-  function freeze(): ConnectionSnapshot<T> {
-    return { status: machine.status, data, lastEventId, error, attempt: machine.attempt }
-  }
-
-  /**
-   * Urgent changes (status, connection errors) show at once; data and parse errors are
-   * coalesced to one flush per frame.
-   */
-  function publish(urgent?: boolean) {
-    if (!urgent) {
-      cancelFrame ??= scheduleFrame(() => publish(true))
-      return
-    }
-    cancelFrame?.()
-    cancelFrame = null
-    const s = snapshot
-    if (s.status !== machine.status || s.data !== data || s.lastEventId !== lastEventId || s.error !== error || s.attempt !== machine.attempt) {
-      snapshot = freeze()
-      listeners.emit()
-    }
-  }
-
-  function dispatch(event: MachineEvent) {
+  /** Runs a machine transition; `patch` goes into the snapshot with it, if it changed anything. */
+  function dispatch(event: MachineEvent, patch?: Partial<ConnectionSnapshot<T>>) {
     const before = machine
     const [next, effects] = transition(machine, event, machineConfig)
     machine = next
-    const failure = next.error !== before.error && (error = next.error)
+    const failure = next.error !== before.error && next.error
     for (const effect of effects) run(effect)
-    if (next !== before) publish(true)
+    // An effect may have run a nested transition (a transport that fails in its factory):
+    // publish what the machine is now, not what this transition made it.
+    if (machine !== before) {
+      const { status, attempt, error } = machine
+      store.set({ ...patch, status, attempt, ...(error !== before.error && { error }) }, { urgent: true })
+    }
     // Listeners hear of an error last, once the transition is done, so one that calls
     // reconnect() or close() starts from a settled state.
     if (failure) errors.emit(failure)
@@ -243,6 +111,7 @@ export function createConnection<T>(config: ConnectionConfig<T>): Connection<T> 
 
   function open() {
     transport?.close()
+    transport = null
     const gen = ++generation
     const live = () => gen === generation
     // The idle clock runs from the start of the attempt: an attempt that gets no answer
@@ -252,15 +121,15 @@ export function createConnection<T>(config: ConnectionConfig<T>): Connection<T> 
     // Calls from a replaced transport are ignored: a late callback cannot disturb this one.
     const sink: TransportSink = {
       // Opening is activity, and a fresh stream starts with no error from the old one.
-      open: () => live() && ((lastActivity = now()), (error = null), dispatch({ type: 'opened' })),
+      open: () => live() && ((lastActivity = now()), dispatch({ type: 'opened' }, { error: null })),
       message: (message) => live() && deliver(message),
       activity: () => void (live() && (lastActivity = now())),
-      lastEventId: (id) => void (live() && (lastEventId = id)),
+      lastEventId: (id) => void (live() && store.set({ lastEventId: id })),
       retryHint: (ms) => void (live() && (serverRetry = ms)),
       fail: (e, retryable, retryAfter) => live() && dispatch({ type: 'failed', error: e, retryable, retryAfter }),
     }
     try {
-      const t = config.transport({ sink, lastEventId, attempt: machine.attempt })
+      const t = config.transport({ sink, lastEventId: store.peek().lastEventId, attempt: machine.attempt })
       if (live()) transport = t
       else t.close()
     } catch (thrown) {
@@ -278,8 +147,8 @@ export function createConnection<T>(config: ConnectionConfig<T>): Connection<T> 
   }
 
   function report(e: RealtimeError) {
-    errors.emit((error = e))
-    publish()
+    store.set({ error: e })
+    errors.emit(e)
   }
 
   function deliver(message: WireMessage) {
@@ -287,10 +156,9 @@ export function createConnection<T>(config: ConnectionConfig<T>): Connection<T> 
     if (config.accepts && !config.accepts(message.event)) return
     const decoded = decodeMessage(config.decode, message)
     if (decoded instanceof RealtimeError) return report(decoded)
-    data = decoded.data
-    if (error?.kind === 'parse') error = null
+    const s = store.peek()
+    store.set(delivered(s, decoded.data, s.lastEventId))
     messages.emit(decoded)
-    publish()
   }
 
   /** A timer that should tick every WAKE_TICK: a much later tick means the machine slept. */
@@ -326,8 +194,8 @@ export function createConnection<T>(config: ConnectionConfig<T>): Connection<T> 
   }
 
   return {
-    subscribe: listeners.add,
-    getSnapshot: () => snapshot,
+    subscribe: store.subscribe,
+    getSnapshot: store.get,
     onMessage: messages.add,
     onError: errors.add,
     report,
@@ -352,24 +220,4 @@ export function createConnection<T>(config: ConnectionConfig<T>): Connection<T> 
 interface Timer {
   set(callback: () => void, ms: number): void
   clear(): void
-}
-
-/** A listener set whose listeners cannot break each other: a throw is reported, not raised. */
-export function emitter<A>() {
-  const set = new Set<(arg: A) => void>()
-  return {
-    add(listener: (arg: A) => void) {
-      set.add(listener)
-      return () => void set.delete(listener)
-    },
-    emit(arg: A) {
-      for (const listener of [...set]) {
-        try {
-          listener(arg)
-        } catch (thrown) {
-          reportListenerError(thrown)
-        }
-      }
-    },
-  }
 }

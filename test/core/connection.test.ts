@@ -426,6 +426,21 @@ describe('message delivery', () => {
     expect(snap()).toMatchObject({ data: 'x', lastEventId: '9' })
   })
 
+  it('publishes an id that came without a message (on an event it does not accept) in the next frame', () => {
+    const { connection, transport, frames, statuses, snap } = setup({ accepts: (event) => event === 'quote' })
+    connection.connect()
+    transport.last.sink.open()
+    transport.last.sink.lastEventId('5')
+    transport.last.sink.message(wire('beat', 'ping', '5'))
+    expect(snap().lastEventId).toBeUndefined()
+    frames.flush()
+    expect(snap()).toMatchObject({ lastEventId: '5', data: undefined })
+    expect(statuses).toEqual(['connecting', 'open', 'open'])
+    transport.last.sink.fail(failure('network'), true)
+    vi.advanceTimersByTime(500)
+    expect(transport.last.lastEventId).toBe('5')
+  })
+
   it('turns a decode throw into a parse error that keeps the raw text; the stream goes on and the next good message clears it', () => {
     const decode = (m: { data: unknown }) => JSON.parse(m.data as string) as { n: number }
     const { connection, transport, frames, messages, errors, snap, statuses } = setup<{ n: number }>({ decode })

@@ -1,0 +1,138 @@
+import type { BackoffOptions } from './backoff'
+import type { Environment } from './environment'
+import type { RealtimeError } from './errors'
+import type { ConnectionStatus } from './machine'
+import type { FrameScheduler, Timers } from './runtime'
+import type { TransportFactory, WireMessage } from './transport'
+
+/** A decoded message, as `onMessage` listeners get it. */
+export interface RealtimeMessage<T> {
+  data: T
+  /** The event type (`message` unless the server named one). */
+  event: string
+  /**
+   * The message's id, as its transport gives it (see `WireMessage.id`): for SSE the stream's
+   * last event id when this message arrived (what `MessageEvent.lastEventId` reports).
+   */
+  id: string | undefined
+  /** The payload before decoding. */
+  raw: unknown
+}
+
+/** What a connection looks like now. Immutable; keeps its identity until something changes. */
+export interface ConnectionSnapshot<T> {
+  readonly status: ConnectionStatus
+  /** The latest decoded message's data. */
+  readonly data: T | undefined
+  /** The last event id seen, sent as `Last-Event-ID` on reconnect. */
+  readonly lastEventId: string | undefined
+  /** The latest error; cleared when the connection opens (or, for `parse`, by the next good message). */
+  readonly error: RealtimeError | null
+  /** Failed attempts since the connection last stayed up for `minUptime`. */
+  readonly attempt: number
+}
+
+/** Engine options shared by every transport. */
+export interface EngineOptions extends BackoffOptions {
+  /**
+   * Retries before giving up with a `max-retries` error. `reconnect()` starts again.
+   * @defaultValue Infinity
+   * @example { maxRetries: 10 }
+   */
+  maxRetries?: number
+  /**
+   * How long (ms) a connection must stay open before the attempt count resets, so a
+   * server that accepts and drops at once still backs off.
+   * @defaultValue 5000
+   * @example { minUptime: 10_000 }
+   */
+  minUptime?: number
+  /**
+   * If no bytes at all (messages or comments) arrive for this long (ms), the connection is
+   * dead: it is dropped with a `timeout` error and reconnected. `0` turns it off. Keep it
+   * above the server's heartbeat interval (tabwire/server sends one every 15 s). The native
+   * EventSource cannot see comments or unlisted event types: there only messages count,
+   * so it is off by default.
+   * @defaultValue 45000 (fetch SSE); 0 (native EventSource, and WebSocket without `heartbeat`)
+   * @example { idleTimeout: 60_000 }
+   */
+  idleTimeout?: number
+  /**
+   * Pause while the page is hidden: `true` at once, a number after that many ms hidden.
+   * The connection comes back at once when the page is visible again.
+   * @defaultValue false
+   * @example { pauseWhenHidden: 60_000 } // let go of the stream after a minute in a background tab
+   */
+  pauseWhenHidden?: boolean | number
+  /**
+   * Called on a 401/403. Refresh credentials and resolve `true` to try once more, or
+   * `false` to stay closed with the `auth` error.
+   * @defaultValue none: an auth error is final until `reconnect()`
+   * @example { onAuthError: async () => { await refreshToken(); return true } }
+   */
+  onAuthError?: (error: RealtimeError) => boolean | Promise<boolean>
+  /**
+   * Injectable timers (tests, odd runtimes).
+   * @defaultValue globalThis timers
+   * @example { timers: { setTimeout: (f, ms) => setTimeout(f, ms), clearTimeout } }
+   */
+  timers?: Timers
+  /**
+   * Injectable clock, in ms.
+   * @defaultValue Date.now
+   * @example { now: () => performance.timeOrigin + performance.now() }
+   */
+  now?: () => number
+  /**
+   * Injectable random in `[0, 1)` for the jitter.
+   * @defaultValue Math.random
+   * @example { random: () => 0.5 } // every delay half-way up its range
+   */
+  random?: () => number
+  /**
+   * Where network and page signals come from.
+   * @defaultValue the global scope's (see `globalEnvironment`)
+   * @example { environment: { current: () => [], subscribe: () => () => {} } } // ignore them
+   */
+  environment?: Environment
+  /**
+   * Schedules a coalesced render flush; it must call back later, never synchronously.
+   * @defaultValue requestAnimationFrame, else a 16 ms timer
+   * @example { scheduleFrame: (flush) => { const t = setTimeout(flush, 100); return () => clearTimeout(t) } }
+   */
+  scheduleFrame?: FrameScheduler
+}
+
+/** What `createConnection` needs: the engine options and a transport. */
+export interface ConnectionConfig<T> extends EngineOptions {
+  /** Opens one attempt; called for every (re)connection. */
+  transport: TransportFactory
+  /** Turns a wire message into data. A throw becomes a `parse` error; the stream goes on. */
+  decode?: (message: WireMessage) => T
+  /** Which event types are messages. @defaultValue every type */
+  accepts?: (event: string) => boolean
+  /** An id to resume from on the first connection. */
+  lastEventId?: string
+}
+
+/** One stream: an observable snapshot, message and error listeners, and lifecycle calls. */
+export interface Connection<T> {
+  /** Listens for snapshot changes (data changes are coalesced to one per frame). */
+  subscribe(listener: () => void): () => void
+  getSnapshot(): ConnectionSnapshot<T>
+  /** Listens for every message, synchronously and in order, never coalesced. */
+  onMessage(listener: (message: RealtimeMessage<T>) => void): () => void
+  /** Listens for every error as it happens. */
+  onError(listener: (error: RealtimeError) => void): () => void
+  /**
+   * Reports an error that is not the connection's own (a bad message, a full send queue):
+   * it goes to the snapshot and to `onError` listeners; the connection goes on.
+   */
+  report(error: RealtimeError): void
+  /** Starts, if idle or closed. */
+  connect(): void
+  /** Starts again now with the attempt count reset: works in every status. */
+  reconnect(): void
+  /** Stops and cancels every timer. */
+  close(): void
+}
