@@ -122,6 +122,13 @@ export interface Connection<T> {
   getSnapshot(): ConnectionSnapshot<T>
   /** Listens for every message, synchronously and in order, never coalesced. */
   onMessage(listener: (message: RealtimeMessage<T>) => void): () => void
+  /**
+   * Listens for every message the connection accepts off the wire (after `accepts`, before
+   * decoding, with its id), synchronously and in order: also one that then fails to decode.
+   * A listener hears it before `onMessage` listeners do. The cross-tab layer relays from here.
+   * @example connection.onWire((m) => channel.postMessage(m))
+   */
+  onWire(listener: (message: WireMessage) => void): () => void
   /** Listens for every error as it happens. */
   onError(listener: (error: RealtimeError) => void): () => void
   /**

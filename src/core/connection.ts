@@ -64,6 +64,7 @@ export function createConnection<T>(config: ConnectionConfig<T>): Connection<T> 
   let stopEnvironment: (() => void) | null = null
 
   const messages = emitter<RealtimeMessage<T>>()
+  const wires = emitter<WireMessage>()
   const errors = emitter<RealtimeError>()
 
   /** Runs a machine transition; `patch` goes into the snapshot with it, if it changed anything. */
@@ -154,6 +155,7 @@ export function createConnection<T>(config: ConnectionConfig<T>): Connection<T> 
   function deliver(message: WireMessage) {
     lastActivity = now()
     if (config.accepts && !config.accepts(message.event)) return
+    wires.emit(message)
     const decoded = decodeMessage(config.decode, message)
     if (decoded instanceof RealtimeError) return report(decoded)
     const s = store.peek()
@@ -197,6 +199,7 @@ export function createConnection<T>(config: ConnectionConfig<T>): Connection<T> 
     subscribe: store.subscribe,
     getSnapshot: store.get,
     onMessage: messages.add,
+    onWire: wires.add,
     onError: errors.add,
     report,
     connect() {

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { type Connection, type ConnectionConfig, createConnection, type RealtimeMessage } from '../../src/core/connection'
 import type { EnvironmentSignal } from '../../src/core/environment'
 import type { RealtimeError } from '../../src/core/errors'
+import type { WireMessage } from '../../src/core/transport'
 import { failure, fakeEnvironment, fakeTransport, flushMicrotasks, manualFrames, recordStatuses, sequence } from './fakes'
 
 // The engine keeps a wake-detection timer ticking every 10 s while started: never
@@ -525,6 +526,22 @@ describe('message delivery', () => {
       expect(reportError.mock.calls).toEqual([[boom], [boom], [boom]])
     })
 
+    it('a throwing onWire listener stops neither other wire listeners nor delivery', () => {
+      const { connection, transport, messages } = setup()
+      const boom = new Error('relay bug')
+      connection.onWire(() => {
+        throw boom
+      })
+      const heard: unknown[] = []
+      connection.onWire((m) => heard.push(m.data))
+      connection.connect()
+      transport.last.sink.open()
+      for (const data of ['a', 'b']) transport.last.sink.message(wire(data))
+      expect(heard).toEqual(['a', 'b'])
+      expect(messages.map((m) => m.data)).toEqual(['a', 'b'])
+      expect(reportError.mock.calls).toEqual([[boom], [boom]])
+    })
+
     it('a throwing subscriber or onError listener does not stop the others', () => {
       const { connection, transport, statuses, errors } = setup()
       connection.subscribe(() => {
@@ -557,6 +574,55 @@ describe('message delivery', () => {
       expect(got).toEqual(['a'])
       expect(reportError).not.toHaveBeenCalled()
     })
+  })
+})
+
+describe('wire tap (onWire)', () => {
+  it('hears every accepted message as it came off the wire, synchronously, in order and with its id, before decoding: also one that then fails to decode', () => {
+    const decode = (m: WireMessage) => JSON.parse(m.data as string) as number
+    const { connection, transport, messages, errors } = setup<number>({ decode, accepts: (event) => event !== 'ping' })
+    const heard: WireMessage[] = []
+    const order: string[] = []
+    connection.onWire((m) => {
+      heard.push(m)
+      order.push(`wire ${String(m.data)}`)
+    })
+    connection.onMessage((m) => order.push(`message ${m.data}`))
+    connection.connect()
+    const sink = transport.last.sink
+    sink.open()
+    const first = wire('1', 'message', 'a')
+    sink.message(first)
+    expect(heard).toHaveLength(1) // synchronously
+    expect(heard[0]).toBe(first) // as it came, not a copy
+    sink.message(wire('beat', 'ping', 'a')) // not accepted: not a message, not on the tap
+    sink.message(wire('{bad', 'quote', 'b'))
+    sink.message(wire('3', 'quote', 'c'))
+    expect(heard).toEqual([first, wire('{bad', 'quote', 'b'), wire('3', 'quote', 'c')])
+    expect(order).toEqual(['wire 1', 'message 1', 'wire {bad', 'wire 3', 'message 3'])
+    expect(errors.map((e) => e.kind)).toEqual(['parse'])
+    expect(messages.map((m) => m.data)).toEqual([1, 3])
+  })
+
+  it('hears nothing from a replaced transport, after close(), or once unsubscribed', () => {
+    const { connection, transport } = setup()
+    const heard: unknown[] = []
+    const off = connection.onWire((m) => heard.push(m.data))
+    connection.connect()
+    const stale = transport.last.sink
+    stale.open()
+    stale.message(wire('a'))
+    connection.reconnect()
+    stale.message(wire('stale'))
+    transport.last.sink.open()
+    transport.last.sink.message(wire('b'))
+    off()
+    transport.last.sink.message(wire('unheard'))
+    const again = connection.onWire((m) => heard.push(m.data))
+    connection.close()
+    transport.last.sink.message(wire('after close'))
+    again()
+    expect(heard).toEqual(['a', 'b'])
   })
 })
 
