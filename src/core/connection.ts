@@ -11,12 +11,12 @@ export type { Connection, ConnectionConfig, ConnectionSnapshot, EngineOptions, R
 // Kept here while other modules still import it from the engine; its home is ./store.
 export { emitter } from './store'
 
-/** A wire message as `onMessage` listeners get it, or the `parse` error it is when `decode` throws. */
+/** A wire message as `onMessage` listeners get it, or, when `decode` throws, the `parse` error it is (with the message's id). */
 export function decodeMessage<T>(decode: ((message: WireMessage) => T) | undefined, message: WireMessage): RealtimeMessage<T> | RealtimeError {
   try {
     return { data: decode ? decode(message) : (message.data as T), event: message.event, id: message.id, raw: message.data }
   } catch (thrown) {
-    return new RealtimeError('parse', `bad '${message.event}' message: ${thrown}`, { raw: message.data, cause: thrown })
+    return new RealtimeError('parse', `bad '${message.event}' message: ${thrown}`, { raw: message.data, cause: thrown, id: message.id })
   }
 }
 

@@ -450,7 +450,7 @@ describe('message delivery', () => {
     transport.last.sink.message(wire('{"n":1}'))
     transport.last.sink.message(wire('{not json', 'quote'))
     expect(errors).toHaveLength(1)
-    expect(errors[0]).toMatchObject({ kind: 'parse', raw: '{not json' })
+    expect(errors[0]).toMatchObject({ kind: 'parse', raw: '{not json', id: undefined })
     expect(errors[0]!.message).toContain("'quote'")
     expect(errors[0]!.cause).toBeInstanceOf(SyntaxError)
     frames.flush()
@@ -463,6 +463,16 @@ describe('message delivery', () => {
     expect(messages[1]!.raw).toBe('{"n":2}')
     expect(transport.attempts).toHaveLength(1)
     expect(statuses).toEqual(['connecting', 'open', 'open', 'open'])
+  })
+
+  it('a parse error carries the id of the message it is about', () => {
+    const decode = (m: WireMessage) => JSON.parse(m.data as string) as unknown
+    const { connection, transport, errors } = setup({ decode })
+    connection.connect()
+    transport.last.sink.open()
+    transport.last.sink.lastEventId('17')
+    transport.last.sink.message(wire('{not json', 'message', '17'))
+    expect(errors).toEqual([expect.objectContaining({ kind: 'parse', id: '17', raw: '{not json' })])
   })
 
   it('a parse error is cleared when a new connection opens', () => {
@@ -600,7 +610,7 @@ describe('wire tap (onWire)', () => {
     sink.message(wire('3', 'quote', 'c'))
     expect(heard).toEqual([first, wire('{bad', 'quote', 'b'), wire('3', 'quote', 'c')])
     expect(order).toEqual(['wire 1', 'message 1', 'wire {bad', 'wire 3', 'message 3'])
-    expect(errors.map((e) => e.kind)).toEqual(['parse'])
+    expect(errors.map((e) => [e.kind, e.id])).toEqual([['parse', 'b']]) // the id of the message it is about
     expect(messages.map((m) => m.data)).toEqual([1, 3])
   })
 
