@@ -127,6 +127,7 @@ export function createConnection<T>(config: ConnectionConfig<T>): Connection<T> 
       activity: () => void (live() && (lastActivity = now())),
       lastEventId: (id) => void (live() && store.set({ lastEventId: id })),
       retryHint: (ms) => void (live() && (serverRetry = ms)),
+      report: (e) => void (live() && report(e)),
       fail: (e, retryable, retryAfter) => live() && dispatch({ type: 'failed', error: e, retryable, retryAfter }),
     }
     try {

@@ -26,6 +26,12 @@ export interface TransportSink {
   /** The server's reconnection time (SSE `retry:`), in ms. */
   retryHint(ms: number): void
   /**
+   * A problem that does not end the attempt, e.g. an oversized message that was skipped;
+   * the stream goes on. It goes to the snapshot's `error` and to `onError` listeners, like
+   * `Connection.report`.
+   */
+  report(error: RealtimeError): void
+  /**
    * The attempt failed or the open connection broke.
    * @param retryable - whether backoff should try again.
    * @param retryAfter - a server-given minimum delay in ms.

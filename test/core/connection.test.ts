@@ -317,6 +317,28 @@ describe('close() and stale transports', () => {
     expect(transport.last.lastEventId).toBeUndefined() // not the stale id
   })
 
+  it("a transport's report (a skipped message) goes to the snapshot and onError; the stream goes on; a replaced transport's is ignored", () => {
+    const { connection, transport, frames, statuses, errors, snap } = setup()
+    connection.connect()
+    const first = transport.last.sink
+    first.open()
+    const skipped = failure('protocol', 'a message passed maxMessageSize')
+    first.report(skipped)
+    expect(errors).toEqual([skipped])
+    frames.flush()
+    expect(snap()).toMatchObject({ status: 'open', error: skipped })
+    first.message(wire('next'))
+    expect(transport.live).toEqual([transport.attempts[0]])
+    connection.reconnect()
+    first.report(failure('protocol', 'stale'))
+    frames.flush()
+    expect(errors).toEqual([skipped])
+    expect(snap().error).toBe(skipped)
+    transport.last.sink.open() // a fresh stream starts clean
+    expect(snap().error).toBeNull()
+    expect(statuses).toEqual(['connecting', 'open', 'open', 'connecting', 'open'])
+  })
+
   it('ignores a failed attempt that reports again after its retry started', () => {
     const { connection, transport, statuses } = setup()
     connection.connect()
