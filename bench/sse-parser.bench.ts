@@ -26,7 +26,7 @@ const cases = [
 const parsers = {
   'tabwire createSseParser': (chunks: readonly string[]) => {
     let n = 0
-    const parser = createSseParser({ event: () => void n++, id: () => {}, retry: () => {}, overflow: () => {} }, 1 << 22)
+    const parser = createSseParser({ event: () => void n++, id: () => {}, retry: () => {}, oversized: () => {} }, 1 << 22)
     for (const chunk of chunks) parser.feed(chunk)
     return n
   },

@@ -36,6 +36,18 @@ export interface FetchTransportOptions {
 }
 
 /**
+ * A header value carrying `text` as its UTF-8 bytes: `Headers` takes a ByteString (one
+ * character per byte, U+0000–U+00FF) and would throw on anything above U+00FF, or send
+ * U+0080–U+00FF as single Latin-1 bytes. The server reads the bytes back as UTF-8, as it
+ * does for the `id:` field it sent.
+ */
+function utf8ByteString(text: string): string {
+  let out = ''
+  for (const byte of new TextEncoder().encode(text)) out += String.fromCharCode(byte)
+  return out
+}
+
+/**
  * SSE over `fetch` and a streaming body: any method, headers and body, and no DOM needed
  * (browsers, workers, Node ≥ 22). Parsing follows the WHATWG HTML spec (see sse-parser.ts).
  * @see https://html.spec.whatwg.org/multipage/server-sent-events.html
@@ -64,7 +76,7 @@ export function fetchTransport(url: string, options: FetchTransportOptions = {})
       const headers = new Headers(extra)
       headers.set('accept', 'text/event-stream')
       // Spec: send Last-Event-ID only when the last event id is not the empty string.
-      if (lastEventId) headers.set('last-event-id', lastEventId)
+      if (lastEventId) headers.set('last-event-id', utf8ByteString(lastEventId))
       if (closed) return
       // Aborting (on close) also cancels the body, so nothing needs releasing by hand.
       const response = await (options.fetch ?? fetch)(url, {
@@ -78,7 +90,9 @@ export function fetchTransport(url: string, options: FetchTransportOptions = {})
       if (closed) return
       const status = response.status
       const type = response.headers.get('content-type')
-      // 204 and other 4xx are final, 401/403 too (as `auth`); 5xx, 429 and 408 are retried.
+      // 204 is the server saying "stop" (spec): closed on purpose, not a failure.
+      if (status === 204) return fail(new RealtimeError('ended', 'the server ended the stream (HTTP 204)', { status }), false)
+      // Other 4xx are final, 401/403 too (as `auth`); 5xx, 429 and 408 are retried.
       const kind =
         status === 401 || status === 403
           ? 'auth'
@@ -99,7 +113,9 @@ export function fetchTransport(url: string, options: FetchTransportOptions = {})
           event: (event, data, id) => sink.message({ data, event, id: id || undefined }),
           id: (id) => sink.lastEventId(id),
           retry: (ms) => sink.retryHint(ms),
-          overflow: () => fail(new RealtimeError('protocol', `an event passed maxMessageSize (${maxSize})`), true),
+          // The skipped event's id already moved the last event id past it (see the parser).
+          oversized: (id) =>
+            sink.report(new RealtimeError('protocol', `an event passed maxMessageSize (${maxSize}) and was skipped`, { id: id || undefined })),
         },
         maxSize,
         lastEventId,

@@ -1,3 +1,6 @@
+import { once } from 'node:events'
+import { createServer, type IncomingMessage } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { RealtimeError } from '../../src/core/errors'
 import { fetchTransport, type FetchTransportOptions } from '../../src/core/sse-fetch'
@@ -24,6 +27,7 @@ function streamResponse(init: ResponseInit = {}) {
 interface Recorded {
   events: string[]
   messages: WireMessage[]
+  reports: RealtimeError[]
   failure: { error: RealtimeError; retryable: boolean; retryAfter: number | undefined } | undefined
 }
 
@@ -33,13 +37,17 @@ function run(response: Response | Promise<Response>, options: FetchTransportOpti
     requests.push({ url: String(url), init: init!, headers: new Headers(init!.headers) })
     return response
   }) as unknown as typeof globalThis.fetch
-  const recorded: Recorded = { events: [], messages: [], failure: undefined }
+  const recorded: Recorded = { events: [], messages: [], reports: [], failure: undefined }
   const sink: TransportSink = {
     open: () => void recorded.events.push('open'),
     message: (m) => void recorded.messages.push(m),
     activity: () => void recorded.events.push('activity'),
     lastEventId: (id) => void recorded.events.push(`id:${id}`),
     retryHint: (ms) => void recorded.events.push(`retry:${ms}`),
+    report: (error) => {
+      recorded.events.push(`report:${error.kind}`)
+      recorded.reports.push(error)
+    },
     fail: (error, retryable, retryAfter) => {
       recorded.events.push(`fail:${error.kind}`)
       recorded.failure = { error, retryable, retryAfter }
@@ -67,6 +75,45 @@ describe('fetchTransport: the request', () => {
     expect(empty.requests[0]!.headers.has('last-event-id')).toBe(false)
   })
 
+  it.each([
+    ['ASCII', 'abc-42', 'abc-42'],
+    ['é (U+00E9, which Headers would send as one Latin-1 byte)', 'é', '\u00c3\u00a9'],
+    ['€ (U+20AC, which Headers.set would throw on)', '€', '\u00e2\u0082\u00ac'],
+    ['an emoji (a surrogate pair)', 'id-🎉', 'id-\u00f0\u009f\u008e\u0089'],
+  ])('sends Last-Event-ID as its UTF-8 bytes: %s', async (_name, id, byteString) => {
+    const { requests, recorded } = run(streamResponse().response, {}, id)
+    await settle()
+    expect(recorded.events).toEqual(['open'])
+    expect(requests[0]!.headers.get('last-event-id')).toBe(byteString)
+  })
+
+  it('a real HTTP server receives the Last-Event-ID bytes, which decode as UTF-8 to the id', async () => {
+    const received: Buffer[] = []
+    const server = createServer((request: IncomingMessage, response) => {
+      // Node reads header bytes one char per byte ('latin1'): turn them back into bytes.
+      received.push(Buffer.from(String(request.headers['last-event-id']), 'latin1'))
+      response.writeHead(204).end()
+    })
+    server.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/stream`
+      const ids = ['abc-42', 'é', '€', 'id-🎉', 'ÿ€𝄞 mixed']
+      for (const id of ids) {
+        const failed = new Promise<RealtimeError>((resolve) => {
+          const sink = { open() {}, message() {}, activity() {}, lastEventId() {}, retryHint() {}, report() {}, fail: resolve }
+          fetchTransport(url)({ sink, lastEventId: id, attempt: 1 })
+        })
+        expect((await failed).kind).toBe('ended')
+      }
+      expect(received.map((bytes) => bytes.toString('utf8'))).toEqual(ids)
+      expect(received.map((bytes) => bytes.toString('hex'))).toEqual(ids.map((id) => Buffer.from(id, 'utf8').toString('hex')))
+    } finally {
+      server.closeAllConnections()
+      server.close()
+    }
+  })
+
   it('sends method, body, credentials and headers; a headers function is awaited on every connect', async () => {
     let token = 0
     const headers = vi.fn(async () => ({ Authorization: `Bearer t${++token}`, Accept: 'text/plain' }))
@@ -86,7 +133,7 @@ describe('fetchTransport: the request', () => {
 
 describe('fetchTransport: the HTTP policy', () => {
   const cases: [string, ResponseInit, string, boolean][] = [
-    ['204 closes for good', { status: 204 }, 'http', false],
+    ['204 closes on purpose, not as a failure', { status: 204 }, 'ended', false],
     ['401 is an auth error', { status: 401 }, 'auth', false],
     ['403 is an auth error', { status: 403 }, 'auth', false],
     ['404 is final', { status: 404 }, 'http', false],
@@ -183,16 +230,25 @@ describe('fetchTransport: the stream', () => {
     expect(recorded.messages.map((m) => m.data)).toEqual(['ü€🎉'])
   })
 
-  it('fails with a protocol error when an event passes maxMessageSize, without buffering it', async () => {
+  it('skips an event past maxMessageSize: reports it with its id, moves the last event id past it, goes on', async () => {
     const s = streamResponse()
-    const { recorded } = run(s.response, { maxMessageSize: 1000 })
+    const { recorded, requests, transport } = run(s.response, { maxMessageSize: 1000 }, '4')
     await settle()
+    s.write('id: 5\ndata: ' + 'x'.repeat(600) + '\n')
     s.write('data: ' + 'x'.repeat(600) + '\n')
-    s.write('data: ' + 'x'.repeat(600) + '\n')
+    s.write('\nid: 6\ndata: next\n\n')
     await settle()
-    expect(recorded.messages).toEqual([])
-    expect(recorded.events.at(-1)).toBe('fail:protocol')
-    expect(recorded.failure!.retryable).toBe(true)
+    expect(recorded.messages).toEqual([{ data: 'next', event: 'message', id: '6' }])
+    expect(recorded.events.filter((e) => e !== 'activity')).toEqual(['open', 'id:5', 'report:protocol', 'id:6'])
+    expect(recorded.reports[0]).toMatchObject({
+      kind: 'protocol',
+      id: '5',
+      message: 'an event passed maxMessageSize (1000) and was skipped',
+    })
+    // The stream stays: no failure, no second request.
+    expect(recorded.failure).toBeUndefined()
+    expect(requests).toHaveLength(1)
+    transport.close()
   })
 
   it('stops all I/O on close: no sink calls afterwards, the body is cancelled', async () => {

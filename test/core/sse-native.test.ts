@@ -32,6 +32,7 @@ function start(url: string, events: string[], lastEventId?: string, withCredenti
     activity: () => void calls.push('activity'),
     lastEventId: (id) => void calls.push(`id=${id}`),
     retryHint: () => void calls.push('retry'),
+    report: (e) => void calls.push(`report:${e.kind}`),
     fail: (e, retryable) => void calls.push(`fail:${e.kind}:${retryable}`),
   }
   const transport = nativeTransport(url, events, {

@@ -14,14 +14,18 @@ function parseBytes(chunks: Uint8Array[], lastId = '', maxSize = 1 << 20) {
       id: (id) => ids.push(id),
       retry: (ms) => out.push(ms),
       comment: () => out.push('comment'),
-      overflow: () => out.push('overflow'),
+      oversized: (id) => out.push(`oversized:${id}`),
     },
     maxSize,
     lastId,
   )
   const decoder = new TextDecoder()
-  for (const chunk of chunks) parser.feed(decoder.decode(chunk, { stream: true }))
-  return { out, ids }
+  let held = 0
+  for (const chunk of chunks) {
+    parser.feed(decoder.decode(chunk, { stream: true }))
+    held = Math.max(held, parser.buffered())
+  }
+  return { out, ids, held }
 }
 
 const bytes = (text: string) => new TextEncoder().encode(text)
@@ -143,47 +147,110 @@ describe('sse parser: the spec cases', () => {
     const text = bytes('data: 日本🎉\n\n')
     expect(parseBytes([text.slice(0, 8), text.slice(8, 13), text.slice(13)]).out).toEqual([['message', '日本🎉', '']])
   })
+})
 
-  it('calls overflow once a line or an event passes maxSize, and stops', () => {
-    const line = parseBytes([bytes('data: '), bytes('x'.repeat(60)), bytes('y'.repeat(60))], '', 100)
-    expect(line.out).toEqual(['overflow'])
-    const event = parseBytes([bytes('data: 0123456789\n'.repeat(12) + '\n')], '', 100)
-    expect(event.out).toEqual(['overflow'])
-    const fine = parseBytes([bytes('data: 0123456789\n\n'.repeat(50))], '', 100)
-    expect(fine.out).toHaveLength(50)
+/** Random streams of short lines, every field, comment and line end mixed. */
+const pieces = ['data', 'event', 'id', 'retry', 'foo', '', ':']
+const values = ['', ' ', 'x', ' hi', 'a:b', '12', ' 3000', 'é', '日本', '🎉', 'n\0l', 'ping']
+const ends = ['\n', '\r', '\r\n']
+
+function randomStream(random: () => number): string {
+  const pick = <T,>(list: readonly T[]) => list[Math.floor(random() * list.length)]!
+  let text = ''
+  for (let i = 0; i < 40; i++) {
+    const name = pick(pieces)
+    text += (random() < 0.1 ? name : `${name}:${pick(values)}`) + pick(ends)
+    if (random() < 0.25) text += pick(ends)
+  }
+  return text
+}
+
+/** The same facts from eventsource-parser: data, type, and the id in force. */
+function reference(text: string) {
+  const out: Out = []
+  let lastId = ''
+  const parser = createParser({
+    onEvent: (e) => out.push([e.event ?? 'message', e.data, lastId]),
+    onId: (id) => void (lastId = id),
+    onRetry: (ms) => out.push(ms),
+    onComment: () => out.push('comment'),
+  })
+  parser.feed(text)
+  return out
+}
+
+describe('sse parser: events and lines past maxSize are skipped, not the stream', () => {
+  const x = (n: number) => 'x'.repeat(n)
+  // maxSize 20 throughout. [name, stream, what comes out, the last event ids set]
+  const cases: [string, string, Out, string[]][] = [
+    ['one data line too long: skipped, its id counts', `id: 1\ndata: ${x(30)}\n\ndata: next\n\n`, ['oversized:1', ['message', 'next', '1']], ['1']],
+    ['an id after the data still counts', `data: ${x(30)}\nid: 7\n\ndata: b\n\n`, ['oversized:7', ['message', 'b', '7']], ['7']],
+    ['lines that add up past the limit', `id: 2\ndata: 0123456789\ndata: 0123456789\n\ndata: ok\n\n`, ['oversized:2', ['message', 'ok', '2']], ['2']],
+    ['an event without an id reports the id in force', `data: ${x(30)}\n\n`, ['oversized:9'], []],
+    ['a retry inside a skipped event still counts', `data: ${x(30)}\nretry: 500\n\n`, [500, 'oversized:9'], []],
+    ['the type of a skipped event does not leak into the next', `event: big\ndata: ${x(30)}\n\ndata: a\n\n`, ['oversized:9', ['message', 'a', '9']], []],
+    ['an event line too long skips its event', `event: ${x(30)}\ndata: a\n\ndata: b\n\n`, ['oversized:9', ['message', 'b', '9']], []],
+    ['an id line too long skips its event, and the id is not taken', `id: ${x(30)}\ndata: a\n\nid: 3\ndata: b\n\n`, ['oversized:9', ['message', 'b', '3']], ['3']],
+    ['a comment too long is only a comment', `: ${x(50)}\ndata: a\n\n`, ['comment', ['message', 'a', '9']], []],
+    ['an unknown field too long is ignored, as any unknown field', `foo: ${x(50)}\ndata: a\n\n`, [['message', 'a', '9']], []],
+    ['a field name too long is ignored', `${x(50)}: y\ndata: a\n\n`, [['message', 'a', '9']], []],
+    ['exactly maxSize is kept', `data: ${x(14)}\n\n`, [['message', x(14), '9']], []],
+    ['an oversized event never ended is never reported', `data: ${x(30)}\ndata: a\n`, [], []],
+    ['CR and CRLF line ends too', `data: ${x(30)}\r\rid: 4\r\ndata: c\r\n\r\n`, ['oversized:9', ['message', 'c', '4']], ['4']],
+  ]
+
+  it.each(cases)('%s', (_name, text, out, ids) => {
+    // Whole, and one byte at a time: chunk boundaries must not change the answer.
+    const whole = parseBytes([bytes(text)], '9', 20)
+    expect(whole.out).toEqual(out)
+    expect(whole.ids).toEqual(ids)
+    const bytewise = parseBytes([...bytes(text)].map((b) => new Uint8Array([b])), '9', 20)
+    expect(bytewise.out).toEqual(out)
+    expect(bytewise.ids).toEqual(ids)
+    expect(bytewise.held).toBeLessThanOrEqual(20)
+  })
+
+  it('never holds more than maxSize characters, however long a line or event', () => {
+    const chunks = [bytes('id: 5\ndata: '), ...Array.from({ length: 2000 }, () => bytes(x(50))), bytes('\ndata: '), bytes(x(500)), bytes('\n\ndata: after\n\n')]
+    const { out, ids, held } = parseBytes(chunks, '', 1000)
+    expect(out).toEqual(['oversized:5', ['message', 'after', '5']])
+    expect(ids).toEqual(['5'])
+    expect(held).toBeLessThanOrEqual(1000)
+    const comment = parseBytes([bytes(':'), ...Array.from({ length: 100 }, () => bytes(x(50))), bytes('\ndata: a\n\n')], '', 1000)
+    expect(comment.out).toEqual(['comment', ['message', 'a', '']])
+    expect(comment.held).toBe(0)
+    // Once an event is skipped, its later data lines are not kept either.
+    const parser = createSseParser({ event() {}, id() {}, retry() {}, oversized() {} }, 1000)
+    parser.feed(`data: ${x(1500)}\ndata: small\n`)
+    expect(parser.buffered()).toBe(0)
+  })
+
+  it('keeps what a spec parser gives, less the events past the limit (500 seeded streams)', () => {
+    const maxSize = 16
+    for (let seed = 1; seed <= 500; seed++) {
+      const random = seeded(seed)
+      // Lines here are at most 12 characters, so only whole events pass the limit.
+      const text = randomStream(random)
+      const ours = parseBytes(randomSplit(bytes(text), random), '', maxSize).out
+      const theirs = reference(text)
+      expect({ seed, length: ours.length }).toEqual({ seed, length: theirs.length })
+      theirs.forEach((entry, i) => {
+        const mine = ours[i]
+        if (typeof mine === 'string' && mine.startsWith('oversized:')) {
+          const [, data, id] = entry as [string, string, string]
+          expect({ seed, id: mine.slice(10) }).toEqual({ seed, id })
+          // Skipped only when the event's data and one of its lines passed the limit.
+          expect(data.length).toBeGreaterThan(maxSize - 12)
+        } else {
+          expect({ seed, entry: mine }).toEqual({ seed, entry })
+          if (Array.isArray(entry)) expect(entry[1].length).toBeLessThanOrEqual(maxSize)
+        }
+      })
+    }
   })
 })
 
 describe('sse parser: random streams against eventsource-parser', () => {
-  const pieces = ['data', 'event', 'id', 'retry', 'foo', '', ':']
-  const values = ['', ' ', 'x', ' hi', 'a:b', '12', ' 3000', 'é', '日本', '🎉', 'n\0l', 'ping']
-  const ends = ['\n', '\r', '\r\n']
-
-  function randomStream(random: () => number): string {
-    const pick = <T,>(list: readonly T[]) => list[Math.floor(random() * list.length)]!
-    let text = ''
-    for (let i = 0; i < 40; i++) {
-      const name = pick(pieces)
-      text += (random() < 0.1 ? name : `${name}:${pick(values)}`) + pick(ends)
-      if (random() < 0.25) text += pick(ends)
-    }
-    return text
-  }
-
-  /** The same facts from eventsource-parser: data, type, and the id in force. */
-  function reference(text: string) {
-    const out: Out = []
-    let lastId = ''
-    const parser = createParser({
-      onEvent: (e) => out.push([e.event ?? 'message', e.data, lastId]),
-      onId: (id) => void (lastId = id),
-      onRetry: (ms) => out.push(ms),
-      onComment: () => out.push('comment'),
-    })
-    parser.feed(text)
-    return out
-  }
-
   it('agrees on 500 seeded streams split at random byte boundaries', () => {
     for (let seed = 1; seed <= 500; seed++) {
       const random = seeded(seed)
