@@ -31,5 +31,5 @@ export {
   type WireData,
 } from './web-socket'
 export { type ShareMode } from './share'
-export { relaying, shareAcrossTabs } from './tabs'
-export type { Shareable, TabChannel, TabDecodeOptions, TabRelay, TabResume, TabShareInjectables, TabShareOptions } from './tab-types'
+export { shareAcrossTabs } from './tabs/share-across-tabs'
+export type { PageEvents, Shareable, TabChannel, TabDecodeOptions, TabResume, TabShareInjectables, TabShareOptions } from './tabs/types'

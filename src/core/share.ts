@@ -1,8 +1,7 @@
-import { createDecoder, type DecodeOptions } from './decode'
 import { misuse } from './errors'
 import { streamKey } from './key'
-import { shareAcrossTabs } from './tabs'
-import type { Shareable, TabRelay, TabResume, TabShareOptions } from './tab-types'
+import { shareAcrossTabs } from './tabs/share-across-tabs'
+import type { Shareable, TabDecodeOptions, TabResume, TabShareOptions } from './tabs/types'
 
 /**
  * Who shares a stream's connection:
@@ -25,19 +24,20 @@ export function shareSlot(key: string, share: ShareMode | undefined, instance: s
 }
 
 /**
- * Makes and starts a stream's connection for its share mode. `decoding` is how this tab
- * decodes messages another tab relays (as `create`'s connection decodes its own).
+ * Makes and starts a stream's connection for its share mode. `decode` is how this tab
+ * reads messages another tab relays (as `create`'s connection decodes its own); `create`'s
+ * `shared` is true when the connection serves other tabs too.
  */
 export function startShared<T>(
   key: string,
   share: ShareMode | undefined,
-  create: (resume: TabResume<T> | undefined, relay: TabRelay | undefined) => Shareable<T>,
-  decoding: DecodeOptions<T> = {},
+  create: (resume: TabResume<T> | undefined, shared: boolean) => Shareable<T>,
+  decode?: TabDecodeOptions<T>['decode'],
 ): Shareable<T> {
   const connection =
     share === 'tab' || share === false
-      ? create(undefined, undefined)
-      : shareAcrossTabs(key, create, { ...(share === 'tabs' ? {} : share), decode: createDecoder(decoding) })
+      ? create(undefined, false)
+      : shareAcrossTabs(key, create, { ...(share === 'tabs' ? {} : share), decode })
   connection.connect()
   return connection
 }

@@ -1,13 +1,15 @@
 'use client'
-import { useCallback, useId, useRef, useSyncExternalStore } from 'react'
+import { useCallback, useId, useInsertionEffect, useRef, useSyncExternalStore } from 'react'
 import type { ConnectionSnapshot, RealtimeMessage } from '../core/connection'
-import type { DecodeOptions } from '../core/decode'
+import { createDecoder, type DecodeOptions } from '../core/decode'
 import type { RealtimeError } from '../core/errors'
+import { createOptionsCell, type OptionsCell } from '../core/options-cell'
 import { defaultRegistry, type Lease, type Registry } from '../core/registry'
 import { type ShareMode, shareSlot, startShared } from '../core/share'
-import { IDLE } from '../core/tabs'
-import type { Shareable, TabRelay, TabResume } from '../core/tab-types'
-import { liveOptions, useLatest } from './latest'
+import { IDLE } from '../core/tabs/share-across-tabs'
+import type { Shareable, TabResume } from '../core/tabs/types'
+import type { WireMessage } from '../core/transport'
+import { useLatest } from './latest'
 
 /** Options every hook shares. */
 export interface HookOptions<T, S> {
@@ -51,17 +53,43 @@ export interface HookState<S> extends Omit<ConnectionSnapshot<S>, 'data'> {
   reconnect(): void
 }
 
+/** What a registry holds for a stream: its connection and its holders' options. */
+interface Entry<T, O> {
+  connection: Shareable<T>
+  options: OptionsCell<O>
+  close(): unknown
+}
+
+/**
+ * Makes a stream's connection. `inputs` are the options it was created with (bound to its
+ * key: read the url and wire options there); `live()` gives the newest options of a holder
+ * still there (read callbacks through it). `resume` is set when this tab takes the stream
+ * over from another; `shared` when the connection serves other tabs too.
+ */
+export type CreateConnection<T, O> = (inputs: O, live: () => O, resume: TabResume<T> | undefined, shared: boolean) => Shareable<T>
+
 const getServerSnapshot = () => IDLE
+
+/** How this tab reads relayed messages: the newest holder's decoding, rebuilt only when it changes. */
+function liveDecoder<T>(live: () => DecodeOptions<T>) {
+  let seen: DecodeOptions<T> | undefined
+  let decode: ((m: WireMessage) => T) | undefined
+  return (m: WireMessage): T => {
+    const o = live()
+    if (!seen || o.json !== seen.json || o.parse !== seen.parse || o.schema !== seen.schema) decode = createDecoder((seen = o))
+    return decode ? decode(m) : (m.data as T)
+  }
+}
 
 /**
  * The one adapter every hook is: a `useSyncExternalStore` over a shared core connection,
- * found by `key` (null: none) and the `share` mode. `create` runs once per key, in the
- * commit phase, with a ref to the latest options (read callbacks through it, so inline ones
- * never reconnect); `resume` is set when this tab takes a stream over from another.
+ * found by `key` (null: none) and the `share` mode. The registry entry owns an options
+ * cell that every holder updates on each commit; `create` runs once per key with the
+ * inputs of that key, never through a ref that could follow another key.
  */
 export function useConnection<T, S, O extends HookOptions<T, S> & DecodeOptions<T>>(
   key: string | null,
-  create: (latest: { readonly current: O }, resume: TabResume<T> | undefined, relay: TabRelay | undefined) => Shareable<T>,
+  create: CreateConnection<T, O>,
   options: O,
 ): {
   state: HookState<S>
@@ -71,39 +99,50 @@ export function useConnection<T, S, O extends HookOptions<T, S> & DecodeOptions<
   peek(): Shareable<T> | undefined
 } {
   const latest = useLatest(options)
-  const make = useLatest(create)
   const registry = options.registry ?? defaultRegistry()
   const instance = useId()
   const slot = key === null ? null : shareSlot(key, options.share, instance)
   const cache = useRef<{ base: ConnectionSnapshot<T>; select: unknown; view: ConnectionSnapshot<S> } | null>(null)
 
-  const acquire = useCallback(
-    () =>
-      slot === null
-        ? undefined
-        : registry.acquire(slot, () =>
-            startShared<T>(key!, latest.current.share, (resume, relay) => make.current(latest, resume, relay), liveOptions(latest, ['parse'])),
-          ),
-    // `key` is part of `slot`.
-    [slot, registry, latest, make],
-  )
-  const peek = useCallback(() => registry.peek<Shareable<T>>(slot), [slot, registry])
+  /** Takes a hold on the entry for this render's slot, creating it from this render's options. */
+  const hold = useCallback((): Lease<Entry<T, O>> | undefined => {
+    if (slot === null) return undefined
+    const inputs = latest.current
+    return registry.acquire(slot, (): Entry<T, O> => {
+      const cell = createOptionsCell(inputs)
+      const connection = startShared<T>(key!, inputs.share, (resume, shared) => create(inputs, cell.get, resume, shared), liveDecoder(cell.get))
+      return { connection, options: cell, close: () => connection.close() }
+    })
+    // `key` is part of `slot`, and `create` stays the one of the render that made this slot.
+  }, [slot, registry, latest])
+  const acquire = useCallback((): Lease<Shareable<T>> | undefined => {
+    const lease = hold()
+    return lease && { value: lease.value.connection, release: lease.release }
+  }, [hold])
+  const entry = useCallback(() => registry.peek<Entry<T, O>>(slot), [slot, registry])
+  const peek = useCallback(() => entry()?.connection, [entry])
+
+  // Every commit, this holder's newest options go to the entry it holds.
+  useInsertionEffect(() => entry()?.options.set(instance, options))
 
   const subscribe = useCallback(
     (notify: () => void) => {
-      const lease = acquire()
+      const lease = hold()
       if (!lease) return () => {}
+      const { connection, options: cell } = lease.value
+      cell.set(instance, latest.current)
       const offs = [
-        lease.value.subscribe(notify),
-        lease.value.onMessage((message) => latest.current.onMessage?.(message)),
-        lease.value.onError((error) => latest.current.onError?.(error)),
+        connection.subscribe(notify),
+        connection.onMessage((message) => latest.current.onMessage?.(message)),
+        connection.onError((error) => latest.current.onError?.(error)),
       ]
       return () => {
         for (const off of offs) off()
+        cell.remove(instance)
         lease.release()
       }
     },
-    [acquire, latest],
+    [hold, latest, instance],
   )
 
   const getSnapshot = (): ConnectionSnapshot<S> => {

@@ -1,6 +1,5 @@
 'use client'
 import { createEventSource, eventSourceKey, type EventSourceOptions } from '../core/event-source'
-import { relaying } from '../core/tabs'
 import { liveOptions } from './latest'
 import { type HookOptions, type HookState, useConnection } from './use-connection'
 
@@ -27,17 +26,19 @@ export function useEventSource<T = string, S = T>(
   url: string | null,
   options: UseEventSourceOptions<T, S> = {},
 ): UseEventSourceResult<S> {
-  // `enabled` and `share` are the hook's own: `enabled: true` and no `enabled` are the same stream.
-  const key = url !== null && options.enabled !== false ? eventSourceKey(url, { ...options, enabled: undefined, share: undefined } as EventSourceOptions<unknown>) : null
-  return useConnection<T, S, UseEventSourceOptions<T, S>>(
+  // Throws at once on misuse (a bad url, headers with the native transport…).
+  const key = url !== null && options.enabled !== false ? eventSourceKey(url, options as EventSourceOptions<unknown>) : null
+  return useConnection<T, S, UseEventSourceOptions<T, S> & { url: string | null }>(
     key,
-    // Callbacks are read through `latest` (they may capture state). A schema is a pure
-    // value: the one given when the stream starts is used. A stream shared by every tab
-    // serves visible ones too, so it never pauses because its leader tab is hidden.
-    (latest, resume, relay) => {
-      const o = liveOptions(latest, ['headers', 'parse', 'onAuthError'])
-      return createEventSource<T>(url!, { ...o, ...relaying(o, relay), lastEventId: resume?.lastEventId ?? o.lastEventId, pauseWhenHidden: !relay && o.pauseWhenHidden })
-    },
-    options,
+    // The url and wire options are the key's; callbacks are the newest holder's. A stream
+    // shared by every tab serves visible ones too, so it never pauses because its leader
+    // tab is hidden.
+    (inputs, live, resume, shared) =>
+      createEventSource<T>(inputs.url!, {
+        ...liveOptions(inputs, live, ['headers', 'parse', 'onAuthError']),
+        lastEventId: resume?.lastEventId ?? inputs.lastEventId,
+        pauseWhenHidden: !shared && inputs.pauseWhenHidden,
+      }),
+    { ...options, url },
   ).state
 }

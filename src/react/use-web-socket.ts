@@ -1,7 +1,6 @@
 'use client'
 import { useCallback } from 'react'
 import { createWebSocket, type SendResult, type WebSocketOptions, webSocketKey } from '../core/web-socket'
-import { relaying } from '../core/tabs'
 import { liveOptions } from './latest'
 import { type HookOptions, type HookState, useConnection } from './use-connection'
 
@@ -35,16 +34,16 @@ export function useWebSocket<In = unknown, Out = unknown, S = In>(
   url: Url | null,
   options: UseWebSocketOptions<In, Out, S> = {},
 ): UseWebSocketResult<S, Out> {
-  // `enabled` and `share` are the hook's own: `enabled: true` and no `enabled` are the same stream.
-  const key =
-    url !== null && options.enabled !== false ? webSocketKey(url, { ...options, enabled: undefined, share: undefined } as WebSocketOptions<In, Out>) : null
+  // Throws at once on misuse (a malformed url, a url function without a `key`…).
+  const key = url !== null && options.enabled !== false ? webSocketKey(url, options as WebSocketOptions<In, Out>) : null
   const { state, acquire, peek } = useConnection<In, S, UseWebSocketOptions<In, Out, S> & { url: Url | null }>(
     key,
-    // Callbacks (and a url function) are read through `latest`: they may capture state. A
-    // tab taking the stream over from another resumes through `onReopen`.
-    (latest, resume, relay) => {
-      const o = liveOptions(latest, ['url', 'parse', 'serialize', 'shouldReconnect', 'onReopen', 'onAuthError'])
-      return createWebSocket<In, Out>(o.url!, { ...o, ...relaying(o, relay), ...(resume && { resume: { lastMessage: resume.data } }) })
+    // Wire options are the key's; callbacks (and a url function) are the newest holder's:
+    // they may capture state. A tab taking the stream over from another resumes through
+    // `onReopen`.
+    (inputs, live, resume) => {
+      const o = liveOptions(inputs, live, ['url', 'parse', 'serialize', 'shouldReconnect', 'onReopen', 'onAuthError', 'messageId'])
+      return createWebSocket<In, Out>(o.url!, { ...o, ...(resume && { resume: { lastMessage: resume.data, lastEventId: resume.lastEventId } }) })
     },
     { ...options, url },
   )

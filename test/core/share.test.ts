@@ -1,7 +1,7 @@
 // core/share: the hooks' `share` option, as registry slots and started connections.
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { hashKey } from '../../src/core/key'
-import { PROTOCOL } from '../../src/core/tab-frames'
+import { PROTOCOL } from '../../src/core/tabs/frames'
 import { shareSlot, startShared } from '../../src/core/share'
 
 const fakeConnection = () => ({

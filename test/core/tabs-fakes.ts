@@ -4,9 +4,8 @@
 import { vi } from 'vitest'
 import { type Connection, createConnection, type RealtimeMessage } from '../../src/core/connection'
 import type { RealtimeError } from '../../src/core/errors'
-import { createDecoder } from '../../src/core/decode'
-import { relaying, shareAcrossTabs } from '../../src/core/tabs'
-import type { Shareable, TabChannel, TabDecodeOptions, TabShareInjectables, TabShareOptions } from '../../src/core/tab-types'
+import { shareAcrossTabs } from '../../src/core/tabs/share-across-tabs'
+import type { Shareable, TabChannel, TabDecodeOptions, TabShareInjectables, TabShareOptions } from '../../src/core/tabs/types'
 import { type FakeTransport, fakeEnvironment, fakeTransport, manualFrames } from './fakes'
 
 export type TabConnection = Connection<string> & { send: ReturnType<typeof vi.fn> }
@@ -47,7 +46,7 @@ export function tabGroup(namespace: string) {
       const errors: RealtimeError[] = []
       const shared = shareAcrossTabs<string>(
         key,
-        (resume, relay) => {
+        (resume) => {
           const lastEventId = resume?.lastEventId
           created.push(lastEventId)
           const connection = Object.assign(
@@ -57,7 +56,7 @@ export function tabGroup(namespace: string) {
               scheduleFrame: frames.schedule,
               random: () => 0.5,
               idleTimeout: 0,
-              decode: createDecoder(relaying(decode ? { parse: (_, message) => decode(message) } : {}, relay)),
+              ...(decode && { decode }),
               ...(lastEventId === undefined ? {} : { lastEventId }),
             }),
             { send: vi.fn() },

@@ -5,9 +5,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { RealtimeError } from '../../src/core/errors'
 import { hashKey } from '../../src/core/key'
-import { PROTOCOL, readFrame } from '../../src/core/tab-frames'
-import { shareAcrossTabs } from '../../src/core/tabs'
-import type { TabChannel } from '../../src/core/tab-types'
+import { PROTOCOL, readFrame } from '../../src/core/tabs/frames'
+import { shareAcrossTabs } from '../../src/core/tabs/share-across-tabs'
+import type { TabChannel } from '../../src/core/tabs/types'
 import type { WireMessage } from '../../src/core/transport'
 import { createConnection } from '../../src/core/connection'
 import { fakeEnvironment, fakeTransport, manualTimers } from './fakes'
@@ -783,7 +783,7 @@ describe('frames', () => {
     vi.resetModules()
     vi.stubEnv('NODE_ENV', mode)
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {})
-    const { shareAcrossTabs: fresh } = await import('../../src/core/tabs')
+    const { shareAcrossTabs: fresh } = await import('../../src/core/tabs/share-across-tabs')
     const tab = fresh('stream', () => createConnection({ transport: fakeTransport().factory, environment: fakeEnvironment(), idleTimeout: 0 }), { namespace })
     const intruder = new BroadcastChannel(`${namespace}:v${PROTOCOL}:${hashKey('stream')}`)
     try {

@@ -1,8 +1,9 @@
-import type { Connection } from './connection'
-import type { Timers } from './runtime'
-import type { WireMessage } from './transport'
+import type { Connection } from '../connection'
+import type { RealtimeError } from '../errors'
+import type { FrameScheduler, Timers } from '../runtime'
+import type { WireMessage } from '../transport'
 
-// The types of the cross-tab layer (`shareAcrossTabs`, in tabs.ts).
+// The types of the cross-tab layer (`shareAcrossTabs`).
 
 /** The part of a BroadcastChannel the relay uses (inject an in-memory one in tests). */
 export interface TabChannel {
@@ -48,6 +49,24 @@ export interface TabShareInjectables {
   channel?: (name: string) => TabChannel
   /** @defaultValue globalThis timers */
   timers?: Timers
+  /** @defaultValue Date.now */
+  now?: () => number
+  /** @defaultValue Math.random */
+  random?: () => number
+  /** Publishes coalesced data changes. @defaultValue requestAnimationFrame, else a 16 ms timer */
+  scheduleFrame?: FrameScheduler
+  /** @defaultValue the page's own lifecycle and visibility (none outside a document) */
+  page?: PageEvents
+}
+
+/**
+ * What the page tells the cross-tab layer. `leave`: frozen, or hidden for the back/forward
+ * cache (`freeze`, `pagehide`); `return`: back (`resume`, `pageshow`); `visibility`: the
+ * page was shown or hidden.
+ */
+export interface PageEvents {
+  visible(): boolean
+  subscribe(listener: (event: 'leave' | 'return' | 'visibility') => void): () => void
 }
 
 /** How this tab reads a shared stream's messages. */
@@ -62,12 +81,13 @@ export interface TabDecodeOptions<T> {
   decode?: (message: WireMessage) => T
 }
 
-/** Hands each message `create`'s connection takes off the wire to the leader's relay. */
-export type TabRelay = (message: WireMessage) => void
-
 /** What a tab's connection needs to be shareable: a connection that may send. */
 export type Shareable<T> = Omit<Connection<T>, 'close'> & {
-  send?(message: unknown): unknown
+  /**
+   * A WebSocket's send. With `report`, a refused message goes to that function instead of
+   * the snapshot (the cross-tab layer reports another tab's refused send in that tab).
+   */
+  send?(message: unknown, options?: { report?: false | ((error: RealtimeError) => void) }): unknown
   /** Stops; a WebSocket returns the messages it still held. */
   close(): unknown
 }

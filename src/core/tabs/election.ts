@@ -1,0 +1,98 @@
+/**
+ * Where this tab stands in a stream's election:
+ * - `idle`: out of it (not started, or away: frozen or in the back/forward cache);
+ * - `queued`: waiting for the lock behind the leader;
+ * - `stealing`: taking the lock from a leader that went silent;
+ * - `leading`: holding the lock, for the whole leadership;
+ * - `refused`: the lock manager will not serve this page (a sandboxed frame): no sharing;
+ * - `closed`: stopped for good, until joined again.
+ */
+export type ElectionState = 'idle' | 'queued' | 'stealing' | 'leading' | 'refused' | 'closed'
+
+export interface ElectionEvents {
+  /** This tab holds the lock; `release` gives it up. */
+  lead(release: () => void): void
+  /** Another tab took the lock from this leader; the election is `queued` again. */
+  stolen(): void
+  /** The lock manager refused a request (not an abort): the tab must do without sharing. */
+  refused(error: unknown): void
+}
+
+export interface Election {
+  readonly state: () => ElectionState
+  /** Queues for the lock (from `idle` or `closed`). */
+  join(): void
+  /** Takes the lock from whoever holds it (a silent leader). */
+  steal(): void
+  /** Leaves: a request in flight is given up, a held lock released. */
+  leave(next?: 'idle' | 'closed'): void
+}
+
+/**
+ * One Web Lock per stream, held for a whole leadership. Every request carries a token: a
+ * grant for a request this tab gave up on (it left, stole, or closed meanwhile) is released
+ * at once, so a tab that closed while a steal was in flight never wakes up leading.
+ */
+export function createElection(locks: Pick<LockManager, 'request'>, name: string, on: ElectionEvents): Election {
+  let state: ElectionState = 'idle'
+  let token = 0
+  let abort: AbortController | undefined
+  let release: (() => void) | undefined
+
+  const request = (steal: boolean) => {
+    abort?.abort()
+    const mine = ++token
+    const controller = (abort = new AbortController())
+    state = steal ? 'stealing' : 'queued'
+    const grant = () => {
+      if (mine !== token || (state !== 'queued' && state !== 'stealing')) return Promise.resolve()
+      abort = undefined
+      state = 'leading'
+      return new Promise<void>((resolve) => {
+        release = resolve
+        on.lead(resolve)
+      })
+    }
+    let call: Promise<unknown>
+    try {
+      call = locks.request(name, steal ? { steal: true } : { signal: controller.signal }, grant)
+    } catch (thrown) {
+      call = Promise.reject(thrown)
+    }
+    call.catch((error: unknown) => {
+      if (mine !== token) return
+      if ((error as Error)?.name !== 'AbortError') {
+        state = 'refused'
+        release = undefined
+        return on.refused(error)
+      }
+      // A held lock broken by another tab's steal.
+      if (state === 'leading') {
+        release?.()
+        release = undefined
+        request(false)
+        on.stolen()
+      }
+    })
+  }
+
+  return {
+    state: () => state,
+    join() {
+      if (state === 'idle' || state === 'closed') request(false)
+    },
+    steal() {
+      if (state === 'queued' || state === 'idle') request(true)
+    },
+    leave(next = 'idle') {
+      if (state === 'refused') return
+      token++
+      abort?.abort()
+      abort = undefined
+      const held = release
+      release = undefined
+      state = next
+      held?.()
+    },
+  }
+}

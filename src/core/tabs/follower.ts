@@ -1,0 +1,110 @@
+import type { WireMessage } from '../transport'
+import type { Frame, Sequenced, WireError, WireState } from './frames'
+
+/** What a tab knows of the leader it follows and of what it delivered. */
+export interface FollowerState {
+  /** The epoch of the leader this tab follows (0: none yet). */
+  readonly epoch: number
+  /** The last sequence number taken in that epoch. */
+  readonly seq: number
+  /**
+   * A frame that skipped ahead of `seq`: taken only when the next frame carries on from it
+   * (frames really were missed), dropped when the leader's next frame carries on from `seq`
+   * (it was forged). So one frame with a huge `s` can never deafen a tab.
+   */
+  readonly held: Sequenced | undefined
+  /** Ids of the messages delivered lately, in order; an id-less message's is the one before it. */
+  readonly recent: readonly string[]
+  /** Ids delivered beyond the current leader's resume point: each is skipped once when it comes again. */
+  readonly ahead: readonly string[]
+}
+
+/** What a frame asks the tab to do, in order. */
+export type Delivery =
+  /** A new leader: what waits for an acknowledgement goes to it. */
+  | { t: 'leader' }
+  | { t: 'msg'; m: WireMessage }
+  | { t: 'state'; state: WireState }
+  | { t: 'err'; error: WireError }
+
+export const FOLLOWER: FollowerState = { epoch: 0, seq: 0, held: undefined, recent: [], ahead: [] }
+
+/** How many ids a tab remembers: the last 1000 to 2000, enough for a leader that was paused a while and ran ahead. */
+const KEEP = 2000
+
+/** `recent` with `ids` appended, trimmed to the last half once past {@link KEEP}. */
+export function remember(recent: readonly string[], ids: readonly (string | undefined)[]): readonly string[] {
+  const known = ids.filter((id): id is string => id !== undefined)
+  if (!known.length) return recent
+  const next = recent.concat(known)
+  return next.length > KEEP ? next.slice(-KEEP / 2) : next
+}
+
+/**
+ * Splits `messages` into the ones to deliver and updates what the tab remembers. A tab may
+ * have delivered more than the new leader had when it took over (an old leader that was
+ * silent, not dead; a follower that read the old leader's last frames first): it skips
+ * those, and nothing else. A paused page may miss some of the repeats, so a repeat skips
+ * the ones before it too.
+ */
+export function sift(state: FollowerState, messages: readonly WireMessage[]): [FollowerState, WireMessage[]] {
+  let ahead = state.ahead
+  const fresh: WireMessage[] = []
+  for (const m of messages) {
+    if (ahead.length) {
+      const j = ahead.indexOf(m.id!)
+      ahead = ahead.slice(j + 1 || ahead.length)
+      if (j >= 0) continue
+    }
+    fresh.push(m)
+  }
+  return [{ ...state, ahead, recent: remember(state.recent, fresh.map((m) => m.id)) }, fresh]
+}
+
+/**
+ * A follower's reading of a leader's frame: pure, so it is tested like a parser. Frames of
+ * an older epoch are dropped; a newer epoch is a new leader, whose resume point `r` says
+ * which of this tab's deliveries come again; within an epoch, each sequence number is taken
+ * once, in order.
+ */
+export function follow(state: FollowerState, frame: Extract<Frame, { e: number }>): [FollowerState, Delivery[]] {
+  if (frame.e < state.epoch) return [state, []]
+  const out: Delivery[] = []
+  let s = state
+  if (frame.e > s.epoch) {
+    // What this tab delivered after the new leader's resume point (id-less events carry
+    // the id before them, so the first delivery with that id is the point).
+    const i = frame.r === undefined ? -1 : s.recent.indexOf(frame.r)
+    const ahead = i >= 0 ? s.recent.slice(i + 1) : []
+    s = { ...s, epoch: frame.e, seq: frame.t === 'beat' ? frame.s : frame.s - 1, held: undefined, ahead }
+    out.push({ t: 'leader' })
+  }
+  const take = (f: Sequenced) => {
+    s = { ...s, seq: f.s }
+    if (f.t === 'state') return void out.push({ t: 'state', state: f.state })
+    if (f.t === 'err') return void out.push({ t: 'err', error: f.error })
+    const [next, fresh] = sift(s, f.ms)
+    s = next
+    for (const m of fresh) out.push({ t: 'msg', m })
+  }
+  if (frame.t === 'beat') {
+    // The leader's sequence reached the held frame: frames were missed, not forged.
+    const held = s.held
+    if (held && frame.s >= held.s) {
+      s = { ...s, held: undefined }
+      take(held)
+    }
+    return [s, out]
+  }
+  if (frame.s <= s.seq) return [s, out]
+  if (frame.s === s.seq + 1) {
+    s = { ...s, held: undefined }
+    take(frame)
+  } else if (s.held && frame.s === s.held.s + 1) {
+    const held = s.held
+    s = { ...s, held: undefined }
+    take(held)
+    take(frame)
+  } else s = { ...s, held: frame }
+  return [s, out]
+}

@@ -1,0 +1,108 @@
+import { RealtimeError } from '../errors'
+import type { Timers } from '../runtime'
+import { type Frame, fromWire, toWire, type WireError } from './frames'
+import type { Shareable } from './types'
+
+export interface SendsContext {
+  post(frame: Frame): boolean | undefined
+  report(error: RealtimeError): void
+  timers: Timers
+  maxQueued: number
+}
+
+/**
+ * What happens to sends while the lead moves between tabs. A follower's send waits (in
+ * order, bounded) until a leader's acknowledgement; a new leader gets what was not yet
+ * acknowledged. A leader takes each send id once however often it is posted, and holds
+ * every send for a short grace after it took the lead, so an acknowledgement the old leader
+ * posted (on another IPC path than the lock grant) arrives before the send could go twice.
+ */
+export function createSends(ctx: SendsContext) {
+  /** Sends not yet acknowledged by a leader, in order (this tab's, waiting for one). */
+  const unacked = new Map<string, unknown>()
+  /** Ids of sends some leader took: a send posted again (to a leader just found) is taken once. */
+  const taken: string[] = []
+  /** While leading: what the socket queue holds, in order (a follower's send id, or undefined for this tab's own). */
+  let waiting: (string | undefined)[] = []
+  /** While leading: the socket, or undefined during the grace (sends wait in `held`). */
+  let socket: Shareable<unknown> | undefined
+  let held: [unknown, string | undefined][] = []
+  let grace: unknown
+  const take = (id: string) => taken.push(id) > 1000 && taken.shift()
+  const newId = () => Math.random().toString(36).slice(2)
+
+  const refused = (id: string | undefined, error: RealtimeError) =>
+    id ? void ctx.post({ t: 'ack', id, error: toWire(error)! }) : ctx.report(error)
+
+  /** Hands a message to the socket; a follower's (`id`) is acknowledged once the socket has it. */
+  const toSocket = (data: unknown, id?: string): unknown => {
+    if (!socket) return held.push([data, id]) && 'queued'
+    if (id) take(id)
+    let error: RealtimeError | undefined
+    const r = socket.send?.(data, { report: (e: RealtimeError) => void (error = e) })
+    if (r === 'queued') waiting.push(id)
+    else if (r === 'rejected') refused(id, error ?? new RealtimeError('overflow', 'the send queue is full'))
+    else if (id) ctx.post({ t: 'ack', id })
+    return r
+  }
+
+  return {
+    unacked,
+    /** A send from this tab while another leads. */
+    queue(data: unknown) {
+      if (unacked.size >= ctx.maxQueued) {
+        ctx.report(new RealtimeError('overflow', 'the send queue is full'))
+        return 'rejected'
+      }
+      const id = newId()
+      if (!ctx.post({ t: 'send', id, data })) return 'rejected'
+      unacked.set(id, data)
+      return 'queued'
+    },
+    /** A leader's answer: a refused send is reported here, in the tab that sent it, once. */
+    acked(id: string, error: WireError | undefined) {
+      take(id)
+      if (unacked.delete(id) && error) ctx.report(fromWire(error)!)
+    },
+    /** A new leader: what it may not have goes to it again. */
+    resend() {
+      for (const [id, data] of unacked) ctx.post({ t: 'send', id, data })
+    },
+    /** This tab leads with `connection`; after the grace, its own waiting sends go first, in order. */
+    lead(connection: Shareable<unknown>, ms: number) {
+      waiting = []
+      held = [...unacked.values()].map((data) => [data, undefined])
+      unacked.clear()
+      grace = ctx.timers.setTimeout(() => {
+        socket = connection
+        for (const [data, id] of held.splice(0)) id && taken.includes(id) ? ctx.post({ t: 'ack', id }) : toSocket(data, id)
+      }, ms)
+    },
+    /** A send while this tab leads: its own (no id) or a follower's. */
+    own: (data: unknown) => toSocket(data),
+    /** A follower's send reaching this leader; one already taken is acknowledged again unless its socket still holds it. */
+    fromFollower(id: string, data: unknown) {
+      if (!taken.includes(id) && !held.some(([, h]) => h === id)) toSocket(data, id)
+      else if (socket && !waiting.includes(id)) ctx.post({ t: 'ack', id })
+    },
+    /** The leader's socket is open: it sent its queue, so the followers' sends in it are delivered. */
+    opened() {
+      for (const id of waiting.splice(0)) id && ctx.post({ t: 'ack', id })
+    },
+    /**
+     * The lead ends: returns this tab's own sends the socket still held (a follower's go
+     * again through the next leader). When `keep`, they wait for that leader too.
+     */
+    stepDown(closed: unknown, keep: boolean): unknown[] {
+      ctx.timers.clearTimeout(grace)
+      const mine = [...held.filter(([, id]) => !id).map(([data]) => data)]
+      const queued = Array.isArray(closed) ? closed.filter((_, i) => waiting[i] === undefined) : []
+      mine.push(...queued)
+      socket = undefined
+      held = []
+      waiting = []
+      if (keep) for (const data of mine) unacked.set(newId(), data)
+      return mine
+    },
+  }
+}
