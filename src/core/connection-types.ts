@@ -138,7 +138,10 @@ export interface Connection<T> {
   report(error: RealtimeError): void
   /** Starts, if idle or closed. */
   connect(): void
-  /** Starts again now with the attempt count reset: works in every status. */
+  /**
+   * Starts again now with the attempt count reset: works in every status. Like every
+   * attempt it keeps to the rate bound (4 in any second): past it, it waits its turn.
+   */
   reconnect(): void
   /** Stops and cancels every timer. */
   close(): void

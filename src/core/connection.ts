@@ -1,4 +1,4 @@
-import { backoffDelay } from './backoff'
+import { attemptWait, backoffDelay, MAX_ATTEMPTS_PER_SECOND } from './backoff'
 import type { Connection, ConnectionConfig, ConnectionSnapshot, RealtimeMessage } from './connection-types'
 import { type EnvironmentSignal, globalEnvironment } from './environment'
 import { RealtimeError } from './errors'
@@ -62,6 +62,8 @@ export function createConnection<T>(config: ConnectionConfig<T>): Connection<T> 
   let transport: { close(): void } | null = null
   let lastActivity = 0
   let stopEnvironment: (() => void) | null = null
+  /** When the latest attempts started, oldest first: the rate bound reads them. */
+  const starts: number[] = []
 
   const messages = emitter<RealtimeMessage<T>>()
   const wires = emitter<WireMessage>()
@@ -115,6 +117,11 @@ export function createConnection<T>(config: ConnectionConfig<T>): Connection<T> 
     transport = null
     const gen = ++generation
     const live = () => gen === generation
+    // Whatever the server asks (`retry: 1`) and however often reconnect() is called, attempts
+    // keep to the rate bound: one that would pass it waits (any later effect cancels that).
+    const wait = attemptWait(starts, now())
+    if (wait > 0) return retryTimer.set(() => live() && open(), wait)
+    if (starts.push(now()) > MAX_ATTEMPTS_PER_SECOND) starts.shift()
     // The idle clock runs from the start of the attempt: an attempt that gets no answer
     // at all (a hung request) is abandoned after idleTimeout, like a silent stream.
     lastActivity = now()

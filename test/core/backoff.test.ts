@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { backoffDelay, parseRetryAfter } from '../../src/core/backoff'
+import { attemptWait, type BackoffOptions, backoffDelay, MAX_ATTEMPTS_PER_SECOND, parseRetryAfter } from '../../src/core/backoff'
 import { seededRandom } from './fakes'
 
 /** The largest value Math.random can return. */
@@ -45,16 +45,6 @@ describe('backoffDelay: full jitter', () => {
     expect(backoffDelay({}, Number.MAX_SAFE_INTEGER, TOP)).toBe(29_999)
   })
 
-  it("uses the server's SSE retry: as the base instead of initialDelay", () => {
-    const options = { initialDelay: 1000 }
-    expect([1, 2, 3, 4, 5].map((n) => backoffDelay(options, n, 0.5, 3000))).toEqual([1500, 3000, 6000, 12_000, 15_000])
-    expect([1, 2].map((n) => backoffDelay(options, n, 0, 3000))).toEqual([0, 0])
-  })
-
-  it("lets a server retry: above maxDelay raise the cap to the server's value", () => {
-    expect([1, 2, 3].map((n) => backoffDelay({ maxDelay: 10_000 }, n, 0.5, 60_000))).toEqual([30_000, 30_000, 30_000])
-  })
-
   it('ignores retry: 0, which would mean no backoff ever (a reconnect storm)', () => {
     expect([1, 4].map((n) => backoffDelay({}, n, TOP, 0))).toEqual([999, 7999])
   })
@@ -64,13 +54,67 @@ describe('backoffDelay: full jitter', () => {
     expect(backoffDelay({}, 1, TOP, 99_999_999_999)).toBe(2e9)
     expect(backoffDelay({ maxDelay: 1e12, initialDelay: 1e12 }, 1, TOP)).toBe(2e9)
   })
+})
 
-  it('treats Retry-After as a floor, not a replacement', () => {
-    expect(backoffDelay({}, 1, 0.5, undefined, 2000)).toBe(2000) // 500 < 2000
-    expect(backoffDelay({}, 1, 0.5, undefined, 100)).toBe(500) // 500 > 100
-    expect(backoffDelay({}, 3, 0, undefined, 7000)).toBe(7000)
-    expect(backoffDelay({}, 8, 0.5, undefined, 60_000)).toBe(60_000) // above maxDelay too
-    expect(backoffDelay({}, 2, 0.5, 4000, 1000)).toBe(4000) // with a server retry: as well
+describe("backoffDelay: the server's floor (SSE retry:, HTTP Retry-After)", () => {
+  // [what, options, attempt, random, serverRetry, retryAfter, delay]
+  const table: [string, BackoffOptions, number, number, number | undefined, number | undefined, number][] = [
+    ['retry: is a floor: the jitter goes above it, never below', {}, 1, 0, 3000, undefined, 3000],
+    ['… by the exponential range (attempt 1: 1000)', {}, 1, 0.5, 3000, undefined, 3500],
+    ['… which grows per attempt (attempt 3: 4000)', {}, 3, 0.5, 3000, undefined, 5000],
+    ['… at the top of the range', {}, 3, TOP, 3000, undefined, 6999],
+    ['initialDelay sets the range, not the floor', { initialDelay: 200 }, 1, 0.5, 3000, undefined, 3100],
+    ['maxDelay caps floor + jitter', {}, 6, TOP, 3000, undefined, 29_999],
+    ['… evenly: the range shrinks to fit under the cap', {}, 6, 0.5, 3000, undefined, 16_500],
+    ['… also near the cap', { maxDelay: 10_000 }, 5, 0.5, 9000, undefined, 9500],
+    ['a floor at maxDelay is waited out exactly', { maxDelay: 10_000 }, 1, 0.5, 10_000, undefined, 10_000],
+    ['a floor above maxDelay is waited out exactly (the server asked)', { maxDelay: 10_000 }, 3, TOP, 60_000, undefined, 60_000],
+    ['retry: 0 is no floor', {}, 2, 0.5, 0, undefined, 1000],
+    ['retry: 1 is a floor of 1 ms', {}, 1, 0, 1, undefined, 1],
+    ['Retry-After is a floor too', {}, 1, 0.5, undefined, 2000, 2500],
+    ['… below the draw it still lifts it', {}, 1, 0, undefined, 100, 100],
+    ['… and above maxDelay it is waited out exactly', {}, 8, 0.5, undefined, 60_000, 60_000],
+    ['the higher of retry: and Retry-After is the floor', {}, 2, 0.5, 4000, 1000, 5000],
+    ['… either way round', {}, 2, 0.5, 1000, 4000, 5000],
+  ]
+  it.each(table)('%s', (_what, options, attempt, random, serverRetry, retryAfter, delay) => {
+    expect(backoffDelay(options, attempt, random, serverRetry, retryAfter)).toBe(delay)
+  })
+
+  it('over a seeded PRNG, every delay lies in [floor, min(maxDelay, floor + range))', () => {
+    const random = seededRandom(7)
+    const outside: unknown[] = []
+    for (const floor of [0, 1, 500, 3000, 29_000, 30_000, 45_000]) {
+      for (let attempt = 1; attempt <= 10; attempt++) {
+        const range = Math.min(30_000, 1000 * 2 ** (attempt - 1))
+        const top = Math.max(floor, Math.min(30_000, floor + range))
+        for (let i = 0; i < 200; i++) {
+          const delay = backoffDelay({}, attempt, random(), floor)
+          if (delay < floor || (delay !== floor && delay >= top)) outside.push({ floor, attempt, delay })
+        }
+      }
+    }
+    expect(outside).toEqual([])
+  })
+})
+
+describe('attemptWait: at most 4 attempts in any second', () => {
+  const table: [string, number[], number, number][] = [
+    ['no attempt yet', [], 0, 0],
+    ['fewer than 4 recent attempts', [0, 10, 20], 25, 0],
+    ['a fifth within the second waits until the first is 1 s old', [0, 10, 20, 30], 500, 500],
+    ['… at once', [0, 0, 0, 0], 0, 1000],
+    ['… not a moment longer', [0, 10, 20, 30], 1000, 0],
+    ['only the last 4 count', [0, 600, 700, 800, 900], 950, 650],
+    ['old attempts do not hold a new one', [0, 100, 200, 300], 5000, 0],
+    ['a clock that went backwards waits at most one second', [10_000, 10_001, 10_002, 10_003], 0, 1000],
+  ]
+  it.each(table)('%s', (_what, starts, now, wait) => {
+    expect(attemptWait(starts, now)).toBe(wait)
+  })
+
+  it('is a bound of 4', () => {
+    expect(MAX_ATTEMPTS_PER_SECOND).toBe(4)
   })
 })
 

@@ -1,9 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import type { BackoffOptions } from '../../src/core/backoff'
 import { type Connection, type ConnectionConfig, createConnection, type RealtimeMessage } from '../../src/core/connection'
 import type { EnvironmentSignal } from '../../src/core/environment'
 import type { RealtimeError } from '../../src/core/errors'
 import type { WireMessage } from '../../src/core/transport'
-import { failure, fakeEnvironment, fakeTransport, flushMicrotasks, manualFrames, recordStatuses, sequence } from './fakes'
+import { failure, fakeEnvironment, fakeTransport, flushMicrotasks, manualFrames, manualTimers, recordStatuses, seededRandom, sequence } from './fakes'
 
 // The engine keeps a wake-detection timer ticking every 10 s while started: never
 // vi.runAllTimers() here, only advanceTimersByTime.
@@ -178,22 +179,37 @@ describe('backoff', () => {
     expect(snap().attempt).toBe(0)
   })
 
-  it("uses the server's retry: as the base delay", () => {
+  it("takes the server's retry: as a floor, with the jitter above it", () => {
     const { connection, transport } = setup({ initialDelay: 1000 })
     connection.connect()
     transport.last.sink.open()
     transport.last.sink.retryHint(3000)
     transport.last.sink.fail(failure('network'), true)
-    expectNextAttemptAfter(transport, 1500)
+    expectNextAttemptAfter(transport, 3500) // 3000 + 0.5 · 1000
     transport.last.sink.fail(failure('network'), true)
-    expectNextAttemptAfter(transport, 3000) // the hint outlives the connection that sent it
+    expectNextAttemptAfter(transport, 4000) // 3000 + 0.5 · 2000: the hint outlives the connection that sent it
   })
 
-  it('waits at least Retry-After', () => {
+  it('waits at least Retry-After, with the jitter above it', () => {
     const { connection, transport } = setup()
     connection.connect()
     transport.last.sink.fail(failure('http', 'busy', 503), true, 7000)
-    expectNextAttemptAfter(transport, 7000)
+    expectNextAttemptAfter(transport, 7500)
+  })
+
+  it('keeps maxDelay as the cap under a server retry:, unless the retry: itself is above it', () => {
+    const { connection, transport } = setup({ maxDelay: 5000, random: () => 1 - 2 ** -53 })
+    connection.connect()
+    transport.last.sink.open()
+    transport.last.sink.retryHint(4000)
+    for (const delay of [4999, 4999, 4999]) {
+      transport.last.sink.fail(failure('network'), true)
+      expectNextAttemptAfter(transport, delay)
+    }
+    transport.last.sink.open()
+    transport.last.sink.retryHint(3_600_000) // an hour: the server asked for it
+    transport.last.sink.fail(failure('network'), true)
+    expectNextAttemptAfter(transport, 3_600_000)
   })
 
   it('gives up after maxRetries with a max-retries error, then reconnect() starts again', () => {
@@ -230,6 +246,77 @@ describe('backoff', () => {
     connection.reconnect()
     transport.last.sink.open()
     expect(statuses).toEqual(['connecting', 'closed', 'connecting', 'open'])
+  })
+})
+
+describe('at most 4 attempts in any second', () => {
+  /** Attempt start times that put more than 4 in one 1000 ms window. */
+  const crowded = (times: number[]) => times.slice(4).filter((t, i) => t - times[i]! < 1000)
+
+  it.each<[string, BackoffOptions, () => number]>([
+    ['random 0: every delay is the 1 ms floor', {}, () => 0],
+    ['a tiny backoff that does not grow, and a seeded random', { initialDelay: 10, factor: 1 }, seededRandom(0x5eed)],
+  ])('holds against a server that sends retry: 1 and drops at once, for 10 s (%s)', (_what, backoff, random) => {
+    const timers = manualTimers()
+    const times: number[] = []
+    const transport = fakeTransport(({ sink }) => {
+      times.push(timers.now)
+      sink.open()
+      sink.retryHint(1)
+      sink.fail(failure('network'), true)
+    })
+    const connection = createConnection({
+      ...backoff,
+      transport: transport.factory,
+      timers,
+      now: () => timers.now,
+      random,
+      environment: fakeEnvironment(),
+      scheduleFrame: manualFrames().schedule,
+    })
+    open.push(connection)
+    connection.connect()
+    timers.advance(10_000)
+    expect(crowded(times)).toEqual([])
+    // Without the bound: thousands. With it: 4 a second, and not fewer (bounded, not stopped).
+    expect(times.length).toBeGreaterThanOrEqual(40)
+    expect(times.length).toBeLessThanOrEqual(44)
+    expect(connection.getSnapshot().status).toBe('reconnecting')
+  })
+
+  it('holds against reconnect() called in a loop: the fifth waits, as connecting, and the latest call wins', () => {
+    const { connection, transport, statuses } = setup()
+    connection.connect()
+    for (let i = 0; i < 9; i++) connection.reconnect()
+    expect(transport.attempts).toHaveLength(4)
+    expect(transport.live).toEqual([])
+    expect(connection.getSnapshot().status).toBe('connecting')
+    vi.advanceTimersByTime(999)
+    expect(transport.attempts).toHaveLength(4)
+    vi.advanceTimersByTime(1)
+    expect(transport.attempts).toHaveLength(5)
+    expect(transport.live).toEqual([transport.last])
+    transport.last.sink.open()
+    expect(statuses.at(-1)).toBe('open')
+  })
+
+  it('a wait is cancelled by close() and by a pause', () => {
+    const { connection, transport, env } = setup()
+    connection.connect()
+    for (let i = 0; i < 4; i++) connection.reconnect()
+    expect(transport.attempts).toHaveLength(4)
+    connection.close()
+    vi.advanceTimersByTime(5000)
+    expect(transport.attempts).toHaveLength(4)
+    expect(vi.getTimerCount()).toBe(0)
+    connection.connect()
+    for (let i = 0; i < 4; i++) connection.reconnect()
+    const made = transport.attempts.length
+    env.emit('offline')
+    vi.advanceTimersByTime(5000)
+    expect(transport.attempts).toHaveLength(made)
+    env.emit('online')
+    expect(transport.attempts).toHaveLength(made + 1) // the second is long over
   })
 })
 
