@@ -1,9 +1,11 @@
 import { type Connection, createConnection, type EngineOptions } from './connection'
 import { createDecoder, type DecodeOptions } from './decode'
 import { misuse } from './errors'
-import { streamKey } from './key'
+import { checkEventSource, parses } from './key'
 import { type FetchTransportOptions, fetchTransport } from './sse-fetch'
 import { type NativeTransportOptions, nativeTransport } from './sse-native'
+
+export { checkEventSource, eventSourceKey } from './key'
 
 /** Every option of an SSE stream. */
 export interface EventSourceOptions<T = string>
@@ -33,18 +35,6 @@ export interface EventSourceOptions<T = string>
 }
 
 /**
- * The identity of an SSE stream: its URL and every option that is data (functions are
- * left out), never object or function identity. Same key in
- * one tab, one shared connection.
- */
-export function eventSourceKey(url: string, options: EventSourceOptions<unknown> = {}): string {
-  // A schema object can be large or cyclic (zod keeps its definition on it), and
-  // lastEventId only seeds the first connection: leave them out.
-  const events = [...(options.events ?? ['message'])].sort()
-  return streamKey('sse', { ...options, url, events, schema: undefined, environment: undefined, lastEventId: undefined })
-}
-
-/**
  * A framework-free SSE connection. Call `connect()` to start.
  *
  * @example
@@ -53,15 +43,17 @@ export function eventSourceKey(url: string, options: EventSourceOptions<unknown>
  * quotes.connect()
  */
 export function createEventSource<T = string>(url: string, options: EventSourceOptions<T> = {}): Connection<T> {
-  const events = options.events ?? ['message']
-  if (!url || typeof url !== 'string' || !Array.isArray(events) || !events.every((e) => e && typeof e === 'string')) {
-    throw misuse('createEventSource', 'expected a url and `events` as an array of names')
+  checkEventSource(url, options)
+  // What only the runtime can tell, so not in checkEventSource (which a server render runs).
+  if (!parses(url, (globalThis as { location?: Location }).location?.href)) {
+    throw misuse('createEventSource', `a relative url (${url}) needs a page to resolve against; give an absolute url here`)
   }
+  const events = options.events ?? ['message']
   let transport
   let idleTimeout
   if (options.transport === 'eventsource') {
-    if ((options.method ?? 'GET') !== 'GET' || options.headers || options.body || !(options.EventSource ?? globalThis.EventSource)) {
-      throw misuse('createEventSource', "transport 'eventsource' needs EventSource and a plain GET; use 'fetch'")
+    if (!(options.EventSource ?? globalThis.EventSource)) {
+      throw misuse('createEventSource', "transport 'eventsource' needs EventSource, which this runtime lacks: pass `EventSource`, or use 'fetch'")
     }
     transport = nativeTransport(url, events, options)
     // A native EventSource hides comments and unlisted event types, so a quiet stream

@@ -1,3 +1,7 @@
+import { misuse } from './errors'
+import type { EventSourceOptions } from './event-source'
+import type { WebSocketOptions } from './web-socket'
+
 /**
  * A stable key for whatever affects the wire: the same inputs in any order give the same
  * key, so inline option objects never look like a new stream. Functions are left out
@@ -21,4 +25,148 @@ export function hashKey(key: string): string {
   let h = 0x811c9dc5
   for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193)
   return (h >>> 0).toString(36) + key.length.toString(36)
+}
+
+/**
+ * The identity of an SSE stream: what reaches the wire, and nothing else. Listed, not
+ * filtered: url, the request (method, headers, body, credentials) or the native
+ * EventSource's (withCredentials, lastEventIdParam), the event types and `key`. Decoding,
+ * callbacks, retry policy and injectables (`json`, `parse`, `schema`, `timers`…) are not
+ * identity: two uses that differ only there share one connection. A headers function
+ * counts as "some function" (it is called on every connect, so it may change anyway).
+ * Checks the inputs first ({@link checkEventSource}), so a hook throws misuse in render.
+ *
+ * @example
+ * eventSourceKey('/quotes', { events: ['quote'], json: true }) === eventSourceKey('/quotes', { events: ['quote'] })
+ */
+export function eventSourceKey(url: string, options: EventSourceOptions<any> = {}): string {
+  checkEventSource(url, options, 'useEventSource')
+  const events = [...new Set(options.events ?? ['message'])].sort()
+  if (options.transport === 'eventsource') {
+    return streamKey('sse', {
+      url,
+      transport: 'eventsource',
+      withCredentials: options.withCredentials ?? false,
+      lastEventIdParam: options.lastEventIdParam ?? 'lastEventId',
+      events,
+      key: options.key,
+    })
+  }
+  const { headers } = options
+  return streamKey('sse', {
+    url,
+    transport: 'fetch',
+    method: fetchMethod(options.method),
+    // Headers' own order: lower-case names, sorted, values trimmed, as they go out.
+    headers: typeof headers === 'function' ? 'fn' : headers ? [...new Headers(headers)] : undefined,
+    body: options.body,
+    credentials: options.credentials ?? 'same-origin',
+    events,
+    key: options.key,
+  })
+}
+
+/** The identity of a WebSocket stream: url (`'fn'` for a function), protocols, binaryType and `key`. */
+export function webSocketKey(url: string | (() => unknown), options: WebSocketOptions<any, any> = {}): string {
+  checkWebSocket(url, options, 'useWebSocket')
+  const { protocols } = options
+  return streamKey('ws', {
+    url: typeof url === 'function' ? 'fn' : url,
+    // Order matters: it is the client's order of preference in the handshake.
+    protocols: typeof protocols === 'string' ? [protocols] : protocols?.length ? protocols : undefined,
+    binaryType: options.binaryType ?? 'blob',
+    key: options.key,
+  })
+}
+
+/**
+ * Throws misuse for SSE inputs that could never work: a url that is not a string or does
+ * not parse, `events` that are not names, a request fetch would refuse (invalid headers, a
+ * body with GET), or the native transport with what it cannot do (method, headers, body).
+ * It reads only its inputs, never the page, so it is safe in a server render; whether the
+ * runtime has an `EventSource`, or a base for a relative url, `createEventSource` checks.
+ *
+ * @example
+ * checkEventSource('http://exa mple.com') // throws: a url that does not parse
+ */
+export function checkEventSource(url: unknown, options: EventSourceOptions<any> = {}, api = 'createEventSource'): void {
+  if (!url || typeof url !== 'string') throw misuse(api, `expected a url string, got ${describe(url)}`)
+  checkUrl(url, api)
+  const { events = ['message'], transport, method, headers, body, lastEventId, maxMessageSize } = options
+  if (!Array.isArray(events) || !events.every((e) => e && typeof e === 'string')) {
+    throw misuse(api, 'expected `events` as an array of names, e.g. { events: [\'quote\'] }')
+  }
+  if (transport !== undefined && transport !== 'fetch' && transport !== 'eventsource') {
+    throw misuse(api, `\`transport\` is 'fetch' or 'eventsource', not ${describe(transport)}`)
+  }
+  if (transport === 'eventsource' && (fetchMethod(method) !== 'GET' || headers || body != null)) {
+    throw misuse(api, "transport 'eventsource' needs EventSource and a plain GET (no method, headers or body); use 'fetch'")
+  }
+  if (headers && typeof headers === 'object') {
+    try {
+      new Headers(headers)
+    } catch (thrown) {
+      throw misuse(api, `fetch refuses these \`headers\` (${(thrown as Error).message}); header names and values are ASCII`)
+    }
+  }
+  if (body != null && /^(GET|HEAD)$/.test(fetchMethod(method))) {
+    throw misuse(api, 'a `body` needs a method that takes one, e.g. { method: \'POST\' }')
+  }
+  if (lastEventId !== undefined && (typeof lastEventId !== 'string' || /[\0\r\n]/.test(lastEventId))) {
+    throw misuse(api, '`lastEventId` is a string without NULL, CR or LF, as any event id the server can send')
+  }
+  if (maxMessageSize !== undefined && !(typeof maxMessageSize === 'number' && maxMessageSize > 0)) {
+    throw misuse(api, `\`maxMessageSize\` is a positive number of characters, not ${describe(maxMessageSize)}`)
+  }
+}
+
+/**
+ * Throws misuse for WebSocket inputs that could never work: a url that is neither a string
+ * nor a function, a string that does not parse or whose scheme is not ws, wss, http or https,
+ * or a url function without a `key` (a function cannot be told apart by identity). Like
+ * {@link checkEventSource}, it reads only its inputs.
+ */
+export function checkWebSocket(url: unknown, options: WebSocketOptions<any, any> = {}, api = 'createWebSocket'): void {
+  if (typeof url === 'function') {
+    if (!options.key) {
+      throw misuse(api, 'a url function needs a `key` option naming the stream (a function cannot be told apart by identity)')
+    }
+    return
+  }
+  if (!url || typeof url !== 'string') throw misuse(api, 'expected a url or a function that returns one')
+  const scheme = checkUrl(url, api)
+  if (scheme && !/^(wss?|https?):$/.test(scheme)) {
+    throw misuse(api, `a WebSocket url is ws:, wss:, http: or https:, not ${scheme} (${url})`)
+  }
+}
+
+/** Throws if `url` does not parse; returns its scheme, or undefined for a relative url. */
+function checkUrl(url: string, api: string): string | undefined {
+  // Relative urls are checked against a stand-in base: the page's, which resolves them
+  // for real, may not exist here (a server render).
+  if (parses(url)) return new URL(url).protocol
+  if (!parses(url, 'http://base.invalid/')) {
+    throw misuse(api, `the url does not parse: ${JSON.stringify(url)} (spaces and other such characters must be %-encoded)`)
+  }
+  return undefined
+}
+
+/** `URL.canParse`, which browsers before 2023 lack. */
+export function parses(url: string, base?: string): boolean {
+  try {
+    new URL(url, base)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** `fetch`'s method as it goes out: the standard methods are upper-cased, others are not. */
+function fetchMethod(method: string | undefined): string {
+  const upper = (method ?? 'GET').toUpperCase()
+  return /^(DELETE|GET|HEAD|OPTIONS|POST|PUT)$/.test(upper) ? upper : method!
+}
+
+function describe(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : Array.isArray(value) ? 'an array' : String(value)
 }

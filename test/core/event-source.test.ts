@@ -1,58 +1,50 @@
-import { describe, expect, it, vi } from 'vitest'
-import { createEventSource, eventSourceKey } from '../../src/core/event-source'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import type { RealtimeError } from '../../src/core/errors'
+import { createEventSource, type EventSourceOptions } from '../../src/core/event-source'
 
-describe('eventSourceKey', () => {
-  it('ignores object identity, key order and functions', () => {
-    const a = eventSourceKey('/s', { json: true, headers: { a: '1', b: '2' }, onAuthError: () => true, events: ['b', 'a'] })
-    const b = eventSourceKey('/s', { events: ['a', 'b'], headers: { b: '2', a: '1' }, json: true, parse: (x) => x })
-    expect(a).toBe(b)
-  })
-
-  it('changes with what affects the wire or the data', () => {
-    const base = eventSourceKey('/s')
-    expect(eventSourceKey('/s', { events: ['message'] })).toBe(base)
-    const different = [
-      eventSourceKey('/t'),
-      eventSourceKey('/s', { events: ['quote'] }),
-      eventSourceKey('/s', { method: 'POST' }),
-      eventSourceKey('/s', { body: 'x' }),
-      eventSourceKey('/s', { headers: { authorization: 'a' } }),
-      eventSourceKey('/s', { json: true }),
-      eventSourceKey('/s', { transport: 'eventsource' }),
-      eventSourceKey('/s', { key: 'other' }),
-    ]
-    expect(new Set([base, ...different]).size).toBe(different.length + 1)
-  })
-
-  it('leaves out lastEventId, which only seeds the first connection (saving it in state must not reconnect)', () => {
-    expect(eventSourceKey('/s', { lastEventId: '41' })).toBe(eventSourceKey('/s', { lastEventId: '42' }))
-  })
-
-  it('leaves out a schema, which may be large or cyclic', () => {
-    const schema = { '~standard': { version: 1 as const, vendor: 'x', validate: (v: unknown) => ({ value: v }) } }
-    const cyclic: Record<string, unknown> = { ...schema }
-    cyclic.self = cyclic
-    expect(eventSourceKey('/s', { schema: cyclic as never })).toBe(eventSourceKey('/s'))
-  })
-})
+const url = 'https://example.test/s'
 
 describe('createEventSource misuse', () => {
   it('throws at once, naming the API and the fix', () => {
     expect(() => createEventSource('')).toThrow(/\[tabwire\] createEventSource: expected a url/)
-    expect(() => createEventSource('/s', { events: ['ok', ''] })).toThrow(/events/)
-    expect(() => createEventSource('/s', { events: 'quote' as never })).toThrow(/events/)
-    expect(() => createEventSource('/s', { transport: 'eventsource', headers: { a: 'b' } })).toThrow(/use 'fetch'/)
+    expect(() => createEventSource(url, { events: ['ok', ''] })).toThrow(/events/)
+    expect(() => createEventSource(url, { events: 'quote' as never })).toThrow(/events/)
+    expect(() => createEventSource(url, { transport: 'eventsource', headers: { a: 'b' } })).toThrow(/use 'fetch'/)
     expect(() =>
-      createEventSource('/s', { transport: 'eventsource', method: 'POST', EventSource: class {} as never }),
+      createEventSource(url, { transport: 'eventsource', method: 'POST', EventSource: class {} as never }),
     ).toThrow(/use 'fetch'/)
-    // Node has no EventSource: the native transport must say so instead of failing later.
-    expect(() => createEventSource('/s', { transport: 'eventsource' })).toThrow(/needs EventSource/)
-    expect(() => createEventSource('/s', { schema: {} as never })).toThrow(/Standard Schema/)
+    expect(() => createEventSource(url, { schema: {} as never })).toThrow(/Standard Schema/)
+  })
+
+  it('throws for a malformed url instead of retrying it forever as a network error', () => {
+    expect(() => createEventSource('http://exa mple.com')).toThrow(/\[tabwire\] createEventSource: the url does not parse/)
+  })
+
+  it('needs EventSource for the native transport (Node has none), unless one is given', () => {
+    expect(() => createEventSource(url, { transport: 'eventsource' })).toThrow(
+      /\[tabwire\] createEventSource: transport 'eventsource' needs EventSource, which this runtime lacks/,
+    )
+    expect(() => createEventSource(url, { transport: 'eventsource', EventSource: class {} as never }).close()).not.toThrow()
+  })
+
+  it('needs a page to resolve a relative url against (none in Node), and takes it where there is one', async () => {
+    expect(() => createEventSource('/s')).toThrow(/\[tabwire\] createEventSource: a relative url \(\/s\) needs a page/)
+    vi.stubGlobal('location', { href: 'https://page.test/app/' })
+    let requested = ''
+    const source = createEventSource('s?x=1', {
+      fetch: (async (u: string) => ((requested = u), new Response(null, { status: 204 }))) as never,
+      environment: quiet,
+    })
+    source.connect()
+    await settle()
+    // fetch resolves it against the page, as a browser does.
+    expect(requested).toBe('s?x=1')
+    expect(source.getSnapshot().status).toBe('closed')
   })
 
   it('creates nothing and touches no network until connect()', () => {
     let fetched = 0
-    const source = createEventSource('/s', {
+    const source = createEventSource(url, {
       fetch: (async () => {
         fetched++
         return new Response(null, { status: 204 })
@@ -79,7 +71,7 @@ describe('createEventSource defaults', () => {
         removeEventListener() {}
         close() {}
       }
-      const native = createEventSource('/s', { transport: 'eventsource', EventSource: FakeSource as never, environment: quiet })
+      const native = createEventSource(url, { transport: 'eventsource', EventSource: FakeSource as never, environment: quiet })
       native.connect()
       made[0]!.onopen!()
       vi.advanceTimersByTime(10 * 60_000)
@@ -87,7 +79,7 @@ describe('createEventSource defaults', () => {
       expect(made).toHaveLength(1)
       native.close()
       // ...while it stays on for fetch, where every byte counts.
-      const fetched = createEventSource('/s', {
+      const fetched = createEventSource(url, {
         fetch: (() => new Promise<Response>(() => {})) as typeof fetch,
         environment: quiet,
       })
@@ -102,3 +94,68 @@ describe('createEventSource defaults', () => {
 })
 
 const quiet = { current: () => [], subscribe: () => () => {} }
+
+afterEach(() => {
+  vi.unstubAllGlobals()
+  vi.useRealTimers()
+})
+
+/** A fetch whose every response is a stream the test writes to; counts requests. */
+function streamingFetch() {
+  const writers: ((text: string) => void)[] = []
+  const fetch = vi.fn(async () => {
+    const body = new ReadableStream<Uint8Array>({
+      start: (c) => void writers.push((text) => c.enqueue(new TextEncoder().encode(text))),
+    })
+    return new Response(body, { headers: { 'content-type': 'text/event-stream' } })
+  })
+  return { fetch: fetch as unknown as typeof globalThis.fetch, calls: () => fetch.mock.calls.length, write: (text: string) => writers.at(-1)!(text) }
+}
+
+/** One macrotask turn: every promise the fake fetch and stream chain has settled. */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 0))
+
+/** Frames flush in a microtask: snapshots are current after an await, without a clock. */
+const base: EventSourceOptions = { environment: quiet, scheduleFrame: (flush) => (queueMicrotask(flush), () => {}) }
+
+describe('createEventSource: what the server says', () => {
+  it('HTTP 204 closes with kind ended: not a failure, never retried; reconnect() starts again', async () => {
+    vi.useFakeTimers()
+    const fetch = vi.fn(async () => new Response(null, { status: 204 }))
+    const source = createEventSource(url, { ...base, fetch: fetch as never })
+    const statuses: string[] = []
+    source.subscribe(() => statuses.push(source.getSnapshot().status))
+    source.connect()
+    await vi.advanceTimersByTimeAsync(10 * 60_000)
+    expect(statuses).toEqual(['connecting', 'closed'])
+    expect(source.getSnapshot().error).toMatchObject({ kind: 'ended', status: 204 })
+    expect(fetch).toHaveBeenCalledTimes(1)
+    source.reconnect()
+    await vi.advanceTimersByTimeAsync(0)
+    expect(fetch).toHaveBeenCalledTimes(2)
+    source.close()
+  })
+
+  it('an event past maxMessageSize is skipped: the next one arrives, the last event id moves past it, no reconnect', async () => {
+    const server = streamingFetch()
+    const source = createEventSource(url, { ...base, fetch: server.fetch, maxMessageSize: 100 })
+    const messages: unknown[] = []
+    const errors: RealtimeError[] = []
+    source.onMessage((m) => messages.push(m.data))
+    source.onError((e) => errors.push(e))
+    source.connect()
+    await settle()
+    expect(source.getSnapshot().status).toBe('open')
+    server.write(`id: 5\ndata: ${'x'.repeat(300)}\n\n`)
+    await settle()
+    expect(source.getSnapshot().lastEventId).toBe('5')
+    expect(errors).toHaveLength(1)
+    expect(errors[0]).toMatchObject({ kind: 'protocol', id: '5' })
+    server.write('id: 6\ndata: next\n\n')
+    await settle()
+    expect(messages).toEqual(['next'])
+    expect(source.getSnapshot()).toMatchObject({ status: 'open', lastEventId: '6', data: 'next' })
+    expect(server.calls()).toBe(1)
+    source.close()
+  })
+})
