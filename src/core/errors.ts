@@ -17,6 +17,8 @@ export type RealtimeErrorKind = (typeof REALTIME_ERROR_KINDS)[number]
 /**
  * Every {@link RealtimeErrorKind}, for code that must check a kind it did not make (a frame
  * from another tab, say).
+ * @example
+ * const known = (REALTIME_ERROR_KINDS as readonly string[]).includes(frame.kind)
  */
 export const REALTIME_ERROR_KINDS = [
   'network',
@@ -30,9 +32,12 @@ export const REALTIME_ERROR_KINDS = [
   'ended',
 ] as const
 
-/** Extra facts an error may carry. */
+/**
+ * Extra facts an error may carry; each is optional.
+ * @example new RealtimeError('parse', 'not JSON', { raw: text, id: '41', cause: thrown })
+ */
 export interface RealtimeErrorDetails {
-  /** HTTP status, or WebSocket close code, for `http`, `auth` and close errors. */
+  /** HTTP status (`http`, `auth`, `ended`), or the WebSocket close code of a close error. */
   status?: number
   /** The raw message text, for `parse` errors. */
   raw?: unknown
@@ -53,7 +58,7 @@ export class RealtimeError extends Error {
   override readonly name = 'RealtimeError'
   /** What went wrong. */
   declare readonly kind: RealtimeErrorKind
-  /** The HTTP status (`http`, `auth`), or the WebSocket close code of a close error. */
+  /** The HTTP status (`http`, `auth`, `ended`), or the WebSocket close code of a close error. */
   declare readonly status: number | undefined
   /** The raw payload, for `parse` errors. */
   declare readonly raw: unknown

@@ -15,27 +15,40 @@ export interface EventSourceOptions<T = string>
     DecodeOptions<T> {
   /**
    * `'fetch'` streams over `fetch` (any method, headers, body; also in workers and Node).
-   * `'eventsource'` uses the browser's EventSource (GET, no headers).
+   * `'eventsource'` uses the browser's EventSource (GET, no headers). Part of the stream's
+   * identity.
    * @defaultValue 'fetch'
+   * @example { transport: 'eventsource' } // a plain GET stream, where EventSource exists
    */
   transport?: 'fetch' | 'eventsource'
   /**
-   * The event types that are messages; other events still count as liveness.
+   * The event types that are messages; other events still count as liveness. Part of the
+   * stream's identity (in any order).
    * @defaultValue ['message']
    * @example { events: ['quote', 'trade'] }
    */
   events?: readonly string[]
-  /** An id to resume from on the very first connection (e.g. one saved in storage). */
+  /**
+   * An id to resume from on the very first connection (e.g. one saved in storage). Not
+   * identity: saving the last id in state must not reconnect. No NULL, CR or LF.
+   * @defaultValue none: the first connection sends no `Last-Event-ID`
+   * @example { lastEventId: localStorage.getItem('quotes:last') ?? undefined }
+   */
   lastEventId?: string
   /**
-   * Extra identity: two uses of one URL with different `key`s get separate connections
-   * (e.g. when they need different `parse` functions).
+   * Extra identity: two uses of one URL with different `key`s get separate connections,
+   * e.g. when they need different `parse` functions (decoding is not identity, so by
+   * default they would share one).
+   * @defaultValue none
+   * @example { key: 'quotes-raw' }
    */
   key?: string
 }
 
 /**
- * A framework-free SSE connection. Call `connect()` to start.
+ * A framework-free SSE connection. Call `connect()` to start. Misuse throws here, at once
+ * (see `checkEventSource`), and so do a relative url where there is no page to resolve it
+ * against (Node) and `transport: 'eventsource'` where there is no EventSource.
  *
  * @example
  * const quotes = createEventSource<Quote>('/api/quotes', { json: true, events: ['quote'] })

@@ -66,7 +66,14 @@ export function eventSourceKey(url: string, options: EventSourceOptions<any> = {
   })
 }
 
-/** The identity of a WebSocket stream: url (`'fn'` for a function), protocols, binaryType and `key`. */
+/**
+ * The identity of a WebSocket stream: url (`'fn'` for a function, which then needs a
+ * `key`), protocols, binaryType and `key`; nothing else (see {@link eventSourceKey}).
+ * Checks the inputs first ({@link checkWebSocket}).
+ *
+ * @example
+ * webSocketKey(() => signedUrl(), { key: 'chat' }) // a url function is named by its key
+ */
 export function webSocketKey(url: string | (() => unknown), options: WebSocketOptions<any, any> = {}): string {
   checkWebSocket(url, options, 'useWebSocket')
   const { protocols } = options
@@ -125,6 +132,9 @@ export function checkEventSource(url: unknown, options: EventSourceOptions<any> 
  * nor a function, a string that does not parse or whose scheme is not ws, wss, http or https,
  * or a url function without a `key` (a function cannot be told apart by identity). Like
  * {@link checkEventSource}, it reads only its inputs.
+ *
+ * @example
+ * checkWebSocket('ftp://example.com/chat') // throws: not a WebSocket scheme
  */
 export function checkWebSocket(url: unknown, options: WebSocketOptions<any, any> = {}, api = 'createWebSocket'): void {
   if (typeof url === 'function') {

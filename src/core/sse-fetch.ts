@@ -3,35 +3,54 @@ import { RealtimeError } from './errors'
 import { createSseParser } from './sse-parser'
 import type { Transport, TransportFactory } from './transport'
 
+/** Request headers as a plain object: names are case-insensitive, values ASCII (a ByteString). */
 export type HeadersInput = Record<string, string>
 
 /** Options of the fetch transport. */
 export interface FetchTransportOptions {
   /**
-   * HTTP method.
+   * HTTP method. Part of the stream's identity.
    * @defaultValue 'GET'
+   * @example { method: 'POST', body: JSON.stringify({ topics: ['acme'] }) }
    */
   method?: string
   /**
    * Request headers, or a function (possibly async) called on every connect, so a fresh
-   * token goes out on every reconnect.
+   * token goes out on every reconnect. An object's entries are part of the stream's
+   * identity; a function is not (inline functions never reconnect). `accept` is always
+   * `text/event-stream`, and `Last-Event-ID` is set on resume.
+   * @defaultValue none
    * @example { headers: async () => ({ authorization: `Bearer ${await getToken()}` }) }
    */
   headers?: HeadersInput | (() => HeadersInput | Promise<HeadersInput>)
-  /** Request body (e.g. for a POST that opens a stream). */
+  /**
+   * Request body, e.g. for a POST that opens a stream; needs a method other than GET or
+   * HEAD. Part of the stream's identity.
+   * @defaultValue none
+   * @example { method: 'POST', body: '{"since":"2024-01-01"}' }
+   */
   body?: string
   /**
-   * Whether cookies go with the request.
+   * Whether cookies go with the request (`fetch`'s `credentials`).
    * @defaultValue 'same-origin'
+   * @example { credentials: 'include' } // cookies on a cross-origin stream
    */
   credentials?: RequestCredentials
   /**
-   * A single event (or line) longer than this many characters is a `protocol` error and
-   * the stream is replaced, so a hostile or broken server cannot grow memory without bound.
+   * The most characters of one event tabwire keeps (its data, and the line being read), so
+   * a hostile or broken server cannot grow memory without bound. A bigger event is skipped,
+   * not the stream: its data is dropped as it arrives, its `id:` still counts (a resuming
+   * server will not send it again), a `protocol` error with its `id` is reported (snapshot
+   * `error`, `onError`) and the events after it arrive as usual. A longer line is dropped too.
    * @defaultValue 1048576 (1 MiB)
+   * @example { maxMessageSize: 64 * 1024 }
    */
   maxMessageSize?: number
-  /** Injectable `fetch`. @defaultValue globalThis.fetch */
+  /**
+   * Injectable `fetch` (tests, instrumented or polyfilled fetches).
+   * @defaultValue globalThis.fetch
+   * @example { fetch: (input, init) => myFetch(input, init) }
+   */
   fetch?: typeof fetch
 }
 
@@ -50,7 +69,11 @@ function utf8ByteString(text: string): string {
 /**
  * SSE over `fetch` and a streaming body: any method, headers and body, and no DOM needed
  * (browsers, workers, Node ≥ 22). Parsing follows the WHATWG HTML spec (see sse-parser.ts).
+ * 204 closes the stream with kind `ended` (the spec's "stop"); 401/403 are `auth`; other
+ * 4xx are final; 5xx, 429 and 408 are retried, after `Retry-After` if given.
  * @see https://html.spec.whatwg.org/multipage/server-sent-events.html
+ * @example
+ * const source = createConnection({ transport: fetchTransport('https://example.com/s', { method: 'POST', body: '{}' }) })
  */
 export function fetchTransport(url: string, options: FetchTransportOptions = {}): TransportFactory {
   return ({ sink, lastEventId }) => {

@@ -4,22 +4,32 @@ import type { Transport, TransportFactory } from './transport'
 /** Options of the native `EventSource` transport. */
 export interface NativeTransportOptions {
   /**
-   * Send cookies on a cross-origin stream.
+   * Send cookies on a cross-origin stream (the EventSource's own `withCredentials`).
+   * Part of the stream's identity.
    * @defaultValue false
+   * @example { transport: 'eventsource', withCredentials: true }
    */
   withCredentials?: boolean
   /**
    * The native API cannot set headers, so on reconnect the last event id goes in this
    * query parameter. Your server should read it as it reads `Last-Event-ID`
-   * (tabwire/server does).
+   * (tabwire/server does). Part of the stream's identity.
    * @defaultValue 'lastEventId'
+   * @example { transport: 'eventsource', lastEventIdParam: 'since' } // GET /s?since=41
    */
   lastEventIdParam?: string
-  /** Injectable constructor. @defaultValue globalThis.EventSource */
+  /**
+   * Injectable constructor (tests, a polyfill where there is none).
+   * @defaultValue globalThis.EventSource
+   * @example { transport: 'eventsource', EventSource: PolyfilledEventSource }
+   */
   EventSource?: typeof EventSource
 }
 
-/** Sets the resume parameter on a URL (resolved against the page), keeping the rest. */
+/**
+ * Sets the resume parameter on a URL (resolved against the page), keeping the rest.
+ * @example withLastEventId('https://x/s?a=1', 'lastEventId', '41') // 'https://x/s?a=1&lastEventId=41'
+ */
 export function withLastEventId(url: string, param: string, id: string | undefined): string {
   if (!id) return url
   const resolved = new URL(url, (globalThis as { location?: Location }).location?.href)
