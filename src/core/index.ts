@@ -15,6 +15,7 @@ export { isRealtimeError, RealtimeError, type RealtimeErrorDetails, type Realtim
 export { REALTIME_ERROR_KINDS } from './errors'
 export { createEventSource, eventSourceKey, type EventSourceOptions } from './event-source'
 export { hashKey, streamKey } from './key'
+export { checkEventSource, checkWebSocket } from './key'
 export { type ConnectionStatus, initialState, type MachineEvent, type MachineState, type PauseReason, transition } from './machine'
 export { createRegistry, defaultRegistry, type Lease, type Registry, type RegistryOptions } from './registry'
 export type { FrameScheduler, Timers } from './runtime'
