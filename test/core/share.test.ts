@@ -12,6 +12,7 @@ const fakeConnection = () => ({
   subscribe: () => () => {},
   onMessage: () => () => {},
   onError: () => () => {},
+  onWire: () => () => {},
   getSnapshot: () => ({ status: 'idle' as const, data: undefined, lastEventId: undefined, error: null, attempt: 0 }),
 })
 
@@ -38,12 +39,12 @@ describe('shareSlot', () => {
 })
 
 describe('startShared', () => {
-  it("'tab' and false: the connection itself, started, made with no resume and no relay", () => {
+  it("'tab' and false: the connection itself, started, made with no resume, not shared", () => {
     for (const share of ['tab', false] as const) {
       const connection = fakeConnection()
       const create = vi.fn(() => connection)
       expect(startShared('k', share, create)).toBe(connection)
-      expect(create.mock.calls).toEqual([[undefined, undefined]])
+      expect(create.mock.calls).toEqual([[undefined, false]])
       expect(connection.connect).toHaveBeenCalledTimes(1)
     }
   })
@@ -53,7 +54,7 @@ describe('startShared', () => {
     const connection = fakeConnection()
     const create = vi.fn(() => connection)
     expect(startShared('k', 'tabs', create)).toBe(connection)
-    expect(create.mock.calls).toEqual([[undefined, undefined]])
+    expect(create.mock.calls).toEqual([[undefined, false]])
     expect(connection.connect).toHaveBeenCalledTimes(1)
   })
 
@@ -65,7 +66,7 @@ describe('startShared', () => {
     try {
       expect(shared).not.toBe(connection)
       await expect.poll(() => connection.connect.mock.calls.length).toBe(1)
-      expect(create.mock.calls).toEqual([[undefined, expect.any(Function)]])
+      expect(create.mock.calls).toEqual([[undefined, true]])
       const { held = [] } = await navigator.locks.query()
       expect(held.map((l) => l.name)).toContain(`${namespace}:v${PROTOCOL}:${hashKey('k')}`)
     } finally {

@@ -5,7 +5,7 @@ import { vi } from 'vitest'
 import { type Connection, createConnection, type RealtimeMessage } from '../../src/core/connection'
 import type { RealtimeError } from '../../src/core/errors'
 import { shareAcrossTabs } from '../../src/core/tabs/share-across-tabs'
-import type { Shareable, TabChannel, TabDecodeOptions, TabShareInjectables, TabShareOptions } from '../../src/core/tabs/types'
+import type { PageEvents, Shareable, TabChannel, TabDecodeOptions, TabShareInjectables, TabShareOptions } from '../../src/core/tabs/types'
 import { type FakeTransport, fakeEnvironment, fakeTransport, manualFrames } from './fakes'
 
 export type TabConnection = Connection<string> & { send: ReturnType<typeof vi.fn> }
@@ -29,6 +29,29 @@ export interface Tab {
   emit(id: string | undefined, data?: string): void
   /** Runs this tab's pending animation frames (the engine's coalesced data publish). */
   flushFrames(): void
+}
+
+/** A page whose lifecycle the test drives, one per simulated tab (they share one globalThis). */
+export function fakePage(visible = true) {
+  const listeners = new Set<(event: 'leave' | 'return' | 'visibility') => void>()
+  return {
+    visible,
+    emit(event: 'leave' | 'return' | 'visibility') {
+      for (const listener of [...listeners]) listener(event)
+    },
+    get page(): PageEvents {
+      return {
+        visible: () => this.visible,
+        subscribe: (listener) => (listeners.add(listener), () => void listeners.delete(listener)),
+      }
+    },
+  }
+}
+
+const microtaskFrame = (callback: () => void) => {
+  let live = true
+  queueMicrotask(() => live && callback())
+  return () => void (live = false)
 }
 
 /** A group of tabs of one app on one origin; `namespace` is unique per group. */
@@ -64,7 +87,8 @@ export function tabGroup(namespace: string) {
           connections.push(connection)
           return connection
         },
-        { namespace, heartbeat: 25, timeout: 300, ...options },
+        // The layer's own data publish runs right after the frame that caused it.
+        { namespace, heartbeat: 25, timeout: 300, scheduleFrame: microtaskFrame, ...options },
       )
       shared.onMessage((m) => void messages.push(m))
       shared.onError((e) => void errors.push(e))
@@ -84,6 +108,8 @@ export function tabGroup(namespace: string) {
           return !!c && c.getSnapshot().status !== 'closed'
         },
         emit(id, data = `m${id}`) {
+          // As a real SSE transport does: the id first, then the event that carries it.
+          if (id !== undefined) fake.last.sink.lastEventId(id)
           fake.last.sink.message({ data, event: 'message', id })
         },
         flushFrames: () => frames.flush(),

@@ -61,7 +61,7 @@ const isMessage = (m: unknown) => !!m && typeof (m as WireMessage).event === 'st
  * another version. Everything a follower acts on is checked here, since any script on the
  * origin can post to the channel.
  */
-export function readFrame(data: unknown, now: number): Frame | undefined {
+export function readFrame(data: unknown, now = Date.now()): Frame | undefined {
   const f = data as Record<string, unknown> | null
   if (!f || typeof f !== 'object' || f.v !== PROTOCOL) return undefined
   const led = Number.isSafeInteger(f.e) && (f.e as number) > 0 && (f.e as number) <= now + EPOCH_SKEW && maybeString(f.r)

@@ -12,18 +12,18 @@ export function globalPage(): PageEvents {
   return {
     visible: () => doc?.visibilityState !== 'hidden',
     subscribe(listener) {
-      if (!doc) return () => {}
+      const win = globalThis as Partial<EventTarget>
       const pairs = [
         [doc, 'freeze', 'leave'],
-        [globalThis, 'pagehide', 'leave'],
+        [win, 'pagehide', 'leave'],
         [doc, 'resume', 'return'],
-        [globalThis, 'pageshow', 'return'],
+        [win, 'pageshow', 'return'],
         [doc, 'visibilitychange', 'visibility'],
       ] as const
       const handlers = pairs.map(([target, type, event]) => {
         const handler = () => listener(event)
-        target.addEventListener(type, handler)
-        return () => target.removeEventListener(type, handler)
+        target?.addEventListener?.(type, handler)
+        return () => target?.removeEventListener?.(type, handler)
       })
       return () => handlers.forEach((off) => off())
     },

@@ -68,15 +68,20 @@ export function createSends(ctx: SendsContext) {
     resend() {
       for (const [id, data] of unacked) ctx.post({ t: 'send', id, data })
     },
-    /** This tab leads with `connection`; after the grace, its own waiting sends go first, in order. */
+    /**
+     * This tab leads with `connection`; after the grace (none for the first leader this tab
+     * knows: no acknowledgement can be in flight), its own waiting sends go first, in order.
+     */
     lead(connection: Shareable<unknown>, ms: number) {
       waiting = []
       held = [...unacked.values()].map((data) => [data, undefined])
       unacked.clear()
-      grace = ctx.timers.setTimeout(() => {
+      const start = () => {
         socket = connection
         for (const [data, id] of held.splice(0)) id && taken.includes(id) ? ctx.post({ t: 'ack', id }) : toSocket(data, id)
-      }, ms)
+      }
+      if (ms > 0) grace = ctx.timers.setTimeout(start, ms)
+      else start()
     },
     /** A send while this tab leads: its own (no id) or a follower's. */
     own: (data: unknown) => toSocket(data),

@@ -90,7 +90,7 @@ export function shareAcrossTabs<T>(
     }
   }
   const report = (error: RealtimeError) => {
-    store.set({ error })
+    store.set({ error }, { urgent: true })
     errors.emit(error)
   }
   const sends = createSends({ post, report, timers, maxQueued: options.maxQueued ?? 1000 })
@@ -168,7 +168,7 @@ export function shareAcrossTabs<T>(
         }),
       ],
     }
-    sends.lead(connection as Shareable<unknown>, Math.min(beatEvery, 250))
+    sends.lead(connection as Shareable<unknown>, resume ? Math.min(beatEvery, 250) : 0)
     connection.connect()
     mirror()
     const tick = () => {
@@ -206,7 +206,8 @@ export function shareAcrossTabs<T>(
     // throttled page). It follows at once, before the lock manager tells it.
     if (leader && 'e' in frame && frame.e > follower.epoch) stepDown(true), election.leave(), election.join()
     if (leader) {
-      if (frame.t === 'hello') leader.relay.state({ ...wireState(store.peek()), m: last })
+      // The connection publishes ids once a frame; the last message has the newest.
+      if (frame.t === 'hello') leader.relay.state({ ...wireState(store.peek()), lastEventId: last?.id ?? store.peek().lastEventId, m: last })
       else if (frame.t === 'send') sends.fromFollower(frame.id, frame.data)
       return
     }
@@ -220,12 +221,13 @@ export function shareAcrossTabs<T>(
       else if (d.t === 'msg') read((last = d.m))
       else if (d.t === 'err') errors.emit(fromWire(d.error)!)
       else {
-        const { error, m, status, attempt, lastEventId = store.peek().lastEventId } = d.state
+        const { error, m, status, attempt } = d.state
         // A late tab's first data: the last message, which it decodes itself.
         if (!last && m) read((last = m), false)
         // The leader's state has no `parse` error (each tab has its own), so a null error
         // keeps this tab's while the status holds: errors end with a new status, as in the engine.
         const s = store.peek()
+        const lastEventId = d.state.lastEventId ?? s.lastEventId
         store.set({ status, attempt, lastEventId, error: fromWire(error) ?? (status === s.status ? s.error : null) }, { urgent: true })
       }
     }
