@@ -1,6 +1,7 @@
 import type { TestProject } from 'vitest/node'
 import { startSseServer } from '../fixtures/sse-server'
 import { startWsFixture } from '../fixtures/ws-server'
+import { startBurstServer } from './burst-server'
 
 declare module 'vitest' {
   interface ProvidedContext {
@@ -17,10 +18,10 @@ declare module 'vitest' {
 
 /** Starts the loopback SSE and WebSocket servers for the browser project and stops them after the run. */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const [sse, ws] = await Promise.all([startSseServer(), startWsFixture()])
+  const [sse, ws, burst] = await Promise.all([startSseServer(), startWsFixture(), startBurstServer(project)])
   project.provide('sseBase', sse.url)
   project.provide('wsBase', ws.url)
   return async () => {
-    await Promise.all([sse.close(), ws.close()])
+    await Promise.all([sse.close(), ws.close(), burst.close()])
   }
 }
