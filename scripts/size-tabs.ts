@@ -1,5 +1,5 @@
 /**
- * What the cross-tab layer (src/core/tabs.ts and what only it uses) adds to a hook import,
+ * What the cross-tab layer (src/core/tabs/ and what only it uses) adds to a hook import,
  * min+gzip: each hook is bundled as a user would import it, once as it is and once with
  * `shareAcrossTabs` replaced by "one connection per tab". Issue 5's budget: 2 KB (2,000 B,
  * as size-limit counts), for a production build (`process.env.NODE_ENV` is "production", so
@@ -13,15 +13,14 @@ import { fileURLToPath } from 'node:url'
 const BUDGET = 2000
 const root = fileURLToPath(new URL('..', import.meta.url))
 
-/** Resolves `./tabs` to a stand-in without the layer: the fallback `shareAcrossTabs` takes where the APIs are missing. */
+/** Resolves the layer's entry to a stand-in without it: the fallback `shareAcrossTabs` takes where the APIs are missing. */
 const withoutTabs: Plugin = {
   name: 'without-tabs',
   setup(b) {
-    b.onResolve({ filter: /^\.\/tabs$/ }, () => ({ path: 'tabs-stub', namespace: 'stub' }))
+    b.onResolve({ filter: /tabs\/share-across-tabs$/ }, () => ({ path: 'tabs-stub', namespace: 'stub' }))
     b.onLoad({ filter: /.*/, namespace: 'stub' }, () => ({
       contents: `export const IDLE = { status: 'idle', data: undefined, lastEventId: undefined, error: null, attempt: 0 }
-export const shareAcrossTabs = (key, create) => create(undefined, undefined)
-export const relaying = () => ({})`,
+export const shareAcrossTabs = (key, create) => create(undefined, false)`,
       loader: 'js',
     }))
   },

@@ -10,14 +10,37 @@ type Item = { t: 'state'; state: WireState } | { t: 'msgs'; ms: WireMessage[] } 
  * event. Nothing is held past the task (a microtask flushes), so an idle stream relays at
  * once, and no timer is involved (a hidden leader's timers are throttled).
  */
-export function createRelay(post: (frame: Frame) => unknown, epoch: number, from: string | undefined, sent: (ms: WireMessage[]) => void) {
+export function createRelay(
+  post: (frame: Frame) => unknown,
+  epoch: number,
+  from: string | undefined,
+  sent: (ms: WireMessage[]) => void,
+  /**
+   * Undefined when this tab may post now; else whether it still leads, once known (a
+   * leader whose own timers ran late may have been replaced meanwhile). While it is not
+   * known, frames wait; when it no longer leads, they are dropped: followers never get a
+   * stale batch.
+   */
+  check: () => Promise<boolean> | undefined = () => undefined,
+  superseded: () => void = () => {},
+) {
   let seq = 0
   let outbox: Item[] = []
   let stopped = false
+  let checking = false
   const flush = () => {
+    if (stopped || checking) return
+    const pending = check()
+    if (pending) {
+      checking = true
+      return void pending.then((leads) => {
+        checking = false
+        if (leads) flush()
+        else superseded()
+      })
+    }
     const items = outbox
     outbox = []
-    if (stopped) return
     for (const item of items) {
       if (item.t === 'msgs') sent(item.ms)
       post({ ...item, e: epoch, r: from, s: ++seq } as Sequenced)
@@ -25,7 +48,7 @@ export function createRelay(post: (frame: Frame) => unknown, epoch: number, from
   }
   const add = (item: Item) => {
     if (stopped) return
-    if (!outbox.length) queueMicrotask(flush)
+    if (!outbox.length && !checking) queueMicrotask(flush)
     const tail = outbox.at(-1)
     if (item.t === 'msgs' && tail?.t === 'msgs') tail.ms.push(...item.ms)
     else outbox.push(item)

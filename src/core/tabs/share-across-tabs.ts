@@ -69,6 +69,8 @@ export function shareAcrossTabs<T>(
   let away = false
   let watchdog: unknown
   let beat: unknown
+  /** When this leader's beat last ran on time. */
+  let beatAt = 0
   let stopPage: (() => void) | undefined
   /** The last message off the wire this tab saw (led or relayed): a late tab decodes it for its snapshot. */
   let last: WireMessage | undefined
@@ -145,7 +147,25 @@ export function shareAcrossTabs<T>(
       store.set({ status: 'closed' }, { urgent: true })
       return report(new RealtimeError('protocol', 'could not start the connection', { cause: thrown }))
     }
-    const relay = createRelay(post, epoch, from, (ms) => (follower = { ...follower, recent: remember(follower.recent, ms.map((m) => m.id)) }))
+    // Who holds the lock now, as the lock manager lists it: a leader whose timers ran late
+    // (a long task, a paused page) asks again before it relays what piled up meanwhile.
+    let owner: string | undefined
+    const holder = () => locks!.query?.().then(({ held }) => held?.find((l) => l.name === name)?.clientId)
+    void holder()?.then((id) => (owner = id))
+    const check = () =>
+      owner === undefined || now() - beatAt < timeout * 0.75
+        ? undefined
+        : holder()!.then((id) => (id === owner ? ((beatAt = now()), true) : false), () => true)
+    const superseded = () => leader?.relay === relay && (stepDown(true), election.leave(), election.join())
+    const relay = createRelay(
+      post,
+      epoch,
+      from,
+      (ms) => (follower = { ...follower, recent: remember(follower.recent, ms.map((m) => m.id)) }),
+      check,
+      superseded,
+    )
+    beatAt = now()
     let relayed: WireState | undefined
     /** Mirrors the connection; relays its state only when what followers show changed (messages carry their ids). */
     const mirror = () => {
@@ -172,7 +192,9 @@ export function shareAcrossTabs<T>(
     connection.connect()
     mirror()
     const tick = () => {
-      relay.beat()
+      const pending = check()
+      if (pending) void pending.then((leads) => (leads ? relay.beat() : superseded()))
+      else relay.beat(), (beatAt = now())
       beat = timers.setTimeout(tick, beatEvery)
     }
     tick()

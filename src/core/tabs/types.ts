@@ -43,8 +43,8 @@ export interface TabShareOptions {
 
 /** Test seams of {@link shareAcrossTabs}. */
 export interface TabShareInjectables {
-  /** @defaultValue navigator.locks */
-  locks?: Pick<LockManager, 'request'>
+  /** @defaultValue navigator.locks (`query` is optional: without it a leader cannot check it still leads after a stall) */
+  locks?: Pick<LockManager, 'request'> & Partial<Pick<LockManager, 'query'>>
   /** @defaultValue (name) => new BroadcastChannel(name) */
   channel?: (name: string) => TabChannel
   /** @defaultValue globalThis timers */
