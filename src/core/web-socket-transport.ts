@@ -1,0 +1,106 @@
+import { closeCodeOutcome } from './close-codes'
+import { RealtimeError } from './errors'
+import { reportListenerError, type Timers } from './runtime'
+import type { TransportFactory } from './transport'
+import type { WebSocketOptions, WireData } from './web-socket-options'
+
+/** What the sockets of one stream share with its sending side (see createWebSocket). */
+export interface SocketHost {
+  /** The open socket that takes sends now; a socket clears it when it goes. */
+  socket: WebSocket | undefined
+  /** Turns an outgoing message (here: a heartbeat) into wire data; may throw. */
+  serialize(message: unknown): WireData
+  /**
+   * A socket opened: it sends what must go first (resume messages, then the queue) and
+   * becomes `socket`, before the engine hears of the open.
+   */
+  opened(socket: WebSocket, attempt: number): void
+}
+
+/** Runs a user callback; a throw is reported (never breaks the socket) and gives undefined. */
+export function safely<R>(callback: () => R): R | undefined {
+  try {
+    return callback()
+  } catch (thrown) {
+    reportListenerError(thrown)
+  }
+}
+
+/**
+ * One socket per attempt: resolves the url, opens within `connectTimeout`, pings, and turns
+ * closes into failures by the close-code table.
+ */
+export function webSocketTransport(
+  url: string | (() => string | Promise<string>),
+  options: WebSocketOptions<any, any>,
+  host: SocketHost,
+): TransportFactory {
+  const timers = options.timers ?? (globalThis as Timers)
+  const { heartbeat } = options
+  const isPong = heartbeat?.isPong ?? ((data: unknown) => data === 'pong')
+
+  return ({ sink, attempt }) => {
+    let ws: WebSocket | undefined
+    let closed = false
+    let timer: unknown
+    const wait = (ms: number, then: () => void) => (timer = timers.setTimeout(then, ms))
+    const stop = () => {
+      closed = true
+      timers.clearTimeout(timer)
+      if (host.socket === ws) host.socket = undefined
+    }
+    const fail = (error: RealtimeError, retryable: boolean) => {
+      if (closed) return
+      stop()
+      ws?.close()
+      sink.fail(error, retryable)
+    }
+    const ping = () =>
+      wait(heartbeat!.interval ?? 25_000, () => {
+        const message = heartbeat!.message ?? 'ping'
+        safely(() => ws!.send(host.serialize(typeof message === 'function' ? message() : message)))
+        ping()
+      })
+    const start = (href: string) => {
+      if (closed) return
+      const s = (ws = new (options.WebSocket ?? WebSocket)(href, options.protocols))
+      if (options.binaryType) s.binaryType = options.binaryType
+      s.onopen = () => {
+        timers.clearTimeout(timer)
+        host.opened(s, attempt)
+        sink.open()
+        if (heartbeat) ping()
+      }
+      s.onmessage = (event) => {
+        if (safely(() => isPong(event.data))) sink.activity()
+        else sink.message({ data: event.data, event: 'message', id: undefined })
+      }
+      s.onclose = (event) => {
+        // A close tabwire asked for (close(), a replaced socket) is not the server's.
+        if (closed) return
+        const kind = closeCodeOutcome(event.code)
+        const verdict = options.shouldReconnect && safely(() => options.shouldReconnect!(event))
+        const retry = typeof verdict === 'boolean' ? verdict : !kind
+        const text = `the socket closed (${event.code}${event.reason ? `: ${event.reason}` : ''})`
+        fail(new RealtimeError((!retry && kind) || 'network', text, { status: event.code }), retry)
+      }
+    }
+
+    // The connect clock runs from the start, so a url function that never settles is
+    // abandoned too.
+    wait(options.connectTimeout ?? 10_000, () => fail(new RealtimeError('timeout', 'the socket did not open in time'), true))
+    Promise.resolve()
+      .then(() => (typeof url === 'function' ? url() : url))
+      .then(start)
+      // The thrown text may quote the URL (and a token in it): it stays in `cause` only.
+      .catch((thrown: unknown) => fail(new RealtimeError('network', 'the socket could not be opened', { cause: thrown }), true))
+
+    return {
+      close() {
+        if (closed) return
+        stop()
+        ws?.close(1000)
+      },
+    }
+  }
+}
