@@ -6,7 +6,10 @@ export interface WireMessage {
   data: unknown
   /** The event type (`message` unless the server named one). */
   event: string
-  /** The stream's last event id when the message arrived (SSE keeps it across events). */
+  /**
+   * The message's id. SSE: the stream's last event id when the message arrived (it sticks
+   * across events). WebSocket: the message's own id, from the `messageId` option, or undefined.
+   */
   id: string | undefined
 }
 

@@ -68,6 +68,25 @@ export interface WebSocketOptions<In = unknown, Out = unknown> extends EngineOpt
    */
   maxQueued?: number
   /**
+   * The largest incoming message: characters (UTF-16 code units) for a text frame, bytes for
+   * a binary one. A larger message is skipped: not delivered, reported as a `protocol`
+   * error (with its id, if `messageId` gives one), and the stream goes on.
+   * @defaultValue 1048576 (1 MiB)
+   * @example { maxMessageSize: 64 * 1024 }
+   */
+  maxMessageSize?: number
+  /**
+   * The identity of an incoming message, read from its raw wire data (before `json` and
+   * `parse`). It becomes the message's `id` and the stream's `lastEventId` (which `onReopen`
+   * gets), and lets the cross-tab layer pass each message on exactly once when another tab
+   * takes the stream over. A message without one has `id: undefined` (ids do not stick from
+   * one message to the next, as SSE ids do). A throw, or a result that is not a string or a
+   * number, means no id.
+   * @defaultValue none: messages have no id
+   * @example { messageId: (raw) => JSON.parse(raw as string).seq }
+   */
+  messageId?: (raw: unknown) => string | undefined
+  /**
    * Turns an outgoing message into wire data. A throw refuses the message (see `send`).
    * @defaultValue strings, ArrayBuffers, typed arrays and Blobs as they are; JSON for anything else
    * @example { serialize: (m) => msgpack.encode(m) }
@@ -82,18 +101,20 @@ export interface WebSocketOptions<In = unknown, Out = unknown> extends EngineOpt
   shouldReconnect?: (event: CloseEvent) => boolean
   /**
    * Called when a socket opens after the first one: returns messages to send before the
-   * queue and any new send (resume from a sequence number, re-subscribe to channels…).
+   * queue and any new send (resume after the last message or id, re-subscribe to channels…).
+   * `lastEventId` is the last id `messageId` gave.
    * @defaultValue none
-   * @example { onReopen: ({ lastMessage }) => [{ type: 'resume', after: lastMessage?.seq }] }
+   * @example { onReopen: ({ lastEventId }) => [{ type: 'resume', after: lastEventId }] }
    */
-  onReopen?: (info: { lastMessage: In | undefined; attempt: number }) => Out[] | void
+  onReopen?: (info: { lastMessage: In | undefined; lastEventId: string | undefined; attempt: number }) => Out[] | void
   /**
    * Picks up a stream another socket was on (cross-tab sharing uses it when a tab takes the
-   * lead): the first open counts as a reopen, and `onReopen` gets this `lastMessage`.
+   * lead): the first open counts as a reopen, and `onReopen` gets this `lastMessage` and
+   * `lastEventId`.
    * @defaultValue none: the first open is not a reopen
-   * @example { resume: { lastMessage: saved } }
+   * @example { resume: { lastMessage: saved.message, lastEventId: saved.id } }
    */
-  resume?: { lastMessage: In | undefined }
+  resume?: { lastMessage?: In | undefined; lastEventId?: string | undefined }
   /**
    * Extra identity, to keep two uses of one URL apart.
    * @defaultValue none

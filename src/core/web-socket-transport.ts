@@ -14,7 +14,7 @@ export interface SocketHost {
    * A socket opened: it sends what must go first (resume messages, then the queue) and
    * becomes `socket`, before the engine hears of the open.
    */
-  opened(socket: WebSocket, attempt: number): void
+  opened(socket: WebSocket, attempt: number, lastEventId: string | undefined): void
 }
 
 /** Runs a user callback; a throw is reported (never breaks the socket) and gives undefined. */
@@ -26,9 +26,17 @@ export function safely<R>(callback: () => R): R | undefined {
   }
 }
 
+/** A frame's size: characters (UTF-16 code units) for text, bytes for binary. */
+function sizeOf(data: unknown): number {
+  if (typeof data === 'string') return data.length
+  if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) return data.byteLength
+  return typeof Blob === 'function' && data instanceof Blob ? data.size : 0
+}
+
 /**
- * One socket per attempt: resolves the url, opens within `connectTimeout`, pings, and turns
- * closes into failures by the close-code table.
+ * One socket per attempt: resolves the url, opens within `connectTimeout`, pings, skips
+ * oversized frames, gives each message its id, and turns closes into failures by the
+ * close-code table.
  */
 export function webSocketTransport(
   url: string | (() => string | Promise<string>),
@@ -36,10 +44,20 @@ export function webSocketTransport(
   host: SocketHost,
 ): TransportFactory {
   const timers = options.timers ?? (globalThis as Timers)
-  const { heartbeat } = options
+  const { heartbeat, maxMessageSize = 1_048_576, messageId } = options
   const isPong = heartbeat?.isPong ?? ((data: unknown) => data === 'pong')
+  /** The message's own id; a throw, or anything but a string or a number, is none. */
+  const idOf = (raw: unknown): string | undefined => {
+    if (!messageId) return undefined
+    try {
+      const id: unknown = messageId(raw)
+      return (typeof id === 'string' && id) || (typeof id === 'number' && Number.isFinite(id)) ? String(id) : undefined
+    } catch {
+      return undefined
+    }
+  }
 
-  return ({ sink, attempt }) => {
+  return ({ sink, attempt, lastEventId }) => {
     let ws: WebSocket | undefined
     let closed = false
     let timer: unknown
@@ -61,20 +79,31 @@ export function webSocketTransport(
         safely(() => ws!.send(host.serialize(typeof message === 'function' ? message() : message)))
         ping()
       })
+    const receive = (data: unknown) => {
+      // An oversized frame is skipped, not fatal: replacing the socket would only have the
+      // server send it again. It still proves the socket alive, and its id counts as seen.
+      if (sizeOf(data) > maxMessageSize) {
+        sink.activity()
+        const id = idOf(data)
+        if (id !== undefined) sink.lastEventId(id)
+        return sink.report(new RealtimeError('protocol', `a message passed maxMessageSize (${maxMessageSize}) and was skipped`, { id }))
+      }
+      if (safely(() => isPong(data))) return sink.activity()
+      const id = idOf(data)
+      if (id !== undefined) sink.lastEventId(id)
+      sink.message({ data, event: 'message', id })
+    }
     const start = (href: string) => {
       if (closed) return
       const s = (ws = new (options.WebSocket ?? WebSocket)(href, options.protocols))
       if (options.binaryType) s.binaryType = options.binaryType
       s.onopen = () => {
         timers.clearTimeout(timer)
-        host.opened(s, attempt)
+        host.opened(s, attempt, lastEventId)
         sink.open()
         if (heartbeat) ping()
       }
-      s.onmessage = (event) => {
-        if (safely(() => isPong(event.data))) sink.activity()
-        else sink.message({ data: event.data, event: 'message', id: undefined })
-      }
+      s.onmessage = (event) => receive(event.data)
       s.onclose = (event) => {
         // A close tabwire asked for (close(), a replaced socket) is not the server's.
         if (closed) return

@@ -72,10 +72,10 @@ export function createWebSocket<In = unknown, Out = unknown>(
   const host: SocketHost = {
     socket: undefined,
     serialize,
-    opened(socket, attempt) {
+    opened(socket, attempt, lastEventId) {
       // Resume messages first, then the queue in order; new sends follow once open.
       // A throwing onReopen is reported and skipped: it must not hold the stream.
-      if (reopen) safely(() => options.onReopen?.({ lastMessage, attempt })?.forEach((m) => socket.send(serialize(m))))
+      if (reopen) safely(() => options.onReopen?.({ lastMessage, lastEventId, attempt })?.forEach((m) => socket.send(serialize(m))))
       reopen = true
       for (const [, data] of queue.splice(0)) {
         const refused = write(socket, data)
@@ -90,6 +90,7 @@ export function createWebSocket<In = unknown, Out = unknown>(
     idleTimeout: options.idleTimeout ?? (options.heartbeat ? (options.heartbeat.timeout ?? 2 * (options.heartbeat.interval ?? 25_000)) : 0),
     transport: webSocketTransport(url, options, host),
     decode: createDecoder(options),
+    lastEventId: options.resume?.lastEventId,
   })
   connection.onMessage((message) => void (lastMessage = message.data))
 
