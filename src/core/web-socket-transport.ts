@@ -26,6 +26,22 @@ export function safely<R>(callback: () => R): R | undefined {
   }
 }
 
+/**
+ * Why `href` is not a url a WebSocket can open, or undefined if it is one: it must parse,
+ * absolute or relative to the page, with a ws:, wss:, http: or https: scheme (browsers
+ * map http(s) to ws(s)).
+ * @see https://websockets.spec.whatwg.org/#dom-websocket-websocket
+ */
+export function socketUrlProblem(href: unknown): TypeError | undefined {
+  try {
+    const base = (globalThis as { location?: { href?: string } }).location?.href
+    const { protocol } = new URL(href as string, base)
+    if (!/^(wss?|https?):$/.test(protocol)) return new TypeError(`the scheme ${protocol} is not ws:, wss:, http: or https:`)
+  } catch (thrown) {
+    return thrown instanceof TypeError ? thrown : new TypeError(String(thrown))
+  }
+}
+
 /** A frame's size: characters (UTF-16 code units) for text, bytes for binary. */
 function sizeOf(data: unknown): number {
   if (typeof data === 'string') return data.length
@@ -93,9 +109,19 @@ export function webSocketTransport(
       if (id !== undefined) sink.lastEventId(id)
       sink.message({ data, event: 'message', id })
     }
-    const start = (href: string) => {
+    const start = (href: unknown) => {
       if (closed) return
-      const s = (ws = new (options.WebSocket ?? WebSocket)(href, options.protocols))
+      // A url the browser would refuse (or a socket it refuses to make, e.g. for a bad
+      // subprotocol or a blocked port) fails the same way on every try: final, not retried.
+      // Its text may quote the url (and a token in it): it stays in `cause` only.
+      const problem = socketUrlProblem(href)
+      if (problem) return fail(new RealtimeError('protocol', 'the url function gave a url a WebSocket cannot open', { cause: problem }), false)
+      try {
+        ws = new (options.WebSocket ?? WebSocket)(href as string, options.protocols)
+      } catch (thrown) {
+        return fail(new RealtimeError('protocol', 'the WebSocket constructor refused the url or protocols', { cause: thrown }), false)
+      }
+      const s = ws
       if (options.binaryType) s.binaryType = options.binaryType
       s.onopen = () => {
         timers.clearTimeout(timer)
@@ -121,7 +147,6 @@ export function webSocketTransport(
     Promise.resolve()
       .then(() => (typeof url === 'function' ? url() : url))
       .then(start)
-      // The thrown text may quote the URL (and a token in it): it stays in `cause` only.
       .catch((thrown: unknown) => fail(new RealtimeError('network', 'the socket could not be opened', { cause: thrown }), true))
 
     return {

@@ -3,7 +3,7 @@ import { createDecoder } from './decode'
 import { misuse, RealtimeError } from './errors'
 import { streamKey } from './key'
 import type { SendOptions, SendResult, WebSocketOptions, WireData } from './web-socket-options'
-import { safely, type SocketHost, webSocketTransport } from './web-socket-transport'
+import { safely, type SocketHost, socketUrlProblem, webSocketTransport } from './web-socket-transport'
 
 export type { HeartbeatOptions, SendOptions, SendResult, WebSocketOptions, WireData } from './web-socket-options'
 
@@ -42,6 +42,9 @@ function toWire(message: unknown): WireData {
 
 /**
  * A framework-free, reconnecting WebSocket on the tabwire engine. Call `connect()` to start.
+ * A url string that a WebSocket cannot open (malformed, relative with no page to resolve it
+ * against, a scheme other than ws:, wss:, http: or https:) throws at once. A url function's
+ * result that is one is a final `protocol` error: closed, not retried, until `reconnect()`.
  * @param url - a URL, or a function (possibly async) called on every connect, so a token
  *   in the query string is fresh on every reconnect.
  * @example
@@ -55,6 +58,8 @@ export function createWebSocket<In = unknown, Out = unknown>(
   options: WebSocketOptions<In, Out> = {},
 ): WebSocketConnection<In, Out> {
   if (!url) throw misuse('createWebSocket', 'expected a url or a function that returns one')
+  const problem = typeof url === 'string' && socketUrlProblem(url)
+  if (problem) throw misuse('createWebSocket', `expected a ws:, wss:, http: or https: url, absolute or relative to the page (${problem.message})`)
   const maxQueued = options.maxQueued ?? 1000
   const serialize = (message: unknown): WireData => (options.serialize ? options.serialize(message as Out) : toWire(message))
   const queue: [Out, WireData][] = []
