@@ -105,13 +105,30 @@ export interface EngineOptions extends BackoffOptions {
 
 /** What `createConnection` needs: the engine options and a transport. */
 export interface ConnectionConfig<T> extends EngineOptions {
-  /** Opens one attempt; called for every (re)connection. */
+  /**
+   * Opens one attempt; called for every (re)connection.
+   * @example { transport: fetchTransport('/api/quotes') }
+   */
   transport: TransportFactory
-  /** Turns a wire message into data. A throw becomes a `parse` error; the stream goes on. */
+  /**
+   * Turns a wire message into data. A throw becomes a `parse` error (with the message's
+   * id); the stream goes on.
+   * @defaultValue the payload as it is
+   * @example { decode: (m) => JSON.parse(m.data as string) as Quote }
+   */
   decode?: (message: WireMessage) => T
-  /** Which event types are messages. @defaultValue every type */
+  /**
+   * Which event types are messages; others only prove the connection alive (and never
+   * reach `onWire`).
+   * @defaultValue every type
+   * @example { accepts: (event) => event === 'quote' }
+   */
   accepts?: (event: string) => boolean
-  /** An id to resume from on the first connection. */
+  /**
+   * An id to resume from on the first connection.
+   * @defaultValue none
+   * @example { lastEventId: localStorage.getItem('quotes:last') ?? undefined }
+   */
   lastEventId?: string
 }
 
