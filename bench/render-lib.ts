@@ -149,7 +149,7 @@ export const fmt = (value: number, digits = 0): string =>
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const all = [header, ...rows]
   const widths = header.map((_, c) => Math.max(...all.map((r) => (r[c] ?? '').length)))
-  const numeric = (c: number) => c > 0 && rows.every((r) => /^[-+\d—.]/.test(r[c] ?? ''))
+  const numeric = (c: number) => c > 1 && rows.every((r) => /^[-+\d—.]/.test(r[c] ?? ''))
   const cell = (text: string, c: number) => (numeric(c) ? text.padStart(widths[c]!) : text.padEnd(widths[c]!))
   const line = (r: readonly string[]) => `| ${r.map((text, c) => cell(text ?? '', c)).join(' | ')} |`
   const rule = `|${widths.map((w, c) => (numeric(c) ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`
