@@ -30,8 +30,10 @@ export default defineConfig({
         test: {
           name: 'react',
           environment: 'jsdom',
-          include: ['test/react/**/*.test.{ts,tsx}'],
-          setupFiles: ['test/setup/jsdom.ts'],
+          include: ['test/react/**/*.test.{ts,tsx}', 'test/setup/**/*.test.ts'],
+          // A real lock manager (grants in a later task) and BroadcastChannel: the hooks'
+          // default `share: 'tabs'` runs shared here, not as its one-per-tab fallback.
+          setupFiles: ['test/setup/jsdom.ts', 'test/setup/browser-tabs.ts'],
         },
       },
       {
