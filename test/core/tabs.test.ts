@@ -471,6 +471,96 @@ describe('leader change', () => {
     expect(a.ids).toEqual(ids(1, 2, 3, 4))
   })
 
+  it('a hidden follower never steals (hidden timers are throttled, silence proves nothing); once visible it does', async () => {
+    const lifecycle = fakePage(false)
+    const b = tabs.open({ page: lifecycle.page })
+    const { gate } = await leaderThatCanFreeze(b, 1)
+    gate.frozen = true
+    await sleep(TIMEOUT * 2.5)
+    expect(b.created).toEqual([])
+    lifecycle.visible = true
+    lifecycle.emit('visibility')
+    await poll(() => b.created).toEqual(['1'])
+  })
+
+  it('a leader whose timers ran late asks the lock manager before it relays: replaced meanwhile, it relays nothing and follows', async () => {
+    // Each tab sees who holds a lock by its own client id (one process has one id for all),
+    // and the hung tab never hears that its lock was stolen (it would, later, in a browser).
+    const holders = new Map<string, string>()
+    const locksOf = (client: string, hears = true) => ({
+      request: (name: string, options: LockOptions, grant: (lock: Lock | null) => Promise<void>) => {
+        const granted = navigator.locks.request(name, options, (lock) => (holders.set(name, client), grant(lock)))
+        return hears ? granted : new Promise(() => void granted.catch(() => {}))
+      },
+      query: async () => ({ held: [...holders].map(([name, clientId]) => ({ name, clientId, mode: 'exclusive' as const })), pending: [] }),
+    })
+    let skew = 0
+    const channel = gatedChannel()
+    const a = tabs.open({ channel: channel.factory, locks: locksOf('a', false), now: () => Date.now() + skew })
+    a.shared.connect()
+    await poll(() => a.created.length).toBe(1)
+    const b = tabs.open({ locks: locksOf('b') })
+    b.shared.connect()
+    a.fake.last.sink.open()
+    a.emit('1')
+    await poll(() => b.ids).toEqual(ids(1))
+    // Hung: it posts nothing and reads nothing, and its timers do not run.
+    channel.gate.frozen = true
+    channel.gate.lagging = true
+    await poll(() => b.created).toEqual(['1'])
+    b.fake.last.sink.open()
+    const spy = new BroadcastChannel(`${namespace}:v${PROTOCOL}:${hashKey('stream')}`)
+    const stale: unknown[] = []
+    // Only the hung tab ever had event 2.
+    spy.onmessage = (e) => void (e.data.t === 'msgs' && e.data.ms.some((m: WireMessage) => m.id === '2') && stale.push(e.data))
+    try {
+      // It wakes up: its clock jumped past the followers' timeout, and its socket has more.
+      skew = TIMEOUT
+      channel.gate.frozen = false
+      channel.gate.lagging = false
+      a.emit('2')
+      await poll(() => a.connections[0]!.getSnapshot().status).toBe('closed')
+      b.emit('3')
+      // Its own tab had 2 from its own socket before it knew; the new leader's 3 follows.
+      await poll(() => a.ids).toEqual(ids(1, 2, 3))
+      expect(stale).toEqual([])
+      expect(b.ids).toEqual(ids(1, 3))
+    } finally {
+      spy.close()
+    }
+  })
+
+  it('a create() that throws: closed with a protocol error, and no lock request loop', async () => {
+    let requests = 0
+    const locks = { request: (...args: Parameters<LockManager['request']>) => (requests++, navigator.locks.request(...args)) }
+    const shared = shareAcrossTabs(`${namespace}-throws`, () => {
+      throw new TypeError('[tabwire] createEventSource: misuse')
+    }, { namespace, locks: locks as never })
+    const errors: string[] = []
+    shared.onError((e) => void errors.push(e.kind))
+    shared.connect()
+    await poll(() => shared.getSnapshot().status).toBe('closed')
+    expect(shared.getSnapshot().error?.kind).toBe('protocol')
+    await sleep(TIMEOUT)
+    expect(requests).toBe(1)
+    expect(errors).toEqual(['protocol'])
+    shared.close()
+  })
+
+  it('a lock manager that refuses (a sandboxed frame): one connection of its own, no request loop', async () => {
+    let requests = 0
+    const refusing = { request: () => (requests++, Promise.reject(new DOMException('denied', 'SecurityError'))) }
+    const tab = tabs.open({ locks: refusing as never })
+    tab.shared.connect()
+    await poll(() => tab.created).toEqual([undefined])
+    tab.fake.last.sink.open()
+    tab.emit('1')
+    await poll(() => tab.ids).toEqual(ids(1))
+    await sleep(TIMEOUT)
+    expect(requests).toBe(1)
+    expect(tab.shared.getSnapshot().status).toBe('open')
+  })
+
   it('a silent leader that ran far ahead (hundreds of events) skips every repeat once it follows', async () => {
     const b = tabs.open()
     const { a, gate } = await leaderThatCanFreeze(b, 3)
