@@ -1,7 +1,7 @@
 import { type Connection, createConnection } from './connection'
 import { createDecoder } from './decode'
 import { misuse, RealtimeError } from './errors'
-import { streamKey } from './key'
+import { checkWebSocket, streamKey } from './key'
 import type { SendOptions, SendResult, WebSocketOptions, WireData } from './web-socket-options'
 import { safely, type SocketHost, socketUrlProblem, webSocketTransport } from './web-socket-transport'
 
@@ -57,9 +57,12 @@ export function createWebSocket<In = unknown, Out = unknown>(
   url: string | (() => string | Promise<string>),
   options: WebSocketOptions<In, Out> = {},
 ): WebSocketConnection<In, Out> {
-  if (!url) throw misuse('createWebSocket', 'expected a url or a function that returns one')
-  const problem = typeof url === 'string' && socketUrlProblem(url)
-  if (problem) throw misuse('createWebSocket', `expected a ws:, wss:, http: or https: url, absolute or relative to the page (${problem.message})`)
+  if (typeof url !== 'function') {
+    // What the inputs alone tell (see checkWebSocket), then what only the runtime can: a
+    // page to resolve a relative url against.
+    checkWebSocket(url)
+    if (socketUrlProblem(url)) throw misuse('createWebSocket', `a relative url (${url}) needs a page to resolve against; give an absolute url here`)
+  }
   const maxQueued = options.maxQueued ?? 1000
   const serialize = (message: unknown): WireData => (options.serialize ? options.serialize(message as Out) : toWire(message))
   const queue: [Out, WireData][] = []
