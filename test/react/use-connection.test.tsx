@@ -12,6 +12,8 @@ import {
   renderEventSource,
   requests,
   setupHarness,
+  SHARE_MODES,
+  type Share,
   sseStream,
   steadyEnvironment,
   testFetch,
@@ -22,10 +24,10 @@ import {
 setupHarness()
 
 /** Engine options with a registry whose linger timer the test fires by hand. */
-function shared(linger = 1000) {
+function shared(share: Share, linger = 1000) {
   const lingerTimers = manualTimers()
   const registry = testRegistry({ linger, timers: lingerTimers })
-  return { lingerTimers, registry, options: { registry, fetch: testFetch, environment: steadyEnvironment } }
+  return { lingerTimers, registry, options: { registry, share, fetch: testFetch, environment: steadyEnvironment } }
 }
 
 interface Quote {
@@ -33,11 +35,11 @@ interface Quote {
   price: number
 }
 
-describe('useEventSource: one connection per stream', () => {
+describe.each(SHARE_MODES)('useEventSource: one connection per stream ($label)', ({ share }) => {
   it('StrictMode double render and double effects make exactly one request', async () => {
     const url = uniqueUrl('strict')
     const stream = sseStream(url, ({ client }) => client.send({ data: 'strict hello' }))
-    const { lingerTimers, options } = shared()
+    const { lingerTimers, options } = shared(share)
     const { result, statuses } = renderEventSource(url, options, { wrapper: StrictMode })
 
     await waitFor(() => expect(result.current.data).toBe('strict hello'))
@@ -52,7 +54,7 @@ describe('useEventSource: one connection per stream', () => {
   it('two components with the same url share one connection and both render its data', async () => {
     const url = uniqueUrl('two')
     const stream = sseStream(url, ({ client }) => client.send({ id: '1', data: 'for both' }))
-    const { options } = shared()
+    const { options } = shared(share)
     const seen: Record<string, string[]> = { a: [], b: [] }
     const rendered: Record<string, UseEventSourceResult<string>> = {}
     function Probe({ name }: { name: 'a' | 'b' }) {
@@ -80,7 +82,7 @@ describe('useEventSource: one connection per stream', () => {
   it('unmounting and mounting again within the linger reuses the live connection and renders it at once', async () => {
     const url = uniqueUrl('remount')
     sseStream(url, ({ client }) => client.send({ id: '7', data: 'kept' }))
-    const { lingerTimers, options } = shared()
+    const { lingerTimers, options } = shared(share)
     const first = renderEventSource(url, options)
     await waitFor(() => expect(first.result.current.data).toBe('kept'))
     first.unmount()
@@ -96,7 +98,7 @@ describe('useEventSource: one connection per stream', () => {
   it('the last unmount closes the connection only when the linger is over', async () => {
     const url = uniqueUrl('linger')
     const stream = sseStream(url, ({ client }) => client.send({ data: 'bye soon' }))
-    const { lingerTimers, options } = shared(250)
+    const { lingerTimers, options } = shared(share, 250)
     const view = renderEventSource(url, options)
     await waitFor(() => expect(view.result.current.status).toBe('open'))
 
@@ -110,10 +112,11 @@ describe('useEventSource: one connection per stream', () => {
   it('re-rendering with equal options written inline (new objects, arrays and callbacks) never reconnects; the newest callbacks apply', async () => {
     const url = uniqueUrl('inline')
     const stream = sseStream<{ message: string; quote: string }>(url, ({ client }) => client.send({ event: 'quote', data: '{"n":1}' }))
-    const { registry } = shared()
+    const { registry } = shared(share)
     const calls: string[] = []
     const inline = (label: string): UseEventSourceOptions<{ n: number }> => ({
       registry,
+      share,
       fetch: (input, init) => testFetch(input, init),
       environment: { current: () => [], subscribe: () => () => {} },
       json: true,
@@ -139,7 +142,7 @@ describe('useEventSource: one connection per stream', () => {
   it('options that are not on the wire (select, equals, callbacks) do not split a stream', async () => {
     const url = uniqueUrl('non-wire')
     sseStream(url, ({ client }) => client.send({ data: 'same stream' }))
-    const { options } = shared()
+    const { options } = shared(share)
     const plain = renderEventSource(url, options)
     const dressed = renderEventSource<string, number>(url, {
       ...options,
@@ -156,7 +159,7 @@ describe('useEventSource: one connection per stream', () => {
   it('enabled: true (the default) does not split a stream from a use that leaves it out', async () => {
     const url = uniqueUrl('enabled-key')
     sseStream(url, ({ client }) => client.send({ data: 'one stream' }))
-    const { options } = shared()
+    const { options } = shared(share)
     const implicit = renderEventSource(url, options)
     const explicit = renderEventSource(url, { ...options, enabled: true })
     await waitFor(() => expect(explicit.result.current.data).toBe('one stream'))
@@ -167,7 +170,7 @@ describe('useEventSource: one connection per stream', () => {
   it('different wire options are different streams', async () => {
     const url = uniqueUrl('wire')
     const stream = sseStream(url, ({ client }) => client.send({ data: '{"n":5}' }))
-    const { options } = shared()
+    const { options } = shared(share)
     const raw = renderEventSource(url, options)
     const parsed = renderEventSource<{ n: number }>(url, { ...options, json: true })
     const withHeader = renderEventSource(url, { ...options, headers: { 'x-tenant': 'b' } })
@@ -178,28 +181,12 @@ describe('useEventSource: one connection per stream', () => {
     expect(stream.connections.map((c) => c.request.headers.get('x-tenant'))).toEqual([null, null, 'b'])
   })
 
-  it("share: false gives each component a connection of its own; 'tab' and 'tabs' are two streams", async () => {
-    const url = uniqueUrl('share')
-    const stream = sseStream(url, ({ client }) => client.send({ data: 'hi' }))
-    const { options } = shared()
-    const own = [renderEventSource(url, { ...options, share: false }), renderEventSource(url, { ...options, share: false })]
-    const tab = [renderEventSource(url, { ...options, share: 'tab' }), renderEventSource(url, { ...options, share: 'tab' })]
-    // jsdom has no Web Locks: 'tabs' (the default) is one connection for this tab.
-    const tabs = [renderEventSource(url, options), renderEventSource(url, { ...options, share: 'tabs' })]
-    for (const { result } of [...own, ...tab, ...tabs]) await waitFor(() => expect(result.current.data).toBe('hi'))
-    expect(stream.connections).toHaveLength(4)
-    // close() from one component of its own stops only that one.
-    act(() => own[0]!.result.current.close())
-    expect(own.map((o) => o.result.current.status)).toEqual(['closed', 'open'])
-    expect(tab[0]!.result.current.status).toBe('open')
-  })
-
   it('changing the url moves to the new stream at once; the old one closes after the linger', async () => {
     const oldUrl = uniqueUrl('move-from')
     const newUrl = uniqueUrl('move-to')
     const oldStream = sseStream(oldUrl, ({ client }) => client.send({ data: 'old' }))
     const newStream = sseStream(newUrl, ({ client }) => client.send({ data: 'new' }))
-    const { lingerTimers, options } = shared(500)
+    const { lingerTimers, options } = shared(share, 500)
     const { result, rerender, statuses } = renderEventSource(oldUrl, options)
     await waitFor(() => expect(result.current.data).toBe('old'))
 
@@ -219,14 +206,32 @@ describe('useEventSource: one connection per stream', () => {
   })
 })
 
-describe('useEventSource: rendering under load', () => {
+describe('useEventSource: share modes', () => {
+  it("share: false gives each component a connection of its own; 'tab' and 'tabs' are two streams", async () => {
+    const url = uniqueUrl('share')
+    const stream = sseStream(url, ({ client }) => client.send({ data: 'hi' }))
+    const { options } = shared(undefined)
+    const own = [renderEventSource(url, { ...options, share: false }), renderEventSource(url, { ...options, share: false })]
+    const tab = [renderEventSource(url, { ...options, share: 'tab' }), renderEventSource(url, { ...options, share: 'tab' })]
+    // 'tabs' (the default) is one connection for the browser, here led by this tab.
+    const tabs = [renderEventSource(url, options), renderEventSource(url, { ...options, share: 'tabs' })]
+    for (const { result } of [...own, ...tab, ...tabs]) await waitFor(() => expect(result.current.data).toBe('hi'))
+    expect(stream.connections).toHaveLength(4)
+    // close() from one component of its own stops only that one.
+    act(() => own[0]!.result.current.close())
+    expect(own.map((o) => o.result.current.status)).toEqual(['closed', 'open'])
+    expect(tab[0]!.result.current.status).toBe('open')
+  })
+})
+
+describe.each(SHARE_MODES)('useEventSource: rendering under load ($label)', ({ share }) => {
   it('a flood of 1000 events reaches onMessage whole and in order, but renders once per flushed frame', async () => {
     const url = uniqueUrl('flood')
     const stream = sseStream(url)
     const frames = manualFrames()
     const ids: string[] = []
     const { result, renders } = renderEventSource(url, {
-      ...shared().options,
+      ...shared(share).options,
       scheduleFrame: frames.scheduleFrame,
       onMessage: (m: RealtimeMessage<string>) => void ids.push(m.id!),
     })
@@ -265,7 +270,7 @@ describe('useEventSource: rendering under load', () => {
     const timers = manualTimers()
     const ids: string[] = []
     const { result, statuses } = renderEventSource(url, {
-      ...shared().options,
+      ...shared(share).options,
       timers,
       random: () => 0.5,
       initialDelay: 100,
@@ -295,7 +300,7 @@ describe('useEventSource: rendering under load', () => {
     const received: number[] = []
     const equals = vi.fn((a: { price: number }, b: { price: number }) => a.price === b.price)
     const { result, renders } = renderEventSource<Quote, { price: number }>(url, {
-      ...shared().options,
+      ...shared(share).options,
       json: true,
       scheduleFrame: frames.scheduleFrame,
       select: (quote) => ({ price: quote.price }),
@@ -325,7 +330,7 @@ describe('useEventSource: rendering under load', () => {
     const frames = manualFrames()
     const received: number[] = []
     const { result, renders } = renderEventSource<Quote, number>(url, {
-      ...shared().options,
+      ...shared(share).options,
       json: true,
       scheduleFrame: frames.scheduleFrame,
       select: (quote) => quote.price,
@@ -347,7 +352,7 @@ describe('useEventSource: rendering under load', () => {
   it('a new select function applies on the render that passes it, without waiting for the next message', async () => {
     const url = uniqueUrl('select-change')
     sseStream<{ message: Record<string, number> }>(url, ({ client }) => client.send({ data: { ACME: 1, INIT: 2 } }))
-    const { options } = shared()
+    const { options } = shared(share)
     const pick = (symbol: string): UseEventSourceOptions<Record<string, number>, number> => ({
       ...options,
       json: true,
@@ -361,11 +366,11 @@ describe('useEventSource: rendering under load', () => {
   })
 })
 
-describe('useEventSource: server rendering and hydration', () => {
+describe.each(SHARE_MODES)('useEventSource: server rendering and hydration ($label)', ({ share }) => {
   it('hydrates server HTML rendered as idle without a mismatch, then connects', async () => {
     const url = uniqueUrl('hydrate')
     sseStream(url, ({ client }) => client.send({ data: 'live' }))
-    const { options } = shared()
+    const { options } = shared(share)
     const statuses: string[] = []
     function Ticker() {
       const { status, data } = useEventSource(url, options)

@@ -12,6 +12,8 @@ import {
   requests,
   server,
   setupHarness,
+  SHARE_MODES,
+  type Share,
   sseStream,
   steadyEnvironment,
   testFetch,
@@ -25,7 +27,7 @@ setupHarness()
  * Engine options for a test that controls time: hand-cranked timers, a fixed jitter draw
  * (0.5) and a 100 ms base delay, so the first retry waits exactly 50 ms and the second 100.
  */
-function controlled() {
+function controlled(share: Share) {
   const timers = manualTimers()
   const fetch = vi.fn<typeof globalThis.fetch>(testFetch)
   return {
@@ -33,6 +35,7 @@ function controlled() {
     fetch,
     options: {
       registry: testRegistry(),
+      share,
       environment: steadyEnvironment,
       timers,
       fetch,
@@ -70,14 +73,14 @@ const quoteSchema: StandardSchema<Quote> = {
   },
 }
 
-describe('useEventSource: a normal stream', () => {
+describe.each(SHARE_MODES)('useEventSource: a normal stream ($label)', ({ share }) => {
   it('renders idle → connecting → open and the latest message, with the default timers and frame scheduler', async () => {
     const url = uniqueUrl('normal')
     const stream = sseStream(url, ({ client }) => {
       client.send({ id: '1', data: 'first' })
       client.send({ id: '2', data: 'second' })
     })
-    const { result, statuses } = renderEventSource(url, { registry: testRegistry(), fetch: testFetch })
+    const { result, statuses } = renderEventSource(url, { registry: testRegistry(), share, fetch: testFetch })
 
     expect(result.current.status).toBe('connecting')
     await waitFor(() => expect(result.current.data).toBe('second'))
@@ -102,7 +105,7 @@ describe('useEventSource: a normal stream', () => {
       client.send({ event: 'quote', id: 'q3', data: 'ACME 103' })
     })
     const messages = messageLog()
-    const { result } = renderEventSource(url, { ...controlled().options, events: ['quote'], onMessage: messages.onMessage })
+    const { result } = renderEventSource(url, { ...controlled(share).options, events: ['quote'], onMessage: messages.onMessage })
 
     await waitFor(() => expect(result.current.data).toBe('ACME 103'))
     expect(messages.log).toEqual([
@@ -121,7 +124,7 @@ describe('useEventSource: a normal stream', () => {
       client.send({ event: 'quote', id: '3', data: 'q1' })
     })
     const messages = messageLog()
-    const { result } = renderEventSource(url, { ...controlled().options, events: ['quote', 'trade'], onMessage: messages.onMessage })
+    const { result } = renderEventSource(url, { ...controlled(share).options, events: ['quote', 'trade'], onMessage: messages.onMessage })
 
     await waitFor(() => expect(result.current.data).toBe('q1'))
     expect(messages.log).toEqual([
@@ -137,7 +140,7 @@ describe('useEventSource: a normal stream', () => {
       client.send({ data: { symbol: 'ACME', price: 2.25 } })
     })
     const messages = messageLog<Quote>()
-    const { result } = renderEventSource<Quote>(url, { ...controlled().options, json: true, onMessage: messages.onMessage })
+    const { result } = renderEventSource<Quote>(url, { ...controlled(share).options, json: true, onMessage: messages.onMessage })
 
     await waitFor(() => expect(result.current.data).toEqual({ symbol: 'ACME', price: 2.25 }))
     expect(messages.log.map(([, data]) => data)).toEqual([
@@ -150,7 +153,7 @@ describe('useEventSource: a normal stream', () => {
     const url = uniqueUrl('parse')
     sseStream<{ message: Quote }>(url, ({ client }) => client.send({ data: { symbol: 'ACME', price: 3 } }))
     const { result } = renderEventSource<string>(url, {
-      ...controlled().options,
+      ...controlled(share).options,
       json: true,
       parse: (value) => `${(value as Quote).symbol}@${(value as Quote).price}`,
     })
@@ -158,14 +161,14 @@ describe('useEventSource: a normal stream', () => {
   })
 })
 
-describe('useEventSource: bad messages', () => {
+describe.each(SHARE_MODES)('useEventSource: bad messages ($label)', ({ share }) => {
   it('invalid JSON is a parse error carrying the raw text; the stream stays open and the next good message clears it', async () => {
     const url = uniqueUrl('bad-json')
     const stream = sseStream(url, ({ client }) => client.send({ id: '1', data: '{"n":1}' }))
     const messages = messageLog<{ n: number }>()
     const onError = vi.fn<(error: RealtimeError) => void>()
     const { result, statuses } = renderEventSource<{ n: number }>(url, {
-      ...controlled().options,
+      ...controlled(share).options,
       json: true,
       onMessage: messages.onMessage,
       onError,
@@ -197,7 +200,7 @@ describe('useEventSource: bad messages', () => {
     const stream = sseStream<{ message: unknown }>(url, ({ client }) => client.send({ data: { symbol: 'ACME', price: 1.234 } }))
     const messages = messageLog<Quote>()
     const { result, statuses } = renderEventSource<Quote>(url, {
-      ...controlled().options,
+      ...controlled(share).options,
       json: true,
       schema: quoteSchema,
       onMessage: messages.onMessage,
@@ -222,7 +225,7 @@ describe('useEventSource: bad messages', () => {
   })
 })
 
-describe('useEventSource: reconnection and resume', () => {
+describe.each(SHARE_MODES)('useEventSource: reconnection and resume ($label)', ({ share }) => {
   /** A server with a log of five events that replays everything after Last-Event-ID. */
   function replayingServer(url: string) {
     const log = ['1', '2', '3', '4', '5'].map((id) => ({ id, data: `event ${id}` }))
@@ -241,7 +244,7 @@ describe('useEventSource: reconnection and resume', () => {
   it('when the server closes the stream, reconnects after the backoff with Last-Event-ID and loses or repeats nothing', async () => {
     const url = uniqueUrl('resume-close')
     const { stream, publishRest } = replayingServer(url)
-    const { timers, options } = controlled()
+    const { timers, options } = controlled(share)
     const messages = messageLog()
     const { result, statuses } = renderEventSource(url, { ...options, onMessage: messages.onMessage })
     await waitFor(() => expect(messages.ids()).toEqual(['1', '2', '3']))
@@ -266,7 +269,7 @@ describe('useEventSource: reconnection and resume', () => {
   it('when the stream fails mid-way (client.error()), resumes the same way', async () => {
     const url = uniqueUrl('resume-error')
     const { stream, publishRest } = replayingServer(url)
-    const { timers, options } = controlled()
+    const { timers, options } = controlled(share)
     const messages = messageLog()
     const { result, statuses } = renderEventSource(url, { ...options, onMessage: messages.onMessage })
     await waitFor(() => expect(messages.ids()).toEqual(['1', '2', '3']))
@@ -287,7 +290,7 @@ describe('useEventSource: reconnection and resume', () => {
     const url = uniqueUrl('500')
     const stream = sseStream(url, ({ client }) => client.send({ data: 'back' }))
     server.use(http.get(url, () => new HttpResponse('down', { status: 500 }), { once: true }))
-    const { timers, fetch, options } = controlled()
+    const { timers, fetch, options } = controlled(share)
     const { result, statuses } = renderEventSource(url, options)
 
     await waitFor(() => expect(result.current.status).toBe('reconnecting'))
@@ -310,7 +313,7 @@ describe('useEventSource: reconnection and resume', () => {
     sseStream(url, ({ client }) => client.send({ data: 'up' }))
     server.use(http.get(url, () => new HttpResponse(null, { status: 503 }), { once: true }))
     server.use(http.get(url, () => new HttpResponse(null, { status: 503 }), { once: true }))
-    const { timers, options } = controlled()
+    const { timers, options } = controlled(share)
     const { result, statuses } = renderEventSource(url, options)
 
     await waitFor(() => expect(result.current.attempt).toBe(1))
@@ -329,7 +332,7 @@ describe('useEventSource: reconnection and resume', () => {
     const url = uniqueUrl('retry-after')
     sseStream(url, ({ client }) => client.send({ data: 'later' }))
     server.use(http.get(url, () => new HttpResponse(null, { status: 503, headers: { 'retry-after': '2' } }), { once: true }))
-    const { timers, options } = controlled()
+    const { timers, options } = controlled(share)
     const { result } = renderEventSource(url, options)
 
     await waitFor(() => expect(result.current.status).toBe('reconnecting'))
@@ -340,12 +343,12 @@ describe('useEventSource: reconnection and resume', () => {
   })
 })
 
-describe('useEventSource: final answers', () => {
+describe.each(SHARE_MODES)('useEventSource: final answers ($label)', ({ share }) => {
   it.each([401, 403])('%i closes with an auth error and sends nothing more, even when every timer fires; reconnect() tries again', async (status) => {
     const url = uniqueUrl(`auth-${status}`)
     const stream = sseStream(url, ({ client }) => client.send({ data: 'welcome' }))
     server.use(http.get(url, () => new HttpResponse(null, { status }), { once: true }))
-    const { timers, fetch, options } = controlled()
+    const { timers, fetch, options } = controlled(share)
     const onError = vi.fn<(error: RealtimeError) => void>()
     const { result, statuses } = renderEventSource(url, { ...options, onError })
 
@@ -368,7 +371,7 @@ describe('useEventSource: final answers', () => {
   it('onAuthError returning true retries exactly once, then stays closed', async () => {
     const url = uniqueUrl('auth-hook')
     server.use(http.get(url, () => new HttpResponse(null, { status: 401 })))
-    const { timers, fetch, options } = controlled()
+    const { timers, fetch, options } = controlled(share)
     const onAuthError = vi.fn(async (_error: RealtimeError) => true)
     const { result, statuses } = renderEventSource(url, { ...options, onAuthError })
 
@@ -397,7 +400,7 @@ describe('useEventSource: final answers', () => {
       return true
     })
     const { result, statuses } = renderEventSource(url, {
-      ...controlled().options,
+      ...controlled(share).options,
       headers: async () => ({ authorization: `Bearer ${token}` }),
       onAuthError,
     })
@@ -411,7 +414,7 @@ describe('useEventSource: final answers', () => {
   it('204 closes for good: no retry, even when every timer fires', async () => {
     const url = uniqueUrl('204')
     server.use(http.get(url, () => new HttpResponse(null, { status: 204 })))
-    const { timers, fetch, options } = controlled()
+    const { timers, fetch, options } = controlled(share)
     const { result, statuses } = renderEventSource(url, options)
 
     await waitFor(() => expect(result.current.status).toBe('closed'))
@@ -425,7 +428,7 @@ describe('useEventSource: final answers', () => {
   it.each([400, 404, 410])('%i closes with an http error and no retry', async (status) => {
     const url = uniqueUrl(`http-${status}`)
     server.use(http.get(url, () => new HttpResponse('nope', { status })))
-    const { timers, fetch, options } = controlled()
+    const { timers, fetch, options } = controlled(share)
     const { result, statuses } = renderEventSource(url, options)
 
     await waitFor(() => expect(result.current.status).toBe('closed'))
@@ -438,7 +441,7 @@ describe('useEventSource: final answers', () => {
   it('a 200 that is not text/event-stream closes with a protocol error and no retry', async () => {
     const url = uniqueUrl('protocol')
     server.use(http.get(url, () => HttpResponse.json({ not: 'a stream' })))
-    const { timers, fetch, options } = controlled()
+    const { timers, fetch, options } = controlled(share)
     const { result, statuses } = renderEventSource(url, options)
 
     await waitFor(() => expect(result.current.status).toBe('closed'))
@@ -450,13 +453,13 @@ describe('useEventSource: final answers', () => {
   })
 })
 
-describe('useEventSource: the request', () => {
+describe.each(SHARE_MODES)('useEventSource: the request ($label)', ({ share }) => {
   it('calls an async headers function on every connect, so a refreshed token goes out on reconnect', async () => {
     const url = uniqueUrl('headers-fn')
     const stream = sseStream(url, ({ client }) => client.send({ data: 'hi' }))
     let issued = 0
     const headers = vi.fn(async () => ({ authorization: `Bearer token-${++issued}` }))
-    const { timers, options } = controlled()
+    const { timers, options } = controlled(share)
     const { result } = renderEventSource(url, { ...options, headers })
     await waitFor(() => expect(result.current.status).toBe('open'))
 
@@ -491,7 +494,7 @@ describe('useEventSource: the request', () => {
       }),
     )
     const { result } = renderEventSource(url, {
-      ...controlled().options,
+      ...controlled(share).options,
       method: 'POST',
       body: JSON.stringify({ room: 7 }),
       headers: { 'x-room': '7' },
@@ -501,9 +504,9 @@ describe('useEventSource: the request', () => {
   })
 })
 
-describe('useEventSource: no connection', () => {
+describe.each(SHARE_MODES)('useEventSource: no connection ($label)', ({ share }) => {
   it('a null url stays idle and sends nothing', async () => {
-    const { fetch, options } = controlled()
+    const { fetch, options } = controlled(share)
     const { result, statuses } = renderEventSource(null, options)
     await act(async () => {})
     expect(result.current).toMatchObject({ status: 'idle', data: undefined, error: null, attempt: 0 })
@@ -515,7 +518,7 @@ describe('useEventSource: no connection', () => {
   it('enabled: false stays idle and sends nothing; enabling it connects', async () => {
     const url = uniqueUrl('enabled')
     sseStream(url, ({ client }) => client.send({ data: 'now' }))
-    const { fetch, options } = controlled()
+    const { fetch, options } = controlled(share)
     const { result, statuses, rerender } = renderEventSource(url, { ...options, enabled: false })
     await act(async () => {})
     expect(result.current.status).toBe('idle')
@@ -529,11 +532,11 @@ describe('useEventSource: no connection', () => {
   })
 })
 
-describe('useEventSource: controls', () => {
+describe.each(SHARE_MODES)('useEventSource: controls ($label)', ({ share }) => {
   it('close() closes for good; reconnect() starts again from the last event id', async () => {
     const url = uniqueUrl('controls')
     const stream = sseStream(url, ({ client }, n) => client.send({ id: `${n + 1}`, data: `connection ${n + 1}` }))
-    const { timers, fetch, options } = controlled()
+    const { timers, fetch, options } = controlled(share)
     const { result, statuses } = renderEventSource(url, options)
     await waitFor(() => expect(result.current.data).toBe('connection 1'))
 
@@ -550,11 +553,11 @@ describe('useEventSource: controls', () => {
   })
 })
 
-describe('useEventSource: engine options through the hook', () => {
+describe.each(SHARE_MODES)('useEventSource: engine options through the hook ($label)', ({ share }) => {
   it('maxRetries: gives up with a max-retries error after that many retries; reconnect() starts again', async () => {
     const url = uniqueUrl('max-retries')
     server.use(http.get(url, () => new HttpResponse(null, { status: 503 })))
-    const { timers, fetch, options } = controlled()
+    const { timers, fetch, options } = controlled(share)
     const { result, statuses } = renderEventSource(url, { ...options, maxRetries: 2 })
 
     await waitFor(() => expect(result.current.attempt).toBe(1))
@@ -577,7 +580,7 @@ describe('useEventSource: engine options through the hook', () => {
   it('minUptime: a server that accepts and drops at once still backs off; the count resets only after minUptime', async () => {
     const url = uniqueUrl('min-uptime')
     const stream = sseStream(url, ({ client }, n) => client.send({ id: `${n + 1}`, data: `hello ${n + 1}` }))
-    const { timers, options } = controlled()
+    const { timers, options } = controlled(share)
     const { result } = renderEventSource(url, { ...options, minUptime: 3000 })
     await waitFor(() => expect(result.current.data).toBe('hello 1'))
 
@@ -606,7 +609,7 @@ describe('useEventSource: engine options through the hook', () => {
     const url = uniqueUrl('idle')
     const stream = sseStream(url)
     const clock = { now: 0 }
-    const { timers, options } = controlled()
+    const { timers, options } = controlled(share)
     const { result, statuses } = renderEventSource(url, { ...options, idleTimeout: 1000, now: () => clock.now })
     await waitFor(() => expect(result.current.status).toBe('open'))
     expect(timers.delays()).toContain(1000)
@@ -648,7 +651,7 @@ describe('useEventSource: engine options through the hook', () => {
       offline = next === 'offline'
       for (const listener of [...listeners]) listener(next)
     }
-    const { timers, fetch, options } = controlled()
+    const { timers, fetch, options } = controlled(share)
     const { result, statuses } = renderEventSource(url, { ...options, environment })
     await waitFor(() => expect(result.current.data).toBe('hello 1'))
 
@@ -666,11 +669,11 @@ describe('useEventSource: engine options through the hook', () => {
   })
 })
 
-describe('useEventSource: listener errors', () => {
+describe.each(SHARE_MODES)('useEventSource: listener errors ($label)', ({ share }) => {
   it('a throwing onMessage is reported and breaks neither delivery to other subscribers nor later messages', async () => {
     const url = uniqueUrl('throwing')
     const stream = sseStream(url, ({ client }) => client.send({ id: '1', data: 'm1' }))
-    const { options } = controlled()
+    const { options } = controlled(share)
     const thrower: string[] = []
     const other: string[] = []
     const reported: unknown[] = []
