@@ -1,5 +1,6 @@
 import type { EngineOptions } from './connection'
 import type { DecodeOptions } from './decode'
+import type { RealtimeError } from './errors'
 
 /** What a WebSocket can send as it is. */
 export type WireData = Parameters<WebSocket['send']>[0]
@@ -135,11 +136,12 @@ export type SendResult = 'sent' | 'queued' | 'rejected'
 /** Options of one `send()`. */
 export interface SendOptions {
   /**
-   * Whether a refused message (a full queue, a failed `serialize`) is reported to the
-   * snapshot and `onError`. `false` leaves the reporting to the caller: the cross-tab layer
-   * reports another tab's refused send only in the tab that sent it.
+   * Where a refused message (a full queue, a failed `serialize`) is reported: `true`, to the
+   * snapshot and `onError`; `false`, nowhere (the caller reports it); a function, to it
+   * instead. The cross-tab layer uses a function to report another tab's refused send only
+   * in the tab that sent it, with the error itself.
    * @defaultValue true
-   * @example chat.send(message, { report: false }) === 'rejected' && showMine('not sent')
+   * @example chat.send(message, { report: (error) => toast(error.message) })
    */
-  report?: boolean
+  report?: boolean | ((error: RealtimeError) => void)
 }

@@ -13,7 +13,7 @@ export interface WebSocketConnection<In, Out> extends Connection<In> {
    * Sends now if the socket is open, else queues (in order, bounded by `maxQueued`; also
    * after `close()`, until `reconnect()`). Never throws: a message that cannot be queued
    * (`overflow`) or serialized (`protocol`, the throw as `cause`) is `'rejected'` and
-   * reported, unless `options.report` is `false`. `'sent'` means handed to the open socket:
+   * reported where `options.report` says. `'sent'` means handed to the open socket:
    * if the server closes at that moment the browser may drop it, as no socket API can tell.
    * For at-least-once delivery, have the server acknowledge messages and send the
    * unacknowledged ones again from `onReopen`.
@@ -106,7 +106,9 @@ export function createWebSocket<In = unknown, Out = unknown>(
     ...connection,
     send(message, sendOptions) {
       const refuse = (error: RealtimeError) => {
-        if (sendOptions?.report !== false) connection.report(error)
+        const report = sendOptions?.report ?? true
+        if (typeof report === 'function') safely(() => report(error))
+        else if (report) connection.report(error)
         return 'rejected' as const
       }
       let data: WireData

@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
+import type { RealtimeError } from '../../src/core/errors'
 import { setupWebSocket, useFakeSocketClock } from './fake-web-socket'
 import { flushMicrotasks } from './fakes'
 
@@ -96,5 +97,39 @@ describe('send(message, { report: false })', () => {
     frames.flush()
     expect(errors).toEqual([])
     expect(snap().error).toBeNull()
+  })
+})
+
+describe('send(message, { report: function })', () => {
+  it('hands a refusal, with its error, to the function instead of the snapshot and onError', async () => {
+    const { connection, errors, frames, snap } = setupWebSocket({ maxQueued: 0 })
+    connection.connect()
+    const mine: RealtimeError[] = []
+    expect(connection.send('a', { report: (error) => mine.push(error) })).toBe('rejected')
+    expect(connection.send(1n, { report: (error) => mine.push(error) })).toBe('rejected')
+    frames.flush()
+    expect(mine.map((e) => e.kind)).toEqual(['overflow', 'protocol'])
+    expect(errors).toEqual([])
+    expect(snap().error).toBeNull()
+  })
+
+  it('a throwing report function is reported, and send() still does not throw', async () => {
+    const boom = new Error('reporter bug')
+    const reportError = vi.fn()
+    vi.stubGlobal('reportError', reportError)
+    try {
+      const { connection } = setupWebSocket({ maxQueued: 0 })
+      connection.connect()
+      expect(
+        connection.send('a', {
+          report: () => {
+            throw boom
+          },
+        }),
+      ).toBe('rejected')
+      expect(reportError.mock.calls).toEqual([[boom]])
+    } finally {
+      vi.unstubAllGlobals()
+    }
   })
 })
