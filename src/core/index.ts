@@ -33,4 +33,5 @@ export {
 } from './web-socket'
 export { type ShareMode } from './share'
 export { shareAcrossTabs } from './tabs/share-across-tabs'
+export { createSends as tabSends } from './tabs/sends'
 export type { PageEvents, Shareable, TabChannel, TabDecodeOptions, TabResume, TabShareInjectables, TabShareOptions } from './tabs/types'

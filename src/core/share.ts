@@ -24,20 +24,18 @@ export function shareSlot(key: string, share: ShareMode | undefined, instance: s
 }
 
 /**
- * Makes and starts a stream's connection for its share mode. `decode` is how this tab
- * reads messages another tab relays (as `create`'s connection decodes its own); `create`'s
+ * Makes and starts a stream's connection for its share mode. `tab.decode` is how this tab
+ * reads messages another tab relays, `tab.sends` relays sends (WebSocket) (as `create`'s connection decodes its own); `create`'s
  * `shared` is true when the connection serves other tabs too.
  */
 export function startShared<T>(
   key: string,
   share: ShareMode | undefined,
   create: (resume: TabResume<T> | undefined, shared: boolean) => Shareable<T>,
-  decode?: TabDecodeOptions<T>['decode'],
+  tab?: TabDecodeOptions<T>,
 ): Shareable<T> {
   const connection =
-    share === 'tab' || share === false
-      ? create(undefined, false)
-      : shareAcrossTabs(key, create, { ...(share === 'tabs' ? {} : share), decode })
+    share === 'tab' || share === false ? create(undefined, false) : shareAcrossTabs(key, create, { ...(share === 'tabs' ? {} : share), ...tab })
   connection.connect()
   return connection
 }

@@ -7,7 +7,7 @@ import { createOptionsCell, type OptionsCell } from '../core/options-cell'
 import { defaultRegistry, type Lease, type Registry } from '../core/registry'
 import { type ShareMode, shareSlot, startShared } from '../core/share'
 import { IDLE } from '../core/tabs/share-across-tabs'
-import type { Shareable, TabResume } from '../core/tabs/types'
+import type { Shareable, TabDecodeOptions, TabResume } from '../core/tabs/types'
 import type { WireMessage } from '../core/transport'
 import { useLatest } from './latest'
 
@@ -91,6 +91,8 @@ export function useConnection<T, S, O extends HookOptions<T, S> & DecodeOptions<
   key: string | null,
   create: CreateConnection<T, O>,
   options: O,
+  /** For connections that send: relays other tabs' sends through the leader. */
+  sends?: TabDecodeOptions<T>['sends'],
 ): {
   state: HookState<S>
   /** Takes a hold on the stream's connection, starting it if needed (none without a key). */
@@ -110,7 +112,7 @@ export function useConnection<T, S, O extends HookOptions<T, S> & DecodeOptions<
     const inputs = latest.current
     return registry.acquire(slot, (): Entry<T, O> => {
       const cell = createOptionsCell(inputs)
-      const connection = startShared<T>(key!, inputs.share, (resume, shared) => create(inputs, cell.get, resume, shared), liveDecoder(cell.get))
+      const connection = startShared<T>(key!, inputs.share, (resume, shared) => create(inputs, cell.get, resume, shared), { decode: liveDecoder(cell.get), sends })
       return { connection, options: cell, close: () => connection.close() }
     })
     // `key` is part of `slot`, and `create` stays the one of the render that made this slot.

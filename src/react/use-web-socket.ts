@@ -1,5 +1,6 @@
 'use client'
 import { useCallback } from 'react'
+import { createSends } from '../core/tabs/sends'
 import { createWebSocket, type SendResult, type WebSocketOptions, webSocketKey } from '../core/web-socket'
 import { liveOptions } from './latest'
 import { type HookOptions, type HookState, useConnection } from './use-connection'
@@ -46,6 +47,7 @@ export function useWebSocket<In = unknown, Out = unknown, S = In>(
       return createWebSocket<In, Out>(o.url!, { ...o, ...(resume && { resume: { lastMessage: resume.data, lastEventId: resume.lastEventId } }) })
     },
     { ...options, url },
+    createSends,
   )
 
   const send = useCallback(

@@ -4,6 +4,7 @@
 import { vi } from 'vitest'
 import { type Connection, createConnection, type RealtimeMessage } from '../../src/core/connection'
 import type { RealtimeError } from '../../src/core/errors'
+import { createSends } from '../../src/core/tabs/sends'
 import { shareAcrossTabs } from '../../src/core/tabs/share-across-tabs'
 import type { PageEvents, Shareable, TabChannel, TabDecodeOptions, TabShareInjectables, TabShareOptions } from '../../src/core/tabs/types'
 import { type FakeTransport, fakeEnvironment, fakeTransport, manualFrames } from './fakes'
@@ -88,7 +89,7 @@ export function tabGroup(namespace: string) {
           return connection
         },
         // The layer's own data publish runs right after the frame that caused it.
-        { namespace, heartbeat: 25, timeout: 300, scheduleFrame: microtaskFrame, ...options },
+        { namespace, heartbeat: 25, timeout: 300, scheduleFrame: microtaskFrame, sends: createSends, ...options },
       )
       shared.onMessage((m) => void messages.push(m))
       shared.onError((e) => void errors.push(e))

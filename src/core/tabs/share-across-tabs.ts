@@ -9,7 +9,6 @@ import { FOLLOWER, follow, remember } from './follower'
 import { type Frame, fromWire, PROTOCOL, readFrame, toWire, type WireState } from './frames'
 import { globalPage } from './page'
 import { createRelay } from './relay'
-import { createSends } from './sends'
 import type { Shareable, TabChannel, TabDecodeOptions, TabResume, TabShareInjectables, TabShareOptions } from './types'
 
 declare const process: { env: Record<string, string | undefined> }
@@ -95,7 +94,7 @@ export function shareAcrossTabs<T>(
     store.set({ error }, { urgent: true })
     errors.emit(error)
   }
-  const sends = createSends({ post, report, timers, maxQueued: options.maxQueued ?? 1000 })
+  const sends = options.sends?.({ post, report, timers, maxQueued: options.maxQueued ?? 1000 })
   const wireState = (s: ConnectionSnapshot<T>): WireState => ({ status: s.status, attempt: s.attempt, lastEventId: s.lastEventId, error: toWire(shared(s.error)) })
 
   /** This tab's reading of a message off the wire: delivered, or a `parse` error of this tab's own. */
@@ -170,7 +169,7 @@ export function shareAcrossTabs<T>(
     /** Mirrors the connection; relays its state only when what followers show changed (messages carry their ids). */
     const mirror = () => {
       const s = connection.getSnapshot()
-      if (s.status === 'open') sends.opened()
+      if (s.status === 'open') sends?.opened()
       store.set(s, { urgent: true })
       const w = wireState(s)
       if (w.status !== relayed?.status || w.attempt !== relayed.attempt || w.error?.message !== relayed.error?.message) relay.state((relayed = w))
@@ -188,7 +187,7 @@ export function shareAcrossTabs<T>(
         }),
       ],
     }
-    sends.lead(connection as Shareable<unknown>, resume ? Math.min(beatEvery, 250) : 0)
+    sends?.lead(connection as Shareable<unknown>, resume ? Math.min(beatEvery, 250) : 0)
     connection.connect()
     mirror()
     const tick = () => {
@@ -212,7 +211,8 @@ export function shareAcrossTabs<T>(
     timers.clearTimeout(beat)
     relay.stop()
     for (const off of offs) off()
-    return sends.stepDown(connection.close(), keep)
+    const closed = connection.close()
+    return sends ? sends.stepDown(closed, keep) : []
   }
 
   const onFrame = (event: MessageEvent) => {
@@ -230,16 +230,16 @@ export function shareAcrossTabs<T>(
     if (leader) {
       // The connection publishes ids once a frame; the last message has the newest.
       if (frame.t === 'hello') leader.relay.state({ ...wireState(store.peek()), lastEventId: last?.id ?? store.peek().lastEventId, m: last })
-      else if (frame.t === 'send') sends.fromFollower(frame.id, frame.data)
+      else if (frame.t === 'send') sends?.fromFollower(frame.id, frame.data)
       return
     }
-    if (frame.t === 'ack') return sends.acked(frame.id, frame.error)
+    if (frame.t === 'ack') return sends?.acked(frame.id, frame.error)
     if (!('e' in frame)) return
     const [next, deliveries] = follow(follower, frame)
     if (next.epoch === frame.e) guard()
     follower = next
     for (const d of deliveries) {
-      if (d.t === 'leader') sends.resend()
+      if (d.t === 'leader') sends?.resend()
       else if (d.t === 'msg') read((last = d.m))
       else if (d.t === 'err') errors.emit(fromWire(d.error)!)
       else {
@@ -310,10 +310,10 @@ export function shareAcrossTabs<T>(
       channel?.close()
       channel = undefined
       store.set({ status: 'closed', error: null, attempt: 0 }, { urgent: true })
-      const mine = [...held, ...sends.unacked.values()]
-      sends.unacked.clear()
+      const mine = [...held, ...(sends?.unacked.values() ?? [])]
+      sends?.unacked.clear()
       return mine
     },
-    send: (message: unknown) => (leader ? sends.own(message) : sends.queue(message)),
+    send: (message: unknown) => (leader ? sends?.own(message) : sends?.queue(message)),
   }
 }

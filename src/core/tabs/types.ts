@@ -2,6 +2,7 @@ import type { Connection } from '../connection'
 import type { RealtimeError } from '../errors'
 import type { FrameScheduler, Timers } from '../runtime'
 import type { WireMessage } from '../transport'
+import type { createSends } from './sends'
 
 // The types of the cross-tab layer (`shareAcrossTabs`).
 
@@ -69,8 +70,16 @@ export interface PageEvents {
   subscribe(listener: (event: 'leave' | 'return' | 'visibility') => void): () => void
 }
 
-/** How this tab reads a shared stream's messages. */
+/** How this tab reads a shared stream's messages, and what it may send. */
 export interface TabDecodeOptions<T> {
+  /**
+   * For connections that send (WebSocket): relays the followers' sends through the leader
+   * and keeps each until a leader acknowledges it. Left out, `send` is not relayed (and the
+   * code for it stays out of the bundle).
+   * @defaultValue none
+   * @example shareAcrossTabs(key, create, { sends: tabSends })
+   */
+  sends?: typeof createSends
   /**
    * Turns a message as it came off the wire into this tab's data; a throw is a `parse`
    * error in this tab only. The leader relays messages undecoded and every tab decodes
