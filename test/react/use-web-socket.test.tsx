@@ -1,73 +1,14 @@
-import { act, render, renderHook, waitFor } from '@testing-library/react'
-import { ws } from 'msw'
-import type * as React from 'react'
+import { act, render, waitFor } from '@testing-library/react'
 import { StrictMode, useEffect } from 'react'
 import { describe, expect, it, vi } from 'vitest'
 import type { RealtimeMessage } from '../../src/core/connection'
 import type { RealtimeError } from '../../src/core/errors'
 import type { SendResult } from '../../src/core/web-socket'
 import { useWebSocket, type UseWebSocketOptions, type UseWebSocketResult } from '../../src/react/use-web-socket'
-import { dedupe, manualTimers, server, setupHarness, SHARE_MODES, type Share, steadyEnvironment, testRegistry } from './harness'
+import { manualTimers, setupHarness, SHARE_MODES, type Share, steadyEnvironment, testRegistry } from './harness'
+import { echo, renderWebSocket, wsServer, wsUrl } from './ws-harness'
 
 setupHarness()
-
-let counter = 0
-/** A fresh ws:// URL per call, so no two tests share a stream key or an MSW link. */
-function wsUrl(name: string): string {
-  return `ws://localhost/${name}/${++counter}`
-}
-
-/** What the mock server saw of one client connection. */
-interface ServerSide {
-  client: Parameters<Parameters<typeof link.addEventListener<'connection'>>[1]>[0]['client']
-  /** The URL the client connected to, query included. */
-  url: string
-  /** The subprotocols the client asked for. */
-  protocols: string | string[] | undefined
-  /** Frames the client sent, in order. */
-  received: unknown[]
-  /** The code of the close, once the connection closed (from either side). */
-  closedWith: number | null
-}
-
-/**
- * One link for the whole file: MSW 3 adds a listener to a process-wide BroadcastChannel for
- * every `ws.link()` and never removes it, so a link per test trips Node's
- * MaxListenersExceededWarning. Each test adds its own handler for its own URL instead.
- */
-const link = ws.link('ws://localhost/*')
-
-/**
- * Serves `url` with MSW's `ws.link`: every connection is recorded with what the client sent
- * and how it closed. `onConnect` runs when the connection is made (before it opens).
- */
-function wsServer(url: string, onConnect?: (connection: ServerSide, index: number) => void) {
-  const connections: ServerSide[] = []
-  server.use(
-    link.addEventListener('connection', ({ client, info }) => {
-      if (client.url.href.split('?')[0] !== url) return
-      const connection: ServerSide = { client, url: client.url.href, protocols: info.protocols, received: [], closedWith: null }
-      client.addEventListener('message', (event) => void connection.received.push(event.data))
-      client.addEventListener('close', (event) => void (connection.closedWith = event.code))
-      connections.push(connection)
-      onConnect?.(connection, connections.length - 1)
-    }),
-  )
-  return {
-    connections,
-    connection(n: number): ServerSide {
-      const c = connections[n]
-      if (!c) throw new Error(`no connection #${n} yet (have ${connections.length})`)
-      return c
-    },
-    /** Everything every connection received, in order. */
-    received: () => connections.flatMap((c) => c.received),
-  }
-}
-
-/** An echo server: every frame comes back prefixed with `echo: `. */
-const echo = (connection: ServerSide) =>
-  connection.client.addEventListener('message', (event) => connection.client.send(`echo: ${String(event.data)}`))
 
 /**
  * Engine options for a test that controls time: hand-cranked timers, a fixed jitter draw
@@ -80,26 +21,6 @@ function controlled(share: Share) {
     timers,
     options: { registry: testRegistry(), share, environment: steadyEnvironment, timers, random: () => 0.5, initialDelay: 100 },
   }
-}
-
-type Url = string | (() => string | Promise<string>) | null
-
-/** renderHook around useWebSocket that records every render; rerender() takes new props. */
-function renderWebSocket<In = string, Out = unknown, S = In>(
-  url: Url,
-  options: UseWebSocketOptions<In, Out, S>,
-  renderOptions: { wrapper?: React.JSXElementConstructor<{ children: React.ReactNode }> } = {},
-) {
-  const renders: UseWebSocketResult<S, Out>[] = []
-  const hook = renderHook(
-    (props: { url: Url; options: UseWebSocketOptions<In, Out, S> }) => {
-      const result = useWebSocket<In, Out, S>(props.url, props.options)
-      renders.push(result)
-      return result
-    },
-    { initialProps: { url, options }, ...renderOptions },
-  )
-  return { ...hook, renders, statuses: () => dedupe(renders.map((r) => r.status)) }
 }
 
 describe.each(SHARE_MODES)('useWebSocket: a normal socket ($label)', ({ share }) => {
@@ -566,5 +487,60 @@ describe.each(SHARE_MODES)('useWebSocket: callbacks read at call time ($label)',
     await waitFor(() => expect(first.mock.calls.length + newest.mock.calls.length).toBe(1))
     expect(first).not.toHaveBeenCalled()
     expect(newest).toHaveBeenCalledTimes(1)
+  })
+})
+
+/**
+ * Issue 9, item 1: a socket read `serialize` and `onAuthError` (and `onReopen`, a url
+ * function) through the refs of the component that created its registry entry, which follow
+ * that component to another stream and outlive its unmount. These fail on the code before
+ * the adapter rebuild.
+ */
+describe.each(SHARE_MODES)('useWebSocket: the callbacks of a component that left are not used (issue 9, item 1) ($label)', ({ share }) => {
+  const departures = ['unmounts', 'moves to another socket'] as const
+
+  /** Two components on one socket, `creator` rendered first (it creates the registry entry). */
+  function twoHolders(
+    departure: (typeof departures)[number],
+    creatorOptions: UseWebSocketOptions<string, string>,
+    remainingOptions: UseWebSocketOptions<string, string>,
+  ) {
+    const url = wsUrl('holders')
+    const elsewhere = wsUrl('elsewhere')
+    const srv = wsServer(url)
+    wsServer(elsewhere)
+    const { timers, options: base } = controlled(share)
+    const creator = renderWebSocket<string, string>(url, { ...base, ...creatorOptions })
+    const remaining = renderWebSocket<string, string>(url, { ...base, ...remainingOptions })
+    return {
+      srv,
+      timers,
+      remaining,
+      leave() {
+        if (departure === 'unmounts') creator.unmount()
+        else creator.rerender({ url: elsewhere, options: { ...base, ...creatorOptions } })
+      },
+    }
+  }
+
+  it.each(departures)('serialize: once the creator %s, a send is written by the remaining component’s serialize', async (departure) => {
+    const { srv, remaining, leave } = twoHolders(departure, { serialize: (m) => `creator wrote ${m}` }, { serialize: (m) => `remaining wrote ${m}` })
+    await waitFor(() => expect(remaining.result.current.status).toBe('open'))
+    leave()
+    expect(remaining.result.current.send('hi')).toBe('sent')
+    await waitFor(() => expect(srv.connection(0).received).toHaveLength(1))
+    expect(srv.connection(0).received).toEqual(['remaining wrote hi'])
+  })
+
+  it.each(departures)('onAuthError: once the creator %s, a 4401 asks the remaining component', async (departure) => {
+    const creatorAuth = vi.fn(async () => true)
+    const remainingAuth = vi.fn(async () => true)
+    const { srv, remaining, leave } = twoHolders(departure, { onAuthError: creatorAuth }, { onAuthError: remainingAuth })
+    await waitFor(() => expect(remaining.result.current.status).toBe('open'))
+    leave()
+    srv.connection(0).client.close(4401, 'token expired')
+    await waitFor(() => expect(creatorAuth.mock.calls.length + remainingAuth.mock.calls.length).toBe(1))
+    expect(creatorAuth).not.toHaveBeenCalled()
+    expect(remainingAuth).toHaveBeenCalledTimes(1)
   })
 })
