@@ -1,4 +1,5 @@
 import { act, render, waitFor } from '@testing-library/react'
+import { http, HttpResponse } from 'msw'
 import { StrictMode } from 'react'
 import { hydrateRoot, type Root } from 'react-dom/client'
 import { renderToString } from 'react-dom/server'
@@ -11,6 +12,7 @@ import {
   manualTimers,
   renderEventSource,
   requests,
+  server,
   setupHarness,
   SHARE_MODES,
   type Share,
@@ -221,6 +223,93 @@ describe('useEventSource: share modes', () => {
     act(() => own[0]!.result.current.close())
     expect(own.map((o) => o.result.current.status)).toEqual(['closed', 'open'])
     expect(tab[0]!.result.current.status).toBe('open')
+  })
+})
+
+/**
+ * Issue 9, item 1: a stream's connection read `headers`, `parse` and `onAuthError` through
+ * the refs of the component that created its registry entry, which follow that component
+ * to another stream and outlive its unmount. These fail on the code before the adapter
+ * rebuild: the creator's callbacks answer for the stream it left.
+ */
+describe.each(SHARE_MODES)('useEventSource: the callbacks of a component that left are not used (issue 9, item 1) ($label)', ({ share }) => {
+  const departures = ['unmounts', 'moves to another stream'] as const
+  type Departure = (typeof departures)[number]
+
+  /**
+   * Two components on one stream, `creator` rendered first (it creates the registry entry),
+   * with hand-cranked engine timers (the first retry waits 50 ms).
+   */
+  function twoHolders(departure: Departure, creatorOptions: UseEventSourceOptions<string>, remainingOptions: UseEventSourceOptions<string>) {
+    const url = uniqueUrl('holders')
+    const elsewhere = uniqueUrl('elsewhere')
+    const stream = sseStream(url, ({ client }, n) => client.send({ id: `${n + 1}`, data: `connection ${n + 1}` }))
+    sseStream(elsewhere, ({ client }) => client.send({ data: 'elsewhere' }))
+    const timers = manualTimers()
+    const base = { ...shared(share).options, timers, random: () => 0.5, initialDelay: 100 }
+    const creator = renderEventSource(url, { ...base, ...creatorOptions })
+    const remaining = renderEventSource(url, { ...base, ...remainingOptions })
+    return {
+      url,
+      base,
+      stream,
+      timers,
+      remaining,
+      /** The creator unmounts, or renders on another stream (its callbacks unchanged). */
+      leave() {
+        if (departure === 'unmounts') creator.unmount()
+        else creator.rerender({ url: elsewhere, options: { ...base, ...creatorOptions } })
+      },
+      /** The server drops the connection; the retry goes out. */
+      async drop() {
+        stream.connection(stream.connections.length - 1).client.close()
+        await waitFor(() => expect(remaining.result.current.status).toBe('reconnecting'))
+        act(() => void timers.run(50))
+      },
+    }
+  }
+
+  it.each(departures)('headers: once the creator %s, the retry carries the remaining component’s refreshed token', async (departure) => {
+    const headers = (token: string) => () => ({ authorization: `Bearer ${token}` })
+    const { url, base, stream, remaining, leave, drop } = twoHolders(departure, { headers: headers('creator') }, { headers: headers('remaining-1') })
+    await waitFor(() => expect(remaining.result.current.data).toBe('connection 1'))
+    leave()
+    remaining.rerender({ url, options: { ...base, headers: headers('remaining-2') } })
+
+    await drop()
+    await waitFor(() => expect(stream.connections).toHaveLength(2))
+    expect(stream.connection(1).request.headers.get('authorization')).toBe('Bearer remaining-2')
+    await waitFor(() => expect(remaining.result.current.data).toBe('connection 2'))
+  })
+
+  it.each(departures)('parse: once the creator %s, messages are read by the remaining component’s parse', async (departure) => {
+    const got: string[] = []
+    const { stream, remaining, leave } = twoHolders(
+      departure,
+      { parse: (data) => `creator read ${String(data)}` },
+      { parse: (data) => `remaining read ${String(data)}`, onMessage: (m) => void got.push(m.data) },
+    )
+    await waitFor(() => expect(got).toHaveLength(1))
+    leave()
+    stream.connection(0).client.send({ id: '2', data: 'two' })
+    await waitFor(() => expect(got).toHaveLength(2))
+    expect(got[1]).toBe('remaining read two')
+    await waitFor(() => expect(remaining.result.current.lastEventId).toBe('2'))
+    expect(remaining.result.current.data).toBe('remaining read two')
+  })
+
+  it.each(departures)('onAuthError: once the creator %s, a 401 asks the remaining component', async (departure) => {
+    const creatorAuth = vi.fn(async () => true)
+    const remainingAuth = vi.fn(async () => true)
+    const { url, remaining, leave, drop } = twoHolders(departure, { onAuthError: creatorAuth }, { onAuthError: remainingAuth })
+    await waitFor(() => expect(remaining.result.current.data).toBe('connection 1'))
+    leave()
+    server.use(http.get(url, () => new HttpResponse(null, { status: 401 }), { once: true }))
+
+    await drop()
+    await waitFor(() => expect(creatorAuth.mock.calls.length + remainingAuth.mock.calls.length).toBe(1))
+    expect(creatorAuth).not.toHaveBeenCalled()
+    expect(remainingAuth).toHaveBeenCalledTimes(1)
   })
 })
 
