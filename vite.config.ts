@@ -1,6 +1,7 @@
 import { playwright } from '@vitest/browser-playwright'
 import { defineConfig } from 'vitest/config'
 import { chromiumArgs, chromiumPath } from './test/chromium.ts'
+import { react18, testingLibraryEsm } from './test/setup/react-18.ts'
 
 // Each browser project needs its own provider object (a shared one fails with
 // "Cannot define a nested project").
@@ -8,6 +9,10 @@ const chromium = () =>
   playwright({
     launchOptions: { executablePath: chromiumPath, args: chromiumArgs },
   })
+
+// A real lock manager (grants in a later task) and BroadcastChannel: the hooks' default
+// `share: 'tabs'` runs shared in jsdom, not as its one-connection-per-tab fallback.
+const hookSetupFiles = ['test/setup/jsdom.ts', 'test/setup/browser-tabs.ts']
 
 export default defineConfig({
   test: {
@@ -31,9 +36,19 @@ export default defineConfig({
           name: 'react',
           environment: 'jsdom',
           include: ['test/react/**/*.test.{ts,tsx}', 'test/setup/**/*.test.ts'],
-          // A real lock manager (grants in a later task) and BroadcastChannel: the hooks'
-          // default `share: 'tabs'` runs shared here, not as its one-per-tab fallback.
-          setupFiles: ['test/setup/jsdom.ts', 'test/setup/browser-tabs.ts'],
+          setupFiles: hookSetupFiles,
+        },
+      },
+      {
+        // The same hook suites on React 18 (the peer range is ^18 || ^19), from test/react18.
+        plugins: [react18()],
+        test: {
+          name: 'react18',
+          environment: 'jsdom',
+          include: ['test/react/**/*.test.{ts,tsx}'],
+          setupFiles: hookSetupFiles,
+          // Transformed by Vite, so its imports of react and react-dom reach React 18 too.
+          server: { deps: { inline: [testingLibraryEsm] } },
         },
       },
       {
