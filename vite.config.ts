@@ -13,6 +13,9 @@ const chromium = () =>
 // A real lock manager (grants in a later task) and BroadcastChannel: the hooks' default
 // `share: 'tabs'` runs shared in jsdom, not as its one-connection-per-tab fallback.
 const hookSetupFiles = ['test/setup/jsdom.ts', 'test/setup/browser-tabs.ts']
+// Above waitFor's 10 s (test/react/harness.ts), so a wait that never ends fails with its diff;
+// no passing test comes near either on a loaded machine.
+const hookTestTimeout = 30_000
 
 export default defineConfig({
   test: {
@@ -37,6 +40,7 @@ export default defineConfig({
           environment: 'jsdom',
           include: ['test/react/**/*.test.{ts,tsx}', 'test/setup/**/*.test.ts'],
           setupFiles: hookSetupFiles,
+          testTimeout: hookTestTimeout,
         },
       },
       {
@@ -47,6 +51,7 @@ export default defineConfig({
           environment: 'jsdom',
           include: ['test/react/**/*.test.{ts,tsx}'],
           setupFiles: hookSetupFiles,
+          testTimeout: hookTestTimeout,
           // Transformed by Vite, so its imports of react and react-dom reach React 18 too.
           server: { deps: { inline: [testingLibraryEsm] } },
         },

@@ -2,7 +2,7 @@
  * Shared harness for the hook tests: one MSW server per test file, a request log, SSE
  * streams the test drives by hand, and hand-cranked timers and frames.
  */
-import { cleanup, renderHook } from '@testing-library/react'
+import { cleanup, configure, renderHook } from '@testing-library/react'
 import type * as React from 'react'
 import { type PathParams, type ServerSentEventResolverExtras, sse } from 'msw'
 import { setupServer } from 'msw/node'
@@ -13,6 +13,12 @@ import type { FrameScheduler, Timers } from '../../src/core/runtime'
 import { useEventSource, type UseEventSourceOptions, type UseEventSourceResult } from '../../src/react/use-event-source'
 
 export const server = setupServer()
+
+// waitFor's default budget (1 s) is wall-clock time: on a loaded machine MSW, jsdom and React
+// can take longer for a step that is not slow, only starved of CPU. The wait ends as soon as
+// its condition holds; the long budget only decides when a wait that never ends fails (with
+// its diff, before the project's test timeout).
+configure({ asyncUtilTimeout: 10_000 })
 
 /** Every request MSW saw in the current test, in order. */
 export const requests: Request[] = []
