@@ -161,7 +161,7 @@ describe("the default share: 'tabs' across two tabs", () => {
  * stream.
  */
 describe('a stream is bound to its key, not to the component that created its entry (issue 9, item 1)', () => {
-  it('useEventSource: the creator moved to stream B; when this tab takes the lead of A, it opens A and relays A’s events', async () => {
+  it('useEventSource: the creator moved to stream B; when this tab takes the lead of A, it opens A and relays A’s events to the other tabs', async () => {
     const urlA = uniqueUrl('stream-a')
     const urlB = uniqueUrl('stream-b')
     const streamA = sseStream(urlA, ({ client }, n) => client.send({ id: `a${n + 1}`, data: `A, connection ${n + 1}` }))
@@ -197,6 +197,9 @@ describe('a stream is bound to its key, not to the component that created its en
       </>,
     )
     await waitFor(() => expect(shown.x).toBe('B, connection 1'))
+    // A third tab follows A; it asks for the lock after this tab, so this tab leads A next.
+    const third = openTab(urlA)
+    await waitFor(() => expect(third.result.current).toMatchObject({ status: 'open', data: 'A, connection 1' }))
     expect(streamA.connections).toHaveLength(1)
     const before = requests.length
 
@@ -209,6 +212,9 @@ describe('a stream is bound to its key, not to the component that created its en
     await waitFor(() => expect(shown.y).toBe('A, connection 2'))
     // This tab joined A late (no onMessage for what came before) and B as its leader.
     expect(got).toEqual({ x: ['B, connection 1'], y: ['A, connection 2'] })
+    // What this tab relays as A is A.
+    await waitFor(() => expect(third.seen).toEqual(['a2']))
+    expect(third.result.current.data).toBe('A, connection 2')
     expect(streamB.connections).toHaveLength(1)
   })
 
