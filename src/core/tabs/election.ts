@@ -31,7 +31,8 @@ export interface Election {
 /**
  * One Web Lock per stream, held for a whole leadership. Every request carries a token: a
  * grant for a request this tab gave up on (it left, stole, or closed meanwhile) is released
- * at once, so a tab that closed while a steal was in flight never wakes up leading.
+ * at once, so a tab that closed while a steal was in flight never wakes up leading; so is
+ * a grant another tab stole before its callback ran (the tab lines up again).
  */
 export function createElection(locks: Pick<LockManager, 'request'>, name: string, on: ElectionEvents): Election {
   let state: ElectionState = 'idle'
@@ -44,8 +45,11 @@ export function createElection(locks: Pick<LockManager, 'request'>, name: string
     const mine = ++token
     const controller = (abort = new AbortController())
     state = steal ? 'stealing' : 'queued'
+    /** Its lock was stolen before its callback ran (which still comes): it must not lead. */
+    let robbed = false
     const grant = () => {
-      if (mine !== token || (state !== 'queued' && state !== 'stealing')) return Promise.resolve()
+      if (robbed && mine === token) request(false)
+      if (robbed || mine !== token || (state !== 'queued' && state !== 'stealing')) return Promise.resolve()
       abort = undefined
       state = 'leading'
       return new Promise<void>((resolve) => {
@@ -72,7 +76,7 @@ export function createElection(locks: Pick<LockManager, 'request'>, name: string
         release = undefined
         request(false)
         on.stolen()
-      }
+      } else robbed = true // stolen between the grant and its callback: line up again then
     })
   }
 

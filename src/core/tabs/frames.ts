@@ -41,7 +41,7 @@ export type Frame =
 const maybeString = (value: unknown) => value === undefined || typeof value === 'string'
 const STATUSES = ['idle', 'connecting', 'open', 'reconnecting', 'paused', 'closed']
 /** Most messages one frame may carry; a leader batches one task's messages. */
-const MAX_BATCH = 100_000
+export const MAX_BATCH = 100_000
 /**
  * How far ahead of this tab's clock an epoch may be. Epochs come from the clock of a tab on
  * the same machine; one far ahead is forged, and would leave no room for the next leader's.

@@ -1,5 +1,5 @@
 import type { WireMessage } from '../transport'
-import type { Frame, Sequenced, WireError, WireState } from './frames'
+import { type Frame, MAX_BATCH, type Sequenced, type WireError, type WireState } from './frames'
 
 type Item = { t: 'state'; state: WireState } | { t: 'msgs'; ms: WireMessage[] } | { t: 'err'; error: WireError }
 
@@ -50,7 +50,8 @@ export function createRelay(
     if (stopped) return
     if (!outbox.length && !checking) queueMicrotask(flush)
     const tail = outbox.at(-1)
-    if (item.t === 'msgs' && tail?.t === 'msgs') tail.ms.push(...item.ms)
+    // A batch past what a follower accepts in one frame goes on in the next.
+    if (item.t === 'msgs' && tail?.t === 'msgs' && tail.ms.length < MAX_BATCH) tail.ms.push(...item.ms)
     else outbox.push(item)
   }
   return {
@@ -58,7 +59,7 @@ export function createRelay(
     state: (state: WireState) => add({ t: 'state', state }),
     err: (error: WireError) => add({ t: 'err', error }),
     /** Liveness, with the last sequence number used, so a follower that missed frames can tell. */
-    beat: () => post({ t: 'beat', e: epoch, r: from, s: seq }),
+    beat: () => void (stopped || post({ t: 'beat', e: epoch, r: from, s: seq })),
     /** Flushes what is queued now (before the lead is given up). */
     flush,
     /** Drops what is queued: this tab no longer leads. */

@@ -39,7 +39,15 @@ export function createSends(ctx: SendsContext) {
     if (!socket) return held.push([data, id]) && 'queued'
     if (id) take(id)
     let error: RealtimeError | undefined
-    const r = socket.send?.(data, { report: (e: RealtimeError) => void (error = e) })
+    let r: unknown
+    try {
+      r = socket.send?.(data, { report: (e: RealtimeError) => void (error = e) })
+    } catch (thrown) {
+      // A socket's send must not throw, but a throw here would leave a follower's send
+      // unacknowledged forever, or throw out of this tab's send().
+      error = new RealtimeError('protocol', 'the message could not be sent', { cause: thrown })
+      r = 'rejected'
+    }
     if (r === 'queued') waiting.push(id)
     else if (r === 'rejected') refused(id, error ?? new RealtimeError('overflow', 'the send queue is full'))
     else if (id) ctx.post({ t: 'ack', id })
@@ -74,10 +82,14 @@ export function createSends(ctx: SendsContext) {
      */
     lead(connection: Shareable<unknown>, ms: number) {
       waiting = []
-      held = [...unacked.values()].map((data) => [data, undefined])
-      unacked.clear()
+      held = []
       const start = () => {
         socket = connection
+        // This tab's own sends stay in `unacked` (by id) through the grace, so the old
+        // leader's acknowledgement of one, arriving meanwhile, keeps it from going twice.
+        const mine = [...unacked.values()]
+        unacked.clear()
+        for (const data of mine) toSocket(data)
         for (const [data, id] of held.splice(0)) id && taken.includes(id) ? ctx.post({ t: 'ack', id }) : toSocket(data, id)
       }
       if (ms > 0) grace = ctx.timers.setTimeout(start, ms)
@@ -95,11 +107,13 @@ export function createSends(ctx: SendsContext) {
       for (const id of waiting.splice(0)) id && ctx.post({ t: 'ack', id })
     },
     /**
-     * The lead ends: returns this tab's own sends the socket still held (a follower's go
+     * The lead ends: returns this tab's own sends not sent yet (a follower's go
      * again through the next leader). When `keep`, they wait for that leader too.
      */
     stepDown(closed: unknown, keep: boolean): unknown[] {
       ctx.timers.clearTimeout(grace)
+      // Stepping down during the grace: what this tab sent before it led is still unacked.
+      const before = [...unacked.values()]
       const mine = [...held.filter(([, id]) => !id).map(([data]) => data)]
       const queued = Array.isArray(closed) ? closed.filter((_, i) => waiting[i] === undefined) : []
       mine.push(...queued)
@@ -107,7 +121,8 @@ export function createSends(ctx: SendsContext) {
       held = []
       waiting = []
       if (keep) for (const data of mine) unacked.set(newId(), data)
-      return mine
+      else unacked.clear()
+      return [...before, ...mine]
     },
   }
 }

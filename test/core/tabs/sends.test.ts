@@ -1,0 +1,311 @@
+// Send bookkeeping across leader changes: a follower's sends wait for an acknowledgement, a
+// new leader holds every send for a grace so an acknowledgement the old leader posted can
+// arrive first, each send id is taken once, and a refused send is reported once, in the
+// tab that sent it. Injected timers; no sleeps.
+import { describe, expect, it } from 'vitest'
+import { RealtimeError } from '../../../src/core/errors'
+import type { Frame } from '../../../src/core/tabs/frames'
+import { createSends } from '../../../src/core/tabs/sends'
+import { manualTimers } from '../fakes'
+import { fakeShareable } from './fakes'
+
+const GRACE = 250
+
+function setup({ maxQueued = 1000, postOk = true } = {}) {
+  const frames: Frame[] = []
+  const reported: RealtimeError[] = []
+  const timers = manualTimers()
+  const ctx = {
+    post: (frame: Frame) => (frames.push(frame), postOk),
+    report: (error: RealtimeError) => void reported.push(error),
+    timers,
+    maxQueued,
+  }
+  const sends = createSends(ctx)
+  const socket = fakeShareable()
+  /** Frames in a compact form: 'send a', 'ack a', 'ack a overflow'. */
+  const shown = () => frames.map((f) => (f.t === 'send' ? `send ${String(f.data)}` : f.t === 'ack' ? `ack ${f.id}${f.error ? ` ${f.error.kind}` : ''}` : f.t))
+  const sendIds = () => frames.flatMap((f) => (f.t === 'send' ? [f.id] : []))
+  return { sends, frames, reported, timers, socket, shown, sendIds }
+}
+
+describe('a follower', () => {
+  it('posts each send with an id of its own and keeps it until acknowledged', () => {
+    const { sends, frames, sendIds } = setup()
+    expect(sends.queue('a')).toBe('queued')
+    expect(sends.queue('b')).toBe('queued')
+    expect(frames).toEqual([
+      { t: 'send', id: expect.any(String), data: 'a' },
+      { t: 'send', id: expect.any(String), data: 'b' },
+    ])
+    const [a, b] = sendIds()
+    expect(a).not.toBe(b)
+    expect([...sends.unacked]).toEqual([
+      [a, 'a'],
+      [b, 'b'],
+    ])
+    sends.acked(a!, undefined)
+    expect([...sends.unacked.values()]).toEqual(['b'])
+  })
+
+  it('past maxQueued unacknowledged sends, a send is refused with an overflow error and not posted', () => {
+    const { sends, frames, reported } = setup({ maxQueued: 2 })
+    sends.queue('a')
+    sends.queue('b')
+    expect(sends.queue('c')).toBe('rejected')
+    expect(frames).toHaveLength(2)
+    expect(reported.map((e) => [e.kind, e instanceof RealtimeError])).toEqual([['overflow', true]])
+    expect([...sends.unacked.values()]).toEqual(['a', 'b'])
+  })
+
+  it('a send that cannot be posted (not cloneable) is refused and not kept', () => {
+    const { sends } = setup({ postOk: false })
+    expect(sends.queue(() => 1)).toBe('rejected')
+    expect(sends.unacked.size).toBe(0)
+  })
+
+  it("a refused send's acknowledgement is reported here once, as a RealtimeError; another tab's ack is not", () => {
+    const { sends, reported, sendIds } = setup()
+    sends.queue('a')
+    const [a] = sendIds()
+    sends.acked('someone-else', { kind: 'overflow', message: 'full' })
+    expect(reported).toEqual([])
+    sends.acked(a!, { kind: 'protocol', message: 'could not serialize', id: undefined, status: undefined })
+    sends.acked(a!, { kind: 'protocol', message: 'could not serialize' }) // posted again: no second report
+    expect(reported).toHaveLength(1)
+    expect(reported[0]).toBeInstanceOf(RealtimeError)
+    expect(reported[0]).toMatchObject({ kind: 'protocol', message: 'could not serialize' })
+    expect(sends.unacked.size).toBe(0)
+  })
+
+  it('resend() posts what is not acknowledged to a new leader again, with the same ids, in order', () => {
+    const { sends, frames, sendIds } = setup()
+    for (const data of ['a', 'b', 'c']) sends.queue(data)
+    const [a, b, c] = sendIds()
+    sends.acked(b!, undefined)
+    frames.length = 0
+    sends.resend()
+    expect(frames).toEqual([
+      { t: 'send', id: a, data: 'a' },
+      { t: 'send', id: c, data: 'c' },
+    ])
+  })
+})
+
+describe('a leader', () => {
+  it('holds every send for the grace, then sends its own waiting ones first, then the rest in order', () => {
+    const { sends, socket, timers, shown, sendIds } = setup()
+    sends.queue('mine 1') // sent while another tab led, never acknowledged
+    sends.queue('mine 2')
+    const ids = sendIds()
+    sends.lead(socket, GRACE)
+    expect(sends.own('mine 3')).toBe('queued')
+    sends.fromFollower('f1', 'theirs')
+    timers.advance(GRACE - 1)
+    expect(socket.sent).toEqual([])
+    timers.advance(1)
+    expect(socket.sent).toEqual(['mine 1', 'mine 2', 'mine 3', 'theirs'])
+    expect(shown().slice(ids.length)).toEqual(['ack f1'])
+    expect(sends.unacked.size).toBe(0)
+  })
+
+  it('with no grace (the first leader a tab knows), sends go at once', () => {
+    const { sends, socket } = setup()
+    sends.queue('mine')
+    sends.lead(socket, 0)
+    expect(socket.sent).toEqual(['mine'])
+    expect(sends.own('now')).toBe('sent')
+    expect(socket.sent).toEqual(['mine', 'now'])
+  })
+
+  it("acks during the grace prevent a second send: a follower's send the old leader already took is acknowledged, not sent (item 3)", () => {
+    const { sends, socket, timers, shown } = setup()
+    sends.lead(socket, GRACE)
+    sends.fromFollower('x', 'theirs') // posted again to this new leader, held
+    sends.acked('x', undefined) // the old leader's ack arrives during the grace
+    sends.fromFollower('y', 'other')
+    timers.advance(GRACE)
+    expect(socket.sent).toEqual(['other'])
+    expect(shown()).toEqual(['ack x', 'ack y'])
+  })
+
+  it("acks during the grace prevent a second send: this tab's own send the old leader already took is not sent again (item 3)", () => {
+    const { sends, socket, timers, sendIds } = setup()
+    sends.queue('mine 1')
+    sends.queue('mine 2')
+    const [one] = sendIds()
+    sends.lead(socket, GRACE) // the lock came first...
+    sends.acked(one!, undefined) // ...the old leader's ack for 'mine 1' on the channel after it
+    timers.advance(GRACE)
+    expect(socket.sent).toEqual(['mine 2'])
+  })
+
+  it('a send id is taken once however often it is posted, and acknowledged each time', () => {
+    const { sends, socket, shown } = setup()
+    sends.lead(socket, 0)
+    sends.fromFollower('x', 'theirs')
+    sends.fromFollower('x', 'theirs')
+    expect(socket.sent).toEqual(['theirs'])
+    expect(shown()).toEqual(['ack x', 'ack x'])
+  })
+
+  it('a send some earlier leader took (its ack was heard as a follower) is acknowledged, not sent', () => {
+    const { sends, socket, shown } = setup()
+    sends.acked('x', undefined)
+    sends.lead(socket, 0)
+    sends.fromFollower('x', 'theirs')
+    expect(socket.sent).toEqual([])
+    expect(shown()).toEqual(['ack x'])
+  })
+
+  it("a follower's send the socket queues is acknowledged only once the socket opens; a repeat meanwhile is not", () => {
+    const { sends, socket, shown } = setup()
+    socket.sendWith = () => 'queued'
+    sends.lead(socket, 0)
+    sends.fromFollower('x', 'theirs')
+    sends.own('mine')
+    sends.fromFollower('x', 'theirs')
+    expect(shown()).toEqual([])
+    sends.opened()
+    expect(shown()).toEqual(['ack x'])
+    sends.opened()
+    expect(shown()).toEqual(['ack x'])
+    expect(socket.sent).toEqual(['theirs', 'mine'])
+  })
+
+  it("a follower's send the socket refuses goes back in the ack with the socket's error; the leader reports nothing (item 13)", () => {
+    const { sends, socket, reported, frames } = setup()
+    socket.sendWith = (_, report) => (report?.(new RealtimeError('protocol', 'could not serialize')), 'rejected')
+    sends.lead(socket, 0)
+    sends.fromFollower('x', 10n)
+    expect(frames).toEqual([{ t: 'ack', id: 'x', error: expect.objectContaining({ kind: 'protocol', message: 'could not serialize' }) }])
+    expect(reported).toEqual([])
+  })
+
+  it('a refusal the socket does not explain is an overflow', () => {
+    const { sends, socket, frames } = setup()
+    socket.sendWith = () => 'rejected'
+    sends.lead(socket, 0)
+    sends.fromFollower('x', 'theirs')
+    expect(frames).toEqual([{ t: 'ack', id: 'x', error: expect.objectContaining({ kind: 'overflow' }) }])
+  })
+
+  it("the leader's own refused send is reported once, in this tab", () => {
+    const { sends, socket, reported, frames } = setup()
+    const error = new RealtimeError('overflow', 'full')
+    socket.sendWith = (_, report) => (report?.(error), 'rejected')
+    sends.lead(socket, 0)
+    expect(sends.own('mine')).toBe('rejected')
+    expect(reported).toEqual([error])
+    expect(frames).toEqual([])
+  })
+
+  it("a send that throws in the socket never throws out: the leader's own is refused and reported", () => {
+    const { sends, socket, reported } = setup()
+    const boom = new TypeError('Do not know how to serialize a BigInt')
+    socket.sendWith = () => {
+      throw boom
+    }
+    sends.lead(socket, 0)
+    let result: unknown
+    expect(() => (result = sends.own(10n))).not.toThrow()
+    expect(result).toBe('rejected')
+    expect(reported).toHaveLength(1)
+    expect(reported[0]).toBeInstanceOf(RealtimeError)
+    expect(reported[0]!.cause).toBe(boom)
+  })
+
+  it("a follower's send that throws in the socket never throws out: it is acknowledged with an error", () => {
+    const { sends, socket, frames, reported } = setup()
+    socket.sendWith = (message) => {
+      if (message === 'bad') throw new TypeError('nope')
+      return 'sent'
+    }
+    sends.lead(socket, 0)
+    expect(() => sends.fromFollower('x', 'bad')).not.toThrow()
+    sends.fromFollower('y', 'good')
+    expect(frames).toEqual([
+      { t: 'ack', id: 'x', error: expect.objectContaining({ kind: expect.any(String), message: expect.any(String) }) },
+      { t: 'ack', id: 'y' },
+    ])
+    expect(reported).toEqual([])
+  })
+
+  it('a send that throws during the grace never throws out of the timer either', () => {
+    const { sends, socket, timers, reported } = setup()
+    socket.sendWith = () => {
+      throw new Error('boom')
+    }
+    sends.queue('mine')
+    sends.lead(socket, GRACE)
+    sends.own('also mine')
+    expect(() => timers.advance(GRACE)).not.toThrow()
+    expect(reported).toHaveLength(2)
+  })
+
+  describe('stepDown', () => {
+    it("returns this tab's own sends not yet sent (held, or still in the socket queue), not a follower's", () => {
+      const { sends, socket } = setup()
+      socket.sendWith = () => 'queued'
+      sends.lead(socket, 0)
+      sends.own('mine 1')
+      sends.fromFollower('x', 'theirs')
+      sends.own('mine 2')
+      const returned = sends.stepDown(['mine 1', 'theirs', 'mine 2'], false)
+      expect(returned).toEqual(['mine 1', 'mine 2'])
+      expect(sends.unacked.size).toBe(0)
+    })
+
+    it('during the grace: what it held; with keep, they wait for the next leader (resend posts them)', () => {
+      const { sends, socket, timers, frames } = setup()
+      sends.lead(socket, GRACE)
+      sends.own('mine')
+      sends.fromFollower('x', 'theirs')
+      expect(sends.stepDown([], true)).toEqual(['mine'])
+      timers.advance(GRACE) // the grace is over: nothing goes to the old socket
+      expect(socket.sent).toEqual([])
+      frames.length = 0
+      sends.resend()
+      expect(frames).toEqual([{ t: 'send', id: expect.any(String), data: 'mine' }])
+    })
+
+    it("without keep (close), during the grace: returns this tab's sends from before it led first, and keeps none of them", () => {
+      const { sends, socket, timers } = setup()
+      sends.queue('old')
+      sends.lead(socket, GRACE)
+      sends.own('new')
+      expect(sends.stepDown([], false)).toEqual(['old', 'new'])
+      expect(sends.unacked.size).toBe(0)
+      timers.advance(GRACE)
+      expect(socket.sent).toEqual([])
+    })
+
+    it("this tab's sends from before it led, not yet sent, are kept in order when it steps down during the grace", () => {
+      const { sends, socket, frames } = setup()
+      sends.queue('old 1')
+      sends.queue('old 2')
+      sends.lead(socket, GRACE)
+      sends.own('new')
+      sends.stepDown([], true)
+      frames.length = 0
+      sends.resend()
+      expect(frames.map((f) => f.t === 'send' && f.data)).toEqual(['old 1', 'old 2', 'new'])
+    })
+  })
+})
+
+describe('a refused send, from one tab to another (item 13)', () => {
+  it('is reported once, in the tab that sent it; the leader reports nothing', () => {
+    // Two tabs' bookkeeping joined by a channel that delivers every frame to the other.
+    const follower = setup()
+    const leader = setup()
+    leader.socket.sendWith = (_, report) => (report?.(new RealtimeError('overflow', 'the send queue is full (2)')), 'rejected')
+    leader.sends.lead(leader.socket, 0)
+    follower.sends.queue('hello')
+    for (const f of follower.frames.splice(0)) if (f.t === 'send') leader.sends.fromFollower(f.id, f.data)
+    for (const f of leader.frames.splice(0)) if (f.t === 'ack') follower.sends.acked(f.id, f.error)
+    expect(follower.reported.map((e) => [e.kind, e.message])).toEqual([['overflow', 'the send queue is full (2)']])
+    expect(leader.reported).toEqual([])
+    expect(follower.sends.unacked.size).toBe(0)
+  })
+})
