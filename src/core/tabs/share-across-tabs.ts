@@ -83,11 +83,17 @@ export function shareAcrossTabs<T>(
       channel?.postMessage({ v: PROTOCOL, ...frame })
       return true
     } catch (thrown) {
-      if (frame.t === 'msgs' && frame.ms.length > 1) {
-        return post({ ...frame, ms: frame.ms.filter((m) => post({ ...frame, ms: [m] }) !== false) })
-      }
-      errors.emit(new RealtimeError('protocol', 'not cloneable', { cause: thrown }))
-      return false
+      if (frame.t !== 'msgs') return errors.emit(new RealtimeError('protocol', 'not cloneable', { cause: thrown })), false
+      const good = frame.ms.filter((m) => {
+        try {
+          return structuredClone(m)
+        } catch (cause) {
+          errors.emit(new RealtimeError('protocol', 'not cloneable', { cause, id: m.id }))
+        }
+      })
+      // Once, with its sequence number: what could go, or the state in its place.
+      const { ms, ...led } = frame
+      post(good.length ? { ...led, ms: good } : { ...led, t: 'state', state: wireState(store.peek()) })
     }
   }
   const report = (error: RealtimeError) => {
@@ -150,7 +156,8 @@ export function shareAcrossTabs<T>(
     // (a long task, a paused page) asks again before it relays what piled up meanwhile.
     let owner: string | undefined
     const holder = () => locks!.query?.().then(({ held }) => held?.find((l) => l.name === name)?.clientId)
-    void holder()?.then((id) => (owner = id))
+    // Not in the fallback: a page that refused the lock (an opaque origin) refuses queries too.
+    if (channel) void holder()?.then((id) => (owner = id), () => {})
     const check = () =>
       owner === undefined || now() - beatAt < timeout * 0.75
         ? undefined
@@ -187,7 +194,8 @@ export function shareAcrossTabs<T>(
         }),
       ],
     }
-    sends?.lead(connection as Shareable<unknown>, resume ? Math.min(beatEvery, 250) : 0)
+    // No grace for the first leader a tab knows of, unless it sent before it heard one.
+    sends?.lead(connection as Shareable<unknown>, resume || sends.unacked.size ? Math.min(beatEvery, 250) : 0)
     connection.connect()
     mirror()
     const tick = () => {
@@ -231,6 +239,8 @@ export function shareAcrossTabs<T>(
       // The connection publishes ids once a frame; the last message has the newest.
       if (frame.t === 'hello') leader.relay.state({ ...wireState(store.peek()), lastEventId: last?.id ?? store.peek().lastEventId, m: last })
       else if (frame.t === 'send') sends?.fromFollower(frame.id, frame.data)
+      // The old leader's acknowledgement, after this tab took the lead: its grace is for this.
+      else if (frame.t === 'ack') sends?.acked(frame.id, frame.error)
       return
     }
     if (frame.t === 'ack') return sends?.acked(frame.id, frame.error)
@@ -297,7 +307,7 @@ export function shareAcrossTabs<T>(
       if (!joined) return this.connect()
       // A follower takes the lead to start the connection again itself.
       if (leader) leader.connection.reconnect()
-      else election.steal()
+      else if (!away) election.steal()
     },
     /** Stops this tab only (another takes the lead); returns the sends it still held. */
     close() {

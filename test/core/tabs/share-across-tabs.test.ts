@@ -1,0 +1,274 @@
+// shareAcrossTabs composed, with every seam injected: a browser-like lock manager and
+// in-memory channels whose deliveries are tasks the test runs (and orders across senders,
+// as two IPC paths may), manual timers, a fixed random, a scripted page. No sleeps.
+import { describe, expect, it } from 'vitest'
+import type { RealtimeError } from '../../../src/core/errors'
+import { PROTOCOL } from '../../../src/core/tabs/frames'
+import { createSends } from '../../../src/core/tabs/sends'
+import { shareAcrossTabs } from '../../../src/core/tabs/share-across-tabs'
+import type { TabResume, TabShareInjectables, TabShareOptions } from '../../../src/core/tabs/types'
+import { createWebSocket } from '../../../src/core/web-socket'
+import { fakeWebSockets } from '../fake-web-socket'
+import { fakeEnvironment, manualFrames, manualTimers } from '../fakes'
+import { type Delivery, type FakeShareable, fakeChannels, fakeLocks, fakePage, fakeShareable } from './fakes'
+
+const BASE = 1_700_000_000_000
+const HEARTBEAT = 100
+const TIMEOUT = 400
+
+function world() {
+  const timers = manualTimers()
+  const locks = fakeLocks()
+  const channels = fakeChannels()
+  const now = () => BASE + timers.now
+
+  function open(label: string, options: TabShareOptions & TabShareInjectables = {}, make: () => FakeShareable = fakeShareable) {
+    const made: FakeShareable[] = []
+    const resumes: (TabResume<unknown> | undefined)[] = []
+    const frames = manualFrames()
+    const page = fakePage()
+    const shared = shareAcrossTabs<unknown>(
+      'stream',
+      (resume) => {
+        resumes.push(resume)
+        const c = make()
+        made.push(c)
+        return c
+      },
+      { sends: createSends, locks, channel: channels.factory(label), timers, now, random: () => 0.5, scheduleFrame: frames.schedule, page, heartbeat: HEARTBEAT, timeout: TIMEOUT, ...options },
+    )
+    const ids: (string | undefined)[] = []
+    const errors: RealtimeError[] = []
+    shared.onMessage((m) => void ids.push(m.id))
+    shared.onError((e) => void errors.push(e))
+    return {
+      label,
+      shared,
+      made,
+      resumes,
+      ids,
+      errors,
+      page,
+      /** The connection this tab leads with now. */
+      get conn() {
+        const c = made.at(-1)
+        if (!c || c.closed) throw new Error(`${label} does not lead`)
+        return c
+      },
+    }
+  }
+
+  /** Runs lock grants and channel deliveries until nothing is left. */
+  async function run() {
+    for (;;) {
+      const granted = await locks.tasks.run()
+      const delivered = await channels.deliver()
+      if (!granted && !delivered) return
+    }
+  }
+  const between = (from: string, to: string) => (d: Delivery) => d.from === from && d.to === to
+  return { timers, locks, channels, open, run, between }
+}
+
+/** A leads with its stream open; B (then C…) follow, in line for the lock in that order. */
+async function started(w: ReturnType<typeof world>, ...labels: string[]) {
+  const [first, ...rest] = labels.map((label) => w.open(label))
+  first!.shared.connect()
+  await w.run()
+  first!.conn.setStatus('open')
+  for (const t of rest) {
+    t.shared.connect()
+    await w.run()
+  }
+  for (const t of [first!, ...rest]) expect(t.shared.getSnapshot().status).toBe('open')
+  return [first!, ...rest]
+}
+
+describe('shareAcrossTabs (injected locks, channels and timers)', () => {
+  it('one leader, and followers get its messages once, in order', async () => {
+    const w = world()
+    const [a, b, c] = await started(w, 'A', 'B', 'C')
+    for (const id of ['1', '2', '3']) a!.conn.emit({ data: `d${id}`, event: 'message', id })
+    await w.run()
+    expect([a!.made.length, b!.made.length, c!.made.length]).toEqual([1, 0, 0])
+    expect([a!.ids, b!.ids, c!.ids]).toEqual([
+      ['1', '2', '3'],
+      ['1', '2', '3'],
+      ['1', '2', '3'],
+    ])
+    // One task's messages went out as one frame.
+    expect(w.channels.posted.filter((p) => (p.data as { t: string }).t === 'msgs')).toHaveLength(1)
+  })
+
+  it('close() while a steal is in flight: the late grant is released, create is never called (item 8)', async () => {
+    const w = world()
+    const [a, b] = await started(w, 'A', 'B')
+    // A goes silent for B (its frames are not delivered): B's watchdog steals.
+    w.timers.advance(TIMEOUT)
+    expect(w.locks.log.at(-1)).toMatchObject({ steal: true })
+    b!.shared.close() // before the stolen lock's callback runs
+    await w.run()
+    w.timers.advance(TIMEOUT * 5)
+    await w.run()
+    expect(b!.made).toHaveLength(0)
+    expect(b!.shared.getSnapshot().status).toBe('closed')
+    // A was robbed and leads again; the lock is A's, B holds nothing.
+    expect(a!.made.filter((c) => !c.closed)).toHaveLength(1)
+    const { held, pending } = await w.locks.query()
+    expect([held!.length, pending!.length]).toEqual([1, 0])
+  })
+
+  it('a lock manager that refuses (a sandboxed frame): one request, then a connection of its own (item 9)', async () => {
+    const w = world()
+    const t = w.open('A', { locks: fakeLocks({ refuse: () => new DOMException('sandboxed', 'SecurityError') }) })
+    let requests = 0
+    const counting = fakeLocks({ refuse: () => (requests++, new DOMException('sandboxed', 'SecurityError')) })
+    const u = w.open('B', { locks: counting })
+    t.shared.connect()
+    u.shared.connect()
+    await w.run()
+    w.timers.advance(60_000)
+    await w.run()
+    expect(requests).toBe(1)
+    expect(t.made).toHaveLength(1)
+    expect(u.made).toHaveLength(1)
+    u.conn.setStatus('open')
+    expect(u.shared.getSnapshot().status).toBe('open')
+  })
+
+  it('create() that throws: closed with an error, the lock released, no request loop (item 9)', async () => {
+    const w = world()
+    const t = w.open('A', {}, () => {
+      throw new TypeError('misuse')
+    })
+    t.shared.connect()
+    await w.run()
+    w.timers.advance(60_000)
+    await w.run()
+    expect(w.locks.log).toHaveLength(1)
+    expect(t.shared.getSnapshot()).toMatchObject({ status: 'closed', error: { kind: 'protocol' } })
+    expect(await w.locks.query()).toEqual({ held: [], pending: [] })
+  })
+
+  it('one forged frame with a huge s does not deafen a follower (item 11)', async () => {
+    const w = world()
+    const [a, b] = await started(w, 'A', 'B')
+    const name = w.channels.posted[0]!.name
+    const epoch = (w.channels.posted.find((p) => (p.data as { e?: number }).e)!.data as { e: number }).e
+    w.channels.inject(name, { v: PROTOCOL, t: 'msgs', e: epoch, s: 1e9, ms: [{ data: 'forged', event: 'message', id: 'forged' }] })
+    await w.run()
+    a!.conn.emit({ data: 'd1', event: 'message', id: '1' })
+    await w.run()
+    a!.conn.emit({ data: 'd2', event: 'message', id: '2' })
+    await w.run()
+    w.timers.advance(HEARTBEAT * 3)
+    await w.run()
+    expect(b!.ids).toEqual(['1', '2'])
+  })
+
+  it("a follower's send the leader's socket refuses: one error, in the sender only (item 13)", async () => {
+    const w = world()
+    const [a, b, c] = await started(w, 'A', 'B', 'C')
+    a!.conn.sendWith = (_, report) => {
+      report?.({ name: 'RealtimeError', kind: 'overflow', message: 'full' } as RealtimeError)
+      return 'rejected'
+    }
+    expect(b!.shared.send!('hello')).toBe('queued')
+    await w.run()
+    expect(b!.errors.map((e) => e.kind)).toEqual(['overflow'])
+    expect([a!.errors, c!.errors]).toEqual([[], []])
+    expect(a!.shared.getSnapshot().error).toBeNull()
+  })
+
+  // ---------------------------------------------------------------------------------------
+  // Failing today: bugs in share-across-tabs.ts (and its contract with web-socket.ts).
+  // ---------------------------------------------------------------------------------------
+
+  it("the old leader's ack arriving after the lock grant: the new leader does not send its own send again (item 3)", async () => {
+    const w = world()
+    const [a, b] = await started(w, 'A', 'B')
+    b!.shared.send!('x')
+    await w.channels.deliver(w.between('B', 'A')) // A sends x, and posts its ack to B
+    expect(a!.conn.sent).toEqual(['x'])
+    a!.shared.close()
+    await w.locks.tasks.run() // the grant reaches B before A's ack does
+    expect(b!.made).toHaveLength(1)
+    await w.run() // the ack arrives, during B's grace
+    w.timers.advance(HEARTBEAT * 3)
+    await w.run()
+    expect(b!.conn.sent).toEqual([])
+  })
+
+  it("the old leader's ack arriving after the lock grant: a follower's send is not sent again by the new leader (item 3)", async () => {
+    const w = world()
+    const [a, b, c] = await started(w, 'A', 'B', 'C')
+    c!.shared.send!('x')
+    await w.channels.deliver(w.between('C', 'A')) // A sends x, and posts its ack to B and C
+    expect(a!.conn.sent).toEqual(['x'])
+    a!.shared.close()
+    await w.locks.tasks.run() // B leads before it hears A's ack
+    await w.channels.deliver(w.between('B', 'C')) // C hears B first, and sends x to it again
+    await w.channels.deliver(w.between('C', 'B'))
+    await w.run() // now A's ack reaches B (during its grace) and C
+    w.timers.advance(HEARTBEAT * 3)
+    await w.run()
+    expect(b!.conn.sent).toEqual([])
+    expect(c!.errors).toEqual([])
+  })
+
+  it('a tab that sends before it heard any leader, then gets the lock before the ack: no second send (item 3)', async () => {
+    const w = world()
+    const [a] = await started(w, 'A')
+    const b = w.open('B')
+    b.shared.connect()
+    b.shared.send!('x') // B knows no leader yet
+    await w.channels.deliver(w.between('B', 'A'))
+    expect(a!.conn.sent).toEqual(['x'])
+    a!.shared.close()
+    await w.locks.tasks.run() // B leads (as the first leader it knows: no grace)
+    await w.run()
+    w.timers.advance(HEARTBEAT * 3)
+    await w.run()
+    expect(b.conn.sent).toEqual([])
+  })
+
+  it("one uncloneable message in a batch costs that message only: the batch's other messages reach the followers", async () => {
+    const w = world()
+    const [a, b] = await started(w, 'A', 'B')
+    a!.conn.emit({ data: 'd1', event: 'message', id: '1' })
+    a!.conn.emit({ data: () => 'not cloneable', event: 'message', id: '2' })
+    a!.conn.emit({ data: 'd3', event: 'message', id: '3' })
+    a!.conn.emit({ data: 'd4', event: 'message', id: '4' })
+    await w.run()
+    expect(a!.errors.map((e) => e.kind)).toEqual(['protocol'])
+    expect(b!.ids).toEqual(['1', '3', '4'])
+    a!.conn.emit({ data: 'd5', event: 'message', id: '5' })
+    await w.run()
+    expect(b!.ids).toEqual(['1', '3', '4', '5'])
+  })
+
+  it("with a real WebSocket leading: a follower's send it cannot serialize (a BigInt) is one protocol error, in the sender only (item 13)", async () => {
+    const w = world()
+    const sockets = fakeWebSockets()
+    const make = () =>
+      createWebSocket('ws://test.local/socket', {
+        WebSocket: sockets.WebSocket,
+        environment: fakeEnvironment(),
+        timers: w.timers,
+        scheduleFrame: manualFrames().schedule,
+        random: () => 0.5,
+      }) as unknown as FakeShareable
+    const a = w.open('A', {}, make)
+    const b = w.open('B', {}, make)
+    const c = w.open('C', {}, make)
+    for (const t of [a, b, c]) t.shared.connect()
+    await w.run()
+    expect(b.shared.send!({ n: 10n })).toBe('queued') // a BigInt clones, but JSON cannot write it
+    await w.run()
+    expect(b.errors.map((e) => e.kind)).toEqual(['protocol'])
+    expect(a.errors).toEqual([])
+    expect(c.errors).toEqual([])
+    expect(a.shared.getSnapshot().error).toBeNull()
+    expect(c.shared.getSnapshot().error).toBeNull()
+  })
+})
