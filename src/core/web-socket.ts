@@ -1,11 +1,13 @@
 import { type Connection, createConnection } from './connection'
 import { createDecoder } from './decode'
 import { misuse, RealtimeError } from './errors'
-import { checkWebSocket, streamKey } from './key'
+import { checkWebSocket } from './key'
 import type { SendOptions, SendResult, WebSocketOptions, WireData } from './web-socket-options'
 import { safely, type SocketHost, socketUrlProblem, webSocketTransport } from './web-socket-transport'
 
 export type { HeartbeatOptions, SendOptions, SendResult, WebSocketOptions, WireData } from './web-socket-options'
+// The identity of a WebSocket stream lives with the other keys and checks (by whitelist).
+export { webSocketKey } from './key'
 
 /** A WebSocket stream: a connection that can also send. */
 export interface WebSocketConnection<In, Out> extends Connection<In> {
@@ -21,14 +23,6 @@ export interface WebSocketConnection<In, Out> extends Connection<In> {
   send(message: Out, options?: SendOptions): SendResult
   /** Stops, and returns the messages still queued (they will not be sent). */
   close(): Out[]
-}
-
-/** The identity of a WebSocket stream (see `eventSourceKey`). A url function needs a `key`. */
-export function webSocketKey(url: string | (() => unknown), options: WebSocketOptions<any, any> = {}): string {
-  if (typeof url === 'function' && !options.key) {
-    throw misuse('useWebSocket', 'a url function needs a `key` option naming the stream (a function cannot be told apart by identity)')
-  }
-  return streamKey('ws', { ...options, url: typeof url === 'function' ? 'fn' : url, schema: undefined, environment: undefined, resume: undefined })
 }
 
 /** The default serializer: binary and text as they are, JSON for the rest. */
