@@ -1,28 +1,27 @@
 import { attemptWait, backoffDelay, MAX_ATTEMPTS_PER_SECOND } from './backoff'
-import type { Connection, ConnectionConfig, ConnectionSnapshot, RealtimeMessage } from './connection-types'
+import type { Connection, ConnectionConfig, ConnectionSnapshot } from './connection-types'
 import { type EnvironmentSignal, globalEnvironment } from './environment'
 import { RealtimeError } from './errors'
-import { type Effect, initialState, type MachineEvent, type MachineState, type PauseReason, transition } from './machine'
-import { defaultFrame, type Timers } from './runtime'
-import { createStore, delivered, emitter } from './store'
+import { type Effect, initialState, type MachineEvent, type MachineState, transition } from './machine'
+import { defaultFrame, type Timers, timerSlot } from './runtime'
+import { createOutlet, IDLE } from './store'
 import type { TransportSink, WireMessage } from './transport'
 
 export type { Connection, ConnectionConfig, ConnectionSnapshot, EngineOptions, RealtimeMessage } from './connection-types'
-// Kept here while other modules still import it from the engine; its home is ./store.
-export { emitter } from './store'
-
-/** A wire message as `onMessage` listeners get it, or, when `decode` throws, the `parse` error it is (with the message's id). */
-export function decodeMessage<T>(decode: ((message: WireMessage) => T) | undefined, message: WireMessage): RealtimeMessage<T> | RealtimeError {
-  try {
-    return { data: decode ? decode(message) : (message.data as T), event: message.event, id: message.id, raw: message.data }
-  } catch (thrown) {
-    return new RealtimeError('parse', `bad '${message.event}' message: ${thrown}`, { raw: message.data, cause: thrown, id: message.id })
-  }
-}
 
 /** How often the wake detector ticks, and the gap between ticks that means the machine slept. */
 const WAKE_TICK = 10_000
 const WAKE_GAP = 70_000
+
+/** What each network and page signal asks of the machine ('hidden' depends on `pauseWhenHidden`). */
+const SIGNALS: Record<Exclude<EnvironmentSignal, 'hidden'>, MachineEvent> = {
+  offline: { type: 'pause', reason: 'offline' },
+  online: { type: 'resume', reason: 'offline' },
+  pagehide: { type: 'pause', reason: 'pagehide' },
+  pageshow: { type: 'resume', reason: 'pagehide' },
+  visible: { type: 'resume', reason: 'hidden' },
+}
+const HIDDEN: MachineEvent = { type: 'pause', reason: 'hidden' }
 
 /** The framework-free connection engine: one per stream. */
 export function createConnection<T>(config: ConnectionConfig<T>): Connection<T> {
@@ -31,32 +30,17 @@ export function createConnection<T>(config: ConnectionConfig<T>): Connection<T> 
   const environment = config.environment ?? globalEnvironment()
   const idleTimeout = config.idleTimeout ?? 45_000
   const machineConfig = { maxRetries: config.maxRetries ?? Infinity, hasAuthHook: !!config.onAuthError }
-  const timer = (): Timer => {
-    let handle: unknown
-    const clear = () => {
-      timers.clearTimeout(handle)
-      handle = undefined
-    }
-    return {
-      clear,
-      set(callback, ms) {
-        clear()
-        handle = timers.setTimeout(() => {
-          handle = undefined
-          callback()
-        }, ms)
-      },
-    }
-  }
-  const [retryTimer, idleTimer, uptimeTimer, wakeTimer, hiddenTimer] = [timer(), timer(), timer(), timer(), timer()]
+  const retryTimer = timerSlot(timers)
+  const idleTimer = timerSlot(timers)
+  const uptimeTimer = timerSlot(timers)
+  const wakeTimer = timerSlot(timers)
+  const hiddenTimer = timerSlot(timers)
 
   let machine: MachineState = initialState
   // Status, attempt and connection errors publish at once; data, ids and reported errors
   // once per frame (see createStore).
-  const store = createStore<ConnectionSnapshot<T>>(
-    { status: machine.status, data: undefined, lastEventId: config.lastEventId, error: null, attempt: machine.attempt },
-    config.scheduleFrame ?? defaultFrame(timers),
-  )
+  const out = createOutlet<T>({ ...IDLE, lastEventId: config.lastEventId }, config.scheduleFrame ?? defaultFrame(timers))
+  const { store, report } = out
   let serverRetry: number | undefined
   let generation = 0
   let transport: { close(): void } | null = null
@@ -64,10 +48,6 @@ export function createConnection<T>(config: ConnectionConfig<T>): Connection<T> 
   let stopEnvironment: (() => void) | null = null
   /** When the latest attempts started, oldest first: the rate bound reads them. */
   const starts: number[] = []
-
-  const messages = emitter<RealtimeMessage<T>>()
-  const wires = emitter<WireMessage>()
-  const errors = emitter<RealtimeError>()
 
   /** Runs a machine transition; `patch` goes into the snapshot with it, if it changed anything. */
   function dispatch(event: MachineEvent, patch?: Partial<ConnectionSnapshot<T>>) {
@@ -84,7 +64,7 @@ export function createConnection<T>(config: ConnectionConfig<T>): Connection<T> 
     }
     // Listeners hear of an error last, once the transition is done, so one that calls
     // reconnect() or close() starts from a settled state.
-    if (failure) errors.emit(failure)
+    if (failure) out.errors.emit(failure)
   }
 
   function run(effect: Effect) {
@@ -93,14 +73,14 @@ export function createConnection<T>(config: ConnectionConfig<T>): Connection<T> 
       generation++
       transport?.close()
       transport = null
-      idleTimer.clear()
-      uptimeTimer.clear()
-      if (effect === 'stop') retryTimer.clear()
+      idleTimer()
+      uptimeTimer()
+      if (effect === 'stop') retryTimer()
     } else if (effect === 'uptime') {
-      uptimeTimer.set(() => dispatch({ type: 'stable' }), config.minUptime ?? 5000)
+      uptimeTimer(() => dispatch({ type: 'stable' }), config.minUptime ?? 5000)
     } else if ('retry' in effect) {
       const delay = backoffDelay(config, effect.retry, (config.random ?? Math.random)(), serverRetry, effect.retryAfter)
-      retryTimer.set(() => dispatch({ type: 'retry' }), delay)
+      retryTimer(() => dispatch({ type: 'retry' }), delay)
     } else {
       const asked = generation
       Promise.resolve()
@@ -116,81 +96,65 @@ export function createConnection<T>(config: ConnectionConfig<T>): Connection<T> 
     transport?.close()
     transport = null
     const gen = ++generation
-    const live = () => gen === generation
+    /** `callback`, for this attempt only: calls from a replaced transport are ignored, so a late one cannot disturb the current. */
+    const live =
+      <A extends unknown[]>(callback: (...args: A) => unknown) =>
+      (...args: A) =>
+        void (gen === generation && callback(...args))
     // Whatever the server asks (`retry: 1`) and however often reconnect() is called, attempts
     // keep to the rate bound: one that would pass it waits (any later effect cancels that).
     const wait = attemptWait(starts, now())
-    if (wait > 0) return retryTimer.set(() => live() && open(), wait)
+    if (wait > 0) return retryTimer(live(open), wait)
     if (starts.push(now()) > MAX_ATTEMPTS_PER_SECOND) starts.shift()
     // The idle clock runs from the start of the attempt: an attempt that gets no answer
     // at all (a hung request) is abandoned after idleTimeout, like a silent stream.
     lastActivity = now()
     armIdle()
-    // Calls from a replaced transport are ignored: a late callback cannot disturb this one.
     const sink: TransportSink = {
       // Opening is activity, and a fresh stream starts with no error from the old one.
-      open: () => live() && ((lastActivity = now()), dispatch({ type: 'opened' }, { error: null })),
-      message: (message) => live() && deliver(message),
-      activity: () => void (live() && (lastActivity = now())),
-      lastEventId: (id) => void (live() && store.set({ lastEventId: id })),
-      retryHint: (ms) => void (live() && (serverRetry = ms)),
-      report: (e) => void (live() && report(e)),
-      fail: (e, retryable, retryAfter) => live() && dispatch({ type: 'failed', error: e, retryable, retryAfter }),
+      open: live(() => ((lastActivity = now()), dispatch({ type: 'opened' }, { error: null }))),
+      message: live((message: WireMessage) => {
+        lastActivity = now()
+        if (!config.accepts || config.accepts(message.event)) out.read(message, config.decode, store.peek().lastEventId)
+      }),
+      activity: live(() => (lastActivity = now())),
+      lastEventId: live((id: string) => store.set({ lastEventId: id })),
+      retryHint: live((ms: number) => (serverRetry = ms)),
+      report: live(report),
+      fail: live((error: RealtimeError, retryable: boolean, retryAfter?: number) => dispatch({ type: 'failed', error, retryable, retryAfter })),
     }
     try {
       const t = config.transport({ sink, lastEventId: store.peek().lastEventId, attempt: machine.attempt })
-      if (live()) transport = t
+      if (gen === generation) transport = t
       else t.close()
-    } catch (thrown) {
-      sink.fail(new RealtimeError('network', 'could not start', { cause: thrown }), true)
+    } catch (cause) {
+      sink.fail(new RealtimeError('network', 'could not start', { cause }), true)
     }
   }
 
   function armIdle() {
     if (idleTimeout > 0) {
-      idleTimer.set(() => {
+      idleTimer(() => {
         if (now() - lastActivity < idleTimeout) return armIdle()
         dispatch({ type: 'failed', error: new RealtimeError('timeout', `no data for ${idleTimeout} ms`), retryable: true })
       }, lastActivity + idleTimeout - now())
     }
   }
 
-  function report(e: RealtimeError) {
-    store.set({ error: e })
-    errors.emit(e)
-  }
-
-  function deliver(message: WireMessage) {
-    lastActivity = now()
-    if (config.accepts && !config.accepts(message.event)) return
-    wires.emit(message)
-    const decoded = decodeMessage(config.decode, message)
-    if (decoded instanceof RealtimeError) return report(decoded)
-    const s = store.peek()
-    store.set(delivered(s, decoded.data, s.lastEventId))
-    messages.emit(decoded)
-  }
-
   /** A timer that should tick every WAKE_TICK: a much later tick means the machine slept. */
   function tick(last: number) {
-    wakeTimer.set(() => {
+    wakeTimer(() => {
       if (now() - last > WAKE_GAP) dispatch({ type: 'wake' })
       tick(now())
     }, WAKE_TICK)
   }
 
   function onSignal(signal: EnvironmentSignal) {
-    const pause = (reason: PauseReason) => dispatch({ type: 'pause', reason })
-    const resume = (reason: PauseReason) => dispatch({ type: 'resume', reason })
-    if (signal === 'offline') pause('offline')
-    else if (signal === 'online') resume('offline')
-    else if (signal === 'pagehide') pause('pagehide')
-    else if (signal === 'pageshow') resume('pagehide')
-    else if (signal === 'visible') {
-      hiddenTimer.clear()
-      resume('hidden')
-    } else if (config.pauseWhenHidden === true) pause('hidden')
-    else if (typeof config.pauseWhenHidden === 'number') hiddenTimer.set(() => pause('hidden'), config.pauseWhenHidden)
+    const after = config.pauseWhenHidden
+    if (signal === 'visible') hiddenTimer()
+    if (signal !== 'hidden') dispatch(SIGNALS[signal])
+    else if (after === true) dispatch(HIDDEN)
+    else if (typeof after === 'number') hiddenTimer(() => dispatch(HIDDEN), after)
   }
 
   /** Follows the environment from (re)start to close; syncs with its state now first. */
@@ -204,12 +168,7 @@ export function createConnection<T>(config: ConnectionConfig<T>): Connection<T> 
   }
 
   return {
-    subscribe: store.subscribe,
-    getSnapshot: store.get,
-    onMessage: messages.add,
-    onWire: wires.add,
-    onError: errors.add,
-    report,
+    ...out.api,
     connect() {
       watch()
       dispatch({ type: 'connect' })
@@ -222,13 +181,8 @@ export function createConnection<T>(config: ConnectionConfig<T>): Connection<T> 
       dispatch({ type: 'close' })
       stopEnvironment?.()
       stopEnvironment = null
-      hiddenTimer.clear()
-      wakeTimer.clear()
+      hiddenTimer()
+      wakeTimer()
     },
   }
-}
-
-interface Timer {
-  set(callback: () => void, ms: number): void
-  clear(): void
 }

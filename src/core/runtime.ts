@@ -8,6 +8,21 @@ export interface Timers {
   clearTimeout(handle: unknown): void
 }
 
+/** One pending timeout: `(callback, ms)` (re)arms it, `()` cancels it. */
+export type TimerSlot = (callback?: () => void, ms?: number) => void
+
+/**
+ * A {@link TimerSlot} on `timers`: arming it cancels what it held, so a slot never has two
+ * callbacks pending. (Clearing a handle that already fired is harmless: handles are not reused.)
+ */
+export function timerSlot(timers: Timers): TimerSlot {
+  let handle: unknown
+  return (callback, ms) => {
+    timers.clearTimeout(handle)
+    if (callback) handle = timers.setTimeout(callback, ms!)
+  }
+}
+
 /** Schedules `callback` once, soon; returns a cancel function. */
 export type FrameScheduler = (callback: () => void) => () => void
 

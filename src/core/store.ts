@@ -1,5 +1,10 @@
-import type { ConnectionSnapshot } from './connection'
+import type { ConnectionSnapshot, RealtimeMessage } from './connection-types'
+import { RealtimeError } from './errors'
 import { type FrameScheduler, reportListenerError } from './runtime'
+import type { WireMessage } from './transport'
+
+/** A snapshot before anything happened (the hooks render it on the server too). */
+export const IDLE: ConnectionSnapshot<never> = { status: 'idle', data: undefined, lastEventId: undefined, error: null, attempt: 0 }
 
 /** A listener set whose listeners cannot break each other: a throw is reported, not raised. */
 export function emitter<A>() {
@@ -73,7 +78,47 @@ export function createStore<S extends object>(initial: S, schedule: FrameSchedul
   }
 }
 
-/** What a delivered message changes: the data, and a good message ends a `parse` error. */
-export function delivered<T>(s: ConnectionSnapshot<T>, data: T, lastEventId: string | undefined): Partial<ConnectionSnapshot<T>> {
-  return { data, lastEventId, error: s.error?.kind === 'parse' ? null : s.error }
+/**
+ * The observable half of every connection, the engine's and the cross-tab layer's alike: the
+ * snapshot store, the message, wire and error listeners, and the one way a message off the
+ * wire is read. Errors are reported to the snapshot (at once when `urgentErrors`, else with
+ * the next frame) and to `onError` listeners.
+ */
+export function createOutlet<T>(initial: ConnectionSnapshot<T>, schedule: FrameScheduler, urgentErrors?: boolean) {
+  const store = createStore(initial, schedule)
+  const messages = emitter<RealtimeMessage<T>>()
+  const wires = emitter<WireMessage>()
+  const errors = emitter<RealtimeError>()
+  const report = (error: RealtimeError) => {
+    store.set({ error }, { urgent: urgentErrors })
+    errors.emit(error)
+  }
+  return {
+    store,
+    messages,
+    wires,
+    errors,
+    report,
+    /**
+     * Reads a message off the wire: listeners of `onWire` hear it, then it is decoded and
+     * delivered (data, `onMessage`), or reported as a `parse` error with its id. A good
+     * message ends a `parse` error. `lastEventId` is the stream's once it arrived; `tap`
+     * false only sets the snapshot (a late tab's first data), telling no listener.
+     */
+    read(m: WireMessage, decode: ((message: WireMessage) => T) | undefined, lastEventId: string | undefined, tap = true) {
+      if (tap) wires.emit(m)
+      let message: RealtimeMessage<T>
+      try {
+        message = { data: decode ? decode(m) : (m.data as T), event: m.event, id: m.id, raw: m.data }
+      } catch (thrown) {
+        store.set({ lastEventId })
+        return report(new RealtimeError('parse', `bad '${m.event}' message: ${thrown}`, { raw: m.data, cause: thrown, id: m.id }))
+      }
+      const { error } = store.peek()
+      store.set({ data: message.data, lastEventId, error: error?.kind === 'parse' ? null : error })
+      if (tap) messages.emit(message)
+    },
+    /** The listening half of a `Connection`. */
+    api: { subscribe: store.subscribe, getSnapshot: store.get, onMessage: messages.add, onWire: wires.add, onError: errors.add, report },
+  }
 }

@@ -26,6 +26,8 @@ export interface Election {
   steal(): void
   /** Leaves: a request in flight is given up, a held lock released. */
   leave(next?: 'idle' | 'closed'): void
+  /** The client id of the lock's holder, as the lock manager lists it (undefined where it cannot tell). */
+  holder(): Promise<string | undefined> | undefined
 }
 
 /**
@@ -34,7 +36,7 @@ export interface Election {
  * at once, so a tab that closed while a steal was in flight never wakes up leading; so is
  * a grant another tab stole before its callback ran (the tab lines up again).
  */
-export function createElection(locks: Pick<LockManager, 'request'>, name: string, on: ElectionEvents): Election {
+export function createElection(locks: Pick<LockManager, 'request'> & Partial<Pick<LockManager, 'query'>>, name: string, on: ElectionEvents): Election {
   let state: ElectionState = 'idle'
   let token = 0
   let abort: AbortController | undefined
@@ -98,5 +100,6 @@ export function createElection(locks: Pick<LockManager, 'request'>, name: string
       state = next
       held?.()
     },
+    holder: () => locks.query?.().then(({ held }) => held?.find((l) => l.name === name)?.clientId),
   }
 }

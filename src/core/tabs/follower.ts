@@ -73,38 +73,26 @@ export function follow(state: FollowerState, frame: Extract<Frame, { e: number }
   let s = state
   if (frame.e > s.epoch) {
     // What this tab delivered after the new leader's resume point (id-less events carry
-    // the id before them, so the first delivery with that id is the point).
-    const i = frame.r === undefined ? -1 : s.recent.indexOf(frame.r)
-    const ahead = i >= 0 ? s.recent.slice(i + 1) : []
-    s = { ...s, epoch: frame.e, seq: frame.t === 'beat' ? frame.s : frame.s - 1, held: undefined, ahead }
+    // the id before them, so the first delivery with that id is the point). No resume
+    // point (`r` undefined) is found nowhere: `recent` holds strings only.
+    const i = s.recent.indexOf(frame.r!)
+    s = { ...s, epoch: frame.e, seq: frame.t === 'beat' ? frame.s : frame.s - 1, held: undefined, ahead: i < 0 ? [] : s.recent.slice(i + 1) }
     out.push({ t: 'leader' })
   }
+  /** Takes a frame in sequence: a state or an error as it is, a batch's fresh messages one by one. */
   const take = (f: Sequenced) => {
-    s = { ...s, seq: f.s }
-    if (f.t === 'state') return void out.push({ t: 'state', state: f.state })
-    if (f.t === 'err') return void out.push({ t: 'err', error: f.error })
+    s = { ...s, seq: f.s, held: undefined }
+    if (f.t !== 'msgs') return void out.push(f)
     const [next, fresh] = sift(s, f.ms)
     s = next
     for (const m of fresh) out.push({ t: 'msg', m })
   }
+  const { held } = s
   if (frame.t === 'beat') {
     // The leader's sequence reached the held frame: frames were missed, not forged.
-    const held = s.held
-    if (held && frame.s >= held.s) {
-      s = { ...s, held: undefined }
-      take(held)
-    }
-    return [s, out]
-  }
-  if (frame.s <= s.seq) return [s, out]
-  if (frame.s === s.seq + 1) {
-    s = { ...s, held: undefined }
-    take(frame)
-  } else if (s.held && frame.s === s.held.s + 1) {
-    const held = s.held
-    s = { ...s, held: undefined }
-    take(held)
-    take(frame)
-  } else s = { ...s, held: frame }
+    if (held && frame.s >= held.s) take(held)
+  } else if (frame.s === s.seq + 1) take(frame)
+  else if (held && frame.s === held.s + 1) take(held), take(frame)
+  else if (frame.s > s.seq) s = { ...s, held: frame }
   return [s, out]
 }

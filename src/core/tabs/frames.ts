@@ -1,6 +1,7 @@
 import type { ConnectionSnapshot } from '../connection'
 import { REALTIME_ERROR_KINDS, RealtimeError, type RealtimeErrorKind } from '../errors'
 import type { WireMessage } from '../transport'
+import type { TabChannel } from './types'
 
 /**
  * Bumped whenever frames change shape or meaning: it is in the channel name and in every
@@ -38,7 +39,6 @@ export type Frame =
   /** `error`: the leader refused the send (its queue was full, it could not serialize it). */
   | { t: 'ack'; id: string; error?: WireError | undefined }
 
-const maybeString = (value: unknown) => value === undefined || typeof value === 'string'
 const STATUSES = ['idle', 'connecting', 'open', 'reconnecting', 'paused', 'closed']
 /** Most messages one frame may carry; a leader batches one task's messages. */
 export const MAX_BATCH = 100_000
@@ -48,13 +48,13 @@ export const MAX_BATCH = 100_000
  */
 export const EPOCH_SKEW = 10_000
 
-const isWireError = (e: unknown): e is WireError =>
-  !!e &&
-  REALTIME_ERROR_KINDS.includes((e as WireError).kind) &&
-  typeof (e as WireError).message === 'string' &&
-  maybeString((e as WireError).id) &&
-  ((e as WireError).status === undefined || typeof (e as WireError).status === 'number')
-const isMessage = (m: unknown) => !!m && typeof (m as WireMessage).event === 'string' && maybeString((m as WireMessage).id)
+/** A safe integer of at least `min`. */
+const count = (value: unknown, min: number) => Number.isSafeInteger(value) && (value as number) >= min
+/** Absent, or of this type. */
+const maybe = (value: unknown, type = 'string') => value === undefined || typeof value === type
+const isWireError = (e: any): e is WireError =>
+  !!e && REALTIME_ERROR_KINDS.includes(e.kind) && typeof e.message === 'string' && maybe(e.id) && maybe(e.status, 'number')
+const isMessage = (m: any) => !!m && typeof m.event === 'string' && maybe(m.id)
 
 /**
  * A frame from a tab running this protocol, or undefined: foreign, malformed or from
@@ -62,31 +62,63 @@ const isMessage = (m: unknown) => !!m && typeof (m as WireMessage).event === 'st
  * origin can post to the channel.
  */
 export function readFrame(data: unknown, now = Date.now()): Frame | undefined {
-  const f = data as Record<string, unknown> | null
-  if (!f || typeof f !== 'object' || f.v !== PROTOCOL) return undefined
-  const led = Number.isSafeInteger(f.e) && (f.e as number) > 0 && (f.e as number) <= now + EPOCH_SKEW && maybeString(f.r)
-  const sequenced = led && Number.isSafeInteger(f.s) && (f.s as number) > 0
-  const state = f.state as Record<string, unknown> | null
-  const ms = f.ms as unknown[]
+  const f = data as any
+  if (f?.v !== PROTOCOL) return undefined
+  const { t, s, state, ms } = f
+  const led = count(f.e, 1) && f.e <= now + EPOCH_SKEW && maybe(f.r)
+  const sequenced = led && count(s, 1)
   const ok =
-    f.t === 'hello' ||
-    (f.t === 'beat' && led && Number.isSafeInteger(f.s) && (f.s as number) >= 0) ||
-    (f.t === 'state' &&
+    t === 'hello' ||
+    (t === 'beat' && led && count(s, 0)) ||
+    (t === 'state' &&
       sequenced &&
       !!state &&
-      STATUSES.includes(state.status as string) &&
-      Number.isSafeInteger(state.attempt) &&
+      STATUSES.includes(state.status) &&
+      count(state.attempt, 0) &&
       (state.error === null || isWireError(state.error)) &&
-      maybeString(state.lastEventId) &&
+      maybe(state.lastEventId) &&
       (state.m === undefined || isMessage(state.m))) ||
-    (f.t === 'msgs' && sequenced && Array.isArray(ms) && ms.length > 0 && ms.length <= MAX_BATCH && ms.every(isMessage)) ||
-    (f.t === 'err' && sequenced && isWireError(f.error)) ||
-    (f.t === 'send' && typeof f.id === 'string') ||
-    (f.t === 'ack' && typeof f.id === 'string' && (f.error === undefined || isWireError(f.error)))
-  return ok ? (f as unknown as Frame) : undefined
+    (t === 'msgs' && sequenced && Array.isArray(ms) && ms.length > 0 && ms.length <= MAX_BATCH && ms.every(isMessage)) ||
+    (t === 'err' && sequenced && isWireError(f.error)) ||
+    (t === 'send' && typeof f.id === 'string') ||
+    (t === 'ack' && typeof f.id === 'string' && (f.error === undefined || isWireError(f.error)))
+  return ok ? f : undefined
 }
 
 export const toWire = (e: RealtimeError | null): WireError | null =>
   e && { kind: e.kind, message: e.message, status: e.status, id: e.id }
 export const fromWire = (e: WireError | null): RealtimeError | null =>
   e && new RealtimeError(e.kind, e.message, { status: e.status, id: e.id })
+
+/** A snapshot as followers get it: no data (messages carry it), and no `parse` error (each tab decodes, and fails, for itself). */
+export const wireState = (s: ConnectionSnapshot<unknown>): WireState => ({
+  status: s.status,
+  attempt: s.attempt,
+  lastEventId: s.lastEventId,
+  error: s.error?.kind === 'parse' ? null : toWire(s.error),
+})
+
+/**
+ * Posts a frame on `channel`; false when it could not be structured-cloned (reported to
+ * `refused`). A batch that cannot is posted without the messages that cannot, each
+ * reported: the stream goes on. It goes once, with its sequence number: what could go, or
+ * the leader's `state()` in its place.
+ */
+export function postFrame(channel: TabChannel | undefined, frame: Frame, refused: (error: RealtimeError) => void, state: () => WireState): boolean | undefined {
+  const bad = (cause: unknown, id?: string) => refused(new RealtimeError('protocol', 'not cloneable', { cause, id }))
+  try {
+    channel?.postMessage({ v: PROTOCOL, ...frame })
+    return true
+  } catch (thrown) {
+    if (frame.t !== 'msgs') return bad(thrown), false
+    const good = frame.ms.filter((m) => {
+      try {
+        return structuredClone(m)
+      } catch (cause) {
+        bad(cause, m.id)
+      }
+    })
+    const { ms, ...led } = frame
+    postFrame(channel, good.length ? { ...led, ms: good } : { ...led, t: 'state', state: state() }, refused, state)
+  }
+}
