@@ -41,28 +41,21 @@ export function hashKey(key: string): string {
  */
 export function eventSourceKey(url: string, options: EventSourceOptions<any> = {}): string {
   checkEventSource(url, options, 'useEventSource')
-  const events = [...new Set(options.events ?? ['message'])].sort()
-  if (options.transport === 'eventsource') {
-    return streamKey('sse', {
-      url,
-      transport: 'eventsource',
-      withCredentials: options.withCredentials ?? false,
-      lastEventIdParam: options.lastEventIdParam ?? 'lastEventId',
-      events,
-      key: options.key,
-    })
-  }
   const { headers } = options
   return streamKey('sse', {
     url,
-    transport: 'fetch',
-    method: fetchMethod(options.method),
-    // Headers' own order: lower-case names, sorted, values trimmed, as they go out.
-    headers: typeof headers === 'function' ? 'fn' : headers ? [...new Headers(headers)] : undefined,
-    body: options.body,
-    credentials: options.credentials ?? 'same-origin',
-    events,
+    events: [...new Set(options.events ?? ['message'])].sort(),
     key: options.key,
+    ...(options.transport === 'eventsource'
+      ? { transport: 'eventsource', withCredentials: options.withCredentials ?? false, lastEventIdParam: options.lastEventIdParam ?? 'lastEventId' }
+      : {
+          transport: 'fetch',
+          method: fetchMethod(options.method),
+          // Headers' own order: lower-case names, sorted, values trimmed, as they go out.
+          headers: typeof headers === 'function' ? 'fn' : headers ? [...new Headers(headers)] : undefined,
+          body: options.body,
+          credentials: options.credentials ?? 'same-origin',
+        }),
   })
 }
 
@@ -97,34 +90,24 @@ export function webSocketKey(url: string | (() => unknown), options: WebSocketOp
  * checkEventSource('http://exa mple.com') // throws: a url that does not parse
  */
 export function checkEventSource(url: unknown, options: EventSourceOptions<any> = {}, api = 'createEventSource'): void {
-  if (!url || typeof url !== 'string') throw misuse(api, `expected a url string, got ${describe(url)}`)
-  checkUrl(url, api)
-  const { events = ['message'], transport, method, headers, body, lastEventId, maxMessageSize } = options
-  if (!Array.isArray(events) || !events.every((e) => e && typeof e === 'string')) {
-    throw misuse(api, 'expected `events` as an array of names, e.g. { events: [\'quote\'] }')
+  const { events = ['message'], transport, headers, body, lastEventId, maxMessageSize } = options
+  const method = fetchMethod(options.method)
+  const fail: (problem: string) => never = (problem) => {
+    throw misuse(api, problem)
   }
-  if (transport !== undefined && transport !== 'fetch' && transport !== 'eventsource') {
-    throw misuse(api, `\`transport\` is 'fetch' or 'eventsource', not ${describe(transport)}`)
+  if (!url || typeof url !== 'string') fail(`expected a url string, got ${describe(url)}`)
+  checkUrl(url as string, api)
+  if (!Array.isArray(events) || !events.every((e) => e && typeof e === 'string')) fail("`events` must be an array of names, e.g. ['quote']")
+  if (transport !== undefined && transport !== 'fetch' && transport !== 'eventsource') fail(`\`transport\` is 'fetch' or 'eventsource', not ${describe(transport)}`)
+  if (transport === 'eventsource' && (method !== 'GET' || headers || body != null)) fail("transport 'eventsource' takes no method, headers or body; use 'fetch'")
+  try {
+    if (headers && typeof headers === 'object') new Headers(headers)
+  } catch (thrown) {
+    fail(`fetch refuses these \`headers\` (${(thrown as Error).message}); use ASCII names and values`)
   }
-  if (transport === 'eventsource' && (fetchMethod(method) !== 'GET' || headers || body != null)) {
-    throw misuse(api, "transport 'eventsource' needs EventSource and a plain GET (no method, headers or body); use 'fetch'")
-  }
-  if (headers && typeof headers === 'object') {
-    try {
-      new Headers(headers)
-    } catch (thrown) {
-      throw misuse(api, `fetch refuses these \`headers\` (${(thrown as Error).message}); header names and values are ASCII`)
-    }
-  }
-  if (body != null && /^(GET|HEAD)$/.test(fetchMethod(method))) {
-    throw misuse(api, 'a `body` needs a method that takes one, e.g. { method: \'POST\' }')
-  }
-  if (lastEventId !== undefined && (typeof lastEventId !== 'string' || /[\0\r\n]/.test(lastEventId))) {
-    throw misuse(api, '`lastEventId` is a string without NULL, CR or LF, as any event id the server can send')
-  }
-  if (maxMessageSize !== undefined && !(typeof maxMessageSize === 'number' && maxMessageSize > 0)) {
-    throw misuse(api, `\`maxMessageSize\` is a positive number of characters, not ${describe(maxMessageSize)}`)
-  }
+  if (body != null && /^(GET|HEAD)$/.test(method)) fail("a `body` needs a method that takes one, like 'POST'")
+  if (lastEventId !== undefined && (typeof lastEventId !== 'string' || /[\0\r\n]/.test(lastEventId))) fail('`lastEventId` is a string without NULL, CR or LF')
+  if (maxMessageSize !== undefined && !(typeof maxMessageSize === 'number' && maxMessageSize > 0)) fail(`\`maxMessageSize\` is a positive number, not ${describe(maxMessageSize)}`)
 }
 
 /**
@@ -156,7 +139,7 @@ function checkUrl(url: string, api: string): string | undefined {
   // for real, may not exist here (a server render).
   if (parses(url)) return new URL(url).protocol
   if (!parses(url, 'http://base.invalid/')) {
-    throw misuse(api, `the url does not parse: ${JSON.stringify(url)} (spaces and other such characters must be %-encoded)`)
+    throw misuse(api, `the url does not parse: ${JSON.stringify(url)} (%-encode spaces and the like)`)
   }
   return undefined
 }
