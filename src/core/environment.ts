@@ -20,29 +20,37 @@ export interface Environment {
   subscribe(listener: (signal: EnvironmentSignal) => void): () => void
 }
 
+/** Whether the page is hidden (never outside a document). */
+export const pageHidden = () => (globalThis as { document?: Document }).document?.visibilityState === 'hidden'
+
+/**
+ * Adds `listener` to each `[target, type]` whose target exists (there is no `document` in a
+ * worker, no window events in Node); returns what removes them all.
+ */
+export function listen(pairs: readonly (readonly [Partial<EventTarget> | undefined, string])[], listener: (event: Event) => void): () => void {
+  for (const [target, type] of pairs) target?.addEventListener?.(type, listener)
+  return () => {
+    for (const [target, type] of pairs) target?.removeEventListener?.(type, listener)
+  }
+}
+
 /** The environment of the current global scope (window or worker). */
 export function globalEnvironment(): Environment {
-  const target = globalThis as Partial<EventTarget>
-  const doc = (globalThis as { document?: Document }).document
-  const hidden = () => doc?.visibilityState === 'hidden'
+  const win = globalThis as Partial<EventTarget>
   return {
     current: () =>
       (['offline', 'hidden'] as const).filter((signal) =>
-        signal === 'hidden' ? hidden() : (globalThis as { navigator?: Navigator }).navigator?.onLine === false,
+        signal === 'hidden' ? pageHidden() : (globalThis as { navigator?: Navigator }).navigator?.onLine === false,
       ),
-    subscribe(listener) {
-      const on = (event: Event) => {
-        const type = event.type
-        if (type === 'visibilitychange') listener(hidden() ? 'hidden' : 'visible')
-        // Only a page restored from the back/forward cache needs to resume.
-        else if (type !== 'pageshow' || (event as PageTransitionEvent).persisted) listener(type as EnvironmentSignal)
-      }
-      const pairs = ['offline', 'online', 'pagehide', 'pageshow'].map((type) => [target, type] as const)
-      if (doc) pairs.push([doc, 'visibilitychange'])
-      for (const [t, type] of pairs) t.addEventListener?.(type, on)
-      return () => {
-        for (const [t, type] of pairs) t.removeEventListener?.(type, on)
-      }
-    },
+    subscribe: (listener) =>
+      listen(
+        [[win, 'offline'], [win, 'online'], [win, 'pagehide'], [win, 'pageshow'], [(globalThis as { document?: Document }).document, 'visibilitychange']],
+        (event) => {
+          const type = event.type
+          if (type === 'visibilitychange') listener(pageHidden() ? 'hidden' : 'visible')
+          // Only a page restored from the back/forward cache needs to resume.
+          else if (type !== 'pageshow' || (event as PageTransitionEvent).persisted) listener(type as EnvironmentSignal)
+        },
+      ),
   }
 }

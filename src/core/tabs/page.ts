@@ -1,3 +1,4 @@
+import { listen, pageHidden } from '../environment'
 import type { PageEvents } from './types'
 
 /**
@@ -9,23 +10,12 @@ import type { PageEvents } from './types'
  */
 export function globalPage(): PageEvents {
   const doc = (globalThis as { document?: Document }).document
+  const win = globalThis as Partial<EventTarget>
   return {
-    visible: () => doc?.visibilityState !== 'hidden',
-    subscribe(listener) {
-      const win = globalThis as Partial<EventTarget>
-      const pairs = [
-        [doc, 'freeze', 'leave'],
-        [win, 'pagehide', 'leave'],
-        [doc, 'resume', 'return'],
-        [win, 'pageshow', 'return'],
-        [doc, 'visibilitychange', 'visibility'],
-      ] as const
-      const handlers = pairs.map(([target, type, event]) => {
-        const handler = () => listener(event)
-        target?.addEventListener?.(type, handler)
-        return () => target?.removeEventListener?.(type, handler)
-      })
-      return () => handlers.forEach((off) => off())
-    },
+    visible: () => !pageHidden(),
+    subscribe: (listener) =>
+      listen([[doc, 'freeze'], [win, 'pagehide'], [doc, 'resume'], [win, 'pageshow'], [doc, 'visibilitychange']], ({ type }) =>
+        listener(type === 'visibilitychange' ? 'visibility' : type === 'freeze' || type === 'pagehide' ? 'leave' : 'return'),
+      ),
   }
 }
