@@ -54,7 +54,7 @@ export interface HookState<S> extends Omit<ConnectionSnapshot<S>, 'data'> {
 }
 
 /** What a registry holds for a stream: its connection and its holders' options. */
-interface Entry<T, O> {
+export interface Entry<T, O> {
   connection: Shareable<T>
   options: OptionsCell<O>
   close(): unknown
@@ -95,8 +95,8 @@ export function useConnection<T, S, O extends HookOptions<T, S> & DecodeOptions<
   sends?: TabDecodeOptions<T>['sends'],
 ): {
   state: HookState<S>
-  /** Takes a hold on the stream's connection, starting it if needed (none without a key). */
-  acquire(): Lease<Shareable<T>> | undefined
+  /** Takes a hold on the stream's entry, starting its connection if needed (none without a key). */
+  acquire(): Lease<Entry<T, O>> | undefined
   /** The stream's connection, if it runs. */
   peek(): Shareable<T> | undefined
 } {
@@ -107,7 +107,7 @@ export function useConnection<T, S, O extends HookOptions<T, S> & DecodeOptions<
   const cache = useRef<{ base: ConnectionSnapshot<T>; select: unknown; view: ConnectionSnapshot<S> } | null>(null)
 
   /** Takes a hold on the entry for this render's slot, creating it from this render's options. */
-  const hold = useCallback((): Lease<Entry<T, O>> | undefined => {
+  const acquire = useCallback((): Lease<Entry<T, O>> | undefined => {
     if (slot === null) return undefined
     const inputs = latest.current
     return registry.acquire(slot, (): Entry<T, O> => {
@@ -117,10 +117,6 @@ export function useConnection<T, S, O extends HookOptions<T, S> & DecodeOptions<
     })
     // `key` is part of `slot`, and `create` stays the one of the render that made this slot.
   }, [slot, registry, latest])
-  const acquire = useCallback((): Lease<Shareable<T>> | undefined => {
-    const lease = hold()
-    return lease && { value: lease.value.connection, release: lease.release }
-  }, [hold])
   const entry = useCallback(() => registry.peek<Entry<T, O>>(slot), [slot, registry])
   const peek = useCallback(() => entry()?.connection, [entry])
 
@@ -129,7 +125,7 @@ export function useConnection<T, S, O extends HookOptions<T, S> & DecodeOptions<
 
   const subscribe = useCallback(
     (notify: () => void) => {
-      const lease = hold()
+      const lease = acquire()
       if (!lease) return () => {}
       const { connection, options: cell } = lease.value
       cell.set(instance, latest.current)
@@ -144,7 +140,7 @@ export function useConnection<T, S, O extends HookOptions<T, S> & DecodeOptions<
         lease.release()
       }
     },
-    [hold, latest, instance],
+    [acquire, latest, instance],
   )
 
   const getSnapshot = (): ConnectionSnapshot<S> => {

@@ -107,8 +107,9 @@ export function createSends(ctx: SendsContext) {
       for (const id of waiting.splice(0)) id && ctx.post({ t: 'ack', id })
     },
     /**
-     * The lead ends: returns this tab's own sends not sent yet (a follower's go
-     * again through the next leader). When `keep`, they wait for that leader too.
+     * The lead ends (`closed`: what the closed socket still held), or a follower leaves:
+     * returns this tab's own sends not sent yet (a follower's go again through the next
+     * leader). When `keep`, they wait for that leader too; else they are given up.
      */
     stepDown(closed: unknown, keep: boolean): unknown[] {
       ctx.timers.clearTimeout(grace)
