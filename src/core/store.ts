@@ -78,9 +78,6 @@ export function createStore<S extends object>(initial: S, schedule: FrameSchedul
   }
 }
 
-/** See {@link createOutlet}. */
-export type Outlet<T> = ReturnType<typeof createOutlet<T>>
-
 /**
  * The observable half of every connection, the engine's and the cross-tab layer's alike: the
  * snapshot store, the message, wire and error listeners, and the one way a message off the
@@ -92,8 +89,6 @@ export function createOutlet<T>(initial: ConnectionSnapshot<T>, schedule: FrameS
   const messages = emitter<RealtimeMessage<T>>()
   const wires = emitter<WireMessage>()
   const errors = emitter<RealtimeError>()
-  /** The last message off the wire, tapped or read. */
-  let last: WireMessage | undefined
   const report = (error: RealtimeError) => {
     store.set({ error }, { urgent: urgentErrors })
     errors.emit(error)
@@ -101,11 +96,9 @@ export function createOutlet<T>(initial: ConnectionSnapshot<T>, schedule: FrameS
   return {
     store,
     messages,
+    wires,
     errors,
     report,
-    last: () => last,
-    /** Tells `onWire` listeners of a message off the wire. */
-    tap: (m: WireMessage) => wires.emit((last = m)),
     /**
      * Reads a message off the wire: listeners of `onWire` hear it, then it is decoded and
      * delivered (data, `onMessage`), or reported as a `parse` error with its id. A good
@@ -113,7 +106,6 @@ export function createOutlet<T>(initial: ConnectionSnapshot<T>, schedule: FrameS
      * false only sets the snapshot (a late tab's first data), telling no listener.
      */
     read(m: WireMessage, decode: ((message: WireMessage) => T) | undefined, lastEventId: string | undefined, tap = true) {
-      last = m
       if (tap) wires.emit(m)
       let message: RealtimeMessage<T>
       try {

@@ -26,8 +26,13 @@ export interface Election {
   steal(): void
   /** Leaves: a request in flight is given up, a held lock released. */
   leave(next?: 'idle' | 'closed'): void
-  /** The client id of the lock's holder, as the lock manager lists it (undefined where it cannot tell). */
-  holder(): Promise<string | undefined> | undefined
+  /**
+   * For a leader: a check that it still holds the lock, for when its timers ran late (a long
+   * task, a paused page). Undefined while it ran on time in the last `late` ms (or the lock
+   * manager cannot list holders); else whether this tab still holds the lock, once known.
+   * `beat`: the check is the leader's beat, which, run on time, counts as running.
+   */
+  watch(now: () => number, late: number): (beat?: boolean) => Promise<boolean> | undefined
 }
 
 /**
@@ -100,6 +105,16 @@ export function createElection(locks: Pick<LockManager, 'request'> & Partial<Pic
       state = next
       held?.()
     },
-    holder: () => locks.query?.().then(({ held }) => held?.find((l) => l.name === name)?.clientId),
+    watch(now, late) {
+      const holder = () => locks.query?.().then(({ held }) => held?.find((l) => l.name === name)?.clientId)
+      // Who holds the lock now, as the lock manager lists it: this tab, which just took it.
+      let owner: string | undefined
+      void holder()?.then((id) => (owner = id), () => {})
+      let ranAt = now()
+      return (beat) => {
+        if (owner === undefined || now() - ranAt < late) return void (beat && (ranAt = now()))
+        return holder()!.then((id) => (id === owner ? ((ranAt = now()), true) : false), () => true)
+      }
+    },
   }
 }

@@ -99,6 +99,18 @@ export const wireState = (s: ConnectionSnapshot<unknown>): WireState => ({
 })
 
 /**
+ * A follower's snapshot from the leader's state. That state has no `parse` error (each tab
+ * has its own), so a null error keeps this tab's while the status holds: errors end with a
+ * new status, as in the engine.
+ */
+export const fromWireState = (w: WireState, s: ConnectionSnapshot<unknown>): Partial<ConnectionSnapshot<never>> => ({
+  status: w.status,
+  attempt: w.attempt,
+  lastEventId: w.lastEventId ?? s.lastEventId,
+  error: fromWire(w.error) ?? (w.status === s.status ? s.error : null),
+})
+
+/**
  * Posts a frame on `channel`; false when it could not be structured-cloned (reported to
  * `refused`). A batch that cannot is posted without the messages that cannot, each
  * reported: the stream goes on. It goes once, with its sequence number: what could go, or

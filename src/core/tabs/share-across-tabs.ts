@@ -5,9 +5,9 @@ import { createOutlet, IDLE } from '../store'
 import type { WireMessage } from '../transport'
 import { createElection } from './election'
 import { FOLLOWER, follow, remember } from './follower'
-import { type Frame, fromWire, PROTOCOL, postFrame, readFrame, wireState } from './frames'
-import { type Leader, type LeaderTab, startLeading } from './leader'
+import { type Frame, fromWire, fromWireState, PROTOCOL, postFrame, readFrame, toWire, wireState, type WireState } from './frames'
 import { globalPage } from './page'
+import { createRelay } from './relay'
 import type { Shareable, TabChannel, TabDecodeOptions, TabResume, TabShareInjectables, TabShareOptions } from './types'
 
 declare const process: { env: Record<string, string | undefined> }
@@ -54,16 +54,18 @@ export function shareAcrossTabs<T>(
 
   let follower = FOLLOWER
   let channel: TabChannel | undefined
-  let leader: Leader<T> | undefined
+  let leader: { connection: Shareable<T>; hello(): void; stop(): void } | undefined
   let joined = false
   let away = false
   let watchdog: unknown
   let stopPage: (() => void) | undefined
+  /** The last message off the wire this tab saw (led or relayed): a late tab decodes it for its snapshot. */
+  let last: WireMessage | undefined
 
   const post = (frame: Frame) => postFrame(channel, frame, out.errors.emit, () => wireState(store.peek()))
   const sends = options.sends?.({ post, report, timers, maxQueued: options.maxQueued ?? 1000 })
   /** This tab's reading of a relayed message: delivered, or a `parse` error of this tab's own. */
-  const read = (m: WireMessage, tap?: boolean) => out.read(m, options.decode, m.id ?? store.peek().lastEventId, tap)
+  const read = (m: WireMessage, tap?: boolean) => out.read((last = m), options.decode, m.id ?? store.peek().lastEventId, tap)
 
   /**
    * A follower that hears nothing from the leader for `timeout` takes the lead: at a random
@@ -82,26 +84,10 @@ export function shareAcrossTabs<T>(
     lead,
     stolen: () => (stepDown(true), guard()),
     // A refusing lock manager (a sandboxed frame): this tab gets a connection of its own.
-    refused: () => {
-      channel?.close()
-      channel = undefined
-      lead()
-    },
+    refused: () => (channel?.close(), (channel = undefined), lead()),
   })
   /** Another tab leads now: this one follows (and lines up for the lock again). */
   const superseded = () => (stepDown(true), election.leave(), election.join())
-  const tab: LeaderTab<T> = {
-    out,
-    post,
-    sends,
-    election,
-    timers,
-    now,
-    beatEvery,
-    timeout,
-    relayed: (ids) => (follower = { ...follower, recent: remember(follower.recent, ids) }),
-    superseded,
-  }
 
   function lead() {
     timers.clearTimeout(watchdog)
@@ -122,15 +108,55 @@ export function shareAcrossTabs<T>(
       store.set({ status: 'closed' }, urgent)
       return report(new RealtimeError('protocol', 'could not start the connection', { cause }))
     }
+    // After a stall, ask the lock manager before relaying (not in the fallback: it refuses queries too).
+    const check = channel ? election.watch(now, timeout * 0.75) : () => undefined
+    const relay = createRelay(post, epoch, from, (ms) => (follower = { ...follower, recent: remember(follower.recent, ms.map((m) => m.id)) }), check, () => leader === self && superseded())
+    let relayed: WireState | undefined
+    /** Mirrors the connection; relays its state only when what followers show changed (messages carry their ids). */
+    const mirror = () => {
+      const s = connection.getSnapshot()
+      if (s.status === 'open') sends?.opened()
+      store.set(s, urgent)
+      const w = wireState(s)
+      if (w.status !== relayed?.status || w.attempt !== relayed.attempt || w.error?.message !== relayed.error?.message) relay.state((relayed = w))
+    }
+    let beat: unknown
+    const tick = () => {
+      const pending = check(true)
+      if (pending) void pending.then((leads) => (leads ? relay.beat() : leader === self && superseded()))
+      else relay.beat()
+      beat = timers.setTimeout(tick, beatEvery)
+    }
+    const offs = [
+      connection.subscribe(mirror),
+      connection.onWire((m) => (relay.msg((last = m)), out.wires.emit(m))),
+      connection.onMessage(out.messages.emit),
+      connection.onError((error) => {
+        out.errors.emit(error)
+        if (error.kind !== 'parse') relay.err(toWire(error)!)
+      }),
+    ]
+    const self = (leader = {
+      connection,
+      /** The hello of a late tab: the state now, with the last message (the connection publishes ids once a frame). */
+      hello: () => relay.state({ ...wireState(store.peek()), lastEventId: last?.id ?? store.peek().lastEventId, m: last }),
+      stop() {
+        timers.clearTimeout(beat)
+        relay.stop()
+        for (const off of offs) off()
+      },
+    })
     // No grace for the first leader a tab knows of, unless it sent before it heard one.
-    const grace = resume || sends?.unacked.size ? Math.min(beatEvery, 250) : 0
-    ;(leader = startLeading(tab, connection, epoch, from, grace, !!channel)).start()
+    sends?.lead(connection as Shareable<unknown>, resume || sends.unacked.size ? Math.min(beatEvery, 250) : 0)
+    connection.connect()
+    mirror()
+    tick()
   }
 
   /**
-   * Ends this tab's leadership, if it leads: the real connection closes and the lock goes
-   * to another tab. Returns this tab's own sends not sent yet; when `keep`, they wait for
-   * the next leader.
+   * Ends this tab's leadership: the real connection closes and the lock goes to another
+   * tab. Returns this tab's own sends its socket still held; when `keep`, they wait for the
+   * next leader.
    */
   function stepDown(keep: boolean): unknown[] {
     const was = leader
@@ -168,13 +194,9 @@ export function shareAcrossTabs<T>(
       else if (d.t === 'msg') read(d.m)
       else if (d.t === 'err') out.errors.emit(fromWire(d.error)!)
       else {
-        const { error, m, status, attempt } = d.state
         // A late tab's first data: the last message, which it decodes itself.
-        if (!out.last() && m) read(m, false)
-        // The leader's state has no `parse` error (each tab has its own), so a null error
-        // keeps this tab's while the status holds: errors end with a new status, as in the engine.
-        const s = store.peek()
-        store.set({ status, attempt, lastEventId: d.state.lastEventId ?? s.lastEventId, error: fromWire(error) ?? (status === s.status ? s.error : null) }, urgent)
+        if (!last && d.state.m) read(d.state.m, false)
+        store.set(fromWireState(d.state, store.peek()), urgent)
       }
     }
   }
