@@ -97,8 +97,8 @@ export function useConnection<T, S, O extends HookOptions<T, S> & DecodeOptions<
   state: HookState<S>
   /** Takes a hold on the stream's entry, starting its connection if needed (none without a key). */
   acquire(): Lease<Entry<T, O>> | undefined
-  /** The stream's connection, if it runs. */
-  peek(): Shareable<T> | undefined
+  /** The stream's entry, if its connection runs. */
+  peek(): Entry<T, O> | undefined
 } {
   const latest = useLatest(options)
   const registry = options.registry ?? defaultRegistry()
@@ -117,11 +117,10 @@ export function useConnection<T, S, O extends HookOptions<T, S> & DecodeOptions<
     })
     // `key` is part of `slot`, and `create` stays the one of the render that made this slot.
   }, [slot, registry, latest])
-  const entry = useCallback(() => registry.peek<Entry<T, O>>(slot), [slot, registry])
-  const peek = useCallback(() => entry()?.connection, [entry])
+  const peek = useCallback(() => registry.peek<Entry<T, O>>(slot), [slot, registry])
 
   // Every commit, this holder's newest options go to the entry it holds.
-  useInsertionEffect(() => entry()?.options.set(instance, options))
+  useInsertionEffect(() => peek()?.options.set(instance, options))
 
   const subscribe = useCallback(
     (notify: () => void) => {
@@ -144,7 +143,7 @@ export function useConnection<T, S, O extends HookOptions<T, S> & DecodeOptions<
   )
 
   const getSnapshot = (): ConnectionSnapshot<S> => {
-    const base = peek()?.getSnapshot() ?? IDLE
+    const base = peek()?.connection.getSnapshot() ?? IDLE
     // This render's select applies at once (it may close over new props).
     const { select, equals = Object.is } = options
     if (!select) return base as ConnectionSnapshot<unknown> as ConnectionSnapshot<S>
@@ -162,6 +161,6 @@ export function useConnection<T, S, O extends HookOptions<T, S> & DecodeOptions<
 
   const view = useSyncExternalStore(subscribe, getSnapshot, getServerSnapshot)
   const close = useCallback(() => void peek()?.close(), [peek])
-  const reconnect = useCallback(() => peek()?.reconnect(), [peek])
+  const reconnect = useCallback(() => peek()?.connection.reconnect(), [peek])
   return { state: { ...view, close, reconnect }, acquire, peek }
 }
