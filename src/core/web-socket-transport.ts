@@ -1,5 +1,6 @@
 import { closeCodeOutcome } from './close-codes'
 import { RealtimeError } from './errors'
+import { checkWebSocket } from './key'
 import { reportListenerError, type Timers } from './runtime'
 import type { TransportFactory } from './transport'
 import type { WebSocketOptions, WireData } from './web-socket-options'
@@ -29,14 +30,12 @@ export function safely<R>(callback: () => R): R | undefined {
 /**
  * Why `href` is not a url a WebSocket can open, or undefined if it is one: it must parse,
  * absolute or relative to the page, with a ws:, wss:, http: or https: scheme (browsers
- * map http(s) to ws(s)).
+ * map http(s) to ws(s)); see {@link checkWebSocket}, which checks the url as resolved here.
  * @see https://websockets.spec.whatwg.org/#dom-websocket-websocket
  */
 export function socketUrlProblem(href: unknown): TypeError | undefined {
   try {
-    const base = (globalThis as { location?: { href?: string } }).location?.href
-    const { protocol } = new URL(href as string, base)
-    if (!/^(wss?|https?):$/.test(protocol)) return new TypeError(`the scheme ${protocol} is not ws:, wss:, http: or https:`)
+    checkWebSocket(new URL(href as string, (globalThis as { location?: { href?: string } }).location?.href).href)
   } catch (thrown) {
     return thrown instanceof TypeError ? thrown : new TypeError(String(thrown))
   }
@@ -96,18 +95,15 @@ export function webSocketTransport(
         ping()
       })
     const receive = (data: unknown) => {
-      // An oversized frame is skipped, not fatal: replacing the socket would only have the
-      // server send it again. It still proves the socket alive, and its id counts as seen.
-      if (sizeOf(data) > maxMessageSize) {
-        sink.activity()
-        const id = idOf(data)
-        if (id !== undefined) sink.lastEventId(id)
-        return sink.report(new RealtimeError('protocol', `a message passed maxMessageSize (${maxMessageSize}) and was skipped`, { id }))
-      }
-      if (safely(() => isPong(data))) return sink.activity()
+      const oversized = sizeOf(data) > maxMessageSize
+      if (!oversized && safely(() => isPong(data))) return sink.activity()
       const id = idOf(data)
       if (id !== undefined) sink.lastEventId(id)
-      sink.message({ data, event: 'message', id })
+      if (!oversized) return sink.message({ data, event: 'message', id })
+      // An oversized frame is skipped, not fatal: replacing the socket would only have the
+      // server send it again. It still proves the socket alive, and its id counts as seen.
+      sink.activity()
+      sink.report(new RealtimeError('protocol', `a message passed maxMessageSize (${maxMessageSize}) and was skipped`, { id }))
     }
     const start = (href: unknown) => {
       if (closed) return
