@@ -1,28 +1,40 @@
 /**
  * What the cross-tab layer (src/core/tabs/ and what only it uses) adds to a hook import,
- * min+gzip: each hook is bundled as a user would import it, once as it is and once with
- * `shareAcrossTabs` replaced by "one connection per tab". Issue 5's budget: 2 KB (2,000 B,
- * as size-limit counts), for a production build (`process.env.NODE_ENV` is "production", so
- * the development-only warnings are left out, as every bundler does); the development
- * figure is printed too. Run: `node scripts/size-tabs.ts` (part of `npm run size`).
+ * min+gzip (esbuild --minify, gzip -9, as issue 9 measures): each hook is bundled as a user
+ * would import it, once as it is and once with the layer replaced by "one connection per
+ * tab". The budgets are the figures after issue 9's rebuild plus ~100 B, for a production
+ * build (`process.env.NODE_ENV` is "production", so the development-only warnings are left
+ * out, as every bundler does); the development figure is printed too. Issue 5's first layer
+ * had 2,000 B; the rebuilt one does more (an election machine with a token per request,
+ * batches, sequence windows, the stall check, the back/forward cache), in small modules.
+ * Run: `node scripts/size-tabs.ts` (part of `npm run size`).
  */
 import { build, type Plugin } from 'esbuild'
 import { gzipSync } from 'node:zlib'
 import { fileURLToPath } from 'node:url'
 
-const BUDGET = 2000
+/** Per import, in bytes. */
+const BUDGETS: Record<string, number> = {
+  useEventSource: 3200,
+  useWebSocket: 3700,
+  'useEventSource, useWebSocket': 3700,
+}
 const root = fileURLToPath(new URL('..', import.meta.url))
 
-/** Resolves the layer's entry to a stand-in without it: the fallback `shareAcrossTabs` takes where the APIs are missing. */
+/**
+ * Resolves the layer's entries to stand-ins without them: `shareAcrossTabs` as the fallback
+ * it takes where the APIs are missing, and `createSends` (which the WebSocket hook imports
+ * directly, to relay followers' sends) as nothing, so the layer is measured whole.
+ */
 const withoutTabs: Plugin = {
   name: 'without-tabs',
   setup(b) {
-    b.onResolve({ filter: /tabs\/share-across-tabs$/ }, () => ({ path: 'tabs-stub', namespace: 'stub' }))
-    b.onLoad({ filter: /.*/, namespace: 'stub' }, () => ({
-      contents: `export const IDLE = { status: 'idle', data: undefined, lastEventId: undefined, error: null, attempt: 0 }
-export const shareAcrossTabs = (key, create) => create(undefined, false)`,
+    b.onResolve({ filter: /tabs\/(share-across-tabs|sends)$/ }, (args) => ({ path: args.path, namespace: 'stub' }))
+    b.onLoad({ filter: /share-across-tabs$/, namespace: 'stub' }, () => ({
+      contents: `export const shareAcrossTabs = (key, create) => create(undefined, false)`,
       loader: 'js',
     }))
+    b.onLoad({ filter: /sends$/, namespace: 'stub' }, () => ({ contents: `export const createSends = undefined`, loader: 'js' }))
   },
 }
 
@@ -38,11 +50,11 @@ async function size(names: string, plugins: Plugin[], mode: 'production' | 'deve
     define: { 'process.env.NODE_ENV': JSON.stringify(mode) },
     logLevel: 'silent',
   })
-  return gzipSync(result.outputFiles[0]!.contents).length
+  return gzipSync(result.outputFiles[0]!.contents, { level: 9 }).length
 }
 
 let failed = false
-for (const names of ['useEventSource', 'useWebSocket', 'useEventSource, useWebSocket']) {
+for (const [names, budget] of Object.entries(BUDGETS)) {
   const [whole, without, dev, devWithout] = await Promise.all([
     size(names, [], 'production'),
     size(names, [withoutTabs], 'production'),
@@ -50,9 +62,9 @@ for (const names of ['useEventSource', 'useWebSocket', 'useEventSource, useWebSo
     size(names, [withoutTabs], 'development'),
   ])
   const added = whole - without
-  failed ||= added > BUDGET
+  failed ||= added > budget
   console.log(
-    `import { ${names} }: ${whole} B, of which the cross-tab layer ${added} B (budget ${BUDGET} B)${added > BUDGET ? '  OVER BUDGET' : ''}; development build ${dev} B, layer ${dev - devWithout} B`,
+    `import { ${names} }: ${whole} B, of which the cross-tab layer ${added} B (budget ${budget} B)${added > budget ? '  OVER BUDGET' : ''}; development build ${dev} B, layer ${dev - devWithout} B`,
   )
 }
 if (failed) process.exit(1)
