@@ -271,14 +271,17 @@ describe('a leader tab uses the callbacks of the components still there (issue 9
   it('headers: after the creator unmounts, the remaining component’s refreshed token goes out when this tab takes the lead', async () => {
     const url = uniqueUrl('lead-headers')
     const stream = sseStream(url, ({ client }, n) => client.send({ id: `${n + 1}`, data: `connection ${n + 1}` }))
-    const other = openTab(url)
+    const headers = (token: string) => () => ({ authorization: `Bearer ${token}` })
+    // With headers too: whether a stream sends headers may be part of its identity.
+    const other = openTab(url, { headers: headers('other tab') })
     await waitFor(() => expect(other.result.current.data).toBe('connection 1'))
+    expect(stream.connection(0).request.headers.get('authorization')).toBe('Bearer other tab')
 
     const here = tab()
-    const headers = (token: string) => () => ({ authorization: `Bearer ${token}` })
     const creator = renderEventSource(url, { ...here.options, headers: headers('creator') })
     const remaining = renderEventSource(url, { ...here.options, headers: headers('remaining-1') })
-    await waitFor(() => expect(remaining.result.current.status).toBe('open'))
+    await waitFor(() => expect(remaining.result.current).toMatchObject({ status: 'open', data: 'connection 1' }))
+    expect(stream.connections).toHaveLength(1)
     creator.unmount()
     remaining.rerender({ url, options: { ...here.options, headers: headers('remaining-2') } })
 
