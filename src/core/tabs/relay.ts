@@ -1,7 +1,7 @@
 import type { WireMessage } from '../transport'
 import { type Frame, MAX_BATCH, type Sequenced, type WireError, type WireState } from './frames'
 
-type Item = { t: 'state'; state: WireState } | { t: 'msgs'; ms: WireMessage[] } | { t: 'err'; error: WireError }
+type Item = { t: 'state'; state: WireState } | { t: 'msgs'; ms: WireMessage[] } | { t: 'err'; error: WireError } | { t: 'own'; run: () => void }
 
 /**
  * A leader's outgoing sequence. What one task produces goes out as few frames as possible,
@@ -30,24 +30,28 @@ export function createRelay(
   let checking = false
   const flush = () => {
     if (stopped || checking) return
-    const pending = check()
+    const items = outbox
+    outbox = []
+    for (const item of items) {
+      if (item.t === 'own') item.run()
+      else {
+        if (item.t === 'msgs') sent(item.ms)
+        post({ ...item, e: epoch, r: from, s: ++seq } as Sequenced)
+      }
+    }
+  }
+  const add = (item: Item) => {
+    if (stopped) return
+    // Asked as the first thing off the wire arrives, before this tab delivers it to itself.
+    const pending = checking ? undefined : check()
     if (pending) {
       checking = true
-      return void pending.then((leads) => {
+      void pending.then((leads) => {
         checking = false
         if (leads) flush()
         else superseded()
       })
     }
-    const items = outbox
-    outbox = []
-    for (const item of items) {
-      if (item.t === 'msgs') sent(item.ms)
-      post({ ...item, e: epoch, r: from, s: ++seq } as Sequenced)
-    }
-  }
-  const add = (item: Item) => {
-    if (stopped) return
     if (!outbox.length && !checking) queueMicrotask(flush)
     const tail = outbox.at(-1)
     // A batch past what a follower accepts in one frame goes on in the next.
@@ -58,6 +62,12 @@ export function createRelay(
     msg: (m: WireMessage) => add({ t: 'msgs', ms: [m] }),
     state: (state: WireState) => add({ t: 'state', state }),
     err: (error: WireError) => add({ t: 'err', error }),
+    /**
+     * Delivers to this tab's own listeners: at once, or, while it is not known whether this
+     * tab still leads, in order with what waits, and not at all if it no longer does (the
+     * next leader delivers it).
+     */
+    own: (run: () => void) => (checking ? outbox.push({ t: 'own', run }) : run()),
     /** Liveness, with the last sequence number used, so a follower that missed frames can tell. */
     beat: () => void (stopped || post({ t: 'beat', e: epoch, r: from, s: seq })),
     /** Flushes what is queued now (before the lead is given up). */

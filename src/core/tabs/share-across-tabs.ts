@@ -130,7 +130,7 @@ export function shareAcrossTabs<T>(
     const offs = [
       connection.subscribe(mirror),
       connection.onWire((m) => (relay.msg((last = m)), out.wires.emit(m))),
-      connection.onMessage(out.messages.emit),
+      connection.onMessage((m) => relay.own(() => out.messages.emit(m))),
       connection.onError((error) => {
         out.errors.emit(error)
         if (error.kind !== 'parse') relay.err(toWire(error)!)
