@@ -173,14 +173,28 @@ describe.each(SHARE_MODES)('useEventSource: one connection per stream ($label)',
     const url = uniqueUrl('wire')
     const stream = sseStream(url, ({ client }) => client.send({ data: '{"n":5}' }))
     const { options } = shared(share)
-    const raw = renderEventSource(url, options)
-    const parsed = renderEventSource<{ n: number }>(url, { ...options, json: true })
+    const plain = renderEventSource(url, options)
     const withHeader = renderEventSource(url, { ...options, headers: { 'x-tenant': 'b' } })
-    await waitFor(() => expect(parsed.result.current.data).toEqual({ n: 5 }))
-    await waitFor(() => expect(withHeader.result.current.data).toBe('{"n":5}'))
-    expect(raw.result.current.data).toBe('{"n":5}')
+    const keyed = renderEventSource(url, { ...options, key: 'kept apart' })
+    for (const view of [plain, withHeader, keyed]) await waitFor(() => expect(view.result.current.data).toBe('{"n":5}'))
     expect(stream.connections).toHaveLength(3)
-    expect(stream.connections.map((c) => c.request.headers.get('x-tenant'))).toEqual([null, null, 'b'])
+    expect(stream.connections.map((c) => c.request.headers.get('x-tenant'))).toEqual([null, 'b', null])
+  })
+
+  // README, "A stream's identity is what reaches the wire, and only that".
+  it('options that only decode (json) do not split a stream: one connection, decoded the way the component that rendered last decodes', async () => {
+    const url = uniqueUrl('decode-only')
+    const stream = sseStream(url, ({ client }) => client.send({ id: '1', data: '{"n":5}' }))
+    const { options } = shared(share)
+    const raw = renderEventSource<unknown>(url, options)
+    const parsed = renderEventSource<unknown>(url, { ...options, json: true })
+    await waitFor(() => expect(parsed.result.current.status).toBe('open'))
+    expect(stream.connections).toHaveLength(1)
+    // Sent once both components are there: `parsed` rendered last.
+    stream.connection(0).client.send({ id: '2', data: '{"n":6}' })
+    await waitFor(() => expect(parsed.result.current.lastEventId).toBe('2'))
+    expect(parsed.result.current.data).toEqual({ n: 6 })
+    expect(raw.result.current.data).toEqual({ n: 6 })
   })
 
   it('changing the url moves to the new stream at once; the old one closes after the linger', async () => {
