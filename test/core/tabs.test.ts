@@ -471,6 +471,48 @@ describe('leader change', () => {
     expect(a.ids).toEqual(ids(1, 2, 3, 4))
   })
 
+  it('a follower back from the back/forward cache (or a freeze) gets what it missed from the leader, once, in order, then the live stream', async () => {
+    const lifecycle = fakePage()
+    const [leader, [back]] = await started([tabs.open(), tabs.open({ page: lifecycle.page })])
+    leader.emit('1')
+    await poll(() => back!.ids).toEqual(ids(1))
+    lifecycle.emit('leave') // pagehide: out of the election and the channel
+    for (const id of ['2', undefined, '3']) leader.emit(id) // and an id-less event
+    await sleep(50)
+    expect(back!.ids).toEqual(ids(1))
+    lifecycle.emit('return') // pageshow
+    leader.emit('4') // may be relayed before the leader reads the hello: not twice
+    await poll(() => back!.ids).toEqual(['1', '2', undefined, '3', '4'])
+    leader.emit('5')
+    await poll(() => back!.ids).toEqual(['1', '2', undefined, '3', '4', '5'])
+    expect(back!.created).toEqual([])
+  })
+
+  it('a follower that comes back after the leader changed gets what it missed from the new leader', async () => {
+    const lifecycle = fakePage()
+    const all = [tabs.open(), tabs.open(), tabs.open({ page: lifecycle.page })]
+    const [old, followers] = await started(all)
+    const back = all[2]!
+    expect(followers.includes(back)).toBe(true)
+    old.emit('1')
+    await poll(() => back.ids).toEqual(ids(1))
+    lifecycle.emit('leave')
+    old.emit('2')
+    old.emit('3')
+    const next = followers.find((t) => t !== back)!
+    await poll(() => next.ids).toEqual(ids(1, 2, 3))
+    old.shared.close()
+    await poll(() => next.created).toEqual(['3'])
+    next.fake.last.sink.open()
+    next.emit('4')
+    await poll(() => next.ids).toEqual(ids(1, 2, 3, 4))
+    lifecycle.emit('return')
+    await poll(() => back.ids).toEqual(ids(1, 2, 3, 4))
+    next.emit('5')
+    await poll(() => back.ids).toEqual(ids(1, 2, 3, 4, 5))
+    expect(back.created).toEqual([])
+  })
+
   it('a hidden follower never steals (hidden timers are throttled, silence proves nothing); once visible it does', async () => {
     const lifecycle = fakePage(false)
     const b = tabs.open({ page: lifecycle.page })

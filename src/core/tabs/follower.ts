@@ -67,7 +67,7 @@ export function sift(state: FollowerState, messages: readonly WireMessage[]): [F
  * which of this tab's deliveries come again; within an epoch, each sequence number is taken
  * once, in order.
  */
-export function follow(state: FollowerState, frame: Extract<Frame, { e: number }>): [FollowerState, Delivery[]] {
+export function follow(state: FollowerState, frame: Exclude<Extract<Frame, { e: number }>, { t: 'replay' }>): [FollowerState, Delivery[]] {
   if (frame.e < state.epoch) return [state, []]
   const out: Delivery[] = []
   let s = state

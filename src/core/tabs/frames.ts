@@ -31,7 +31,17 @@ export type Sequenced = Led & { s: number } & (
 
 /** What tabs say to each other about one stream. */
 export type Frame =
-  | { t: 'hello' }
+  /**
+   * A tab that joins. One coming back (from a freeze or the back/forward cache) also asks,
+   * by nonce `c`, for what it missed: the messages after the `n` it delivered with id `since`.
+   */
+  | { t: 'hello'; c?: string | undefined; since?: string | undefined; n?: number | undefined }
+  /**
+   * The leader's answer to such a hello, for that tab alone: the messages it asked for, from
+   * the leader's memory of the last ones, as of sequence number `s` of epoch `e`. `miss`: the
+   * leader does not have `since` (the tab goes on as after any leader change).
+   */
+  | { t: 'replay'; c: string; e: number; s: number; ms: WireMessage[]; miss: boolean }
   /** `s`: the last sequence number the leader used, so a tab that missed frames can tell. */
   | ({ t: 'beat'; s: number } & Led)
   | Sequenced
@@ -68,7 +78,8 @@ export function readFrame(data: unknown, now = Date.now()): Frame | undefined {
   const led = count(f.e, 1) && f.e <= now + EPOCH_SKEW && maybe(f.r)
   const sequenced = led && count(s, 1)
   const ok =
-    t === 'hello' ||
+    (t === 'hello' && maybe(f.c) && maybe(f.since) && (f.n === undefined || count(f.n, 0))) ||
+    (t === 'replay' && typeof f.c === 'string' && led && count(s, 0) && Array.isArray(ms) && ms.length <= MAX_BATCH && ms.every(isMessage) && typeof f.miss === 'boolean') ||
     (t === 'beat' && led && count(s, 0)) ||
     (t === 'state' &&
       sequenced &&

@@ -70,6 +70,8 @@ export function createRelay(
     own: (run: () => void) => (checking ? outbox.push({ t: 'own', run }) : run()),
     /** Liveness, with the last sequence number used, so a follower that missed frames can tell. */
     beat: () => void (stopped || post({ t: 'beat', e: epoch, r: from, s: seq })),
+    /** The last sequence number posted. */
+    seq: () => seq,
     /** Flushes what is queued now (before the lead is given up). */
     flush,
     /** Drops what is queued: this tab no longer leads. */

@@ -54,13 +54,18 @@ export function shareAcrossTabs<T>(
 
   let follower = FOLLOWER
   let channel: TabChannel | undefined
-  let leader: { connection: Shareable<T>; hello(): void; stop(): void } | undefined
+  let leader: { connection: Shareable<T>; hello(frame: Extract<Frame, { t: 'hello' }>): void; stop(): void } | undefined
   let joined = false
   let away = false
   let watchdog: unknown
   let stopPage: (() => void) | undefined
   /** The last message off the wire this tab saw (led or relayed): a late tab decodes it for its snapshot. */
   let last: WireMessage | undefined
+  /** The last messages this tab delivered or relayed: a leader replays a returning tab's share from them. */
+  const ring: WireMessage[] = []
+  const keep = (ms: readonly WireMessage[]) => ring.push(...ms) > 2000 && ring.splice(0, ring.length - 1000)
+  /** A tab back from a freeze or the back/forward cache: the leader's frames wait until its replay came. */
+  let catching: { c: string; frames: MessageEvent[]; timer: unknown } | undefined
 
   const post = (frame: Frame) => postFrame(channel, frame, out.errors.emit, () => wireState(store.peek()))
   const sends = options.sends?.({ post, report, timers, maxQueued: options.maxQueued ?? 1000 })
@@ -91,6 +96,8 @@ export function shareAcrossTabs<T>(
 
   function lead() {
     timers.clearTimeout(watchdog)
+    // A returning tab that leads resumes from its own last event: the server replays.
+    caughtUp()
     const s = store.peek()
     // Resume from the last event this tab handled: the snapshot's id is the leader's, and a
     // lagging leader's may be older than what this tab already delivered.
@@ -110,7 +117,14 @@ export function shareAcrossTabs<T>(
     }
     // After a stall, ask the lock manager before relaying (not in the fallback: it refuses queries too).
     const check = channel ? election.watch(now, timeout * 0.75) : () => undefined
-    const relay = createRelay(post, epoch, from, (ms) => (follower = { ...follower, recent: remember(follower.recent, ms.map((m) => m.id)) }), check, () => leader === self && superseded())
+    const relay = createRelay(
+      post,
+      epoch,
+      from,
+      (ms) => (keep(ms), (follower = { ...follower, recent: remember(follower.recent, ms.map((m) => m.id)) })),
+      check,
+      () => leader === self && superseded(),
+    )
     let relayed: WireState | undefined
     /** Mirrors the connection; relays its state only when what followers show changed (messages carry their ids). */
     const mirror = () => {
@@ -138,8 +152,17 @@ export function shareAcrossTabs<T>(
     ]
     const self = (leader = {
       connection,
-      /** The hello of a late tab: the state now, with the last message (the connection publishes ids once a frame). */
-      hello: () => relay.state({ ...wireState(store.peek()), lastEventId: last?.id ?? store.peek().lastEventId, m: last }),
+      /**
+       * The hello of a late tab: the state now, with the last message (the connection
+       * publishes ids once a frame); for a returning one, first what it missed.
+       */
+      hello(f: Extract<Frame, { t: 'hello' }>) {
+        if (f.c !== undefined) {
+          const i = ring.findIndex((m) => m.id === f.since)
+          post({ t: 'replay', c: f.c, e: epoch, s: relay.seq(), ms: i < 0 ? [] : ring.slice(i + (f.n ?? 1)), miss: i < 0 })
+        }
+        relay.state({ ...wireState(store.peek()), lastEventId: last?.id ?? store.peek().lastEventId, m: last })
+      },
       stop() {
         timers.clearTimeout(beat)
         relay.stop()
@@ -180,8 +203,13 @@ export function shareAcrossTabs<T>(
     if (leader && 'e' in frame && frame.e > follower.epoch) superseded()
     // An acknowledgement may be the old leader's, after this tab took the lead: its grace is for this.
     if (frame.t === 'ack') return sends?.acked(frame.id, frame.error)
+    if (catching && !leader) {
+      if (frame.t === 'replay' && frame.c === catching.c) return caughtUp(frame)
+      if ('e' in frame) return void catching.frames.push(event)
+    }
+    if (frame.t === 'replay') return
     if (leader) {
-      if (frame.t === 'hello') leader.hello()
+      if (frame.t === 'hello') leader.hello(frame)
       else if (frame.t === 'send') sends?.fromFollower(frame.id, frame.data)
       return
     }
@@ -191,7 +219,7 @@ export function shareAcrossTabs<T>(
     follower = next
     for (const d of deliveries) {
       if (d.t === 'leader') sends?.resend()
-      else if (d.t === 'msg') read(d.m)
+      else if (d.t === 'msg') keep([d.m]), read(d.m)
       else if (d.t === 'err') out.errors.emit(fromWire(d.error)!)
       else {
         // A late tab's first data: the last message, which it decodes itself.
@@ -201,17 +229,45 @@ export function shareAcrossTabs<T>(
     }
   }
 
-  /** Joins the election and the channel (on connect, and when the page comes back). */
-  const join = () => {
+  /**
+   * A returning tab's replay came (or did not, in time, or it leads now): it delivers what
+   * it missed, takes the leader's sequence from there, then reads the frames that waited.
+   */
+  function caughtUp(replay?: Extract<Frame, { t: 'replay' }>) {
+    const was = catching
+    catching = undefined
+    if (!was) return
+    timers.clearTimeout(was.timer)
+    if (replay && !replay.miss) {
+      if (replay.e > follower.epoch) sends?.resend()
+      follower = { ...follower, epoch: replay.e, seq: replay.s, held: undefined, ahead: [], recent: remember(follower.recent, replay.ms.map((m) => m.id)) }
+      keep(replay.ms)
+      for (const m of replay.ms) read(m)
+    }
+    if (!leader) for (const event of was.frames) onFrame(event)
+  }
+
+  /**
+   * Joins the election and the channel (on connect, and when the page comes back: then it
+   * also asks the leader for the messages after the last one it delivered).
+   */
+  const join = (returning?: boolean) => {
     channel = makeChannel(name)
     channel.onmessage = onFrame
+    const since = follower.recent.at(-1)
+    let n = 0
+    while (since !== undefined && follower.recent[follower.recent.length - 1 - n] === since) n++
+    const c = returning && since !== undefined ? Math.random().toString(36).slice(2) : undefined
+    if (c) catching = { c, frames: [], timer: timers.setTimeout(caughtUp, timeout) }
     election.join()
-    post({ t: 'hello' })
+    post({ t: 'hello', c, since, n })
     guard()
   }
   /** Leaves both (`next`: the election's state after), so the page can be frozen or go into the back/forward cache. */
   const leave = (next: 'idle' | 'closed') => {
     timers.clearTimeout(watchdog)
+    timers.clearTimeout(catching?.timer)
+    catching = undefined
     const held = stepDown(next === 'idle')
     election.leave(next)
     channel?.close()
@@ -228,7 +284,7 @@ export function shareAcrossTabs<T>(
       stopPage = page.subscribe((event) => {
         if (event === 'visibility') leader || guard()
         else if (event === 'leave' && !away) (away = true), leave('idle')
-        else if (event === 'return' && away) (away = false), join()
+        else if (event === 'return' && away) (away = false), join(true)
       })
       store.set({ status: 'connecting', error: null, attempt: 0 }, urgent)
       if (election.state() === 'refused') lead()
