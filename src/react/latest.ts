@@ -1,5 +1,7 @@
 'use client'
 import { useInsertionEffect, useRef } from 'react'
+import { createDecoder, type DecodeOptions } from '../core/decode'
+import type { WireMessage } from '../core/transport'
 
 /** Keeps `value` readable from long-lived callbacks without making them change. */
 export function useLatest<V>(value: V): { readonly current: V } {
@@ -23,4 +25,25 @@ export function liveOptions<O extends object>(base: O, live: () => O, names: rea
     }
   }
   return options
+}
+
+/**
+ * Decodes as the newest holder does (`json`, `parse`, `schema`: decoding is not identity),
+ * rebuilding the decoder only when those change. It is built at once, so a bad `schema`
+ * throws misuse here, not on the first message.
+ */
+export function liveDecoder<T>(live: () => DecodeOptions<T>): (m: WireMessage) => T {
+  let seen = live()
+  let decode = createDecoder(seen)
+  return (m) => {
+    const o = live()
+    if (o.json !== seen.json || o.parse !== seen.parse || o.schema !== seen.schema) decode = createDecoder((seen = o))
+    return decode ? decode(m) : (m.data as T)
+  }
+}
+
+/** Decoding options for a connection that decodes as the newest holder does (see {@link liveDecoder}). */
+export function liveDecoding<T>(live: () => DecodeOptions<T>): DecodeOptions<T> {
+  const decode = liveDecoder(live)
+  return { json: false, schema: undefined, parse: (_, m) => decode(m) }
 }

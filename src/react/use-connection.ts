@@ -1,7 +1,7 @@
 'use client'
 import { useCallback, useId, useInsertionEffect, useRef, useSyncExternalStore } from 'react'
 import type { ConnectionSnapshot, RealtimeMessage } from '../core/connection'
-import { createDecoder, type DecodeOptions } from '../core/decode'
+import type { DecodeOptions } from '../core/decode'
 import type { RealtimeError } from '../core/errors'
 import { createOptionsCell, type OptionsCell } from '../core/options-cell'
 import { defaultRegistry, type Lease, type Registry } from '../core/registry'
@@ -9,7 +9,7 @@ import { type ShareMode, shareSlot, startShared } from '../core/share'
 import { IDLE } from '../core/store'
 import type { Shareable, TabDecodeOptions, TabResume } from '../core/tabs/types'
 import type { WireMessage } from '../core/transport'
-import { useLatest } from './latest'
+import { liveDecoder, useLatest } from './latest'
 
 /** Options every hook shares. */
 export interface HookOptions<T, S> {
@@ -69,17 +69,6 @@ export interface Entry<T, O> {
 export type CreateConnection<T, O> = (inputs: O, live: () => O, resume: TabResume<T> | undefined, shared: boolean) => Shareable<T>
 
 const getServerSnapshot = () => IDLE
-
-/** How this tab reads relayed messages: the newest holder's decoding, rebuilt only when it changes. */
-function liveDecoder<T>(live: () => DecodeOptions<T>) {
-  let seen: DecodeOptions<T> | undefined
-  let decode: ((m: WireMessage) => T) | undefined
-  return (m: WireMessage): T => {
-    const o = live()
-    if (!seen || o.json !== seen.json || o.parse !== seen.parse || o.schema !== seen.schema) decode = createDecoder((seen = o))
-    return decode ? decode(m) : (m.data as T)
-  }
-}
 
 /**
  * The one adapter every hook is: a `useSyncExternalStore` over a shared core connection,

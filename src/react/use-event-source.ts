@@ -1,6 +1,6 @@
 'use client'
 import { createEventSource, eventSourceKey, type EventSourceOptions } from '../core/event-source'
-import { liveOptions } from './latest'
+import { liveDecoding, liveOptions } from './latest'
 import { type HookOptions, type HookState, useConnection } from './use-connection'
 
 /** Options of {@link useEventSource}: every stream option plus the hook's own. */
@@ -30,12 +30,13 @@ export function useEventSource<T = string, S = T>(
   const key = url !== null && options.enabled !== false ? eventSourceKey(url, options as EventSourceOptions<unknown>) : null
   return useConnection<T, S, UseEventSourceOptions<T, S> & { url: string | null }>(
     key,
-    // The url and wire options are the key's; callbacks are the newest holder's. A stream
-    // shared by every tab serves visible ones too, so it never pauses because its leader
-    // tab is hidden.
+    // The url and wire options are the key's; callbacks and decoding are the newest
+    // holder's. A stream shared by every tab serves visible ones too, so it never pauses
+    // because its leader tab is hidden.
     (inputs, live, resume, shared) =>
       createEventSource<T>(inputs.url!, {
-        ...liveOptions(inputs, live, ['headers', 'parse', 'onAuthError']),
+        ...liveOptions(inputs, live, ['headers', 'onAuthError']),
+        ...liveDecoding(live),
         lastEventId: resume?.lastEventId ?? inputs.lastEventId,
         pauseWhenHidden: !shared && inputs.pauseWhenHidden,
       }),

@@ -2,7 +2,7 @@
 import { useCallback } from 'react'
 import { createSends } from '../core/tabs/sends'
 import { createWebSocket, type SendResult, type WebSocketOptions, webSocketKey } from '../core/web-socket'
-import { liveOptions } from './latest'
+import { liveDecoding, liveOptions } from './latest'
 import { type HookOptions, type HookState, useConnection } from './use-connection'
 
 /** Options of {@link useWebSocket}: every WebSocket option plus the hook's own. */
@@ -39,11 +39,11 @@ export function useWebSocket<In = unknown, Out = unknown, S = In>(
   const key = url !== null && options.enabled !== false ? webSocketKey(url, options as WebSocketOptions<In, Out>) : null
   const { state, acquire, peek } = useConnection<In, S, UseWebSocketOptions<In, Out, S> & { url: Url | null }>(
     key,
-    // Wire options are the key's; callbacks (and a url function) are the newest holder's:
+    // Wire options are the key's; callbacks, decoding (and a url function) are the newest holder's:
     // they may capture state. A tab taking the stream over from another resumes through
     // `onReopen`.
     (inputs, live, resume) => {
-      const o = liveOptions(inputs, live, ['url', 'parse', 'serialize', 'shouldReconnect', 'onReopen', 'onAuthError', 'messageId'])
+      const o = { ...liveOptions(inputs, live, ['url', 'serialize', 'shouldReconnect', 'onReopen', 'onAuthError', 'messageId']), ...liveDecoding(live) }
       return createWebSocket<In, Out>(o.url!, { ...o, ...(resume && { resume: { lastMessage: resume.data, lastEventId: resume.lastEventId } }) })
     },
     { ...options, url },
