@@ -7,7 +7,7 @@ import { createElection } from './election'
 import { FOLLOWER, follow, remember } from './follower'
 import { type Frame, fromWire, fromWireState, PROTOCOL, postFrame, readFrame, toWire, wireState, type WireState } from './frames'
 import { globalPage } from './page'
-import { createRelay } from './relay'
+import { createRelay, nextTask } from './relay'
 import type { Shareable, TabChannel, TabDecodeOptions, TabResume, TabShareInjectables, TabShareOptions } from './types'
 
 declare const process: { env: Record<string, string | undefined> }
@@ -61,6 +61,8 @@ export function shareAcrossTabs<T>(
   let stopPage: (() => void) | undefined
   /** The last message off the wire this tab saw (led or relayed): a late tab decodes it for its snapshot. */
   let last: WireMessage | undefined
+  /** Where the leader's relay flushes (one MessageChannel per stream, made when first needed). */
+  let flushes: ((flush: () => void) => void) | undefined
   /** The last messages this tab delivered or relayed: a leader replays a returning tab's share from them. */
   const ring: WireMessage[] = []
   const keep = (ms: readonly WireMessage[]) => ring.push(...ms) > 2000 && ring.splice(0, ring.length - 1000)
@@ -124,6 +126,7 @@ export function shareAcrossTabs<T>(
       (ms) => (keep(ms), (follower = { ...follower, recent: remember(follower.recent, ms.map((m) => m.id)) })),
       check,
       () => leader === self && superseded(),
+      (flushes ??= nextTask() ?? queueMicrotask),
     )
     let relayed: WireState | undefined
     /** Mirrors the connection; relays its state only when what followers show changed (messages carry their ids). */
