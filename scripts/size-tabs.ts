@@ -15,9 +15,9 @@ import { fileURLToPath } from 'node:url'
 
 /** Per import, in bytes. */
 const BUDGETS: Record<string, number> = {
-  useEventSource: 3200,
-  useWebSocket: 3700,
-  'useEventSource, useWebSocket': 3700,
+  useEventSource: 3700,
+  useWebSocket: 4200,
+  'useEventSource, useWebSocket': 4200,
 }
 const root = fileURLToPath(new URL('..', import.meta.url))
 
