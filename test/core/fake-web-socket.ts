@@ -214,3 +214,11 @@ export async function advance(ms: number): Promise<void> {
   vi.advanceTimersByTime(ms)
   await flushMicrotasks()
 }
+
+/** Connects a {@link setupWebSocket} connection and opens its first socket. */
+export async function openedSocket<T extends ReturnType<typeof setupWebSocket<any, any>>>(setup: T): Promise<T> {
+  setup.connection.connect()
+  await flushMicrotasks()
+  setup.fake.last.open()
+  return setup
+}

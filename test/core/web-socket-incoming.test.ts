@@ -1,22 +1,15 @@
 import { describe, expect, it, vi } from 'vitest'
 import type { WireMessage } from '../../src/core/transport'
-import { advance, setupWebSocket, useFakeSocketClock } from './fake-web-socket'
-import { flushMicrotasks } from './fakes'
+import { advance, openedSocket, setupWebSocket, useFakeSocketClock } from './fake-web-socket'
 
 // Incoming messages: the size bound (a larger message is skipped, never fatal) and
 // message identity (`messageId`), which resume and cross-tab de-duplication rely on.
 useFakeSocketClock()
 
-async function opened<T extends ReturnType<typeof setupWebSocket<any, any>>>(setup: T): Promise<T> {
-  setup.connection.connect()
-  await flushMicrotasks()
-  setup.fake.last.open()
-  return setup
-}
 
 describe('maxMessageSize', () => {
   it('skips a text frame longer than 1 MiB by default: reported as a protocol error, and the stream goes on', async () => {
-    const { connection, fake, messages, errors, frames, statuses, snap } = await opened(setupWebSocket())
+    const { connection, fake, messages, errors, frames, statuses, snap } = await openedSocket(setupWebSocket())
     const wire: unknown[] = []
     connection.onWire((m) => wire.push(m.data))
     const largest = 'x'.repeat(1_048_576)
@@ -35,7 +28,7 @@ describe('maxMessageSize', () => {
   })
 
   it('counts characters for text and bytes for binary (ArrayBuffer, typed array, Blob)', async () => {
-    const { fake, messages, errors } = await opened(setupWebSocket({ maxMessageSize: 4 }))
+    const { fake, messages, errors } = await openedSocket(setupWebSocket({ maxMessageSize: 4 }))
     const fits = [new ArrayBuffer(4), new Uint8Array(4), new Blob(['abcd']), 'abcd', 'éééé']
     const over = [new ArrayBuffer(5), new Uint8Array(5), new Blob(['abcde']), 'abcde', new Blob(['éé', 'é'])] // 'é' is 2 bytes in a Blob
     for (const data of [...fits, ...over]) fake.last.receive(data)
@@ -45,7 +38,7 @@ describe('maxMessageSize', () => {
 
   it("reports a skipped message's id and counts it as seen, so a resume does not ask for it again", async () => {
     const messageId = (raw: unknown) => /^(\d+):/.exec(raw as string)?.[1]
-    const { fake, messages, errors, frames, snap } = await opened(setupWebSocket({ maxMessageSize: 10, messageId, onReopen: ({ lastEventId }) => [`resume ${lastEventId}`] }))
+    const { fake, messages, errors, frames, snap } = await openedSocket(setupWebSocket({ maxMessageSize: 10, messageId, onReopen: ({ lastEventId }) => [`resume ${lastEventId}`] }))
     fake.last.receive('1:small')
     fake.last.receive('2:far too large')
     expect(errors).toEqual([expect.objectContaining({ kind: 'protocol', id: '2' })])
@@ -59,7 +52,7 @@ describe('maxMessageSize', () => {
   })
 
   it('a skipped message still proves the socket alive', async () => {
-    const { fake, snap } = await opened(setupWebSocket({ maxMessageSize: 1, heartbeat: { interval: 1000, timeout: 1500 } }))
+    const { fake, snap } = await openedSocket(setupWebSocket({ maxMessageSize: 1, heartbeat: { interval: 1000, timeout: 1500 } }))
     for (let i = 0; i < 5; i++) {
       await advance(1000)
       fake.last.receive('too large')
@@ -74,7 +67,7 @@ describe('messageId', () => {
 
   it("gives each message its id, read from the raw wire data: on the message, the wire tap and the stream's lastEventId", async () => {
     const messageId = vi.fn(seqOf)
-    const { connection, fake, messages, frames, snap } = await opened(setupWebSocket<{ seq?: string }>({ json: true, messageId }))
+    const { connection, fake, messages, frames, snap } = await openedSocket(setupWebSocket<{ seq?: string }>({ json: true, messageId }))
     const wire: WireMessage[] = []
     connection.onWire((m) => wire.push(m))
     fake.last.receive('{"seq":"a1","text":"hi"}')
@@ -91,7 +84,7 @@ describe('messageId', () => {
   })
 
   it('a throw means no id: the message is still delivered and nothing is reported; a number id is taken as its text', async () => {
-    const { fake, messages, errors } = await opened(setupWebSocket({ messageId: (raw) => (JSON.parse(raw as string) as { n: string }).n }))
+    const { fake, messages, errors } = await openedSocket(setupWebSocket({ messageId: (raw) => (JSON.parse(raw as string) as { n: string }).n }))
     fake.last.receive('not json')
     fake.last.receive('{"n":7}')
     fake.last.receive('{"n":""}')
@@ -105,21 +98,21 @@ describe('messageId', () => {
 
   it('is not asked about pongs', async () => {
     const messageId = vi.fn(() => 'id')
-    const { fake, messages } = await opened(setupWebSocket({ messageId, heartbeat: { interval: 1000 } }))
+    const { fake, messages } = await openedSocket(setupWebSocket({ messageId, heartbeat: { interval: 1000 } }))
     fake.last.receive('pong')
     expect(messageId).not.toHaveBeenCalled()
     expect(messages).toEqual([])
   })
 
   it('a parse error carries the id of the message it is about', async () => {
-    const { fake, errors } = await opened(setupWebSocket({ json: true, messageId: (raw) => String(raw).slice(0, 2) }))
+    const { fake, errors } = await openedSocket(setupWebSocket({ json: true, messageId: (raw) => String(raw).slice(0, 2) }))
     fake.last.receive('7:{oops')
     expect(errors).toEqual([expect.objectContaining({ kind: 'parse', id: '7:' })])
   })
 
   it('onReopen gets the last id, so an app can resume after it', async () => {
     const onReopen = vi.fn(({ lastEventId }: { lastEventId: string | undefined }) => [`resume after ${lastEventId}`])
-    const { fake } = await opened(setupWebSocket({ json: true, messageId: seqOf, onReopen }))
+    const { fake } = await openedSocket(setupWebSocket({ json: true, messageId: seqOf, onReopen }))
     fake.last.receive('{"seq":"41"}')
     fake.last.receive('{"seq":"42"}')
     fake.last.serverClose(1006)
@@ -131,7 +124,7 @@ describe('messageId', () => {
 
   it('resume: { lastEventId } seeds the stream: the first open is a reopen after that id', async () => {
     const onReopen = vi.fn((_info: unknown) => [])
-    const { snap } = await opened(setupWebSocket({ onReopen, resume: { lastMessage: 'm41', lastEventId: '41' } }))
+    const { snap } = await openedSocket(setupWebSocket({ onReopen, resume: { lastMessage: 'm41', lastEventId: '41' } }))
     expect(snap().lastEventId).toBe('41')
     expect(onReopen.mock.calls).toEqual([[{ lastMessage: 'm41', lastEventId: '41', attempt: 0 }]])
   })

@@ -1,22 +1,16 @@
 import { describe, expect, it, vi } from 'vitest'
 import type { RealtimeError } from '../../src/core/errors'
-import { setupWebSocket, useFakeSocketClock } from './fake-web-socket'
+import { openedSocket, setupWebSocket, useFakeSocketClock } from './fake-web-socket'
 import { flushMicrotasks } from './fakes'
 
 // send() never throws: whatever a message is, it is sent, queued or refused ('rejected'),
 // and a refusal is reported unless the caller asks to report it itself.
 useFakeSocketClock()
 
-async function opened<T extends ReturnType<typeof setupWebSocket<any, any>>>(setup: T): Promise<T> {
-  setup.connection.connect()
-  await flushMicrotasks()
-  setup.fake.last.open()
-  return setup
-}
 
 describe('a message that cannot be serialized', () => {
   it("is 'rejected' with a protocol error (the throw as cause), not thrown: a BigInt with the default JSON", async () => {
-    const { connection, fake, errors, frames, snap } = await opened(setupWebSocket())
+    const { connection, fake, errors, frames, snap } = await openedSocket(setupWebSocket())
     let result: unknown
     expect(() => (result = connection.send({ n: 10n }))).not.toThrow()
     expect(result).toBe('rejected')
@@ -46,7 +40,7 @@ describe('a message that cannot be serialized', () => {
       if (m === 'bad') throw boom
       return `<${String(m)}>`
     }
-    const { connection, fake, errors } = await opened(setupWebSocket({ serialize }))
+    const { connection, fake, errors } = await openedSocket(setupWebSocket({ serialize }))
     expect(connection.send('bad')).toBe('rejected')
     expect(connection.send('good')).toBe('sent')
     expect(errors).toEqual([expect.objectContaining({ kind: 'protocol', cause: boom })])
@@ -54,7 +48,7 @@ describe('a message that cannot be serialized', () => {
   })
 
   it('the default JSON refuses what it would turn into nothing (undefined, a function) rather than send "undefined"', async () => {
-    const { connection, fake, errors } = await opened(setupWebSocket())
+    const { connection, fake, errors } = await openedSocket(setupWebSocket())
     expect(connection.send(undefined)).toBe('rejected')
     expect(connection.send(() => 1)).toBe('rejected')
     expect(fake.last.sent).toEqual([])
@@ -67,7 +61,7 @@ describe('a message that cannot be serialized', () => {
 
 describe('a socket whose send() throws', () => {
   it("gives 'rejected' and a protocol error, never a throw", async () => {
-    const { connection, fake, errors } = await opened(setupWebSocket())
+    const { connection, fake, errors } = await openedSocket(setupWebSocket())
     const refusal = new DOMException('nope', 'SyntaxError')
     fake.last.send = () => {
       throw refusal
@@ -92,7 +86,7 @@ describe('send(message, { report: false })', () => {
   })
 
   it('refuses a message that cannot be serialized without reporting it', async () => {
-    const { connection, errors, frames, snap } = await opened(setupWebSocket())
+    const { connection, errors, frames, snap } = await openedSocket(setupWebSocket())
     expect(connection.send(1n, { report: false })).toBe('rejected')
     frames.flush()
     expect(errors).toEqual([])
