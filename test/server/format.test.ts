@@ -15,8 +15,8 @@ function parse(text: string, size = text.length || 1): Parsed {
       event: (type, data, id) => out.events.push({ type, data, id }),
       id: () => {},
       retry: (ms) => out.retries.push(ms),
-      overflow: () => {
-        throw new Error('overflow')
+      oversized: () => {
+        throw new Error('oversized')
       },
     },
     1 << 20,

@@ -163,8 +163,8 @@ export async function openSse(
       id: () => {},
       retry: (ms) => client.retries.push(ms),
       comment: () => void client.comments++,
-      overflow: () => {
-        throw new Error('SSE parser overflow')
+      oversized: () => {
+        throw new Error('SSE parser: an event passed the size bound')
       },
     },
     1 << 26,

@@ -1,5 +1,5 @@
 import type { WireMessage } from '../transport'
-import type { Frame, Sequenced, WireError, WireState } from './frames'
+import type { Frame, Sequenced, WireError, WireState, LeaderFrame } from './frames'
 
 /** What a tab knows of the leader it follows and of what it delivered. */
 export interface FollowerState {
@@ -67,7 +67,7 @@ export function sift(state: FollowerState, messages: readonly WireMessage[]): [F
  * which of this tab's deliveries come again; within an epoch, each sequence number is taken
  * once, in order.
  */
-export function follow(state: FollowerState, frame: Exclude<Extract<Frame, { e: number }>, { t: 'replay' }>): [FollowerState, Delivery[]] {
+export function follow(state: FollowerState, frame: LeaderFrame): [FollowerState, Delivery[]] {
   if (frame.e < state.epoch) return [state, []]
   const out: Delivery[] = []
   let s = state

@@ -29,6 +29,9 @@ export type Sequenced = Led & { s: number } & (
     | { t: 'err'; error: WireError }
   )
 
+/** What a follower reads in a leader's sequence: its sequenced frames and its beats. */
+export type LeaderFrame = Sequenced | ({ t: 'beat'; s: number } & Led)
+
 /** What tabs say to each other about one stream. */
 export type Frame =
   /**

@@ -2,10 +2,10 @@
 // the final state out. Pure, so every case is a table row.
 import { describe, expect, it } from 'vitest'
 import { type Delivery, FOLLOWER, type FollowerState, follow, remember, sift } from '../../../src/core/tabs/follower'
-import type { Frame, Sequenced } from '../../../src/core/tabs/frames'
+import type { LeaderFrame, Sequenced } from '../../../src/core/tabs/frames'
 import type { WireMessage } from '../../../src/core/transport'
 
-type Led = Extract<Frame, { e: number }>
+type Led = LeaderFrame
 
 const m = (id: string | undefined, data = `d${id}`): WireMessage => ({ data, event: 'message', id })
 /** A batch; `'~2'` stands for an id-less event after event 2 (it carries that id, as SSE does). */

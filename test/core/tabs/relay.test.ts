@@ -57,7 +57,7 @@ describe('relay', () => {
     r.msg(m('44'))
     await settle()
     expect(shown()).toEqual(['1: msgs 42', '2: state open', '3: msgs 43', '4: msgs 44'])
-    expect(frames.every((f) => 'e' in f && f.e === EPOCH && f.r === '41')).toBe(true)
+    expect(frames.every((f) => 'r' in f && f.e === EPOCH && f.r === '41')).toBe(true)
   })
 
   it('every frame it makes passes readFrame', async () => {
