@@ -491,6 +491,24 @@ describe('leader change', () => {
     expect(back!.created).toEqual([])
   })
 
+  it('a leader that leaves with a batch it delivered to itself but had not relayed yet asks, on its way back, only for what came after it', async () => {
+    const lifecycle = fakePage()
+    const [a, [b]] = await started([tabs.open({ page: lifecycle.page }), tabs.open()])
+    a.emit('1')
+    await poll(() => b!.ids).toEqual(ids(1))
+    a.emit('2') // delivered in a at once; relayed after the tasks already queued
+    lifecycle.emit('leave') // before that: the batch never goes out
+    await poll(() => b!.created).toEqual(['1'])
+    b!.fake.last.sink.open()
+    b!.emit('2') // the server resumes after 1
+    b!.emit('3')
+    lifecycle.emit('return')
+    await poll(() => a.ids).toEqual(ids(1, 2, 3))
+    b!.emit('4')
+    await poll(() => a.ids).toEqual(ids(1, 2, 3, 4))
+    expect(b!.ids).toEqual(ids(1, 2, 3, 4))
+  })
+
   it('a follower that comes back after the leader changed gets what it missed from the new leader', async () => {
     const lifecycle = fakePage()
     const all = [tabs.open(), tabs.open(), tabs.open({ page: lifecycle.page })]

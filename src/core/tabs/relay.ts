@@ -35,7 +35,8 @@ export function createRelay(
   post: (frame: Frame) => unknown,
   epoch: number,
   from: string | undefined,
-  sent: (ms: WireMessage[]) => void,
+  /** Hears each batch as it is posted. */
+  sent: (ms: WireMessage[]) => void = () => {},
   /**
    * Undefined when this tab may post now; else whether it still leads, once known (a
    * leader whose own timers ran late may have been replaced meanwhile). While it is not

@@ -66,6 +66,14 @@ export function shareAcrossTabs<T>(
   /** The last messages this tab delivered or relayed: a leader replays a returning tab's share from them. */
   const ring: WireMessage[] = []
   const keep = (ms: readonly WireMessage[]) => ring.push(...ms) > 2000 && ring.splice(0, ring.length - 1000)
+  /** While leading: what this tab delivered since `settle()` last counted it (counted in batches, not per message). */
+  let mine: WireMessage[] = []
+  const settle = () => {
+    if (!mine.length) return
+    keep(mine)
+    follower = { ...follower, recent: remember(follower.recent, mine.map((m) => m.id)) }
+    mine = []
+  }
   /** A tab back from a freeze or the back/forward cache: the leader's frames wait until its replay came. */
   let catching: { c: string; frames: MessageEvent[]; timer: unknown } | undefined
 
@@ -123,7 +131,7 @@ export function shareAcrossTabs<T>(
       post,
       epoch,
       from,
-      (ms) => (keep(ms), (follower = { ...follower, recent: remember(follower.recent, ms.map((m) => m.id)) })),
+      undefined,
       check,
       () => leader === self && superseded(),
       (flushes ??= nextTask() ?? queueMicrotask),
@@ -146,7 +154,9 @@ export function shareAcrossTabs<T>(
     }
     const offs = [
       connection.subscribe(mirror),
-      connection.onWire((m) => (relay.msg((last = m)), out.wires.emit(m))),
+      // What this tab delivered counts when it delivers it (not when the relay posts it): a
+      // leader that steps down with a batch still unposted has delivered it to itself.
+      connection.onWire((m) => (relay.msg((last = m)), relay.own(() => mine.push(m) > 1000 && settle()), out.wires.emit(m))),
       connection.onMessage((m) => relay.own(() => out.messages.emit(m))),
       connection.onError((error) => {
         out.errors.emit(error)
@@ -161,6 +171,9 @@ export function shareAcrossTabs<T>(
        */
       hello(f: Extract<Frame, { t: 'hello' }>) {
         if (f.c !== undefined) {
+          // Everything this tab delivered goes out first, so the replay ends where its sequence does.
+          relay.flush()
+          settle()
           const i = ring.findIndex((m) => m.id === f.since)
           post({ t: 'replay', c: f.c, e: epoch, s: relay.seq(), ms: i < 0 ? [] : ring.slice(i + (f.n ?? 1)), miss: i < 0 })
         }
@@ -187,6 +200,7 @@ export function shareAcrossTabs<T>(
   function stepDown(keep: boolean): unknown[] {
     const was = leader
     leader = undefined
+    settle()
     was?.stop()
     const closed = was?.connection.close()
     return sends?.stepDown(closed, keep) ?? []
