@@ -24,7 +24,7 @@ export type Led = { e: number; r?: string | undefined }
 /** A leader's frame in its sequence (`s` counts from 1 in each epoch). */
 export type Sequenced = Led & { s: number } & (
     | { t: 'state'; state: WireState }
-    /** Messages off the wire, in order, batched per task. */
+    /** Messages off the wire, in order, in batches (what arrived while the relay was pending). */
     | { t: 'msgs'; ms: WireMessage[] }
     | { t: 'err'; error: WireError }
   )

@@ -15,7 +15,7 @@ declare const process: { env: Record<string, string | undefined> }
 /**
  * One connection per browser for a stream: tabs elect a leader with one Web Lock per
  * stream, held for the whole leadership. The leader owns the real connection and relays its
- * state, errors and every message off the wire (undecoded, batched per task) over a
+ * state, errors and every message off the wire (undecoded, in batches) over a
  * BroadcastChannel; every tab decodes for itself. Frames carry `(epoch, seq)`: a new leader
  * starts a higher epoch and resumes from the last event the tabs had, and each tab skips
  * exactly what it already delivered. Followers' sends go through the leader and are kept
