@@ -82,7 +82,7 @@ export function readFrame(data: unknown, now = Date.now()): Frame | undefined {
   const sequenced = led && count(s, 1)
   const ok =
     (t === 'hello' && maybe(f.c) && maybe(f.since) && (f.n === undefined || count(f.n, 0))) ||
-    (t === 'replay' && typeof f.c === 'string' && led && count(s, 0) && Array.isArray(ms) && ms.length <= MAX_BATCH && ms.every(isMessage) && typeof f.miss === 'boolean') ||
+    (t === 'replay' && typeof f.c === 'string' && led && count(s, 0) && Array.isArray(ms) && ms.length <= MAX_BATCH && [...ms].every(isMessage) && typeof f.miss === 'boolean') ||
     (t === 'beat' && led && count(s, 0)) ||
     (t === 'state' &&
       sequenced &&
@@ -92,7 +92,7 @@ export function readFrame(data: unknown, now = Date.now()): Frame | undefined {
       (state.error === null || isWireError(state.error)) &&
       maybe(state.lastEventId) &&
       (state.m === undefined || isMessage(state.m))) ||
-    (t === 'msgs' && sequenced && Array.isArray(ms) && ms.length > 0 && ms.length <= MAX_BATCH && ms.every(isMessage)) ||
+    (t === 'msgs' && sequenced && Array.isArray(ms) && ms.length > 0 && ms.length <= MAX_BATCH && [...ms].every(isMessage)) ||
     (t === 'err' && sequenced && isWireError(f.error)) ||
     (t === 'send' && typeof f.id === 'string') ||
     (t === 'ack' && typeof f.id === 'string' && (f.error === undefined || isWireError(f.error)))

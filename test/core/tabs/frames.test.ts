@@ -42,6 +42,8 @@ describe('readFrame rejects', () => {
   const batch = (ms: unknown[]) => ({ v: PROTOCOL, t: 'msgs', e: 1, s: 1, ms })
   const ack = (error: unknown) => ({ v: PROTOCOL, t: 'ack', id: 'a', error })
   const invalid: [string, unknown][] = [
+    // `every` skips holes: a sparse batch would reach the followers with undefined messages.
+    ['a msgs frame with holes in its batch', { v: PROTOCOL, t: 'msgs', e: 1, s: 1, ms: new Array(3) }],
     ['null', null],
     ['undefined', undefined],
     ['a string', 'hello'],
