@@ -64,18 +64,20 @@ export function createRelay(
       }
     }
   }
+  /** Starts the check if this leader's timers ran late: asked as the first thing arrives after a stall. */
+  const begin = () => {
+    const pending = checking ? undefined : check()
+    if (!pending) return
+    checking = true
+    void pending.then((leads) => {
+      checking = false
+      if (leads) flush()
+      else superseded()
+    })
+  }
   const add = (item: Item) => {
     if (stopped) return
-    // Asked as the first thing off the wire arrives, before this tab delivers it to itself.
-    const pending = checking ? undefined : check()
-    if (pending) {
-      checking = true
-      void pending.then((leads) => {
-        checking = false
-        if (leads) flush()
-        else superseded()
-      })
-    }
+    begin()
     if (!outbox.length && !checking) schedule(flush)
     const tail = outbox.at(-1)
     // A batch past what a follower accepts in one frame goes on in the next.
@@ -91,7 +93,7 @@ export function createRelay(
      * tab still leads, in order with what waits, and not at all if it no longer does (the
      * next leader delivers it).
      */
-    own: (run: () => void) => (checking ? outbox.push({ t: 'own', run }) : run()),
+    own: (run: () => void) => (begin(), checking ? outbox.push({ t: 'own', run }) : run()),
     /** Liveness, with the last sequence number used, so a follower that missed frames can tell. */
     beat: () => void (stopped || post({ t: 'beat', e: epoch, r: from, s: seq })),
     /** The last sequence number posted. */

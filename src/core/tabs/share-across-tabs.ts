@@ -54,7 +54,9 @@ export function shareAcrossTabs<T>(
 
   let follower = FOLLOWER
   let channel: TabChannel | undefined
-  let leader: { connection: Shareable<T>; hello(frame: Extract<Frame, { t: 'hello' }>): void; stop(): void } | undefined
+  let leader:
+    | { connection: Shareable<T>; hello(frame: Extract<Frame, { t: 'hello' }>): void; send(id: string, data: unknown): void; stop(): void }
+    | undefined
   let joined = false
   let away = false
   let watchdog: unknown
@@ -179,6 +181,11 @@ export function shareAcrossTabs<T>(
         }
         relay.state({ ...wireState(store.peek()), lastEventId: last?.id ?? store.peek().lastEventId, m: last })
       },
+      /**
+       * A follower's send. After a stall it waits, like a delivery, until this tab knows it
+       * still leads: the followers sent it again through the next leader meanwhile.
+       */
+      send: (id: string, data: unknown) => relay.own(() => sends?.fromFollower(id, data)),
       stop() {
         timers.clearTimeout(beat)
         relay.stop()
@@ -227,7 +234,7 @@ export function shareAcrossTabs<T>(
     if (frame.t === 'replay') return
     if (leader) {
       if (frame.t === 'hello') leader.hello(frame)
-      else if (frame.t === 'send') sends?.fromFollower(frame.id, frame.data)
+      else if (frame.t === 'send') leader.send(frame.id, frame.data)
       return
     }
     if (!('e' in frame)) return
@@ -278,6 +285,9 @@ export function shareAcrossTabs<T>(
     if (c) catching = { c, frames: [], timer: timers.setTimeout(caughtUp, timeout) }
     election.join()
     post({ t: 'hello', c, since, n })
+    // Sends that waited while it was away go to whoever leads now (each id is taken once):
+    // their acknowledgement may have come while its channel was closed.
+    if (returning) sends?.resend()
     guard()
   }
   /** Leaves both (`next`: the election's state after), so the page can be frozen or go into the back/forward cache. */
