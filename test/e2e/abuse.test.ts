@@ -56,11 +56,8 @@ describe('the server under abuse (in process, with a page watching)', () => {
   it('survives a burst of malformed messages and bad handshakes, and its other clients go on receiving', async () => {
     const context = await browser.newContext()
     // What this test watches is the server; the page's idle timeout (1 s in the other e2e
-    // tests, which time it) is a budget a page starved by a loaded machine can miss. The
-    // page keeps its own connections (share=tab): on an idle machine the default mode's
-    // first chat subscription in a lone tab is not delivered until a reconnect, a bug still
-    // open (see the closing note of issue 9), which this server test must not depend on.
-    const { page, errors } = await openApp(context, appUrl(demo, { name: 'watcher', idle: 5000, share: 'tab' }))
+    // tests, which time it) is a budget a page starved by a loaded machine can miss.
+    const { page, errors } = await openApp(context, appUrl(demo, { name: 'watcher', idle: 5000 }))
     const origin = demo.url.slice(0, -1)
     const before = (await recording(page)).ids.quotes.length
 

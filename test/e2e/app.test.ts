@@ -13,6 +13,7 @@ import {
   startTestDemo,
   waitOpen,
 } from './helpers.ts'
+import { connectChat } from './ws-client.ts'
 
 /** Makes the page see itself hidden or visible, as a background tab would. */
 const setHidden = (page: Page, hidden: boolean) =>
@@ -69,6 +70,19 @@ describe('the demo app', () => {
     await expect.poll(() => list.innerText()).toContain('<img src=x onerror="window.__xss=1"> rendered as text')
     expect(await list.locator('img, b').count()).toBe(0)
     expect(await page.evaluate(() => (window as { __xss?: unknown }).__xss)).toBeUndefined()
+    expect(errors).toEqual([])
+  })
+
+  it('a lone tab in the default mode sends its mount-effect subscription with its first socket: a post made as soon as it shows open arrives', async (test) => {
+    const { expect } = test
+    const { demo, context } = await fresh(test)
+    const { page, errors } = await openApp(context, appUrl(demo, { name: 'alone', idle: 5000 }))
+    // The chat subscribes from "now" (no `since`): a subscription still held back in the
+    // tab (it was, for 250 ms, as if another leader might have taken it) misses this post.
+    const poster = await connectChat(demo.url.slice(0, -1))
+    poster.socket.send(JSON.stringify({ type: 'publish', channel: 'room', data: { from: 'poster', text: 'right away', cid: 'r1' } }))
+    await expect.poll(async () => chatCounts(await recording(page), ['right away'])).toEqual([1])
+    poster.socket.close()
     expect(errors).toEqual([])
   })
 

@@ -56,14 +56,18 @@ export function createSends(ctx: SendsContext) {
 
   return {
     unacked,
-    /** A send from this tab while another leads. */
-    queue(data: unknown) {
+    /**
+     * A send from this tab while it does not lead. Before it heard of any leader (`wait`) it
+     * keeps the send: `resend` posts it to the first leader it hears, and if this tab leads
+     * first, nobody else can have taken it, so it goes out without a grace.
+     */
+    queue(data: unknown, wait?: boolean) {
       if (unacked.size >= ctx.maxQueued) {
         ctx.report(new RealtimeError('overflow', 'the send queue is full'))
         return 'rejected'
       }
       const id = newId()
-      if (!ctx.post({ t: 'send', id, data })) return 'rejected'
+      if (!wait && !ctx.post({ t: 'send', id, data })) return 'rejected'
       unacked.set(id, data)
       return 'queued'
     },

@@ -192,8 +192,8 @@ export function shareAcrossTabs<T>(
         for (const off of offs) off()
       },
     })
-    // No grace for the first leader a tab knows of, unless it sent before it heard one.
-    sends?.lead(connection as Shareable<unknown>, resume || sends.unacked.size ? Math.min(beatEvery, 250) : 0)
+    // No grace for the first leader a tab knows of: it posted no send before (see `send`).
+    sends?.lead(connection as Shareable<unknown>, resume ? Math.min(beatEvery, 250) : 0)
     connection.connect()
     mirror()
     tick()
@@ -332,6 +332,6 @@ export function shareAcrossTabs<T>(
       store.set({ status: 'closed', error: null, attempt: 0 }, urgent)
       return mine
     },
-    send: (message: unknown) => (leader ? sends?.own(message) : sends?.queue(message)),
+    send: (message: unknown) => (leader ? sends?.own(message) : sends?.queue(message, !follower.epoch)),
   }
 }

@@ -48,6 +48,16 @@ describe('a follower', () => {
     expect([...sends.unacked.values()]).toEqual(['b'])
   })
 
+  it('before it heard of any leader (wait), keeps the send unposted; resend posts it to the first leader it hears', () => {
+    const { sends, frames, shown } = setup()
+    expect(sends.queue('a', true)).toBe('queued')
+    expect(sends.queue('b', true)).toBe('queued')
+    expect(frames).toEqual([])
+    expect([...sends.unacked.values()]).toEqual(['a', 'b'])
+    sends.resend()
+    expect(shown()).toEqual(['send a', 'send b'])
+  })
+
   it('past maxQueued unacknowledged sends, a send is refused with an overflow error and not posted', () => {
     const { sends, frames, reported } = setup({ maxQueued: 2 })
     sends.queue('a')

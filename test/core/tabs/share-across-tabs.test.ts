@@ -216,16 +216,41 @@ describe('shareAcrossTabs (injected locks, channels and timers)', () => {
     expect(c!.errors).toEqual([])
   })
 
-  it('a tab that sends before it heard any leader, then gets the lock before the ack: no second send (item 3)', async () => {
+  it('a lone tab that sends before it knows any leader sends at once when it leads: nobody else can have taken its send, so it has no grace', async () => {
+    const w = world()
+    const a = w.open('A')
+    a.shared.connect()
+    a.shared.send!('subscribe') // from a mount effect: the lock is not granted yet
+    expect(w.channels.posted.filter((p) => (p.data as { t: string }).t === 'send')).toEqual([])
+    await w.run()
+    expect(a.conn.sent).toEqual(['subscribe'])
+  })
+
+  it('a tab that sends before it heard any leader posts the send once it hears one', async () => {
     const w = world()
     const [a] = await started(w, 'A')
     const b = w.open('B')
     b.shared.connect()
-    b.shared.send!('x') // B knows no leader yet
+    b.shared.send!('x') // B knows no leader yet: the send waits in B
+    await w.channels.deliver(w.between('B', 'A')) // B's hello
+    expect(a!.conn.sent).toEqual([])
+    await w.run() // A answers; B hears a leader and posts the send
+    expect(a!.conn.sent).toEqual(['x'])
+    expect(b.errors).toEqual([])
+  })
+
+  it('a tab that sends right after it heard its first leader, then gets the lock before the ack: no second send (item 3)', async () => {
+    const w = world()
+    const [a] = await started(w, 'A')
+    const b = w.open('B')
+    b.shared.connect()
+    await w.channels.deliver(w.between('B', 'A')) // B's hello
+    await w.channels.deliver(w.between('A', 'B')) // A's answer: B knows its leader
+    b.shared.send!('x')
     await w.channels.deliver(w.between('B', 'A'))
     expect(a!.conn.sent).toEqual(['x'])
     a!.shared.close()
-    await w.locks.tasks.run() // B leads (as the first leader it knows: no grace)
+    await w.locks.tasks.run() // B leads (after A: with a grace, in which A's ack arrives)
     await w.run()
     w.timers.advance(HEARTBEAT * 3)
     await w.run()
