@@ -19,7 +19,7 @@ import type { HostReply, HostRequest, Target } from './server-protocol.ts'
 const variant = process.argv[2] === 'bare' ? 'bare' : 'tabwire'
 const now = () => performance.timeOrigin + performance.now()
 /** An event: its number, when it was appended, and some padding to a realistic ~100 B. */
-const payload = (n: number) => `{"n":${n},"t":${now()},"p":"${'x'.repeat(48)}"}`
+const payload = (n: number, t = now()) => `{"n":${n},"t":${t},"p":"${'x'.repeat(48)}"}`
 
 interface Endpoints {
   publish(target: 'sse' | 'ws', text: string): void
@@ -72,11 +72,13 @@ server.on('upgrade', endpoints.upgrade)
 async function send(target: Target, from: number, count: number, rate: number) {
   const targets = target === 'both' ? (['sse', 'ws'] as const) : ([target] as const)
   const started = now()
+  // A burst is stamped with its start: the app appended every event of it at that moment.
+  const stamp = rate === 0 ? started : undefined
   let sent = 0
   while (sent < count) {
     const due = rate === 0 ? count : Math.min(count, Math.floor(((now() - started) / 1000) * rate) + 1)
     for (; sent < due; sent++) {
-      const text = payload(from + sent)
+      const text = payload(from + sent, stamp)
       for (const t of targets) endpoints.publish(t, text)
     }
     if (sent < count) await new Promise((resolve) => setTimeout(resolve, 2))
@@ -88,7 +90,7 @@ process.on('message', async (message: HostRequest) => {
   let answer: Omit<HostReply, 'id'>
   if (message.type === 'cpu') {
     const { user, system } = process.cpuUsage()
-    answer = { cpu: user + system }
+    answer = { cpu: user + system, system }
   } else if (message.type === 'mem') {
     for (let i = 0; i < 3; i++) globalThis.gc?.()
     const m = process.memoryUsage()

@@ -15,6 +15,8 @@ export interface HostReply {
   id: number
   /** µs of CPU (user + system) used by the server process so far. */
   cpu?: number
+  /** Of which system time (µs). */
+  system?: number
   heap?: number
   rss?: number
   clients?: { sse: number; ws: number }

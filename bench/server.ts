@@ -9,9 +9,10 @@
  * all on 127.0.0.1. Printed per variant:
  *
  * - memory per idle SSE / WebSocket client (heap + external after GC, and RSS);
- * - server CPU per delivered event per client: `--cpu-events` events at `--cpu-rate`/s to one
- *   transport's clients, the server's `process.cpuUsage()` from the first append until every
- *   client has every event;
+ * - server CPU per delivered event per client: at each of `--cpu-rates` events/s for
+ *   `--cpu-seconds` to one transport's clients, the server's `process.cpuUsage()` from the
+ *   first append until every client has every event (at low rates each event is a write of
+ *   its own to each socket, a syscall; at high rates batching pays);
  * - delivery latency p50 / p99 of a burst of `--burst` events appended in one tick, per
  *   transport;
  * - the highest event rate (of `--rates`, `--step` s each, to both transports at once) that
@@ -30,8 +31,8 @@ const { values: args } = parseArgs({
   options: {
     clients: { type: 'string', default: '1000' },
     procs: { type: 'string', default: '2' },
-    'cpu-events': { type: 'string', default: '300' },
-    'cpu-rate': { type: 'string', default: '150' },
+    'cpu-rates': { type: 'string', default: '100,1000' },
+    'cpu-seconds': { type: 'string', default: '1.5' },
     burst: { type: 'string', default: '1000' },
     rates: { type: 'string', default: '25,50,100,200,400,800,1600' },
     step: { type: 'string', default: '2' },
@@ -125,7 +126,7 @@ function percentile(histogram: Map<number, number>, p: number) {
 
 interface VariantResult {
   memory: Record<'sse' | 'ws', { heap: number; rss: number }>
-  cpu: Record<'sse' | 'ws', { perEvent: number; delivered: number; expected: number }>
+  cpu: Record<'sse' | 'ws', { rate: number; perEvent: number; system: number; delivered: number; expected: number }[]>
   latency: Record<'sse' | 'ws', { p50: number; p99: number; delivered: number; expected: number; ms: number }>
   maxRate: number
   ladder: string[]
@@ -153,16 +154,19 @@ async function run(variant: 'tabwire' | 'bare'): Promise<VariantResult> {
   const per = (a: HostReply, b: HostReply) => ({ heap: (b.heap! - a.heap!) / clients, rss: (b.rss! - a.rss!) / clients })
   const memory = { sse: per(m0, m1), ws: per(m1, m2) }
 
-  const cpuEvents = Number(args['cpu-events'])
-  const cpu = {} as VariantResult['cpu']
+  const cpu: VariantResult['cpu'] = { sse: [], ws: [] }
   for (const target of ['sse', 'ws'] as const) {
-    progress(`${variant}: CPU, ${cpuEvents} events at ${args['cpu-rate']}/s to the ${target} clients`)
-    await expectAll(groups[target], next, cpuEvents)
-    const before = await ask({ type: 'cpu' })
-    await send(target, cpuEvents, Number(args['cpu-rate']))
-    const t = await settle(groups[target], clients, 30_000)
-    const after = await ask({ type: 'cpu' })
-    cpu[target] = { perEvent: (after.cpu! - before.cpu!) / Math.max(1, t.delivered), delivered: t.delivered, expected: cpuEvents * clients }
+    for (const rate of args['cpu-rates'].split(',').map(Number)) {
+      const count = Math.round(rate * Number(args['cpu-seconds']))
+      progress(`${variant}: CPU, ${count} events at ${rate}/s to the ${target} clients`)
+      await expectAll(groups[target], next, count)
+      const before = await ask({ type: 'cpu' })
+      await send(target, count, rate)
+      const t = await settle(groups[target], clients, 30_000)
+      const after = await ask({ type: 'cpu' })
+      const delivered = Math.max(1, t.delivered)
+      cpu[target].push({ rate, perEvent: (after.cpu! - before.cpu!) / delivered, system: (after.system! - before.system!) / delivered, delivered: t.delivered, expected: count * clients })
+    }
   }
 
   const burst = Number(args.burst)
@@ -214,13 +218,15 @@ for (const [variant, r] of results) {
   for (const t of ['sse', 'ws'] as const) {
     const name = t === 'sse' ? 'SSE' : 'WebSocket'
     console.log(`  ${name}: memory per idle client ${kb(r.memory[t].heap)} heap, ${kb(r.memory[t].rss)} RSS`)
-    console.log(
-      `  ${name}: server CPU per delivered event per client ${us(r.cpu[t].perEvent)}${ratio(r.cpu[t].perEvent, b?.cpu[t].perEvent)}` +
-        ` (${r.cpu[t].delivered} of ${r.cpu[t].expected} delivered)`,
+    r.cpu[t].forEach((c, i) =>
+      console.log(
+        `  ${name}: server CPU per delivered event per client at ${c.rate} events/s ${us(c.perEvent)}${ratio(c.perEvent, b?.cpu[t][i]?.perEvent)}` +
+          ` (system ${us(c.system)}; ${c.delivered} of ${c.expected} delivered)`,
+      ),
     )
     const l = r.latency[t]
     console.log(
-      `  ${name}: burst of ${args.burst}: latency p50 ${l.p50.toFixed(1)} ms${ratio(l.p50, b?.latency[t].p50)}, p99 ${l.p99.toFixed(1)} ms${ratio(l.p99, b?.latency[t].p99)},` +
+      `  ${name}: burst of ${args.burst} in one tick: latency from its start p50 ${l.p50.toFixed(1)} ms${ratio(l.p50, b?.latency[t].p50)}, p99 ${l.p99.toFixed(1)} ms${ratio(l.p99, b?.latency[t].p99)},` +
         ` all delivered after ${l.ms} ms (${l.delivered} of ${l.expected})`,
     )
   }
