@@ -1,3 +1,5 @@
+export { type ReplayLogCheck, ReplayLogContractError, type ReplayLogFactory, replayLogContract } from './contract.ts'
+export { ServerOptionsError } from './errors.ts'
 export { formatEvent, type SseEvent } from './format.ts'
 export { createMemoryLog, type LogEntry, type MemoryLogOptions, parseLogId, type Replay, type ReplayLog, type ResetReason } from './log.ts'
 export { createSseHandler, type SseHandler, type SseHandlerOptions } from './sse.ts'

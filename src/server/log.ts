@@ -1,8 +1,17 @@
+import { describeError, ServerOptionsError, warn } from './errors.ts'
+
 /** One event in a replay log. */
 export interface LogEntry {
-  /** `<epoch>.<seq>`: the id clients send back as `Last-Event-ID`. */
+  /**
+   * The id clients send back to resume (`Last-Event-ID`, `since`). Opaque to the handlers;
+   * it must not contain a line break or NULL (SSE cannot carry those). The memory log's ids
+   * are `<epoch>.<seq>`.
+   */
   readonly id: string
-  /** Position in the log, starting at 1; grows by one per entry. */
+  /**
+   * The entry's position: a safe integer, strictly greater than every earlier entry's in
+   * the same log (gaps allowed). The handlers compare positions only through it.
+   */
   readonly seq: number
   /** The SSE event type (`message` when undefined). */
   readonly event: string | undefined
@@ -14,15 +23,28 @@ export interface LogEntry {
 export type ResetReason = 'epoch' | 'gap' | 'invalid'
 
 /**
- * The entries a resuming client missed, or why continuity broke, with `head`: the id of
- * the newest entry (`<epoch>.0` for an empty log), from which the client goes on.
+ * The entries a resuming client missed, or why continuity broke. A reset names `head`, the
+ * id of the newest entry (for an empty log, an id that resumes from the start, such as the
+ * memory log's `<epoch>.0`), and `headSeq`, its `seq` (0 for an empty log): the client goes
+ * on from there, and every entry appended later has a greater `seq`.
  */
-export type Replay = { readonly entries: readonly LogEntry[] } | { readonly reset: ResetReason; readonly head: string }
+export type Replay = { readonly entries: readonly LogEntry[] } | { readonly reset: ResetReason; readonly head: string; readonly headSeq: number }
 
 /**
  * A bounded log of recent events that clients resume from. Behind this small interface a
- * shared store (Redis streams, a database) can back several server instances: `since`
- * may be async.
+ * shared store (Redis streams, a database) can back several server instances. The contract,
+ * which `replayLogContract` checks for any store:
+ *
+ * - `append` returns the new entry and tells every listener, synchronously, in append order;
+ *   `seq` grows strictly; ids are unique and free of line breaks and NULL. A throwing
+ *   listener must not stop the others nor make `append` throw.
+ * - `since(id)` answers, for an id this log gave out, exactly the entries after it, oldest
+ *   first; none for no id (`null`, `undefined`, `''`) or the newest id. When the entries
+ *   after the id are not all kept any more, or the id is not one of this log's (another
+ *   epoch, malformed, from the future), it answers a reset instead: never a replay with a
+ *   hole. It may be async and may fail; the handlers cut that client, which retries.
+ * - Entries appended while `since` runs may be in its answer or not: the handlers also hear
+ *   them live and drop by `seq` what they already sent.
  */
 export interface ReplayLog {
   /** The identity of this log's lifetime; a restart is a new epoch. */
@@ -34,13 +56,9 @@ export interface ReplayLog {
   readonly head?: string
   /** Appends an event and tells subscribers. */
   append(data: string, event?: string): LogEntry
-  /**
-   * What a client that last saw `lastEventId` missed. No id: nothing to replay. An id from
-   * another epoch, older than the log keeps, or malformed: a reset, so the client refetches
-   * instead of silently missing data.
-   */
+  /** What a client that last saw `lastEventId` missed (see the contract above). */
   since(lastEventId: string | null | undefined): Replay | Promise<Replay>
-  /** Listens for appended entries. */
+  /** Listens for appended entries; returns the function that stops listening. */
   subscribe(listener: (entry: LogEntry) => void): () => void
 }
 
@@ -55,6 +73,13 @@ export interface MemoryLogOptions {
    * @defaultValue a fresh random one
    */
   epoch?: string
+  /**
+   * Called when a listener throws; the other listeners still get the entry and `append`
+   * does not throw.
+   * @defaultValue a process warning (code `TABWIRE_SERVER`)
+   * @example createMemoryLog({ onListenerError: (error, entry) => logger.error({ error, id: entry.id }) })
+   */
+  onListenerError?: (error: unknown, entry: LogEntry) => void
 }
 
 /** Parses `<epoch>.<seq>`; undefined when the id has another shape. */
@@ -63,12 +88,19 @@ export function parseLogId(id: string): { epoch: string; seq: number } | undefin
   return match ? { epoch: match[1]!, seq: Number(match[2]) } : undefined
 }
 
-/** An in-memory replay log with monotonically increasing ids. */
+/**
+ * An in-memory replay log: ids `<epoch>.<seq>`, seq 1, 2, 3…, the newest `capacity` entries
+ * kept for replay.
+ * @example
+ * const quotes = createMemoryLog({ capacity: 1000 })
+ * quotes.append(JSON.stringify({ symbol: 'ACME', price: 42 }), 'quote')
+ */
 export function createMemoryLog(options: MemoryLogOptions = {}): ReplayLog {
   const capacity = options.capacity ?? 1000
-  if (!(capacity >= 1)) throw new TypeError('[tabwire/server] createMemoryLog: capacity must be at least 1')
+  if (!(capacity >= 1)) throw new ServerOptionsError('createMemoryLog', 'capacity', 'capacity must be at least 1')
   const epoch = options.epoch ?? Math.random().toString(36).slice(2, 10)
-  if (!/^[A-Za-z0-9_-]+$/.test(epoch)) throw new TypeError('[tabwire/server] createMemoryLog: the epoch must be letters, digits, _ or -')
+  if (!/^[A-Za-z0-9_-]+$/.test(epoch)) throw new ServerOptionsError('createMemoryLog', 'epoch', 'the epoch must be letters, digits, _ or -')
+  const onListenerError = options.onListenerError ?? ((error, entry) => warn(`a log listener threw on entry ${entry.id}: ${describeError(error)}`))
   const entries: LogEntry[] = []
   const listeners = new Set<(entry: LogEntry) => void>()
   let seq = 0
@@ -89,10 +121,9 @@ export function createMemoryLog(options: MemoryLogOptions = {}): ReplayLog {
         try {
           listener(entry)
         } catch (error) {
-          // One subscriber's failure must not cost the others this entry.
-          queueMicrotask(() => {
-            throw error
-          })
+          // One subscriber's failure must not cost the others this entry, nor crash the
+          // process (rethrown later, it would be an uncaught exception).
+          reportListenerError(onListenerError, error, entry)
         }
       }
       return entry
@@ -101,7 +132,7 @@ export function createMemoryLog(options: MemoryLogOptions = {}): ReplayLog {
       if (!lastEventId) return { entries: [] }
       const parsed = parseLogId(lastEventId)
       const first = entries[0]?.seq ?? seq + 1
-      const reset = (reason: ResetReason) => ({ reset: reason, head: `${epoch}.${seq}` })
+      const reset = (reason: ResetReason) => ({ reset: reason, head: `${epoch}.${seq}`, headSeq: seq })
       if (!parsed) return reset('invalid')
       if (parsed.epoch !== epoch) return reset('epoch')
       if (parsed.seq > seq) return reset('invalid')
@@ -113,5 +144,13 @@ export function createMemoryLog(options: MemoryLogOptions = {}): ReplayLog {
       listeners.add(listener)
       return () => void listeners.delete(listener)
     },
+  }
+}
+
+function reportListenerError(report: (error: unknown, entry: LogEntry) => void, error: unknown, entry: LogEntry) {
+  try {
+    report(error, entry)
+  } catch {
+    // The report itself failed: nothing is left to tell, and append must not throw.
   }
 }
