@@ -1,40 +1,66 @@
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { type WebSocket, WebSocketServer } from 'ws'
+import { describeError, ServerOptionsError, warn } from './errors.ts'
+import { createFeed, type Feed, type Sink } from './feed.ts'
 import type { LogEntry, ReplayLog } from './log.ts'
+import { createTicker } from './ticker.ts'
+import { asIs, webSocketTextFrame } from './wire.ts'
 
 export interface WebSocketHandlerOptions {
-  /** The channels clients may subscribe to, each with its replay log. */
+  /**
+   * The channels clients may subscribe to, each with its replay log.
+   * @example createWebSocketHandler({ channels: { quotes: createMemoryLog() }, origins: ['https://app.example.com'] })
+   */
   channels: Record<string, ReplayLog>
   /**
    * Channels clients may publish to (`{ type: 'publish', channel, data }` appends
-   * `JSON.stringify(data)` to the channel's log).
+   * `JSON.stringify(data)` to the channel's log). With any, `origins` is required.
    * @defaultValue none
+   * @example createWebSocketHandler({ channels: { room }, writable: ['room'], origins: ['https://app.example.com'] })
    */
   writable?: readonly string[]
   /**
-   * Origins allowed at the upgrade; others get 403. Set it for any endpoint with `writable`
-   * channels, or any page on the web can publish through a visitor's browser.
-   * @defaultValue any origin
+   * Origins allowed at the upgrade; others (and requests without one) get 403. Required
+   * when channels are `writable`, or any page on the web could publish through a
+   * visitor's browser: creating such a handler without it throws. `'*'` allows every
+   * origin, on purpose.
+   * @defaultValue any origin, when no channel is writable
+   * @example createWebSocketHandler({ channels, writable: ['room'], origins: ['https://app.example.com', 'http://localhost:5173'] })
    */
-  origins?: readonly string[]
+  origins?: readonly string[] | '*'
   /**
    * Largest incoming frame in bytes; a bigger one closes the socket with 1009.
    * @defaultValue 65536
+   * @example createWebSocketHandler({ channels, maxPayload: 16 * 1024 })
    */
   maxPayload?: number
   /**
-   * Protocol-level ping interval in ms; a client that has not answered the previous ping is
-   * terminated. `0` is off. (Clients' own app-level `'ping'` text gets `'pong'` always.)
+   * Protocol-level ping interval in ms (one timer for every socket); a client that has not
+   * answered the previous ping is terminated. `0` is off. (Clients' own app-level `'ping'`
+   * text gets `'pong'` always.)
    * @defaultValue 30000
+   * @example createWebSocketHandler({ channels, heartbeat: 10_000 })
    */
   heartbeat?: number
   /**
    * Bytes a socket may have waiting to be sent. A client that stops reading is terminated
-   * past it (it resumes later with `since`), so it cannot grow the server's memory.
+   * past it (it resumes later with `since`), so it cannot grow the server's memory. A
+   * replay is paced by the socket and never counts; live events held for a subscription
+   * during its replay do.
    * @defaultValue 1048576
+   * @example createWebSocketHandler({ channels, maxBuffered: 4 * 1024 * 1024 })
    */
   maxBuffered?: number
+  /**
+   * Under load, live events go out to each socket at most once per this many ms, batched
+   * into one write (an event after a quiet spell goes out at once, and a burst goes out in
+   * 64 KiB writes as it is appended). Larger saves CPU per event; `0` writes at the end of
+   * every turn of the event loop.
+   * @defaultValue 10
+   * @example createWebSocketHandler({ channels, batchWindow: 0 })
+   */
+  batchWindow?: number
 }
 
 /** Upgrade handler and controls for a WebSocket endpoint. */
@@ -57,7 +83,22 @@ export type ServerFrame =
   /** `head`: what the subscription started after (see `ReplayLog.head`; null when the log does not say): resume from it. */
   | { type: 'subscribed'; channel: string; head: string | null }
   | { type: 'reset'; channel: string; epoch: string; reason: string; head: string }
-  | { type: 'error'; code: 'bad-json' | 'bad-message' | 'unknown-channel' | 'read-only'; message: string }
+  /**
+   * `bad-json`: not JSON text; `bad-message`: not a frame of the protocol, or `data` that
+   * cannot be stored as JSON (nested too deep); `unknown-channel`; `read-only`: publishing to
+   * a channel that is not `writable`; `server-error`: the channel's log failed the append.
+   */
+  | { type: 'error'; code: 'bad-json' | 'bad-message' | 'unknown-channel' | 'read-only' | 'server-error'; message: string }
+
+interface ClientMessage {
+  type?: unknown
+  channel?: unknown
+  since?: unknown
+  data?: unknown
+}
+
+/** Replies (errors, pongs) may wait beyond `maxBuffered` by one replay chunk. */
+const REPLY_SLACK = 65_536
 
 /**
  * A WebSocket endpoint on the `ws` package that serves replay logs as channels.
@@ -65,142 +106,215 @@ export type ServerFrame =
  * Client frames (JSON text): `{ type: 'subscribe', channel, since? }` (resume after the id
  * `since`: exactly the missed events, or a `reset` frame), `{ type: 'unsubscribe', channel }`,
  * `{ type: 'publish', channel, data }`, and the text `ping` (answered `pong`). Bad input
- * gets an `error` frame; the socket and every other client go on.
+ * gets an `error` frame; the socket and every other client go on. An event is framed once
+ * per channel and the same bytes go to every subscriber, batched per turn of the event
+ * loop. A log that fails a subscription closes that socket with 1011 (the client retries).
  *
  * @example
- * const chat = createWebSocketHandler({ channels: { room: createMemoryLog() }, writable: ['room'] })
+ * const chat = createWebSocketHandler({ channels: { room: createMemoryLog() }, writable: ['room'], origins: ['https://app.example.com'] })
  * server.on('upgrade', (req, socket, head) => req.url === '/chat' ? chat.handleUpgrade(req, socket, head) : socket.destroy())
  */
 export function createWebSocketHandler(options: WebSocketHandlerOptions): WebSocketHandler {
-  const { channels, heartbeat = 30_000 } = options
+  const { channels, heartbeat = 30_000, maxBuffered = 1_048_576, batchWindow = 10 } = options
+  const writable = new Set(options.writable ?? [])
+  const origins = options.origins
+  if (writable.size && origins === undefined) {
+    throw new ServerOptionsError(
+      'createWebSocketHandler',
+      'origins',
+      "channels are writable but `origins` is not set, so any web page could publish through its visitors' browsers. " +
+        "List the pages' origins (origins: ['https://app.example.com']), or pass origins: '*' to allow every origin on purpose.",
+    )
+  }
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload ?? 65_536 })
   const stalled = new WeakSet<WebSocket>()
   const alive = new WeakSet<WebSocket>()
-  const frames = new Map<string, WeakMap<LogEntry, string>>()
+  const feeds = new Map<string, Feed>()
 
-  /** The event frame for an entry on a channel, built once: data is the entry's JSON, or its text. */
-  const frame = (channel: string, entry: LogEntry) => {
-    let cache = frames.get(channel)
-    if (!cache) frames.set(channel, (cache = new WeakMap()))
-    let text = cache.get(entry)
-    if (text === undefined) {
-      let data: unknown = entry.data
-      try {
-        data = JSON.parse(entry.data)
-      } catch {}
-      text = JSON.stringify({ type: 'event', channel, id: entry.id, event: entry.event, data })
-      cache.set(entry, text)
+  const feedOf = (channel: string, log: ReplayLog) => {
+    let feed = feeds.get(channel)
+    if (!feed) {
+      const prefix = `{"type":"event","channel":${JSON.stringify(channel)},"id":`
+      const frame = (entry: LogEntry) => {
+        if (typeof entry.id !== 'string') throw new TypeError('the entry has no string id')
+        const event = entry.event === undefined ? '' : `,"event":${JSON.stringify(String(entry.event))}`
+        return webSocketTextFrame(Buffer.from(`${prefix}${JSON.stringify(entry.id)}${event},"data":${asJson(String(entry.data))}}`))
+      }
+      feeds.set(channel, (feed = createFeed({ log, frame, name: `channel ${JSON.stringify(channel)}`, maxBuffered, batchWindow })))
     }
-    return text
+    return feed
   }
 
-  wss.on('connection', (socket) => {
-    const subscriptions = new Map<string, () => void>()
-    const send = (text: string) => {
-      if (stalled.has(socket) || socket.readyState !== 1) return
-      if (socket.bufferedAmount > (options.maxBuffered ?? 1_048_576)) return socket.terminate()
-      socket.send(text)
+  const connect = (ws: WebSocket, socket: Duplex) => {
+    const subscriptions = new Map<string, { stop(): void }>()
+    const gone = new Promise<void>((resolve) => ws.once('close', resolve))
+    const sink: Sink = {
+      encode: asIs,
+      // Written on the socket `ws` writes to, as `ws` does: whole frames, synchronously.
+      write: (bytes) => (stalled.has(ws) || !sink.open ? true : socket.write(bytes)),
+      get buffered() {
+        return stalled.has(ws) ? 0 : socket.writableLength
+      },
+      get open() {
+        return ws.readyState === ws.OPEN && !socket.destroyed
+      },
+      drained: () => Promise.race([new Promise<void>((resolve) => socket.once('drain', resolve)), gone]),
     }
-    const reply = (message: ServerFrame) => send(JSON.stringify(message))
-    alive.add(socket)
+    const text = (value: string) => webSocketTextFrame(Buffer.from(value))
+    const reply = (message: ServerFrame | 'pong') => {
+      if (sink.buffered > maxBuffered + REPLY_SLACK) return ws.terminate()
+      sink.write(text(message === 'pong' ? message : JSON.stringify(message)))
+    }
+    const fail = (code: Extract<ServerFrame, { type: 'error' }>['code'], message: string) => reply({ type: 'error', code, message })
+
+    alive.add(ws)
     // An oversized or malformed frame makes `ws` close the socket (1009, 1002…) and then emit
     // 'error'; unheard, that error would crash the whole process.
-    socket.on('error', () => {})
-    socket.on('pong', () => alive.add(socket))
-    socket.on('close', () => subscriptions.forEach((off) => off()))
+    ws.on('error', () => {})
+    ws.on('pong', () => alive.add(ws))
+    void gone.then(() => {
+      for (const following of subscriptions.values()) following.stop()
+      subscriptions.clear()
+    })
 
-    const subscribe = async (channel: string, since: unknown) => {
+    const subscribe = (channel: string, since: unknown) => {
       const log = Object.hasOwn(channels, channel) ? channels[channel] : undefined
-      if (!log) return reply({ type: 'error', code: 'unknown-channel', message: `no channel '${channel}'` })
-      if (since !== undefined && typeof since !== 'string') return reply({ type: 'error', code: 'bad-message', message: '`since` must be an id string' })
-      subscriptions.get(channel)?.()
-      // Read before subscribing: every entry after it reaches this socket.
-      const head = log.head ?? null
-      let lastSeq = 0
-      let live = false
-      const pending: LogEntry[] = []
-      const deliver = (entry: LogEntry) => {
-        if (entry.seq <= lastSeq) return
-        lastSeq = entry.seq
-        send(frame(channel, entry))
-      }
-      const off = log.subscribe((entry) => (live ? deliver(entry) : pending.push(entry)))
-      subscriptions.set(channel, off)
-      const replay = await log.since(since)
-      if (subscriptions.get(channel) !== off) return
-      reply({ type: 'subscribed', channel, head })
-      if ('reset' in replay) {
-        lastSeq = Number(replay.head.slice(replay.head.lastIndexOf('.') + 1))
-        reply({ type: 'reset', channel, epoch: log.epoch, reason: replay.reset, head: replay.head })
-      } else replay.entries.forEach(deliver)
-      live = true
-      pending.forEach(deliver)
+      if (!log) return fail('unknown-channel', `no channel ${JSON.stringify(channel)}`)
+      if (since !== undefined && typeof since !== 'string') return fail('bad-message', '`since` must be an id string')
+      subscriptions.get(channel)?.stop()
+      // Read before following: every entry after it reaches this socket.
+      const head = readHead(log)
+      const following = feedOf(channel, log).follow({
+        sink,
+        since,
+        start: (replay) => {
+          const subscribed = text(JSON.stringify({ type: 'subscribed', channel, head } satisfies ServerFrame))
+          if (!('reset' in replay)) return subscribed
+          const reset: ServerFrame = { type: 'reset', channel, epoch: log.epoch, reason: replay.reset, head: replay.head }
+          return Buffer.concat([subscribed, text(JSON.stringify(reset))])
+        },
+        cut: (reason) => (reason === 'slow' ? ws.terminate() : ws.close(1011, 'the channel log failed')),
+      })
+      subscriptions.set(channel, following)
     }
 
-    socket.on('message', (raw, isBinary) => {
-      if (stalled.has(socket)) return
-      const text = isBinary ? '' : raw.toString()
-      if (text === 'ping') return send('pong')
-      let message: { type?: unknown; channel?: unknown; since?: unknown; data?: unknown }
+    const publish = (channel: string, data: unknown) => {
+      const log = Object.hasOwn(channels, channel) ? channels[channel] : undefined
+      if (!log) return fail('unknown-channel', `no channel ${JSON.stringify(channel)}`)
+      if (!writable.has(channel)) return fail('read-only', `cannot publish to ${JSON.stringify(channel)}`)
+      let json: string
       try {
-        message = JSON.parse(text)
+        json = JSON.stringify(data ?? null)
       } catch {
-        return reply({ type: 'error', code: 'bad-json', message: 'frames must be JSON text' })
+        // A RangeError for data nested too deep to stringify (a ~10 KB frame can do it).
+        return fail('bad-message', '`data` cannot be stored as JSON (nested too deep?)')
+      }
+      try {
+        log.append(json)
+      } catch (error) {
+        warn(`channel ${JSON.stringify(channel)}: append failed: ${describeError(error)}`)
+        fail('server-error', `could not publish to ${JSON.stringify(channel)}`)
+      }
+    }
+
+    const handle = (raw: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
+      if (stalled.has(ws)) return
+      const input = isBinary ? '' : raw.toString()
+      if (input === 'ping') return reply('pong')
+      let message: ClientMessage
+      try {
+        message = JSON.parse(input)
+      } catch {
+        return fail('bad-json', 'frames must be JSON text')
       }
       const channel = message?.channel
-      if (typeof channel !== 'string') return reply({ type: 'error', code: 'bad-message', message: 'expected { type, channel }' })
-      if (message.type === 'subscribe') return void subscribe(channel, message.since).catch(() => socket.terminate())
+      if (typeof channel !== 'string') return fail('bad-message', 'expected { type, channel }')
+      if (message.type === 'subscribe') return subscribe(channel, message.since)
       if (message.type === 'unsubscribe') {
-        subscriptions.get(channel)?.()
+        subscriptions.get(channel)?.stop()
         return void subscriptions.delete(channel)
       }
-      if (message.type === 'publish') {
-        if (!Object.hasOwn(channels, channel)) return reply({ type: 'error', code: 'unknown-channel', message: `no channel '${channel}'` })
-        if (!options.writable?.includes(channel)) return reply({ type: 'error', code: 'read-only', message: `cannot publish to '${channel}'` })
-        return void channels[channel]!.append(JSON.stringify(message.data ?? null))
-      }
-      reply({ type: 'error', code: 'bad-message', message: 'type must be subscribe, unsubscribe or publish' })
-    })
-  })
+      if (message.type === 'publish') return publish(channel, message.data)
+      fail('bad-message', 'type must be subscribe, unsubscribe or publish')
+    }
 
-  const timer =
-    heartbeat > 0
-      ? setInterval(() => {
-          for (const socket of wss.clients) {
-            if (stalled.has(socket)) continue
-            if (!alive.has(socket)) {
-              socket.terminate()
-              continue
-            }
-            alive.delete(socket)
-            socket.ping()
-          }
-        }, heartbeat)
-      : undefined
-  timer?.unref?.()
+    ws.on('message', (raw, isBinary) => {
+      try {
+        handle(raw, isBinary)
+      } catch (error) {
+        warn(`a WebSocket message could not be handled: ${describeError(error)}`)
+        ws.close(1011)
+      }
+    })
+  }
+
+  const ticker = createTicker(heartbeat, () => {
+    for (const ws of wss.clients) {
+      if (stalled.has(ws)) continue
+      if (!alive.has(ws)) {
+        ws.terminate()
+        continue
+      }
+      alive.delete(ws)
+      ws.ping()
+    }
+  })
+  ticker.start()
 
   return {
     handleUpgrade(request, socket, head) {
-      const origin = request.headers.origin
-      if (options.origins && !(origin && options.origins.includes(origin))) {
-        socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
-        return
+      // Node stops listening for the socket's errors once it is handed over for an upgrade.
+      socket.on('error', () => {})
+      try {
+        if (origins !== '*' && origins && !originAllowed(origins, request.headers.origin)) {
+          socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+          return
+        }
+        wss.handleUpgrade(request, socket, head, (ws) => connect(ws, socket))
+      } catch (error) {
+        warn(`a WebSocket upgrade failed: ${describeError(error)}`)
+        socket.destroy()
       }
-      wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request))
     },
     get clients() {
       return wss.clients.size
     },
     dropAll(code = 1012) {
-      for (const socket of wss.clients) socket.close(code)
+      for (const ws of wss.clients) ws.close(code)
     },
     stall() {
-      for (const socket of wss.clients) stalled.add(socket)
+      for (const ws of wss.clients) stalled.add(ws)
     },
     close() {
-      clearInterval(timer)
-      for (const socket of wss.clients) socket.terminate()
+      ticker.stop()
+      for (const ws of wss.clients) ws.terminate()
       wss.close()
     },
+  }
+}
+
+function originAllowed(origins: readonly string[], origin: string | undefined) {
+  return origin !== undefined && origins.includes(origin)
+}
+
+/** The log's head, if it tells one (a custom store's getter may fail: then it does not). */
+function readHead(log: ReplayLog): string | null {
+  try {
+    const head = log.head
+    return typeof head === 'string' ? head : null
+  } catch {
+    return null
+  }
+}
+
+/** The entry's data as JSON: itself when it is JSON text, else as a JSON string. */
+function asJson(data: string): string {
+  try {
+    // Parsed only to check it: the text goes out as it is, never stringified again, so
+    // data too deeply nested for JSON.stringify cannot throw here.
+    JSON.parse(data)
+    return data
+  } catch {
+    return JSON.stringify(data)
   }
 }

@@ -74,6 +74,15 @@ describe('createSseHandler: the stream', () => {
     expect(setSpy.mock.calls.filter((call) => call[1] === 15_000)).toHaveLength(1)
   })
 
+  it('uses one heartbeat timer for every stream, and sends the comment to each', async () => {
+    const setSpy = vi.spyOn(globalThis, 'setInterval')
+    onCleanup(() => setSpy.mockRestore())
+    const { url } = await serve({ log: filled(0), heartbeat: 25 })
+    const clients = await Promise.all([openSse(url()), openSse(url()), openSse(url())])
+    await eventually(() => expect(clients.map((c) => c.comments >= 2)).toEqual([true, true, true]))
+    expect(setSpy.mock.calls.filter((call) => call[1] === 25)).toHaveLength(1)
+  })
+
   it('sends no heartbeat with heartbeat 0', async () => {
     const { url } = await serve({ log: filled(0), heartbeat: 0 })
     const client = await openSse(url())
@@ -317,7 +326,8 @@ describe('createSseHandler: a client that stops reading during its replay', () =
 })
 
 describe('createSseHandler: clients and cleanup', () => {
-  it('counts open streams and removes its log listener when a client goes', async () => {
+  // Fan-out: one log listener serves every stream; it goes with the last one.
+  it('counts open streams, listens to the log once while any is open, and stops when the last goes', async () => {
     const { log, counts } = countingLog(filled(0))
     const { sse, url } = await serve({ log, heartbeat: 10 })
     expect(sse.clients).toBe(0)
@@ -325,14 +335,18 @@ describe('createSseHandler: clients and cleanup', () => {
     const b = await openSse(url())
     const c = await openSse(url())
     await eventually(() => expect(sse.clients).toBe(3))
-    expect(counts.active).toBe(3)
+    expect(counts).toEqual({ subscribed: 1, unsubscribed: 0, active: 1 })
     b.close()
     await eventually(() => expect(sse.clients).toBe(2))
-    expect(counts).toEqual({ subscribed: 3, unsubscribed: 1, active: 2 })
+    expect(counts).toEqual({ subscribed: 1, unsubscribed: 0, active: 1 })
     a.close()
     c.close()
     await eventually(() => expect(sse.clients).toBe(0))
-    expect(counts).toEqual({ subscribed: 3, unsubscribed: 3, active: 0 })
+    expect(counts).toEqual({ subscribed: 1, unsubscribed: 1, active: 0 })
+    const again = await openSse(url())
+    await eventually(() => expect(counts).toEqual({ subscribed: 2, unsubscribed: 1, active: 1 }))
+    again.close()
+    await eventually(() => expect(counts.active).toBe(0))
     // Appending with nobody listening is fine.
     log.append('nobody')
   })

@@ -16,6 +16,7 @@ import { createWebSocketHandler } from '../../src/server/ws.ts'
 const ws = createWebSocketHandler({
   channels: { feed: createMemoryLog({ epoch: 'p1' }) },
   writable: ['feed'],
+  origins: '*',
   heartbeat: 0,
   ...(JSON.parse(process.argv[2] ?? '{}') as { maxPayload?: number }),
 })

@@ -1,0 +1,254 @@
+/**
+ * "Replay, then live": the one routine both handlers serve a log with. Per log (SSE) or
+ * channel (WebSocket), a feed listens to the log once, frames each entry once, and writes
+ * the same bytes to every live client, batched per tick. A client that joins first gets
+ * what it missed, paced by its socket (a replay never counts as slow), while live entries
+ * are held for it up to `maxBuffered` bytes; then it joins the live clients, with no gap and
+ * no duplicate at the seam (entries are compared by `seq`, see `ReplayLog`).
+ */
+import { describeError, warn } from './errors.ts'
+import type { LogEntry, Replay, ReplayLog } from './log.ts'
+
+/** One client's socket, as a feed sees it. */
+export interface Sink {
+  /** Wraps payload bytes in this socket's framing; sinks with the same function share bytes. */
+  readonly encode: (payload: Buffer) => Buffer
+  /** Writes encoded bytes; false when the socket asks to wait for `drain`. */
+  write(bytes: Buffer): boolean
+  /** Bytes waiting in the socket. */
+  readonly buffered: number
+  /** Whether bytes can still be written. */
+  readonly open: boolean
+  /** Resolves once the socket drained or closed. */
+  drained(): Promise<void>
+}
+
+export interface FollowOptions {
+  sink: Sink
+  /** The id the client resumes after (none: live entries only). */
+  since: string | null | undefined
+  /** The payload to write before the replay, once `since` answered (WebSocket: `subscribed`, a reset frame). */
+  start(replay: Replay): Buffer | undefined
+  /** Lets the client go, once: it fell `maxBuffered` behind (`'slow'`), or the log failed it (`'failed'`). */
+  cut(reason: 'slow' | 'failed'): void
+}
+
+export interface Feed {
+  /** Starts serving a client; `stop` ends it (the client left or unsubscribed). */
+  follow(options: FollowOptions): { stop(): void }
+}
+
+export interface FeedOptions {
+  log: ReplayLog
+  /** The payload of an entry; a throw skips the entry with a warning. */
+  frame(entry: LogEntry): Buffer
+  /** What the feed serves, for warnings (`SSE`, `channel 'room'`). */
+  name: string
+  maxBuffered: number
+  /** Under load, live bytes go out at most once per this many ms (see the handlers' `batchWindow`). */
+  batchWindow: number
+}
+
+/** A write is at most this big, so no client waits long behind another's chunk. */
+const CHUNK_BYTES = 65_536
+
+interface Frame {
+  readonly seq: number
+  readonly bytes: Buffer
+}
+
+interface Member {
+  readonly options: FollowOptions
+  /** The newest entry written to this client (or covered by its reset). */
+  lastSeq: number
+  /** Live entries held while the client catches up. */
+  held: Frame[]
+  heldBytes: number
+  stopped: boolean
+}
+
+export function createFeed({ log, frame, name, maxBuffered, batchWindow }: FeedOptions): Feed {
+  const catching = new Set<Member>()
+  const live = new Set<Member>()
+  /** Framed once per entry, shared by replays and the live path (null: cannot be framed). */
+  const framed = new WeakMap<LogEntry, Frame | null>()
+  let unsubscribe: (() => void) | undefined
+  let batch: Frame[] = []
+  let batchBytes = 0
+  let scheduled: { cancel(): void } | undefined
+  let lastFlush = Number.NEGATIVE_INFINITY
+
+  const frameOf = (entry: LogEntry): Frame | null => {
+    let result = framed.get(entry)
+    if (result !== undefined) return result
+    try {
+      result = { seq: entry.seq, bytes: frame(entry) }
+    } catch (error) {
+      warn(`${name}: skipped log entry ${entry.id}, which cannot be framed: ${describeError(error)}`)
+      result = null
+    }
+    if (typeof entry === 'object' && entry !== null) framed.set(entry, result)
+    return result
+  }
+
+  const leave = (member: Member) => {
+    member.stopped = true
+    member.held = []
+    catching.delete(member)
+    live.delete(member)
+    if (catching.size || live.size) return
+    unsubscribe?.()
+    unsubscribe = undefined
+    scheduled?.cancel()
+    scheduled = undefined
+    batch = []
+    batchBytes = 0
+  }
+
+  const cut = (member: Member, reason: 'slow' | 'failed') => {
+    if (member.stopped) return
+    leave(member)
+    member.options.cut(reason)
+  }
+
+  /** Writes to a live client, or lets it go when `maxBuffered` bytes already wait. */
+  const deliver = (member: Member, bytes: Buffer) => {
+    const { sink } = member.options
+    if (!sink.open) return
+    if (sink.buffered > 0 && sink.buffered + bytes.length > maxBuffered) return cut(member, 'slow')
+    sink.write(bytes)
+  }
+
+  const flush = () => {
+    scheduled?.cancel()
+    scheduled = undefined
+    const frames = batch
+    if (!frames.length) return
+    lastFlush = performance.now()
+    batch = []
+    const payload = frames.length === 1 ? frames[0]!.bytes : Buffer.concat(frames.map((f) => f.bytes), batchBytes)
+    batchBytes = 0
+    const first = frames[0]!.seq
+    const last = frames.at(-1)!.seq
+    const encoded = new Map<FollowOptions['sink']['encode'], Buffer>()
+    for (const member of live) {
+      if (member.lastSeq >= last) continue
+      const { encode } = member.options.sink
+      if (member.lastSeq < first) {
+        let bytes = encoded.get(encode)
+        if (!bytes) encoded.set(encode, (bytes = encode(payload)))
+        deliver(member, bytes)
+      } else {
+        // Went live inside this batch: only its newer part (rare, so not shared).
+        const newer = frames.filter((f) => f.seq > member.lastSeq)
+        deliver(member, encode(Buffer.concat(newer.map((f) => f.bytes))))
+      }
+      member.lastSeq = last
+    }
+  }
+
+  const onEntry = (entry: LogEntry) => {
+    const f = frameOf(entry)
+    if (!f) return
+    for (const member of catching) {
+      member.held.push(f)
+      member.heldBytes += f.bytes.length
+      if (member.heldBytes > maxBuffered) cut(member, 'slow')
+    }
+    if (!live.size) return
+    batch.push(f)
+    batchBytes += f.bytes.length
+    // Batched on purpose: at once when a burst has framed CHUNK_BYTES; otherwise at the end
+    // of this turn of the event loop, or, right after another write, once batchWindow has
+    // passed since it (one write per socket per window under load, not one per event).
+    if (batchBytes >= CHUNK_BYTES) flush()
+    else scheduled ??= schedule(flush, lastFlush + batchWindow - performance.now())
+  }
+
+  const listener = (entry: LogEntry) => {
+    try {
+      onEntry(entry)
+    } catch (error) {
+      warn(`${name}: an entry could not be delivered: ${describeError(error)}`)
+    }
+  }
+
+  /** Writes frames newer than what the client has, as fast as its socket takes them. */
+  const paced = async (member: Member, frames: readonly Frame[]) => {
+    const { sink } = member.options
+    let chunk: Buffer[] = []
+    let bytes = 0
+    const write = async () => {
+      const payload = chunk.length === 1 ? chunk[0]! : Buffer.concat(chunk, bytes)
+      chunk = []
+      bytes = 0
+      if (!sink.write(sink.encode(payload))) await sink.drained()
+    }
+    for (const f of frames) {
+      if (member.stopped || !sink.open) return
+      if (f.seq <= member.lastSeq) continue
+      member.lastSeq = f.seq
+      chunk.push(f.bytes)
+      if ((bytes += f.bytes.length) >= CHUNK_BYTES) await write()
+    }
+    if (chunk.length && !member.stopped && sink.open) await write()
+  }
+
+  const catchUp = async (member: Member) => {
+    const { options } = member
+    // Called inside the chain, so a store whose since() throws fails this client only.
+    const replay = await Promise.resolve().then(() => log.since(options.since))
+    if (member.stopped) return
+    if (!isReplay(replay)) throw new TypeError('since() answered neither { entries } nor { reset, head, headSeq }')
+    if ('reset' in replay) member.lastSeq = replay.headSeq
+    const first = options.start(replay)
+    if (first) options.sink.write(options.sink.encode(first))
+    if ('entries' in replay) await paced(member, replay.entries.flatMap((entry) => frameOf(entry) ?? []))
+    while (member.held.length && !member.stopped) {
+      const held = member.held
+      member.held = []
+      member.heldBytes = 0
+      await paced(member, held)
+    }
+    if (member.stopped) return
+    catching.delete(member)
+    live.add(member)
+  }
+
+  return {
+    follow(options) {
+      const member: Member = { options, lastSeq: Number.NEGATIVE_INFINITY, held: [], heldBytes: 0, stopped: false }
+      catching.add(member)
+      try {
+        unsubscribe ??= log.subscribe(listener)
+      } catch (error) {
+        warn(`${name}: the log refused a subscriber: ${describeError(error)}`)
+        cut(member, 'failed')
+      }
+      if (!member.stopped) {
+        catchUp(member).catch((error: unknown) => {
+          if (member.stopped) return
+          warn(`${name}: a client's replay failed, so it was cut (it retries): ${describeError(error)}`)
+          cut(member, 'failed')
+        })
+      }
+      return { stop: () => leave(member) }
+    },
+  }
+}
+
+function isReplay(value: unknown): value is Replay {
+  if (typeof value !== 'object' || value === null) return false
+  if ('reset' in value) return 'head' in value && typeof value.head === 'string' && 'headSeq' in value && Number.isSafeInteger(value.headSeq)
+  return 'entries' in value && Array.isArray(value.entries)
+}
+
+/** Runs `fn` after `ms` (at the end of this turn of the event loop when `ms` ≤ 0). */
+function schedule(fn: () => void, ms: number): { cancel(): void } {
+  if (ms <= 0) {
+    const immediate = setImmediate(fn)
+    return { cancel: () => clearImmediate(immediate) }
+  }
+  const timer = setTimeout(fn, ms)
+  return { cancel: () => clearTimeout(timer) }
+}
