@@ -134,6 +134,11 @@ export function manualFrames(): ManualFrames {
 export interface ManualTimers extends Timers {
   /** Moves the clock on, running due timers in time order. */
   advance(ms: number): void
+  /**
+   * Moves the clock on without running anything, as a machine that slept or a page that was
+   * paused: what became due runs late, at the next `advance`.
+   */
+  stall(ms: number): void
   readonly now: number
   /** Timers scheduled and neither run nor cleared. */
   readonly count: number
@@ -160,10 +165,13 @@ export function manualTimers(): ManualTimers {
         for (const entry of pending) if (entry[1].at <= end && (!due || entry[1].at < due[1].at)) due = entry
         if (!due) break
         pending.delete(due[0])
-        now = due[1].at
+        now = Math.max(now, due[1].at)
         due[1].callback()
       }
       now = end
+    },
+    stall(ms) {
+      now += ms
     },
     get now() {
       return now

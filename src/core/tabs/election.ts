@@ -30,9 +30,10 @@ export interface Election {
    * For a leader: a check that it still holds the lock, for when its timers ran late (a long
    * task, a paused page). Undefined while it ran on time in the last `late` ms (or the lock
    * manager cannot list holders); else whether this tab still holds the lock, once known.
-   * `beat`: the check is the leader's beat, which, run on time, counts as running.
+   * `beat`: the check is the leader's beat, which, run on time, counts as running; `ask`:
+   * asks the lock manager even on time (a frame says another tab leads).
    */
-  watch(now: () => number, late: number): (beat?: boolean) => Promise<boolean> | undefined
+  watch(now: () => number, late: number): (beat?: boolean, ask?: boolean) => Promise<boolean> | undefined
 }
 
 /**
@@ -111,8 +112,8 @@ export function createElection(locks: Pick<LockManager, 'request'> & Partial<Pic
       let owner: string | undefined
       void holder()?.then((id) => (owner = id), () => {})
       let ranAt = now()
-      return (beat) => {
-        if (owner === undefined || now() - ranAt < late) return void (beat && (ranAt = now()))
+      return (beat, ask) => {
+        if (owner === undefined || (!ask && now() - ranAt < late)) return void (beat && (ranAt = now()))
         return holder()!.then((id) => (id === owner ? ((ranAt = now()), true) : false), () => true)
       }
     },

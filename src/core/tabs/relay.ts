@@ -82,6 +82,8 @@ export function createRelay(
     const tail = outbox.at(-1)
     // A batch past what a follower accepts in one frame goes on in the next.
     if (item.t === 'msgs' && tail?.t === 'msgs' && tail.ms.length < MAX_BATCH) tail.ms.push(...item.ms)
+    // Only the last of states in a row counts (a flood of hellos costs one frame a flush).
+    else if (item.t === 'state' && tail?.t === 'state') outbox[outbox.length - 1] = item
     else outbox.push(item)
   }
   return {

@@ -55,7 +55,13 @@ export function shareAcrossTabs<T>(
   let follower = FOLLOWER
   let channel: TabChannel | undefined
   let leader:
-    | { connection: Shareable<T>; hello(frame: Extract<Frame, { t: 'hello' }>): void; send(id: string, data: unknown): void; stop(): void }
+    | {
+        connection: Shareable<T>
+        newer(): void
+        hello(frame: Extract<Frame, { t: 'hello' }>): void
+        send(id: string, data: unknown): void
+        stop(): void
+      }
     | undefined
   let joined = false
   let away = false
@@ -76,8 +82,15 @@ export function shareAcrossTabs<T>(
     follower = { ...follower, recent: remember(follower.recent, mine.map((m) => m.id)) }
     mine = []
   }
-  /** A tab back from a freeze or the back/forward cache: the leader's frames wait until its replay came. */
+  /**
+   * A tab back from a freeze or the back/forward cache, or one whose new leader may be ahead
+   * of it: the leader's frames wait until its replay came.
+   */
   let catching: { c: string; frames: MessageEvent[]; timer: unknown } | undefined
+  /** When this tab last heard the leader of its epoch. */
+  let heard = 0
+  /** The epoch whose leader this tab last asked for a replay (once per leader). */
+  let tried = 0
 
   const post = (frame: Frame) => postFrame(channel, frame, out.errors.emit, () => wireState(store.peek()))
   const sends = options.sends?.({ post, report, timers, maxQueued: options.maxQueued ?? 1000 })
@@ -93,7 +106,11 @@ export function shareAcrossTabs<T>(
   const guard = () => {
     timers.clearTimeout(watchdog)
     if (joined && !away && !leader && page.visible()) {
-      watchdog = timers.setTimeout(election.steal, timeout * (1 - (options.random ?? Math.random)() / 4))
+      const wait = timeout * (1 - (options.random ?? Math.random)() / 4)
+      const at = now() + wait
+      // Far later than asked: every page was paused (a machine asleep), the leader's timers
+      // too. It gets a new chance to beat before anyone steals.
+      watchdog = timers.setTimeout(() => (now() - at > timeout ? guard() : election.steal()), wait)
     }
   }
 
@@ -139,10 +156,16 @@ export function shareAcrossTabs<T>(
       (flushes ??= nextTask() ?? queueMicrotask),
     )
     let relayed: WireState | undefined
+    // A takeover while the tabs show open: the new connection's first attempt shows as open,
+    // for up to `timeout`. A leader change is seen only when it fails or takes long.
+    let hide = !!resume && s.status === 'open'
+    const shown = hide ? timers.setTimeout(() => ((hide = false), mirror()), timeout) : undefined
     /** Mirrors the connection; relays its state only when what followers show changed (messages carry their ids). */
     const mirror = () => {
-      const s = connection.getSnapshot()
+      let s = connection.getSnapshot()
       if (s.status === 'open') sends?.opened()
+      if (s.status !== 'connecting') hide = false
+      if (hide) s = { ...s, status: 'open' }
       store.set(s, urgent)
       const w = wireState(s)
       if (w.status !== relayed?.status || w.attempt !== relayed.attempt || w.error?.message !== relayed.error?.message) relay.state((relayed = w))
@@ -165,8 +188,16 @@ export function shareAcrossTabs<T>(
         if (error.kind !== 'parse') relay.err(toWire(error)!)
       }),
     ]
+    let asking = false
     const self = (leader = {
       connection,
+      /** A frame of a newer epoch: this tab steps down if the lock manager says it no longer leads (it may be forged). */
+      newer() {
+        const pending = asking ? undefined : check(false, true)
+        if (!pending) return asking || superseded()
+        asking = true
+        void pending.then((leads) => ((asking = false), leads || (leader === self && superseded())))
+      },
       /**
        * The hello of a late tab: the state now, with the last message (the connection
        * publishes ids once a frame); for a returning one, first what it missed.
@@ -188,6 +219,7 @@ export function shareAcrossTabs<T>(
       send: (id: string, data: unknown) => relay.own(() => sends?.fromFollower(id, data)),
       stop() {
         timers.clearTimeout(beat)
+        timers.clearTimeout(shown)
         relay.stop()
         for (const off of offs) off()
       },
@@ -207,6 +239,7 @@ export function shareAcrossTabs<T>(
   function stepDown(keep: boolean): unknown[] {
     const was = leader
     leader = undefined
+    heard = now()
     settle()
     was?.stop()
     const closed = was?.connection.close()
@@ -214,7 +247,7 @@ export function shareAcrossTabs<T>(
   }
 
   const onFrame = (event: MessageEvent) => {
-    const frame = readFrame(event.data, now())
+    const frame = readFrame(event.data)
     if (!frame) {
       // Reported in development builds only (see `devWarn`).
       try {
@@ -223,8 +256,8 @@ export function shareAcrossTabs<T>(
       return
     }
     // A newer leader: this tab's lock was stolen while it could not hear (a paused or
-    // throttled page). It follows at once, before the lock manager tells it.
-    if (leader && 'e' in frame && frame.e > follower.epoch) superseded()
+    // throttled page). It follows, before the lock manager tells it of the steal.
+    if (leader && 'e' in frame && frame.e > follower.epoch) leader.newer()
     // An acknowledgement may be the old leader's, after this tab took the lead: its grace is for this.
     if (frame.t === 'ack') return sends?.acked(frame.id, frame.error)
     if (catching && !leader) {
@@ -238,8 +271,16 @@ export function shareAcrossTabs<T>(
       return
     }
     if (!('e' in frame)) return
-    const [next, deliveries] = follow(follower, frame)
-    if (next.epoch === frame.e) guard()
+    const silent = now() - heard > 2 * beatEvery
+    if (frame.e !== follower.epoch && (frame.e > follower.epoch || silent) && frame.e !== tried && !catching && follower.recent.length) {
+      // A leader that may be ahead of this tab (its resume point is not among what this tab
+      // delivered: it read the old leader's last frames, this tab did not yet), or the
+      // leader of a lower epoch after frames were dropped: it asks for what it missed.
+      tried = frame.e
+      if (frame.e < follower.epoch || !follower.recent.includes(frame.r!)) return catchUp([event])
+    }
+    const [next, deliveries] = follow(follower, frame, silent)
+    if (next.epoch === frame.e) (heard = now()), guard()
     follower = next
     for (const d of deliveries) {
       if (d.t === 'leader') sends?.resend()
@@ -263,7 +304,8 @@ export function shareAcrossTabs<T>(
     if (!was) return
     timers.clearTimeout(was.timer)
     if (replay && !replay.miss) {
-      if (replay.e > follower.epoch) sends?.resend()
+      if (replay.e !== follower.epoch) sends?.resend()
+      heard = now()
       follower = { ...follower, epoch: replay.e, seq: replay.s, held: undefined, ahead: [], recent: remember(follower.recent, replay.ms.map((m) => m.id)) }
       keep(replay.ms)
       for (const m of replay.ms) read(m)
@@ -278,18 +320,28 @@ export function shareAcrossTabs<T>(
   const join = (returning?: boolean) => {
     channel = makeChannel(name)
     channel.onmessage = onFrame
-    const since = follower.recent.at(-1)
-    let n = 0
-    while (since !== undefined && follower.recent[follower.recent.length - 1 - n] === since) n++
-    const c = returning && since !== undefined ? Math.random().toString(36).slice(2) : undefined
-    if (c) catching = { c, frames: [], timer: timers.setTimeout(caughtUp, timeout) }
     election.join()
-    post({ t: 'hello', c, since, n })
+    if (returning && follower.recent.length) catchUp([])
+    else post({ t: 'hello' })
     // Sends that waited while it was away go to whoever leads now (each id is taken once):
     // their acknowledgement may have come while its channel was closed.
     if (returning) sends?.resend()
     guard()
   }
+  /**
+   * Asks the leader (by a nonce `c` in a hello) for the messages after the last one this
+   * tab delivered; `frames` (the leader's, that came meanwhile) wait for the answer, or for
+   * `timeout`.
+   */
+  function catchUp(frames: MessageEvent[]) {
+    const since = follower.recent.at(-1)
+    let n = 0
+    while (follower.recent[follower.recent.length - 1 - n] === since) n++
+    const c = Math.random().toString(36).slice(2)
+    catching = { c, frames, timer: timers.setTimeout(caughtUp, timeout) }
+    post({ t: 'hello', c, since, n })
+  }
+
   /** Leaves both (`next`: the election's state after), so the page can be frozen or go into the back/forward cache. */
   const leave = (next: 'idle' | 'closed') => {
     timers.clearTimeout(watchdog)

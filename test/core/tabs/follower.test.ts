@@ -131,6 +131,14 @@ describe('follow', () => {
     if (fields) expect(s).toMatchObject(fields)
   })
 
+  it('a lower epoch while the leader of this epoch went silent (a forged epoch, a leader with a clock behind): a new leader', () => {
+    const [next, out] = follow(at(2, ['1', '2'], 9), msgs(5, 4, ['3'], '2'), true)
+    expect(out).toEqual([{ t: 'leader' }, { t: 'msg', m: expect.objectContaining({ id: '3' }) }])
+    expect(next).toMatchObject({ epoch: 5, seq: 4 })
+    // Not silent: dropped, as any older epoch.
+    expect(follow(at(2, ['1', '2'], 9), msgs(5, 4, ['3'], '2'))[1]).toEqual([])
+  })
+
   it('is pure: the same state and frame give the same result, and nothing is mutated (inputs are frozen)', () => {
     const from = frozen(at(4, ['1', '2', '3', '4']))
     const frame = frozen(msgs(2, 1, ['3', '4', '5'], '2'))

@@ -166,6 +166,111 @@ describe('shareAcrossTabs (injected locks, channels and timers)', () => {
     expect(b!.ids).toEqual(['1', '2'])
   })
 
+  it('a follower that got the new leader\'s frames before the old leader\'s last ones asks the new leader for what it missed: nothing lost, nothing twice', async () => {
+    const w = world()
+    const [a, b, c] = await started(w, 'A', 'B', 'C')
+    for (const id of ['1', '2']) a!.conn.emit({ data: `d${id}`, event: 'message', id })
+    await w.run()
+    a!.conn.emit({ data: 'd3', event: 'message', id: '3' })
+    const toC = (d: Delivery) => d.to === 'C' && d.from === 'A'
+    await w.channels.deliver((d) => !toC(d)) // B has 3; C's copy is still on its way
+    a!.shared.close()
+    await w.locks.tasks.run() // B leads, resuming after 3
+    expect(b!.resumes).toEqual([expect.objectContaining({ lastEventId: '3' })])
+    b!.conn.setStatus('open')
+    b!.conn.emit({ data: 'd4', event: 'message', id: '4' })
+    await w.channels.deliver((d) => !toC(d)) // B's frames reach C before A's last one
+    await w.run()
+    expect(c!.ids).toEqual(['1', '2', '3', '4'])
+    expect(b!.ids).toEqual(['1', '2', '3', '4'])
+  })
+
+  it('a backward step of the clock: a tab whose clock is behind the leader\'s epoch follows it, and nobody steals', async () => {
+    const w = world()
+    const [a] = await started(w, 'A')
+    const d = w.open('D', { now: () => BASE - 3_600_000 + w.timers.now })
+    d.shared.connect()
+    await w.run()
+    for (let i = 1; i <= 10; i++) {
+      a!.conn.emit({ data: `d${i}`, event: 'message', id: String(i) })
+      w.timers.advance(HEARTBEAT)
+      await w.run()
+    }
+    expect(d.made).toHaveLength(0)
+    expect(w.locks.log.filter((r) => r.steal)).toEqual([])
+    expect(d.ids).toEqual(['1', '2', '3', '4', '5', '6', '7', '8', '9', '10'])
+    expect(d.shared.getSnapshot().status).toBe('open')
+  })
+
+  it('one forged beat with a future epoch: the leader does not step down, and a follower goes back to it without losing a message or stealing', async () => {
+    const w = world()
+    const [a, b] = await started(w, 'A', 'B')
+    const name = w.channels.posted[0]!.name
+    a!.conn.emit({ data: 'd1', event: 'message', id: '1' })
+    await w.run()
+    w.channels.inject(name, { v: PROTOCOL, t: 'beat', e: BASE + w.timers.now + 5000, s: 0 })
+    await w.run()
+    for (let i = 2; i <= 12; i++) {
+      a!.conn.emit({ data: `d${i}`, event: 'message', id: String(i) })
+      w.timers.advance(HEARTBEAT)
+      await w.run()
+    }
+    expect(a!.made).toHaveLength(1)
+    expect(a!.conn.closed).toBe(false)
+    expect(b!.made).toHaveLength(0)
+    expect(w.locks.log.filter((r) => r.steal)).toEqual([])
+    expect(b!.ids).toEqual(['1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11', '12'])
+  })
+
+  it('every tab stalls at once (a laptop asleep): the followers\' late watchdogs give the leader a new chance instead of stealing', async () => {
+    const w = world()
+    const [a, b, c] = await started(w, 'A', 'B', 'C')
+    a!.conn.emit({ data: 'd1', event: 'message', id: '1' })
+    await w.run()
+    w.timers.stall(TIMEOUT * 20)
+    w.timers.advance(0) // everything overdue runs now, late
+    await w.run()
+    a!.conn.emit({ data: 'd2', event: 'message', id: '2' })
+    for (let i = 0; i < 10; i++) {
+      w.timers.advance(HEARTBEAT)
+      await w.run()
+    }
+    expect(w.locks.log.filter((r) => r.steal)).toEqual([])
+    expect([a!.made.length, b!.made.length, c!.made.length]).toEqual([1, 0, 0])
+    expect([b!.ids, c!.ids]).toEqual([
+      ['1', '2'],
+      ['1', '2'],
+    ])
+  })
+
+  it('a leader change is invisible while the new connection opens within the timeout: no tab shows connecting; one that takes longer shows it', async () => {
+    const w = world()
+    const [a, b, c] = await started(w, 'A', 'B', 'C')
+    const seen = (t: typeof b) => {
+      const statuses: string[] = []
+      t!.shared.subscribe(() => statuses.push(t!.shared.getSnapshot().status))
+      return statuses
+    }
+    const [bs, cs] = [seen(b), seen(c)]
+    a!.shared.close()
+    await w.run()
+    w.timers.advance(TIMEOUT / 2)
+    b!.conn.setStatus('open')
+    await w.run()
+    expect([...bs, ...cs]).not.toContain('connecting')
+    expect([b, c].map((t) => t!.shared.getSnapshot().status)).toEqual(['open', 'open'])
+    // B goes too; C's connection does not open within the timeout: C shows it.
+    b!.shared.close()
+    await w.run()
+    expect(c!.shared.getSnapshot().status).toBe('open')
+    w.timers.advance(TIMEOUT)
+    await w.run()
+    expect(c!.shared.getSnapshot().status).toBe('connecting')
+    c!.conn.setStatus('open')
+    await w.run()
+    expect(c!.shared.getSnapshot().status).toBe('open')
+  })
+
   it("a follower's send the leader's socket refuses: one error, in the sender only (item 13)", async () => {
     const w = world()
     const [a, b, c] = await started(w, 'A', 'B', 'C')
