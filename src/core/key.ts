@@ -106,6 +106,9 @@ export function checkEventSource(url: unknown, options: EventSourceOptions<any> 
   } catch (thrown) {
     fail(`fetch refuses these \`headers\` (${(thrown as Error).message}); use ASCII names and values`)
   }
+  // What fetch would refuse on every attempt: a method that is no HTTP token, or a forbidden one.
+  if (typeof method !== 'string' || !/^[\w!#$%&'*+.^`|~-]+$/.test(method) || /^(CONNECT|TRACE|TRACK)$/i.test(method)) fail(`\`method\` is not one fetch sends: ${describe(method)}`)
+  if (options.credentials !== undefined && !['omit', 'same-origin', 'include'].includes(options.credentials)) fail(`\`credentials\` is 'omit', 'same-origin' or 'include', not ${describe(options.credentials)}`)
   if (body != null && /^(GET|HEAD)$/.test(method)) fail("a `body` needs a method that takes one, like 'POST'")
   if (lastEventId !== undefined && (typeof lastEventId !== 'string' || /[\0\r\n]/.test(lastEventId))) fail('`lastEventId` is a string without NULL, CR or LF')
   if (maxMessageSize !== undefined && !(typeof maxMessageSize === 'number' && maxMessageSize > 0)) fail(`\`maxMessageSize\` is a positive number, not ${describe(maxMessageSize)}`)
@@ -162,7 +165,7 @@ export function parses(url: string, base?: string): boolean {
 
 /** `fetch`'s method as it goes out: the standard methods are upper-cased, others are not. */
 function fetchMethod(method: string | undefined): string {
-  const upper = (method ?? 'GET').toUpperCase()
+  const upper = String(method ?? 'GET').toUpperCase()
   return /^(DELETE|GET|HEAD|OPTIONS|POST|PUT)$/.test(upper) ? upper : method!
 }
 
