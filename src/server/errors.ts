@@ -27,3 +27,9 @@ export function warn(message: string): void {
 export function describeError(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error)
 }
+
+/** A value for a warning: quoted and escaped (no line breaks reach the log), at most ~60 characters. */
+export function quote(value: unknown): string {
+  const text = JSON.stringify(String(value))
+  return text.length > 62 ? `${text.slice(0, 60)}…"` : text
+}

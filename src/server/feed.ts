@@ -6,7 +6,7 @@
  * are held for it up to `maxBuffered` bytes; then it joins the live clients, with no gap and
  * no duplicate at the seam (entries are compared by `seq`, see `ReplayLog`).
  */
-import { describeError, warn } from './errors.ts'
+import { describeError, quote, warn } from './errors.ts'
 import type { LogEntry, Replay, ReplayLog } from './log.ts'
 
 /** One client's socket, as a feed sees it. */
@@ -84,7 +84,7 @@ export function createFeed({ log, frame, name, maxBuffered, batchWindow }: FeedO
     try {
       result = { seq: entry.seq, bytes: frame(entry) }
     } catch (error) {
-      warn(`${name}: skipped log entry ${entry.id}, which cannot be framed: ${describeError(error)}`)
+      warn(`${name}: skipped log entry ${quote(entry.id)}, which cannot be framed: ${describeError(error)}`)
       result = null
     }
     if (typeof entry === 'object' && entry !== null) framed.set(entry, result)

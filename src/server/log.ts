@@ -1,4 +1,4 @@
-import { describeError, ServerOptionsError, warn } from './errors.ts'
+import { describeError, quote, ServerOptionsError, warn } from './errors.ts'
 
 /** One event in a replay log. */
 export interface LogEntry {
@@ -100,7 +100,7 @@ export function createMemoryLog(options: MemoryLogOptions = {}): ReplayLog {
   if (!(capacity >= 1)) throw new ServerOptionsError('createMemoryLog', 'capacity', 'capacity must be at least 1')
   const epoch = options.epoch ?? Math.random().toString(36).slice(2, 10)
   if (!/^[A-Za-z0-9_-]+$/.test(epoch)) throw new ServerOptionsError('createMemoryLog', 'epoch', 'the epoch must be letters, digits, _ or -')
-  const onListenerError = options.onListenerError ?? ((error, entry) => warn(`a log listener threw on entry ${entry.id}: ${describeError(error)}`))
+  const onListenerError = options.onListenerError ?? ((error, entry) => warn(`a log listener threw on entry ${quote(entry.id)}: ${describeError(error)}`))
   const entries: LogEntry[] = []
   const listeners = new Set<(entry: LogEntry) => void>()
   let seq = 0

@@ -305,6 +305,86 @@ describe('createSseHandler: backpressure', () => {
   })
 })
 
+describe('createSseHandler: fan-out', () => {
+  /** Records what the handler writes on each server-side socket, and whether it was corked then. */
+  function recordWrites(server: import('node:http').Server, progress: () => number) {
+    const sockets: { chunk: Buffer; corked: number; at: number }[][] = []
+    server.on('connection', (socket: import('node:net').Socket) => {
+      const writes: { chunk: Buffer; corked: number; at: number }[] = []
+      sockets.push(writes)
+      const write = socket.write.bind(socket) as (chunk: Buffer) => boolean
+      socket.write = ((chunk: Buffer) => (writes.push({ chunk, corked: socket.writableCorked, at: progress() }), write(chunk))) as typeof socket.write
+    })
+    return sockets
+  }
+
+  it('writes the same bytes to every stream, one write per stream for events appended together', async () => {
+    const log = filled(0)
+    const { srv, url } = await serve({ log })
+    const sockets = recordWrites(srv.server, () => 0)
+    const clients = [await openSse(url()), await openSse(url())]
+    await eventually(() => expect(clients.map((c) => c.retries.length)).toEqual([1, 1]))
+    const before = sockets.map((w) => w.length)
+    for (let i = 1; i <= 10; i++) log.append(`e${i}`)
+    await eventually(() => expect(clients.map((c) => c.events.length)).toEqual([10, 10]))
+    const burst = sockets.map((w, i) => w.slice(before[i]))
+    expect(burst.map((w) => w.length)).toEqual([1, 1])
+    expect(burst[0]![0]!.chunk).toBe(burst[1]![0]!.chunk)
+  })
+
+  // Regression (item 5): response writes were corked until the tick ended, so a long burst
+  // reached no client before all of it was appended (SSE p50 of seconds).
+  it('a long burst in one tick goes out in bounded writes while it is being appended', async () => {
+    const log = filled(0)
+    let appended = 0
+    const { srv, url } = await serve({ log })
+    const sockets = recordWrites(srv.server, () => appended)
+    const client = await openSse(url(), { keepRaw: false })
+    await eventually(() => expect(client.retries).toEqual([2000]))
+    const writesBefore = sockets[0]!.length
+    for (; appended < 1000; appended++) log.append(`${appended}:${'b'.repeat(200)}`)
+    await eventually(() => expect(client.events).toHaveLength(1000))
+    const burst = sockets[0]!.slice(writesBefore)
+    const duringBurst = burst.filter((w) => w.at < 1000)
+    expect(duringBurst.length).toBeGreaterThanOrEqual(2)
+    for (const w of burst) {
+      expect(w.corked).toBe(0)
+      expect(w.chunk.length).toBeLessThan(80 * 1024)
+    }
+    expect(client.events.map((e) => e.id)).toEqual(Array.from({ length: 1000 }, (_, i) => `e1.${i + 1}`))
+  })
+
+  it('an event appended after a quiet spell is written at once, without waiting for batchWindow', async () => {
+    const log = filled(0)
+    let now = 0
+    const { srv, url } = await serve({ log, batchWindow: 60_000 })
+    const sockets = recordWrites(srv.server, () => now)
+    const client = await openSse(url())
+    await eventually(() => expect(client.retries).toHaveLength(1))
+    now = 1
+    log.append('first')
+    await eventually(() => expect(client.events.map((e) => e.data)).toEqual(['first']))
+    expect(sockets[0]!.filter((w) => w.at === 1)).toHaveLength(1)
+  })
+})
+
+describe('createSseHandler: batchWindow', () => {
+  it('holds events that follow a write until batchWindow has passed since it, then writes them together', async () => {
+    const log = filled(0)
+    const { url } = await serve({ log, batchWindow: 300 })
+    const client = await openSse(url())
+    await eventually(() => expect(client.retries).toHaveLength(1))
+    log.append('first')
+    const firstWritten = performance.now()
+    await eventually(() => expect(datas(client)).toEqual(['first']))
+    log.append('second')
+    log.append('third')
+    await eventually(() => expect(datas(client)).toEqual(['first', 'second', 'third']))
+    // A lower bound only: a loaded machine can make it later, never earlier.
+    expect(performance.now() - firstWritten).toBeGreaterThanOrEqual(250)
+  })
+})
+
 describe('createSseHandler: a client that stops reading during its replay', () => {
   it('is let go once the live entries held for it pass maxBuffered', async () => {
     const log = filled(0, 1000)

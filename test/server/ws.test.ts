@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { ServerOptionsError } from '../../src/server/errors'
 import { createMemoryLog, type ReplayLog } from '../../src/server/log'
 import { createWebSocketHandler, type WebSocketHandlerOptions } from '../../src/server/ws'
 import { countingLog, eventually, onCleanup, openWs, refusedStatus, runCleanups, sleep, startServer, tick, type WsClient } from './helpers'
@@ -311,6 +312,29 @@ describe('createWebSocketHandler: heartbeats', () => {
 })
 
 describe('createWebSocketHandler: origin allow-list', () => {
+  it('refuses to create a handler with writable channels and no origins, naming the fix', () => {
+    const create = () => createWebSocketHandler({ channels: { room: filled(0) }, writable: ['room'], heartbeat: 0 })
+    expect(create).toThrow(ServerOptionsError)
+    expect(create).toThrow(/origins: '\*'/)
+    try {
+      create()
+    } catch (error) {
+      expect((error as ServerOptionsError).option).toBe('origins')
+    }
+  })
+
+  it("origins: '*' allows every origin, and none, to publish on purpose", async () => {
+    const room = filled(0)
+    const { url } = await serve({ channels: { room }, writable: ['room'], origins: '*' })
+    const client = await openWs(url, { origin: 'https://anything.example' })
+    const noOrigin = await openWs(url)
+    client.send({ type: 'publish', channel: 'room', data: 1 })
+    await eventually(() => expect(room.head).toBe('e1.1'))
+    noOrigin.send({ type: 'publish', channel: 'room', data: 2 })
+    await eventually(() => expect(room.since('e1.0')).toEqual({ entries: [expect.objectContaining({ data: '1' }), expect.objectContaining({ data: '2' })] }))
+  })
+
+
   it('upgrades an allowed origin and answers 403 to another origin and to a missing one', async () => {
     const { ws, url } = await serve({ channels: {}, origins: ['https://app.example', 'http://localhost:5173'] })
     const allowed = await openWs(url, { origin: 'https://app.example' })
@@ -440,7 +464,84 @@ describe('createWebSocketHandler: bad input', () => {
   })
 })
 
+describe('createWebSocketHandler: data too deep to stringify (issue 10, items 1 and 2)', () => {
+  const deep = (levels: number) => `${'['.repeat(levels)}${']'.repeat(levels)}`
+
+  // Regression: ~10 KB of nesting made JSON.stringify throw a RangeError out of the message
+  // handler, and the process died. In a child process, so a crash is this test failing.
+  it('a publish nested ~5,000 levels deep gets an error frame; the server and other clients go on', async () => {
+    const child = await serveInChild({})
+    const attacker = await openWs(child.url)
+    const other = await openWs(child.url)
+    other.send({ type: 'subscribe', channel: 'feed' })
+    await eventually(() => expect(other.frames).toEqual([subscribed('feed')]))
+    for (const levels of [5000, 30_000]) attacker.send(`{"type":"publish","channel":"feed","data":${deep(levels)}}`)
+    await eventually(() => expect(attacker.frames).toEqual([errorFrame('bad-message'), errorFrame('bad-message')]))
+    expect(attacker.isClosed()).toBe(false)
+    expect(child.hasExited()).toBe(false)
+    other.send({ type: 'publish', channel: 'feed', data: 'still here' })
+    await eventually(() => expect(other.frames).toEqual([subscribed('feed'), event('feed', 'p1.1', 'still here')]))
+  })
+
+  it('an entry whose JSON is too deep to stringify again reaches subscribers as it is, live and replayed', async () => {
+    const feed = filled(0)
+    const { url } = await serve({ channels: { feed } })
+    const live = await openWs(url)
+    live.send({ type: 'subscribe', channel: 'feed' })
+    await eventually(() => expect(live.frames).toEqual([subscribed('feed')]))
+    feed.append(deep(20_000))
+    feed.append('"after"')
+    await eventually(() => expect(live.frames).toHaveLength(3))
+    const later = await openWs(url)
+    later.send({ type: 'subscribe', channel: 'feed', since: 'e1.0' })
+    await eventually(() => expect(later.frames).toHaveLength(3))
+    for (const client of [live, later]) {
+      expect(client.texts[1]).toBe(`{"type":"event","channel":"feed","id":"e1.1","data":${deep(20_000)}}`)
+      expect(client.frames[2]).toEqual(event('feed', 'e1.2', 'after'))
+    }
+  })
+})
+
 describe('createWebSocketHandler: backpressure', () => {
+  // Regression (item 3): the replay was sent at once, over maxBuffered, and the socket was
+  // terminated (1006) on every attempt although the client read normally.
+  it('replays more than maxBuffered to a reading client without cutting it, then goes live', async () => {
+    const feed = filled(0)
+    // 16 MB: far past what the loopback buffers absorb, so the socket itself backs up.
+    for (let i = 1; i <= 1000; i++) feed.append(JSON.stringify(`${i}:${'r'.repeat(16 * 1024)}`))
+    const { ws, url } = await serve({ channels: { feed }, maxBuffered: 64 * 1024 })
+    const client = await openWs(url)
+    client.send({ type: 'subscribe', channel: 'feed', since: 'e1.0' })
+    await eventually(() => expect(client.frames.length === 1001 || client.isClosed()).toBe(true), 15_000)
+    expect(client.isClosed()).toBe(false)
+    expect(client.frames.slice(1).map((f) => (f as { id: string }).id)).toEqual(Array.from({ length: 1000 }, (_, i) => `e1.${i + 1}`))
+    feed.append('"live"')
+    await eventually(() => expect(client.frames.at(-1)).toEqual(event('feed', 'e1.1001', 'live')))
+    expect(ws.clients).toBe(1)
+  }, 30_000)
+
+  it('writes the same bytes to every subscriber, batched: one write per socket for a burst', async () => {
+    const feed = filled(0)
+    const { srv, url } = await serve({ channels: { feed } })
+    const writes: Buffer[][] = []
+    srv.server.on('upgrade', (_request, socket: import('node:net').Socket) => {
+      const mine: Buffer[] = []
+      writes.push(mine)
+      const write = socket.write.bind(socket) as (chunk: Buffer) => boolean
+      socket.write = ((chunk: Buffer) => (mine.push(chunk), write(chunk))) as typeof socket.write
+    })
+    const clients = [await openWs(url), await openWs(url)]
+    for (const c of clients) c.send({ type: 'subscribe', channel: 'feed' })
+    await eventually(() => expect(clients.map((c) => c.frames.length)).toEqual([1, 1]))
+    const before = writes.map((w) => w.length)
+    for (let i = 1; i <= 10; i++) feed.append(String(i))
+    await eventually(() => expect(clients.map((c) => c.frames.length)).toEqual([11, 11]))
+    const burst = writes.map((w, i) => w.slice(before[i]))
+    expect(burst.map((w) => w.length)).toEqual([1, 1])
+    expect(burst[0]![0]).toBe(burst[1]![0])
+  })
+
+
   it('terminates a client that stops reading once maxBuffered bytes wait for it; a reading client goes on', async () => {
     const feed = filled(0)
     const { ws, url } = await serve({ channels: { feed }, maxBuffered: 256 * 1024 })
