@@ -1,6 +1,8 @@
 import { misuse } from './errors'
 import type { WireMessage } from './transport'
 
+declare const process: { env: Record<string, string | undefined> }
+
 /**
  * Any validator that follows Standard Schema v1 (zod, valibot, arktype…), described
  * structurally so tabwire needs no dependency for it.
@@ -46,7 +48,7 @@ export interface DecodeOptions<T> {
 export function createDecoder<T>(options: DecodeOptions<T>): ((message: WireMessage) => T) | undefined {
   const { json, parse, schema } = options
   if (schema && typeof schema['~standard']?.validate !== 'function') {
-    throw misuse('schema', 'expected a Standard Schema (with `~standard.validate`)')
+    throw misuse('schema', 'schema', process.env.NODE_ENV !== 'production' && 'expected a Standard Schema (with `~standard.validate`)')
   }
   if (!json && !parse && !schema) return undefined
   return (message) => {

@@ -79,7 +79,10 @@ export function isRealtimeError(value: unknown): value is RealtimeError {
   return value instanceof RealtimeError || (value instanceof Error && value.name === 'RealtimeError')
 }
 
-/** Misuse of the API: thrown at once, naming the API and the fix. */
-export function misuse(api: string, message: string): TypeError {
-  return new TypeError(`[tabwire] ${api}: ${message}`)
+/**
+ * Misuse of the API: thrown at once, naming the API and the option (`what`), and in
+ * development builds the fix (`detail`: production builds pass `false`, see `DEV`).
+ */
+export function misuse(api: string, what: string, detail: string | false): TypeError {
+  return new TypeError(`[tabwire] ${api}: ${detail || `bad ${what}`}`)
 }

@@ -5,6 +5,8 @@ import { checkEventSource, parses } from './key'
 import { type FetchTransportOptions, fetchTransport } from './sse-fetch'
 import { type NativeTransportOptions, nativeTransport } from './sse-native'
 
+declare const process: { env: Record<string, string | undefined> }
+
 export { checkEventSource, eventSourceKey } from './key'
 
 /** Every option of an SSE stream. */
@@ -59,14 +61,14 @@ export function createEventSource<T = string>(url: string, options: EventSourceO
   checkEventSource(url, options)
   // What only the runtime can tell, so not in checkEventSource (which a server render runs).
   if (!parses(url, (globalThis as { location?: Location }).location?.href)) {
-    throw misuse('createEventSource', `a relative url (${url}) needs a page to resolve against; give an absolute url here`)
+    throw misuse('createEventSource', 'url', process.env.NODE_ENV !== 'production' && `a relative url (${url}) needs a page to resolve against; give an absolute url here`)
   }
   const events = options.events ?? ['message']
   let transport
   let idleTimeout
   if (options.transport === 'eventsource') {
     if (!(options.EventSource ?? globalThis.EventSource)) {
-      throw misuse('createEventSource', "transport 'eventsource' needs EventSource, which this runtime lacks: pass `EventSource`, or use 'fetch'")
+      throw misuse('createEventSource', 'EventSource', process.env.NODE_ENV !== 'production' && "transport 'eventsource' needs EventSource, which this runtime lacks: pass `EventSource`, or use 'fetch'")
     }
     transport = nativeTransport(url, events, options)
     // A native EventSource hides comments and unlisted event types, so a quiet stream

@@ -1,4 +1,6 @@
 import { misuse } from './errors'
+
+declare const process: { env: Record<string, string | undefined> }
 import type { EventSourceOptions } from './event-source'
 import type { WebSocketOptions } from './web-socket'
 
@@ -81,10 +83,12 @@ export function webSocketKey(url: string | (() => unknown), options: WebSocketOp
 
 /**
  * Throws misuse for SSE inputs that could never work: a url that is not a string or does
- * not parse, `events` that are not names, a request fetch would refuse (invalid headers, a
- * body with GET), or the native transport with what it cannot do (method, headers, body).
- * It reads only its inputs, never the page, so it is safe in a server render; whether the
- * runtime has an `EventSource`, or a base for a relative url, `createEventSource` checks.
+ * not parse, `events` that are not names, a request fetch would refuse (a method, headers,
+ * credentials or body it does not take), or the native transport with what it cannot do
+ * (method, headers, body). It reads only its inputs, never the page, so it is safe in a
+ * server render; whether the runtime has an `EventSource`, or a base for a relative url,
+ * `createEventSource` checks. Production builds name the option only: bundlers fold `process.env.NODE_ENV`, and the
+ * messages go (it is read only on misuse, so a page with no `process` is safe until then).
  *
  * @example
  * checkEventSource('http://exa mple.com') // throws: a url that does not parse
@@ -92,26 +96,25 @@ export function webSocketKey(url: string | (() => unknown), options: WebSocketOp
 export function checkEventSource(url: unknown, options: EventSourceOptions<any> = {}, api = 'createEventSource'): void {
   const { events = ['message'], transport, headers, body, lastEventId, maxMessageSize } = options
   const method = fetchMethod(options.method)
-  const fail: (problem: string) => never = (problem) => {
-    throw misuse(api, problem)
+  const fail = (what: string, detail: string | false): never => {
+    throw misuse(api, what, detail)
   }
-  if (!url || typeof url !== 'string') fail(`expected a url string, got ${describe(url)}`)
+  if (!url || typeof url !== 'string') fail('url', process.env.NODE_ENV !== 'production' && `expected a url string, got ${describe(url)}`)
   const scheme = checkUrl(url as string, api)
-  if (scheme && scheme !== 'http:' && scheme !== 'https:') fail(`an event stream url is http: or https:, not ${scheme}`)
-  if (!Array.isArray(events) || !events.every((e) => e && typeof e === 'string')) fail("`events` must be an array of names, e.g. ['quote']")
-  if (transport !== undefined && transport !== 'fetch' && transport !== 'eventsource') fail(`\`transport\` is 'fetch' or 'eventsource', not ${describe(transport)}`)
-  if (transport === 'eventsource' && (method !== 'GET' || headers || body != null)) fail("transport 'eventsource' takes no method, headers or body; use 'fetch'")
+  if (scheme && scheme !== 'http:' && scheme !== 'https:') fail('url', process.env.NODE_ENV !== 'production' && `an event stream url is http: or https:, not ${scheme}`)
+  if (!Array.isArray(events) || !events.every((e) => e && typeof e === 'string')) fail('events', process.env.NODE_ENV !== 'production' && "`events` must be an array of names, e.g. ['quote']")
+  if (transport !== undefined && transport !== 'fetch' && transport !== 'eventsource') fail('transport', process.env.NODE_ENV !== 'production' && `\`transport\` is 'fetch' or 'eventsource', not ${describe(transport)}`)
+  if (transport === 'eventsource' && (method !== 'GET' || headers || body != null)) fail('transport', process.env.NODE_ENV !== 'production' && "transport 'eventsource' takes no method, headers or body; use 'fetch'")
+  // What fetch would refuse on every attempt, as fetch itself tells: a method that is no
+  // HTTP token or a forbidden one, headers that are not ByteStrings, an unknown
+  // credentials, a body with GET or HEAD.
   try {
-    if (headers && typeof headers === 'object') new Headers(headers)
+    new Request('http://base.invalid/', { method, headers: typeof headers === 'object' ? headers : undefined, credentials: options.credentials, body })
   } catch (thrown) {
-    fail(`fetch refuses these \`headers\` (${(thrown as Error).message}); use ASCII names and values`)
+    fail('request', process.env.NODE_ENV !== 'production' && `fetch refuses this request: ${(thrown as Error).message}`)
   }
-  // What fetch would refuse on every attempt: a method that is no HTTP token, or a forbidden one.
-  if (typeof method !== 'string' || !/^[\w!#$%&'*+.^`|~-]+$/.test(method) || /^(CONNECT|TRACE|TRACK)$/i.test(method)) fail(`\`method\` is not one fetch sends: ${describe(method)}`)
-  if (options.credentials !== undefined && !['omit', 'same-origin', 'include'].includes(options.credentials)) fail(`\`credentials\` is 'omit', 'same-origin' or 'include', not ${describe(options.credentials)}`)
-  if (body != null && /^(GET|HEAD)$/.test(method)) fail("a `body` needs a method that takes one, like 'POST'")
-  if (lastEventId !== undefined && (typeof lastEventId !== 'string' || /[\0\r\n]/.test(lastEventId))) fail('`lastEventId` is a string without NULL, CR or LF')
-  if (maxMessageSize !== undefined && !(typeof maxMessageSize === 'number' && maxMessageSize > 0)) fail(`\`maxMessageSize\` is a positive number, not ${describe(maxMessageSize)}`)
+  if (lastEventId !== undefined && (typeof lastEventId !== 'string' || /[\0\r\n]/.test(lastEventId))) fail('lastEventId', process.env.NODE_ENV !== 'production' && '`lastEventId` is a string without NULL, CR or LF')
+  if (maxMessageSize !== undefined && !(typeof maxMessageSize === 'number' && maxMessageSize > 0)) fail('maxMessageSize', process.env.NODE_ENV !== 'production' && `\`maxMessageSize\` is a positive number, not ${describe(maxMessageSize)}`)
 }
 
 /**
@@ -125,16 +128,12 @@ export function checkEventSource(url: unknown, options: EventSourceOptions<any> 
  */
 export function checkWebSocket(url: unknown, options: WebSocketOptions<any, any> = {}, api = 'createWebSocket'): void {
   if (typeof url === 'function') {
-    if (!options.key) {
-      throw misuse(api, 'a url function needs a `key` option naming the stream (a function cannot be told apart by identity)')
-    }
+    if (!options.key) throw misuse(api, 'key', process.env.NODE_ENV !== 'production' && 'a url function needs a `key` option naming the stream (a function cannot be told apart by identity)')
     return
   }
-  if (!url || typeof url !== 'string') throw misuse(api, 'expected a url or a function that returns one')
+  if (!url || typeof url !== 'string') throw misuse(api, 'url', process.env.NODE_ENV !== 'production' && 'expected a url or a function that returns one')
   const scheme = checkUrl(url, api)
-  if (scheme && !/^(wss?|https?):$/.test(scheme)) {
-    throw misuse(api, `a WebSocket url is ws:, wss:, http: or https:, not ${scheme} (${url})`)
-  }
+  if (scheme && !/^(wss?|https?):$/.test(scheme)) throw misuse(api, 'url', process.env.NODE_ENV !== 'production' && `a WebSocket url is ws:, wss:, http: or https:, not ${scheme} (${url})`)
 }
 
 /** Throws if `url` does not parse; returns its scheme, or undefined for a relative url. */
@@ -148,7 +147,7 @@ function checkUrl(url: string, api: string): string | undefined {
     if (!hostname.includes('%')) return protocol
   }
   if (!parses(url, 'http://base.invalid/') || new URL(url, 'http://base.invalid/').hostname.includes('%')) {
-    throw misuse(api, `the url does not parse: ${JSON.stringify(url)} (%-encode spaces and the like)`)
+    throw misuse(api, 'url', process.env.NODE_ENV !== 'production' && `the url does not parse: ${JSON.stringify(url)} (%-encode spaces and the like)`)
   }
   return undefined
 }

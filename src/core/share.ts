@@ -3,6 +3,8 @@ import { streamKey } from './key'
 import { shareAcrossTabs } from './tabs/share-across-tabs'
 import type { Shareable, TabDecodeOptions, TabResume, TabShareOptions } from './tabs/types'
 
+declare const process: { env: Record<string, string | undefined> }
+
 /**
  * Who shares a stream's connection:
  * - `'tabs'`: every tab of the origin (one connection per browser; see `shareAcrossTabs`);
@@ -18,7 +20,7 @@ export type ShareMode = 'tabs' | 'tab' | false | TabShareOptions
  */
 export function shareSlot(key: string, share: ShareMode | undefined, instance: string): string {
   if (share !== undefined && share !== 'tabs' && share !== 'tab' && share !== false && (typeof share !== 'object' || !share)) {
-    throw misuse('share', "must be 'tabs', 'tab', false or options")
+    throw misuse('share', 'share', process.env.NODE_ENV !== 'production' && "must be 'tabs', 'tab', false or options")
   }
   return `${typeof share === 'object' ? streamKey('tabs', share) : share === false ? instance : (share ?? 'tabs')}|${key}`
 }

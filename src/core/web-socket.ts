@@ -5,6 +5,8 @@ import { checkWebSocket } from './key'
 import type { SendOptions, SendResult, WebSocketOptions, WireData } from './web-socket-options'
 import { safely, type SocketHost, socketUrlProblem, webSocketTransport } from './web-socket-transport'
 
+declare const process: { env: Record<string, string | undefined> }
+
 export type { HeartbeatOptions, SendOptions, SendResult, WebSocketOptions, WireData } from './web-socket-options'
 // The identity of a WebSocket stream lives with the other keys and checks (by whitelist).
 export { webSocketKey } from './key'
@@ -55,7 +57,7 @@ export function createWebSocket<In = unknown, Out = unknown>(
     // What the inputs alone tell (see checkWebSocket), then what only the runtime can: a
     // page to resolve a relative url against.
     checkWebSocket(url)
-    if (socketUrlProblem(url)) throw misuse('createWebSocket', `a relative url (${url}) needs a page to resolve against; give an absolute url here`)
+    if (socketUrlProblem(url)) throw misuse('createWebSocket', 'url', process.env.NODE_ENV !== 'production' && `a relative url (${url}) needs a page to resolve against; give an absolute url here`)
   }
   const maxQueued = options.maxQueued ?? 1000
   const serialize = (message: unknown): WireData => (options.serialize ? options.serialize(message as Out) : toWire(message))
