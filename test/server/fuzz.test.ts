@@ -12,6 +12,7 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
+import { seededRandom } from '../core/fakes'
 import { eventually, onCleanup, openSse, openWs, runCleanups } from './helpers'
 
 afterEach(runCleanups)
@@ -26,18 +27,9 @@ const CONCURRENCY = 24
 const PATIENCE = 400
 
 type Random = () => number
+/** The project's seeded PRNG (mulberry32): the same cases for the same seed everywhere. */
+const random: (seed: number) => Random = seededRandom
 
-/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
-function random(seed: number): Random {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-  }
-}
 const int = (r: Random, n: number) => Math.floor(r() * n)
 const pick = <T>(r: Random, items: readonly T[]): T => items[int(r, items.length)]!
 const bytes = (r: Random, n: number) => Buffer.from(Array.from({ length: n }, () => int(r, 256)))

@@ -284,3 +284,26 @@ describe('a log whose subscribe() throws', () => {
     expect(taken().filter((w) => /refused a subscriber/.test(w))).toHaveLength(2)
   })
 })
+
+describe('a log whose append() throws on a publish', () => {
+  it("answers the publisher with a 'server-error' frame and a warning; the socket goes on", async () => {
+    const taken = warnings()
+    const inner = createMemoryLog({ epoch: 'e1' })
+    const log: ReplayLog = {
+      epoch: inner.epoch,
+      append: () => {
+        throw new Error('disk full')
+      },
+      since: (id) => inner.since(id),
+      subscribe: (listener) => inner.subscribe(listener),
+    }
+    const ws = createWebSocketHandler({ channels: { room: log }, writable: ['room'], origins: '*', heartbeat: 0 })
+    onCleanup(() => ws.close())
+    const srv = await startServer({ upgrade: ws.handleUpgrade })
+    const client = await openWs(`ws://127.0.0.1:${srv.port}/`)
+    client.send({ type: 'publish', channel: 'room', data: 1 })
+    client.send('ping')
+    await eventually(() => expect(client.frames).toEqual([{ type: 'error', code: 'server-error', message: expect.any(String) }, 'pong']))
+    expect(taken().join('\n')).toMatch(/append failed: Error: disk full/)
+  })
+})
