@@ -75,6 +75,13 @@ export interface FakeLocksOptions {
    * @defaultValue 'rejects'
    */
   abortAfterGrant?: 'rejects' | 'ignored'
+  /**
+   * When a robbed holder hears of a steal: at once (its request rejects now), or in a later
+   * task the test runs (a paused page, which learns of it only after it woke, maybe after
+   * frames other tabs posted meanwhile).
+   * @defaultValue 'now'
+   */
+  stealNotice?: 'now' | 'task'
   tasks?: TaskQueue
 }
 
@@ -163,11 +170,11 @@ export function fakeLocks(options: FakeLocksOptions = {}): FakeLocks {
       })
       if (steal) {
         const robbed = held.get(name)
-        if (robbed) {
-          held.delete(name)
-          settleWith(robbed, false, abortError('the lock was stolen'))
-        }
-        return grant(req)
+        held.delete(name)
+        grant(req)
+        if (!robbed) return
+        const notice = () => settleWith(robbed, false, abortError('the lock was stolen'))
+        return options.stealNotice === 'task' ? tasks.push(notice) : notice()
       }
       if (ifAvailable && held.has(name)) {
         req.phase = 'done'

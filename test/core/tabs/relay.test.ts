@@ -163,6 +163,32 @@ describe('relay', () => {
       expect(superseded()).toBe(1)
     })
 
+    it("own(): this tab's deliveries and followers' sends run at once on time; while asking they wait, in order with the frames, and run if it still leads", async () => {
+      const { r, answers, frames } = checked()
+      const ran: string[] = []
+      r.msg(m('1'))
+      r.own(() => ran.push('deliver 1'))
+      r.own(() => ran.push('send x'))
+      expect(ran).toEqual([])
+      await settle()
+      answers[0]!(true)
+      await settle()
+      expect(ran).toEqual(['deliver 1', 'send x'])
+      expect(frames).toHaveLength(1)
+      r.own(() => ran.push('send y')) // on time now: at once
+      expect(ran).toEqual(['deliver 1', 'send x', 'send y'])
+    })
+
+    it('own(): if it no longer leads, what waited never runs (the next leader delivers it, followers send again through it)', async () => {
+      const { r, answers } = checked()
+      const ran: string[] = []
+      r.own(() => ran.push('send x'))
+      await settle()
+      answers[0]!(false)
+      await settle()
+      expect(ran).toEqual([])
+    })
+
     it('stopped while asking: nothing goes out when the answer comes', async () => {
       const { r, frames, answers } = checked()
       r.msg(m('1'))

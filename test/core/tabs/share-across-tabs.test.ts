@@ -10,15 +10,15 @@ import type { TabResume, TabShareInjectables, TabShareOptions } from '../../../s
 import { createWebSocket } from '../../../src/core/web-socket'
 import { fakeWebSockets } from '../fake-web-socket'
 import { fakeEnvironment, manualFrames, manualTimers } from '../fakes'
-import { type Delivery, type FakeShareable, fakeChannels, fakeLocks, fakePage, fakeShareable } from './fakes'
+import { type Delivery, type FakeLocksOptions, type FakeShareable, fakeChannels, fakeLocks, fakePage, fakeShareable } from './fakes'
 
 const BASE = 1_700_000_000_000
 const HEARTBEAT = 100
 const TIMEOUT = 400
 
-function world() {
+function world(lockOptions?: FakeLocksOptions) {
   const timers = manualTimers()
-  const locks = fakeLocks()
+  const locks = fakeLocks(lockOptions)
   const channels = fakeChannels()
   const now = () => BASE + timers.now
 
@@ -269,6 +269,46 @@ describe('shareAcrossTabs (injected locks, channels and timers)', () => {
     c!.conn.setStatus('open')
     await w.run()
     expect(c!.shared.getSnapshot().status).toBe('open')
+  })
+
+  it("a tab back from the back/forward cache posts what waits for an ack again: the leader acks it (its first ack came while the tab's channel was closed), so the next leader does not send it twice", async () => {
+    const w = world()
+    const [a, b] = await started(w, 'A', 'B')
+    b!.shared.send!('x')
+    await w.channels.deliver(w.between('B', 'A'))
+    expect(a!.conn.sent).toEqual(['x'])
+    b!.page.emit('leave') // pagehide: B's channel closes before A's ack reaches it
+    await w.run()
+    b!.page.emit('return')
+    await w.run()
+    a!.shared.close()
+    await w.run()
+    b!.conn.setStatus('open')
+    w.timers.advance(HEARTBEAT * 3)
+    await w.run()
+    expect(a!.made[0]!.sent).toEqual(['x'])
+    expect(b!.conn.sent).toEqual([])
+  })
+
+  it("a leader whose timers ran late holds a follower's send until the lock manager answers; superseded meanwhile, it never sends it (the next leader does, once)", async () => {
+    // A paused page learns of a steal only after it woke, maybe after other tabs' frames.
+    const w = world({ stealNotice: 'task' })
+    const [a, b, c] = await started(w, 'A', 'B', 'C')
+    // A's page is paused (its timers are late); C steals, as its watchdog would.
+    w.timers.stall(TIMEOUT * 2)
+    c!.shared.reconnect()
+    await w.locks.tasks.step() // C's grant; A's notice of the steal waits
+    c!.conn.setStatus('open')
+    b!.shared.send!('x')
+    // A wakes: B's send reaches it before the steal's notice; it asks the lock manager first.
+    await w.channels.deliver(w.between('B', 'A'))
+    await w.run()
+    w.timers.advance(0)
+    w.timers.advance(HEARTBEAT * 3)
+    await w.run()
+    expect(a!.made[0]!.sent).toEqual([])
+    expect(c!.conn.sent).toEqual(['x'])
+    expect(b!.errors).toEqual([])
   })
 
   it("a follower's send the leader's socket refuses: one error, in the sender only (item 13)", async () => {
