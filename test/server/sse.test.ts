@@ -368,6 +368,64 @@ describe('createSseHandler: fan-out', () => {
   })
 })
 
+describe('createSseHandler: HTTP framing on the socket', () => {
+  const head = (raw: string) => raw.slice(0, raw.indexOf('\r\n\r\n'))
+  const body = (raw: string) => raw.slice(raw.indexOf('\r\n\r\n') + 4)
+  const chunk = (text: string) => `${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n`
+
+  it('HTTP/1.1: chunked, each write one chunk that carries whole events', async () => {
+    const log = filled(0)
+    const { srv } = await serve({ log })
+    const raw = await rawRequest(srv.port, 'GET /events HTTP/1.1\r\nHost: x\r\n\r\n')
+    await eventually(() => expect(body(raw.received())).toBe(chunk('retry: 2000\n\n')))
+    expect(head(raw.received())).toMatch(/^HTTP\/1\.1 200 OK\r\n[^]*transfer-encoding: chunked/i)
+    log.append('hi')
+    await eventually(() => expect(body(raw.received())).toBe(chunk('retry: 2000\n\n') + chunk('id: e1.1\ndata: hi\n\n')))
+  })
+
+  it('HTTP/1.0: no chunks, the stream ends with the connection', async () => {
+    const log = filled(0)
+    const { srv } = await serve({ log })
+    const raw = await rawRequest(srv.port, 'GET /events HTTP/1.0\r\n\r\n')
+    await eventually(() => expect(body(raw.received())).toBe('retry: 2000\n\n'))
+    log.append('hi')
+    await eventually(() => expect(body(raw.received())).toBe('retry: 2000\n\nid: e1.1\ndata: hi\n\n'))
+    expect(head(raw.received())).not.toMatch(/transfer-encoding/i)
+    expect(head(raw.received())).toMatch(/connection: close/i)
+  })
+
+  it('HEAD: the headers only, and the connection serves the next request', async () => {
+    const { srv } = await serve({ log: filled(3) })
+    const raw = await rawRequest(srv.port, 'HEAD /events HTTP/1.1\r\nHost: x\r\n\r\nGET /events HTTP/1.1\r\nHost: x\r\nLast-Event-ID: e1.2\r\n\r\n')
+    await eventually(() => expect(raw.received()).toContain('data: d3'))
+    expect(raw.received().match(/HTTP\/1\.1 200 OK/g)).toHaveLength(2)
+    expect(raw.received()).not.toContain('data: d1')
+  })
+
+  it('POST with a body streams too (tabwire sends POST streams over fetch)', async () => {
+    const log = filled(2)
+    const { sse, srv } = await serve({ log })
+    const raw = await rawRequest(srv.port, 'POST /events HTTP/1.1\r\nHost: x\r\nLast-Event-ID: e1.1\r\nContent-Length: 11\r\n\r\n{"q":"abc"}')
+    await eventually(() => expect(raw.received()).toContain('data: d2'))
+    expect(sse.clients).toBe(1)
+  })
+
+  // A request pipelined behind a stream gets no socket until the stream ends: it waits.
+  it('a second stream pipelined behind the first waits, and the first goes on', async () => {
+    const log = filled(0)
+    const { sse, srv } = await serve({ log })
+    const request = 'GET /events HTTP/1.1\r\nHost: x\r\n\r\n'
+    const raw = await rawRequest(srv.port, request + request)
+    await eventually(() => expect(sse.clients).toBe(1))
+    log.append('only once')
+    await eventually(() => expect(raw.received()).toContain('data: only once'))
+    expect(raw.received().match(/data: only once/g)).toHaveLength(1)
+    expect(sse.clients).toBe(1)
+    raw.socket.destroy()
+    await eventually(() => expect(sse.clients).toBe(0))
+  })
+})
+
 describe('createSseHandler: batchWindow', () => {
   it('holds events that follow a write until batchWindow has passed since it, then writes them together', async () => {
     const log = filled(0)
