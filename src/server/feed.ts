@@ -196,8 +196,16 @@ export function createFeed({ log, frame, name, maxBuffered, batchWindow }: FeedO
 
   const catchUp = async (member: Member) => {
     const { options } = member
-    // Called inside the chain, so a store whose since() throws fails this client only.
-    const replay = await Promise.resolve().then(() => log.since(options.since))
+    // Asked at once, so the answer is the log as the client joined (entries appended later
+    // reach it live, even behind a reset's head), and caught: a store whose since() throws
+    // fails this client only.
+    let answer: Replay | Promise<Replay>
+    try {
+      answer = log.since(options.since)
+    } catch (error) {
+      answer = Promise.reject(error)
+    }
+    const replay = await answer
     if (member.stopped) return
     if (!isReplay(replay)) throw new TypeError('since() answered neither { entries } nor { reset, head, headSeq }')
     if ('reset' in replay) member.lastSeq = replay.headSeq

@@ -238,6 +238,26 @@ describe('createWebSocketHandler: resume', () => {
   })
 })
 
+describe('createWebSocketHandler: what a reset covers', () => {
+  // The demo's chat after a server restart: the page resubscribes with an id of the old
+  // epoch and at once publishes what it queued. The reset covers the log as it was when the
+  // subscription came, so the messages published after it arrive as events.
+  it('entries published right after a subscribe that resets arrive live, after the reset', async () => {
+    const room = filled(2)
+    const { url } = await serve({ channels: { room }, writable: ['room'] })
+    const client = await openWs(url)
+    client.send({ type: 'subscribe', channel: 'room', since: 'old.7' })
+    client.send({ type: 'publish', channel: 'room', data: 'queued' })
+    await eventually(() =>
+      expect(client.frames).toEqual([
+        subscribed('room'),
+        { type: 'reset', channel: 'room', epoch: 'e1', reason: 'epoch', head: 'e1.2' },
+        event('room', 'e1.3', 'queued'),
+      ]),
+    )
+  })
+})
+
 describe('createWebSocketHandler: publish', () => {
   it('appends to a writable channel; every subscriber gets it, the publisher too', async () => {
     const room = filled(0)
