@@ -119,6 +119,14 @@ export function createFeed({ log, frame, name, maxBuffered, batchWindow }: FeedO
     sink.write(bytes)
   }
 
+  /** Writes the frames beyond the client's position, on their own (not shared bytes). */
+  const writeNewer = (member: Member, frames: readonly Frame[]) => {
+    const newer = frames.filter((f) => f.seq > member.lastSeq)
+    if (!newer.length) return
+    deliver(member, member.options.sink.encode(Buffer.concat(newer.map((f) => f.bytes))))
+    member.lastSeq = newer.at(-1)!.seq
+  }
+
   const flush = () => {
     scheduled?.cancel()
     scheduled = undefined
@@ -138,12 +146,11 @@ export function createFeed({ log, frame, name, maxBuffered, batchWindow }: FeedO
         let bytes = encoded.get(encode)
         if (!bytes) encoded.set(encode, (bytes = encode(payload)))
         deliver(member, bytes)
+        member.lastSeq = last
       } else {
-        // Went live inside this batch: only its newer part (rare, so not shared).
-        const newer = frames.filter((f) => f.seq > member.lastSeq)
-        deliver(member, encode(Buffer.concat(newer.map((f) => f.bytes))))
+        // Went live inside this batch: only its newer part (rare).
+        writeNewer(member, frames)
       }
-      member.lastSeq = last
     }
   }
 
@@ -240,7 +247,14 @@ export function createFeed({ log, frame, name, maxBuffered, batchWindow }: FeedO
           cut(member, 'failed')
         })
       }
-      return { stop: () => leave(member) }
+      return {
+        stop: () => {
+          // Everything appended before the client stopped following is its: a resubscribe on
+          // the same socket must neither lose what waits in this batch nor get it twice.
+          if (live.has(member)) writeNewer(member, batch)
+          leave(member)
+        },
+      }
     },
   }
 }

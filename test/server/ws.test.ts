@@ -117,6 +117,27 @@ describe('createWebSocketHandler: channels', () => {
     expect(client.frames).toEqual([subscribed('a'), subscribed('a'), event('a', 'e1.2', 'd2'), event('a', 'e1.3', 'once'), 'pong'])
   })
 
+  // Live events wait up to batchWindow: what waits when the client resubscribes or leaves
+  // the channel was appended while it followed, so it is delivered first, once.
+  it.each([
+    ['a resubscribe without since', { type: 'subscribe', channel: 'a' }, [subscribed('a')]],
+    ['an unsubscribe', { type: 'unsubscribe', channel: 'a' }, []],
+  ])('%s gets the events still waiting in the batch first, once', async (_name, message, after) => {
+    const a = filled(0)
+    const { url } = await serve({ channels: { a }, batchWindow: 60_000 })
+    const client = await openWs(url)
+    client.send({ type: 'subscribe', channel: 'a' })
+    await eventually(() => expect(client.frames).toEqual([subscribed('a')]))
+    a.append('1') // after a quiet spell: written at once
+    await eventually(() => expect(client.frames).toHaveLength(2))
+    a.append('2') // these wait for the window
+    a.append('3')
+    client.send(message)
+    await settle(client)
+    const expected = [subscribed('a'), event('a', 'e1.1', 1), event('a', 'e1.2', 2), event('a', 'e1.3', 3), ...after]
+    await eventually(() => expect(client.frames.filter((f) => f !== 'pong')).toEqual(expected))
+  })
+
   it('a subscribe sent right after another (maybe still pending) doubles no events', async () => {
     const a = filled(2)
     const { url } = await serve({ channels: { a } })
