@@ -34,7 +34,7 @@ const { values: args } = parseArgs({
     'cpu-rates': { type: 'string', default: '100,1000' },
     'cpu-seconds': { type: 'string', default: '1.5' },
     burst: { type: 'string', default: '1000' },
-    rates: { type: 'string', default: '25,50,100,200,400,800,1600' },
+    rates: { type: 'string', default: '25,50,100,200,400,800,1600,3200' },
     step: { type: 'string', default: '2' },
     drain: { type: 'string', default: '3' },
     only: { type: 'string' },
