@@ -66,11 +66,14 @@ export interface MemoryLogOptions {
   /**
    * How many recent entries are kept for replay.
    * @defaultValue 1000
+   * @example createMemoryLog({ capacity: 10_000 })
    */
   capacity?: number
   /**
-   * The epoch: letters, digits, `_` or `-`.
+   * The epoch: letters, digits, `_` or `-`. A restart with the same epoch would let clients
+   * resume against different entries: keep it unique per lifetime.
    * @defaultValue a fresh random one
+   * @example createMemoryLog({ epoch: `boot-${Date.now()}` })
    */
   epoch?: string
   /**
