@@ -6,14 +6,11 @@
  * every event appended meanwhile, in order, that no client, log listener or memory is left
  * behind, and that memory stays bounded.
  */
-import { spawn } from 'node:child_process'
 import { connect, type Socket } from 'node:net'
-import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { seededRandom } from '../core/fakes'
-import { eventually, onCleanup, openSse, openWs, runCleanups } from './helpers'
+import { eventually, openSse, openWs, runCleanups, spawnServer } from './helpers'
 
 afterEach(runCleanups)
 
@@ -233,32 +230,20 @@ interface Stats {
 }
 
 async function startFuzzServer() {
-  const child = spawn(process.execPath, ['--expose-gc', '--no-warnings', fileURLToPath(new URL('./fuzz-server.ts', import.meta.url))], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-  })
-  let stderr = ''
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  onCleanup(() => {
-    child.kill()
-    return exited
-  })
-  const ports = await new Promise<{ port: number; control: number }>((resolve, reject) => {
-    createInterface({ input: child.stdout }).once('line', (line) => resolve(JSON.parse(line)))
-    child.once('exit', (code) => reject(new Error(`the fuzz server exited (${code}): ${stderr}`)))
-  })
+  const child = await spawnServer<{ port: number; control: number }>(new URL('./fuzz-server.ts', import.meta.url), [], ['--expose-gc', '--no-warnings'])
+  const ports = child.ready
   const control = async <T>(path: string, init?: RequestInit): Promise<T> => {
     try {
       return (await (await fetch(`http://127.0.0.1:${ports.control}${path}`, init)).json()) as T
     } catch (error) {
-      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 1000))])
-      throw new Error(`the fuzz server did not answer (${child.exitCode === null ? 'still running' : `exited ${child.exitCode}`}): ${stderr}`, { cause: error })
+      await Promise.race([child.exited, new Promise((resolve) => setTimeout(resolve, 1000))])
+      throw new Error(`the fuzz server did not answer (${child.alive() ? 'still running' : `exited ${child.exitCode()}`}): ${child.stderr()}`, { cause: error })
     }
   }
   return {
     ...ports,
-    alive: () => child.exitCode === null && child.signalCode === null,
-    stderr: () => stderr,
+    alive: child.alive,
+    stderr: child.stderr,
     append: (n: number) => control<{ appended: number }>(`/append?n=${n}`, { method: 'POST' }),
     stats: () => control<Stats>('/stats'),
   }

@@ -6,9 +6,12 @@
  * Everything a test opens is registered here and closed by `runCleanups` (each test file
  * calls it from `afterEach`). Servers bind 127.0.0.1 only.
  */
+import { spawn } from 'node:child_process'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { type AddressInfo, connect, type Socket } from 'node:net'
+import { createInterface } from 'node:readline'
 import type { Duplex } from 'node:stream'
+import { fileURLToPath } from 'node:url'
 import { vi } from 'vitest'
 import { type ClientOptions, type RawData, WebSocket } from 'ws'
 import { createSseParser } from '../../src/core/sse-parser'
@@ -336,4 +339,43 @@ export async function rawRequest(port: number, request: string | Buffer, { read 
   await new Promise<void>((resolve) => socket.once('connect', () => resolve()))
   socket.write(request)
   return { socket, received: () => text, closed, isClosed: () => isClosed }
+}
+
+export interface ServerProcess<T> {
+  /** The JSON the process printed on its first stdout line once listening. */
+  ready: T
+  /** Whether the process still runs. */
+  alive(): boolean
+  /** Everything it wrote to stderr so far. */
+  stderr(): string
+  /** Resolves when it has exited. */
+  exited: Promise<void>
+  exitCode(): number | null
+}
+
+/**
+ * Runs a server script in a child process (the Node that runs the tests), for input that
+ * could crash a server: a crash there is the child exiting, not an error of this run. The
+ * script prints JSON on its first stdout line once listening; the cleanup ends it.
+ */
+export async function spawnServer<T>(script: URL, args: string[] = [], nodeOptions: string[] = []): Promise<ServerProcess<T>> {
+  const child = spawn(process.execPath, [...nodeOptions, fileURLToPath(script), ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
+  let stderr = ''
+  child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text))
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  onCleanup(() => {
+    child.kill()
+    return exited
+  })
+  const ready = await new Promise<T>((resolve, reject) => {
+    createInterface({ input: child.stdout }).once('line', (line) => resolve(JSON.parse(line) as T))
+    child.once('exit', (code) => reject(new Error(`the server process exited (${code}): ${stderr}`)))
+  })
+  return {
+    ready,
+    alive: () => child.exitCode === null && child.signalCode === null,
+    stderr: () => stderr,
+    exited,
+    exitCode: () => child.exitCode,
+  }
 }

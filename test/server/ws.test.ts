@@ -1,11 +1,8 @@
-import { spawn } from 'node:child_process'
-import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { ServerOptionsError } from '../../src/server/errors'
 import { createMemoryLog, type ReplayLog } from '../../src/server/log'
 import { createWebSocketHandler, type WebSocketHandlerOptions } from '../../src/server/ws'
-import { countingLog, eventually, onCleanup, openWs, refusedStatus, runCleanups, sleep, startServer, tick, type WsClient } from './helpers'
+import { countingLog, eventually, onCleanup, openWs, refusedStatus, runCleanups, sleep, spawnServer, startServer, tick, type WsClient } from './helpers'
 
 afterEach(runCleanups)
 
@@ -25,26 +22,10 @@ async function serve(options: Partial<WebSocketHandlerOptions> & { channels: Rec
   return { ws, srv, url: `ws://127.0.0.1:${srv.port}/socket` }
 }
 
-/**
- * The endpoint of ws-process.ts in a child process (the Node that runs the tests), for input
- * that could crash a server: a crash there is the child exiting, not an error of this run.
- */
+/** The endpoint of ws-process.ts in a child process, for input that could crash a server. */
 async function serveInChild(options: { maxPayload?: number }) {
-  const child = spawn(process.execPath, [fileURLToPath(new URL('./ws-process.ts', import.meta.url)), JSON.stringify(options)], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-  })
-  let stderr = ''
-  child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text))
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  onCleanup(() => {
-    child.kill()
-    return exited
-  })
-  const port = await new Promise<number>((resolve, reject) => {
-    createInterface({ input: child.stdout }).once('line', (line) => resolve((JSON.parse(line) as { port: number }).port))
-    child.once('exit', (code) => reject(new Error(`the server process exited (${code}): ${stderr}`)))
-  })
-  return { url: `ws://127.0.0.1:${port}/socket`, hasExited: () => child.exitCode !== null || child.signalCode !== null }
+  const child = await spawnServer<{ port: number }>(new URL('./ws-process.ts', import.meta.url), [JSON.stringify(options)])
+  return { url: `ws://127.0.0.1:${child.ready.port}/socket`, hasExited: () => !child.alive() }
 }
 
 /** Waits until every frame sent so far has been handled: frames are handled in order. */
