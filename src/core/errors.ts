@@ -11,6 +11,9 @@
  * - `overflow`: a WebSocket send queue was full; the message was not queued.
  * - `ended`: the server ended the stream on purpose (HTTP 204): closed, not a failure;
  *   `reconnect()` starts again.
+ * - `gap`: this tab missed messages that no one can give it again (it was frozen for longer
+ *   than the leader tab remembers); the stream goes on from the leader's position. Refetch
+ *   what you show. The next good message clears it.
  */
 export type RealtimeErrorKind = (typeof REALTIME_ERROR_KINDS)[number]
 
@@ -30,6 +33,7 @@ export const REALTIME_ERROR_KINDS = [
   'max-retries',
   'overflow',
   'ended',
+  'gap',
 ] as const
 
 /**

@@ -115,7 +115,7 @@ export function createOutlet<T>(initial: ConnectionSnapshot<T>, schedule: FrameS
         return report(new RealtimeError('parse', `bad '${m.event}' message: ${thrown}`, { raw: m.data, cause: thrown, id: m.id }))
       }
       const { error } = store.peek()
-      store.set({ data: message.data, lastEventId, error: error?.kind === 'parse' ? null : error })
+      store.set({ data: message.data, lastEventId, error: error?.kind === 'parse' || error?.kind === 'gap' ? null : error })
       if (tap) messages.emit(message)
     },
     /** The listening half of a `Connection`. */

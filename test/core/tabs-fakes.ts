@@ -56,7 +56,7 @@ const microtaskFrame = (callback: () => void) => {
 }
 
 /** A group of tabs of one app on one origin; `namespace` is unique per group. */
-export function tabGroup(namespace: string) {
+export function tabGroup(namespace: string, timing: { heartbeat: number; timeout: number } = { heartbeat: 25, timeout: 300 }) {
   const open: Shareable<string>[] = []
   return {
     /** Opens a tab; `decode` is how it reads messages, as the leader and as a follower. */
@@ -89,7 +89,7 @@ export function tabGroup(namespace: string) {
           return connection
         },
         // The layer's own data publish runs right after the frame that caused it.
-        { namespace, heartbeat: 25, timeout: 300, scheduleFrame: microtaskFrame, sends: createSends, ...options },
+        { namespace, ...timing, scheduleFrame: microtaskFrame, sends: createSends, ...options },
       )
       shared.onMessage((m) => void messages.push(m))
       shared.onError((e) => void errors.push(e))

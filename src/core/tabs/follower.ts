@@ -63,16 +63,16 @@ export function sift(state: FollowerState, messages: readonly WireMessage[]): [F
 
 /**
  * A follower's reading of a leader's frame: pure, so it is tested like a parser. Frames of
- * an older epoch are dropped, unless the leader of this tab's epoch went `silent` (a forged
- * frame's epoch, or a leader whose clock is behind: epochs come from clocks); a newer epoch
- * is a new leader, whose resume point `r` says which of this tab's deliveries come again;
- * within an epoch, each sequence number is taken once, in order.
+ * an older epoch are dropped; a newer epoch is a new leader, whose resume point `r` says
+ * which of this tab's deliveries come again; within an epoch, each sequence number is taken
+ * once, in order, and a beat below the last one taken proves that one forged (the leader's
+ * beats follow its frames): the tab goes on from the beat.
  */
-export function follow(state: FollowerState, frame: LeaderFrame, silent = false): [FollowerState, Delivery[]] {
-  if (frame.e < state.epoch && !silent) return [state, []]
+export function follow(state: FollowerState, frame: LeaderFrame): [FollowerState, Delivery[]] {
+  if (frame.e < state.epoch) return [state, []]
   const out: Delivery[] = []
   let s = state
-  if (frame.e !== s.epoch) {
+  if (frame.e > s.epoch) {
     // What this tab delivered after the new leader's resume point (id-less events carry
     // the id before them, so the first delivery with that id is the point). No resume
     // point (`r` undefined) is found nowhere: `recent` holds strings only.
@@ -92,6 +92,7 @@ export function follow(state: FollowerState, frame: LeaderFrame, silent = false)
   if (frame.t === 'beat') {
     // The leader's sequence reached the held frame: frames were missed, not forged.
     if (held && frame.s >= held.s) take(held)
+    else if (frame.s < s.seq) s = { ...s, seq: frame.s, held: undefined }
   } else if (frame.s === s.seq + 1) take(frame)
   else if (held && frame.s === held.s + 1) take(held), take(frame)
   else if (frame.s > s.seq) s = { ...s, held: frame }

@@ -56,11 +56,12 @@ const STATUSES = ['idle', 'connecting', 'open', 'reconnecting', 'paused', 'close
 /** Most messages one frame may carry; a leader batches one task's messages. */
 export const MAX_BATCH = 100_000
 /**
- * The highest epoch (year 37,000 as a clock): one above is forged, and would leave no room
- * for the next leader's. Epochs are not checked against this tab's clock, which may have
- * been stepped back (followers go back to a live leader of a lower epoch instead).
+ * How far ahead of this tab's clock an epoch may be: a year. Epochs come from the clocks of
+ * tabs on this machine, which may be stepped (a tab whose clock went back must still follow
+ * the leader it had); one further ahead is forged, and would leave no room for the next
+ * leader's (who takes the highest epoch it heard, plus one).
  */
-export const MAX_EPOCH = 2 ** 50
+export const EPOCH_SKEW = 365 * 24 * 3600_000
 
 /** A safe integer of at least `min`. */
 const count = (value: unknown, min: number) => Number.isSafeInteger(value) && (value as number) >= min
@@ -75,11 +76,11 @@ const isMessage = (m: any) => !!m && typeof m.event === 'string' && maybe(m.id)
  * another version. Everything a follower acts on is checked here, since any script on the
  * origin can post to the channel.
  */
-export function readFrame(data: unknown): Frame | undefined {
+export function readFrame(data: unknown, now = Date.now()): Frame | undefined {
   const f = data as any
   if (f?.v !== PROTOCOL) return undefined
   const { t, s, state, ms } = f
-  const led = count(f.e, 1) && f.e <= MAX_EPOCH && maybe(f.r)
+  const led = count(f.e, 1) && f.e <= now + EPOCH_SKEW && maybe(f.r)
   const sequenced = led && count(s, 1)
   const ok =
     (t === 'hello' && maybe(f.c) && maybe(f.since) && (f.n === undefined || count(f.n, 0))) ||

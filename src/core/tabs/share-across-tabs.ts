@@ -87,8 +87,6 @@ export function shareAcrossTabs<T>(
    * of it: the leader's frames wait until its replay came.
    */
   let catching: { c: string; frames: MessageEvent[]; timer: unknown } | undefined
-  /** When this tab last heard the leader of its epoch. */
-  let heard = 0
   /** The epoch whose leader this tab last asked for a replay (once per leader). */
   let tried = 0
 
@@ -116,12 +114,20 @@ export function shareAcrossTabs<T>(
 
   const election = createElection(locks, name, {
     lead,
-    stolen: () => (stepDown(true), guard()),
+    stolen: () => (follows(), guard()),
     // A refusing lock manager (a sandboxed frame): this tab gets a connection of its own.
     refused: () => (channel?.close(), (channel = undefined), lead()),
   })
+  /**
+   * This tab led until now: it follows, and asks the new leader for what it may have missed
+   * (frames that came while it still thought it led were not taken).
+   */
+  const follows = () => {
+    stepDown(true)
+    if (channel && follower.recent.length) catchUp([])
+  }
   /** Another tab leads now: this one follows (and lines up for the lock again). */
-  const superseded = () => (stepDown(true), election.leave(), election.join())
+  const superseded = () => (follows(), election.leave(), election.join())
 
   function lead() {
     timers.clearTimeout(watchdog)
@@ -239,7 +245,6 @@ export function shareAcrossTabs<T>(
   function stepDown(keep: boolean): unknown[] {
     const was = leader
     leader = undefined
-    heard = now()
     settle()
     was?.stop()
     const closed = was?.connection.close()
@@ -247,7 +252,7 @@ export function shareAcrossTabs<T>(
   }
 
   const onFrame = (event: MessageEvent) => {
-    const frame = readFrame(event.data)
+    const frame = readFrame(event.data, now())
     if (!frame) {
       // Reported in development builds only (see `devWarn`).
       try {
@@ -262,7 +267,8 @@ export function shareAcrossTabs<T>(
     if (frame.t === 'ack') return sends?.acked(frame.id, frame.error)
     if (catching && !leader) {
       if (frame.t === 'replay' && frame.c === catching.c) return caughtUp(frame)
-      if ('e' in frame) return void catching.frames.push(event)
+      // A leader is there: the watchdog waits too.
+      if ('e' in frame) return void (catching.frames.push(event), guard())
     }
     if (frame.t === 'replay') return
     if (leader) {
@@ -271,16 +277,15 @@ export function shareAcrossTabs<T>(
       return
     }
     if (!('e' in frame)) return
-    const silent = now() - heard > 2 * beatEvery
-    if (frame.e !== follower.epoch && (frame.e > follower.epoch || silent) && frame.e !== tried && !catching && follower.recent.length) {
-      // A leader that may be ahead of this tab (its resume point is not among what this tab
-      // delivered: it read the old leader's last frames, this tab did not yet), or the
-      // leader of a lower epoch after frames were dropped: it asks for what it missed.
+    // A new leader that may be ahead of this tab (its resume point is not among what this
+    // tab delivered: it read the old leader's last frames, this tab did not yet): this tab
+    // asks it for what it missed, once.
+    if (frame.e > follower.epoch && frame.e !== tried && follower.recent.length && !follower.recent.includes(frame.r!)) {
       tried = frame.e
-      if (frame.e < follower.epoch || !follower.recent.includes(frame.r!)) return catchUp([event])
+      return catchUp([event])
     }
-    const [next, deliveries] = follow(follower, frame, silent)
-    if (next.epoch === frame.e) (heard = now()), guard()
+    const [next, deliveries] = follow(follower, frame)
+    if (next.epoch === frame.e) guard()
     follower = next
     for (const d of deliveries) {
       if (d.t === 'leader') sends?.resend()
@@ -303,14 +308,23 @@ export function shareAcrossTabs<T>(
     catching = undefined
     if (!was) return
     timers.clearTimeout(was.timer)
+    // The leader of this tab's own epoch no longer has where it left off: it dropped it
+    // from its memory (the tab was away too long). Nobody can give it what came between.
+    if (replay?.miss && replay.e === follower.epoch && replay.s > follower.seq) {
+      report(new RealtimeError('gap', 'missed messages the leader tab no longer has', { id: follower.recent.at(-1) }))
+    }
     if (replay && !replay.miss) {
       if (replay.e !== follower.epoch) sends?.resend()
-      heard = now()
       follower = { ...follower, epoch: replay.e, seq: replay.s, held: undefined, ahead: [], recent: remember(follower.recent, replay.ms.map((m) => m.id)) }
       keep(replay.ms)
       for (const m of replay.ms) read(m)
     }
-    if (!leader) for (const event of was.frames) onFrame(event)
+    if (leader) return
+    for (const event of was.frames) {
+      // What came before the replay (a beat included, whose `s` is below the replay's) is in it.
+      const f = event.data as { e?: unknown; s?: unknown }
+      if (!replay || replay.miss || f.e !== replay.e || (f.s as number) >= replay.s) onFrame(event)
+    }
   }
 
   /**

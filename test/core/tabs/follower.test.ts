@@ -131,12 +131,12 @@ describe('follow', () => {
     if (fields) expect(s).toMatchObject(fields)
   })
 
-  it('a lower epoch while the leader of this epoch went silent (a forged epoch, a leader with a clock behind): a new leader', () => {
-    const [next, out] = follow(at(2, ['1', '2'], 9), msgs(5, 4, ['3'], '2'), true)
-    expect(out).toEqual([{ t: 'leader' }, { t: 'msg', m: expect.objectContaining({ id: '3' }) }])
-    expect(next).toMatchObject({ epoch: 5, seq: 4 })
-    // Not silent: dropped, as any older epoch.
-    expect(follow(at(2, ['1', '2'], 9), msgs(5, 4, ['3'], '2'))[1]).toEqual([])
+  it('a beat below the last sequence number taken proves that number forged: the tab goes on from the beat', () => {
+    // A forged replay or frame set seq to 1e9; the leader's next beat says 4.
+    const [next, out] = follow({ ...at(1e9, ['1', '2']) }, beat(1, 4))
+    expect(out).toEqual([])
+    expect(next).toMatchObject({ seq: 4, held: undefined })
+    expect(follow(next, msgs(1, 5, ['5']))[1]).toEqual([{ t: 'msg', m: expect.objectContaining({ id: '5' }) }])
   })
 
   it('is pure: the same state and frame give the same result, and nothing is mutated (inputs are frozen)', () => {
