@@ -42,9 +42,10 @@ export type Frame =
   /**
    * The leader's answer to such a hello, for that tab alone: the messages it asked for, from
    * the leader's memory of the last ones, as of sequence number `s` of epoch `e`. `miss`: the
-   * leader does not have `since` (the tab goes on as after any leader change).
+   * leader does not have `since` (the tab goes on as after any leader change); `gone`: the
+   * leader dropped some of what it delivered since it led, so `since` may be among them.
    */
-  | { t: 'replay'; c: string; e: number; s: number; ms: WireMessage[]; miss: boolean }
+  | { t: 'replay'; c: string; e: number; s: number; ms: WireMessage[]; miss: boolean; gone?: boolean | undefined }
   /** `s`: the last sequence number the leader used, so a tab that missed frames can tell. */
   | ({ t: 'beat'; s: number } & Led)
   | Sequenced
@@ -84,7 +85,7 @@ export function readFrame(data: unknown, now = Date.now()): Frame | undefined {
   const sequenced = led && count(s, 1)
   const ok =
     (t === 'hello' && maybe(f.c) && maybe(f.since) && (f.n === undefined || count(f.n, 0))) ||
-    (t === 'replay' && typeof f.c === 'string' && led && count(s, 0) && Array.isArray(ms) && ms.length <= MAX_BATCH && [...ms].every(isMessage) && typeof f.miss === 'boolean') ||
+    (t === 'replay' && typeof f.c === 'string' && led && count(s, 0) && Array.isArray(ms) && ms.length <= MAX_BATCH && [...ms].every(isMessage) && typeof f.miss === 'boolean' && maybe(f.gone, 'boolean')) ||
     (t === 'beat' && led && count(s, 0)) ||
     (t === 'state' &&
       sequenced &&

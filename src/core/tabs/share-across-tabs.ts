@@ -73,7 +73,9 @@ export function shareAcrossTabs<T>(
   let flushes: ((flush: () => void) => void) | undefined
   /** The last messages this tab delivered or relayed: a leader replays a returning tab's share from them. */
   const ring: WireMessage[] = []
-  const keep = (ms: readonly WireMessage[]) => ring.push(...ms) > 2000 && ring.splice(0, ring.length - 1000)
+  /** Whether the ring dropped messages since this tab last took the lead. */
+  let trimmed = false
+  const keep = (ms: readonly WireMessage[]) => ring.push(...ms) > 2000 && ((trimmed = true), ring.splice(0, ring.length - 1000))
   /** While leading: what this tab delivered since `settle()` last counted it (counted in batches, not per message). */
   let mine: WireMessage[] = []
   const settle = () => {
@@ -141,6 +143,7 @@ export function shareAcrossTabs<T>(
     // Above any epoch this tab heard and, by the clock, above one it may have missed.
     const epoch = Math.max(follower.epoch + 1, now())
     follower = { ...follower, epoch, seq: 0, held: undefined, ahead: [] }
+    trimmed = false
     let connection: Shareable<T>
     try {
       connection = create(resume, !!channel)
@@ -214,7 +217,10 @@ export function shareAcrossTabs<T>(
           relay.flush()
           settle()
           const i = ring.findIndex((m) => m.id === f.since)
-          post({ t: 'replay', c: f.c, e: epoch, s: relay.seq(), ms: i < 0 ? [] : ring.slice(i + (f.n ?? 1)), miss: i < 0 })
+          // `gone`: it no longer has all it delivered since it led (its resume point left its
+          // memory), so a `since` it lacks may be one it dropped, not one it has not reached.
+          const gone = from === undefined ? trimmed : !ring.some((m) => m.id === from)
+          post({ t: 'replay', c: f.c, e: epoch, s: relay.seq(), ms: i < 0 ? [] : ring.slice(i + (f.n ?? 1)), miss: i < 0, gone })
         }
         relay.state({ ...wireState(store.peek()), lastEventId: last?.id ?? store.peek().lastEventId, m: last })
       },
@@ -308,9 +314,9 @@ export function shareAcrossTabs<T>(
     catching = undefined
     if (!was) return
     timers.clearTimeout(was.timer)
-    // The leader of this tab's own epoch no longer has where it left off: it dropped it
-    // from its memory (the tab was away too long). Nobody can give it what came between.
-    if (replay?.miss && replay.e === follower.epoch && replay.s > follower.seq) {
+    // The leader no longer has where this tab left off, and dropped messages from its memory
+    // (the tab was away, or hung, too long): nobody can give it what came between.
+    if (replay?.miss && replay.gone) {
       report(new RealtimeError('gap', 'missed messages the leader tab no longer has', { id: follower.recent.at(-1) }))
     }
     if (replay && !replay.miss) {

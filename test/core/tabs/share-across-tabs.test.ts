@@ -301,6 +301,39 @@ describe('shareAcrossTabs (injected locks, channels and timers)', () => {
     expect(b!.made).toHaveLength(0)
   })
 
+  it('a leader that hung and was replaced gets what the new leader relayed meanwhile; if the new leader no longer has it all, a gap error', async () => {
+    for (const [count, gap] of [
+      [500, false],
+      [2500, true],
+    ] as const) {
+      const w = world({ stealNotice: 'task' })
+      const [a, b] = await started(w, 'A', 'B')
+      a!.conn.emit({ data: 'd1', event: 'message', id: '1' })
+      await w.run()
+      // A hangs: B steals, resumes after 1 and relays `count` events that A does not take
+      // (they reach it while it still thinks it leads).
+      w.timers.stall(TIMEOUT * 2)
+      b!.shared.reconnect()
+      await w.locks.tasks.step()
+      b!.conn.setStatus('open')
+      for (let i = 2; i <= count; i++) b!.conn.emit({ data: `d${i}`, event: 'message', id: String(i) })
+      await w.run()
+      w.timers.advance(0)
+      await w.run()
+      b!.conn.emit({ data: 'last', event: 'message', id: 'last' })
+      await w.run()
+      const all = Array.from({ length: count }, (_, i) => String(i + 1))
+      if (gap) {
+        expect(a!.errors.map((e) => e.kind)).toEqual(['gap'])
+        expect(a!.ids.at(-1)).toBe('last')
+      } else {
+        expect(a!.errors).toEqual([])
+        expect(a!.ids).toEqual([...all, 'last'])
+      }
+      expect(b!.ids).toEqual([...all, 'last'])
+    }
+  })
+
   it('a tab back from a short freeze gets what it missed from the leader, and no gap error', async () => {
     const w = world()
     const [a, b] = await started(w, 'A', 'B')
