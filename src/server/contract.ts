@@ -26,6 +26,18 @@ function check(condition: unknown, message: string): asserts condition {
 const show = (value: unknown) => JSON.stringify(value)
 const ids = (entries: readonly LogEntry[]) => entries.map((e) => e.id)
 
+/** Lets a store that (wrongly) tells listeners later do it now, so a check sees it. */
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve))
+
+/** Calls a function `subscribe` returned: it stops the listener, and must not throw. */
+function unsubscribed(off: () => void) {
+  try {
+    off()
+  } catch (error) {
+    check(false, `the function subscribe returned threw when called (it must stop the listener, also when called twice): ${String(error)}`)
+  }
+}
+
 async function replayOf(log: ReplayLog, id: string | null | undefined): Promise<Replay> {
   const replay = await log.since(id)
   check(typeof replay === 'object' && replay !== null, `since(${show(id)}) answered ${show(replay)}`)
@@ -83,12 +95,16 @@ export function replayLogContract(create: ReplayLogFactory): ReplayLogCheck[] {
         const heard: LogEntry[] = []
         const off = log.subscribe((entry) => heard.push(entry))
         const first = log.append('a')
-        check(heard.length === 1 && heard[0]!.id === first.id, `a listener must hear the entry during append: ${show(heard)}`)
+        check(
+          heard.length === 1 && heard[0]!.id === first.id,
+          `a listener must hear the entry during append (synchronously, not later): heard ${show(ids(heard))} when append returned`,
+        )
         const more = appendAll(log, 3)
         check(show(ids(heard)) === show([first.id, ...ids(more)]), `listeners must hear each entry once, in order: ${show(ids(heard))}`)
-        off()
-        off()
+        unsubscribed(off)
+        unsubscribed(off)
         log.append('unheard')
+        await settle()
         check(show(ids(heard)) === show([first.id, ...ids(more)]), 'an unsubscribed listener must hear nothing more')
       },
     ],
@@ -96,20 +112,85 @@ export function replayLogContract(create: ReplayLogFactory): ReplayLogCheck[] {
       'a throwing listener neither stops the others nor makes append throw',
       async (log) => {
         const heard: string[] = []
+        let appending = false
+        let late = false
         const offs = [
           log.subscribe(() => {
+            // Thrown only inside append: a store that tells listeners later fails the check
+            // below, instead of throwing where nothing can catch it.
+            if (!appending) return void (late = true)
             throw new Error('a listener failed (thrown on purpose by the contract check)')
           }),
           log.subscribe((entry) => heard.push(entry.id)),
         ]
         let entry: LogEntry | undefined
+        appending = true
         try {
           entry = log.append('x')
         } catch (error) {
           check(false, `append threw because a listener did: ${String(error)}`)
+        } finally {
+          appending = false
         }
-        offs.forEach((off) => off())
+        await settle()
+        offs.forEach(unsubscribed)
+        check(!late, 'listeners must be told during append, not after it returned')
         check(heard.length === 1 && heard[0] === entry!.id, 'the other listener must still hear the entry')
+      },
+    ],
+    [
+      'a listener that appends: every listener still hears the entries in append order',
+      async (log) => {
+        const first: string[] = []
+        const second: string[] = []
+        let answered = false
+        const offs = [
+          log.subscribe((entry) => {
+            first.push(entry.id)
+            // An app that answers in the same log (a bot in a room), once.
+            if (!answered) {
+              answered = true
+              log.append('answer')
+            }
+          }),
+          log.subscribe((entry) => second.push(entry.id)),
+        ]
+        const question = log.append('question')
+        const after = log.append('after')
+        await settle()
+        offs.forEach(unsubscribed)
+        check(first.length === 3 && second.length === 3, `each listener must hear the 3 entries once: ${show(first)}, ${show(second)}`)
+        check(first[0] === question.id && first[2] === after.id, `the appending listener heard ${show(first)}`)
+        check(
+          show(second) === show(first),
+          `a listener after the one that appended heard ${show(second)}, but the entries were appended as ${show(first)}: an entry appended by a listener must be told after the one being told`,
+        )
+      },
+    ],
+    [
+      'epoch stays the same for the whole lifetime of the log',
+      async (log) => {
+        const epoch = log.epoch
+        for (let i = 0; i < 3; i++) {
+          const entry = log.append(`e${i}`)
+          await log.since(entry.id)
+          check(log.epoch === epoch, `epoch changed from ${show(epoch)} to ${show(log.epoch)} (read again after an append and a since)`)
+        }
+      },
+    ],
+    [
+      'the newest `capacity` entries can always be resumed from, also after the log wrapped around',
+      async (log) => {
+        const entries = appendAll(log, CAPACITY * 3)
+        for (const entry of entries.slice(-CAPACITY)) {
+          const replay = await replayOf(log, entry.id)
+          const expected = ids(entries.slice(entries.indexOf(entry) + 1))
+          check(
+            'entries' in replay && Array.isArray(replay.entries),
+            `since(${entry.id}), one of the newest ${CAPACITY} entries of a log made with capacity ${CAPACITY}, must replay ${show(expected)}, not ${show(replay)}`,
+          )
+          check(show(ids(replay.entries)) === show(expected), `since(${entry.id}) after wrap-around replayed ${show(ids(replay.entries))}, expected ${show(expected)}`)
+        }
       },
     ],
     [
@@ -170,12 +251,12 @@ export function replayLogContract(create: ReplayLogFactory): ReplayLogCheck[] {
       },
     ],
     [
-      'an empty log resets below every seq to come',
+      "an empty log resets with a headSeq below every seq to come (the memory log's is 0)",
       async (log) => {
         const replay = await replayOf(log, 'never-given-out')
         checkReset(replay, ['invalid', 'epoch'], undefined, 'never-given-out')
         const first = log.append('first')
-        check('reset' in replay && first.seq > replay.headSeq, `the first entry's seq (${first.seq}) must be above the empty log's headSeq`)
+        check('reset' in replay && first.seq > replay.headSeq, `the first entry's seq (${first.seq}) must be above the empty log's headSeq (${'reset' in replay ? replay.headSeq : '?'})`)
       },
     ],
     [

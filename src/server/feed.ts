@@ -9,6 +9,12 @@
 import { describeError, quote, warn } from './errors.ts'
 import type { LogEntry, Replay, ReplayLog } from './log.ts'
 
+/** A wait for `drain` that can be called off (the waiter goes at once, no listener is left). */
+export interface DrainWait {
+  readonly promise: Promise<void>
+  cancel(): void
+}
+
 /** One client's socket, as a feed sees it. */
 export interface Sink {
   /** Wraps payload bytes in this socket's framing; sinks with the same function share bytes. */
@@ -19,8 +25,61 @@ export interface Sink {
   readonly buffered: number
   /** Whether bytes can still be written. */
   readonly open: boolean
-  /** Resolves once the socket drained or closed. */
-  drained(): Promise<void>
+  /** Whether the last write asked to wait for `drain` and it has not come yet. */
+  readonly needsDrain: boolean
+  /** Resolves once the socket drained or closed; every waiter on a socket shares one listener. */
+  drained(): DrainWait
+}
+
+/**
+ * The `drained` of a sink on `socket`: one `drain` listener however many wait, removed when
+ * the last waiter is called off, so replays that are superseded leave nothing behind.
+ */
+export function drainWaiter(socket: NodeJS.EventEmitter, gone: Promise<void>): () => DrainWait {
+  const waiting = new Set<() => void>()
+  let listening = false
+  let closed = false
+  const release = () => {
+    listening = false
+    const all = [...waiting]
+    waiting.clear()
+    for (const resolve of all) resolve()
+  }
+  void gone.then(() => {
+    closed = true
+    if (listening) socket.off('drain', release)
+    release()
+  })
+  return () => {
+    if (closed) return { promise: Promise.resolve(), cancel() {} }
+    let resolve!: () => void
+    const promise = new Promise<void>((r) => (resolve = r))
+    waiting.add(resolve)
+    if (!listening) {
+      listening = true
+      socket.once('drain', release)
+    }
+    return {
+      promise,
+      cancel() {
+        if (!waiting.delete(resolve)) return
+        resolve()
+        if (!waiting.size && listening) {
+          listening = false
+          socket.off('drain', release)
+        }
+      },
+    }
+  }
+}
+
+/**
+ * Whether `bytes` more may be written to `sink` under `bound`: always when nothing waits in
+ * it (a single frame larger than the bound still goes), else when the total stays within it.
+ */
+export function fits(sink: Pick<Sink, 'buffered'>, bytes: number, bound: number): boolean {
+  const buffered = sink.buffered
+  return buffered === 0 || buffered + bytes <= bound
 }
 
 export interface FollowOptions {
@@ -31,11 +90,21 @@ export interface FollowOptions {
   start(replay: Replay): Buffer | undefined
   /** Lets the client go, once: it fell `maxBuffered` behind (`'slow'`), or the log failed it (`'failed'`). */
   cut(reason: 'slow' | 'failed'): void
+  /**
+   * The newest `seq` this socket already got from the same log (a subscription it replaces):
+   * nothing up to it is written again. None: -Infinity.
+   */
+  after?: number
+}
+
+export interface Following {
+  /** Ends it (the client left, unsubscribed or resubscribed); answers the newest `seq` written to it. */
+  stop(): number
 }
 
 export interface Feed {
-  /** Starts serving a client; `stop` ends it (the client left or unsubscribed). */
-  follow(options: FollowOptions): { stop(): void }
+  /** Starts serving a client. */
+  follow(options: FollowOptions): Following
 }
 
 export interface FeedOptions {
@@ -65,6 +134,16 @@ interface Member {
   held: Frame[]
   heldBytes: number
   stopped: boolean
+  /** The replay's wait for `drain`, called off when the client stops. */
+  waiting: DrainWait | undefined
+}
+
+/** Puts `frame` into `frames` in `seq` order (at the end, unless a log told entries out of order). */
+function insert(frames: Frame[], frame: Frame) {
+  let i = frames.length
+  while (i > 0 && frames[i - 1]!.seq > frame.seq) i--
+  if (i === frames.length) frames.push(frame)
+  else frames.splice(i, 0, frame)
 }
 
 export function createFeed({ log, frame, name, maxBuffered, batchWindow }: FeedOptions): Feed {
@@ -77,6 +156,9 @@ export function createFeed({ log, frame, name, maxBuffered, batchWindow }: FeedO
   let batchBytes = 0
   let scheduled: { cancel(): void } | undefined
   let lastFlush = Number.NEGATIVE_INFINITY
+  /** The highest seq heard, to notice a log that tells entries out of order (warned once). */
+  let newest = Number.NEGATIVE_INFINITY
+  let disordered = false
 
   const frameOf = (entry: LogEntry): Frame | null => {
     let result = framed.get(entry)
@@ -94,28 +176,41 @@ export function createFeed({ log, frame, name, maxBuffered, batchWindow }: FeedO
   const leave = (member: Member) => {
     member.stopped = true
     member.held = []
+    member.heldBytes = 0
+    member.waiting?.cancel()
+    member.waiting = undefined
     catching.delete(member)
     live.delete(member)
     if (catching.size || live.size) return
-    unsubscribe?.()
+    const off = unsubscribe
     unsubscribe = undefined
     scheduled?.cancel()
     scheduled = undefined
     batch = []
     batchBytes = 0
+    // A store's unsubscribe may fail (a broken connection): the client is gone either way.
+    try {
+      off?.()
+    } catch (error) {
+      warn(`${name}: the log failed to unsubscribe a listener: ${describeError(error)}`)
+    }
   }
 
   const cut = (member: Member, reason: 'slow' | 'failed') => {
     if (member.stopped) return
     leave(member)
-    member.options.cut(reason)
+    try {
+      member.options.cut(reason)
+    } catch (error) {
+      warn(`${name}: a client could not be cut: ${describeError(error)}`)
+    }
   }
 
   /** Writes to a live client, or lets it go when `maxBuffered` bytes already wait. */
   const deliver = (member: Member, bytes: Buffer) => {
     const { sink } = member.options
     if (!sink.open) return
-    if (sink.buffered > 0 && sink.buffered + bytes.length > maxBuffered) return cut(member, 'slow')
+    if (!fits(sink, bytes.length, maxBuffered)) return cut(member, 'slow')
     sink.write(bytes)
   }
 
@@ -157,13 +252,19 @@ export function createFeed({ log, frame, name, maxBuffered, batchWindow }: FeedO
   const onEntry = (entry: LogEntry) => {
     const f = frameOf(entry)
     if (!f) return
+    if (f.seq <= newest && !disordered) {
+      disordered = true
+      warn(`${name}: the log told entry ${quote(entry.id)} after a newer one (seq ${f.seq} after ${newest}); entries must be told in append order`)
+    }
+    newest = Math.max(newest, f.seq)
     for (const member of catching) {
-      member.held.push(f)
+      // In seq order, so a log that told entries out of order costs no entry here.
+      insert(member.held, f)
       member.heldBytes += f.bytes.length
       if (member.heldBytes > maxBuffered) cut(member, 'slow')
     }
     if (!live.size) return
-    batch.push(f)
+    insert(batch, f)
     batchBytes += f.bytes.length
     // Batched on purpose: at once when a burst has framed CHUNK_BYTES; otherwise at the end
     // of this turn of the event loop, or, right after another write, once batchWindow has
@@ -180,7 +281,19 @@ export function createFeed({ log, frame, name, maxBuffered, batchWindow }: FeedO
     }
   }
 
-  /** Writes frames newer than what the client has, as fast as its socket takes them. */
+  /** Waits for the client's socket to drain; false when the client stopped or went meanwhile. */
+  const drain = async (member: Member) => {
+    const waiting = (member.waiting = member.options.sink.drained())
+    await waiting.promise
+    if (member.waiting === waiting) member.waiting = undefined
+    return !member.stopped && member.options.sink.open
+  }
+
+  /**
+   * Writes frames newer than what the client has, as fast as its socket takes them: a chunk
+   * goes only to a socket that is not waiting for `drain` (a replay adds at most one chunk to
+   * what waits, whatever else was written before it).
+   */
   const paced = async (member: Member, frames: readonly Frame[]) => {
     const { sink } = member.options
     let chunk: Buffer[] = []
@@ -189,7 +302,8 @@ export function createFeed({ log, frame, name, maxBuffered, batchWindow }: FeedO
       const payload = chunk.length === 1 ? chunk[0]! : Buffer.concat(chunk, bytes)
       chunk = []
       bytes = 0
-      if (!sink.write(sink.encode(payload))) await sink.drained()
+      if (sink.needsDrain && !(await drain(member))) return
+      if (!sink.write(sink.encode(payload))) await drain(member)
     }
     for (const f of frames) {
       if (member.stopped || !sink.open) return
@@ -215,9 +329,15 @@ export function createFeed({ log, frame, name, maxBuffered, batchWindow }: FeedO
     const replay = await answer
     if (member.stopped) return
     if (!isReplay(replay)) throw new TypeError('since() answered neither { entries } nor { reset, head, headSeq }')
-    if ('reset' in replay) member.lastSeq = replay.headSeq
+    if ('reset' in replay) member.lastSeq = Math.max(member.lastSeq, replay.headSeq)
     const first = options.start(replay)
-    if (first) options.sink.write(options.sink.encode(first))
+    if (first) {
+      // Frames before the replay count against the bound too (a client that resubscribes
+      // without reading must not grow the server's memory one frame at a time).
+      const bytes = options.sink.encode(first)
+      if (!fits(options.sink, bytes.length, maxBuffered + CHUNK_BYTES)) return cut(member, 'slow')
+      options.sink.write(bytes)
+    }
     if ('entries' in replay) await paced(member, replay.entries.flatMap((entry) => frameOf(entry) ?? []))
     while (member.held.length && !member.stopped) {
       const held = member.held
@@ -232,7 +352,7 @@ export function createFeed({ log, frame, name, maxBuffered, batchWindow }: FeedO
 
   return {
     follow(options) {
-      const member: Member = { options, lastSeq: Number.NEGATIVE_INFINITY, held: [], heldBytes: 0, stopped: false }
+      const member: Member = { options, lastSeq: options.after ?? Number.NEGATIVE_INFINITY, held: [], heldBytes: 0, stopped: false, waiting: undefined }
       catching.add(member)
       try {
         unsubscribe ??= log.subscribe(listener)
@@ -250,9 +370,15 @@ export function createFeed({ log, frame, name, maxBuffered, batchWindow }: FeedO
       return {
         stop: () => {
           // Everything appended before the client stopped following is its: a resubscribe on
-          // the same socket must neither lose what waits in this batch nor get it twice.
-          if (live.has(member)) writeNewer(member, batch)
+          // the same socket must neither lose what waits in this batch nor get it twice (the
+          // new subscription starts after what this one wrote, see `after`).
+          try {
+            if (live.has(member)) writeNewer(member, batch)
+          } catch (error) {
+            warn(`${name}: a client's last events could not be written: ${describeError(error)}`)
+          }
           leave(member)
+          return member.lastSeq
         },
       }
     },

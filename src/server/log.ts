@@ -25,8 +25,9 @@ export type ResetReason = 'epoch' | 'gap' | 'invalid'
 /**
  * The entries a resuming client missed, or why continuity broke. A reset names `head`, the
  * id of the newest entry (for an empty log, an id that resumes from the start, such as the
- * memory log's `<epoch>.0`), and `headSeq`, its `seq` (0 for an empty log): the client goes
- * on from there, and every entry appended later has a greater `seq`.
+ * memory log's `<epoch>.0`), and `headSeq`, its `seq` (for an empty log, a safe integer below
+ * the `seq` of every entry to come: the memory log's is 0): the client goes on from there,
+ * and every entry appended later has a greater `seq`.
  */
 export type Replay = { readonly entries: readonly LogEntry[] } | { readonly reset: ResetReason; readonly head: string; readonly headSeq: number }
 
@@ -37,7 +38,16 @@ export type Replay = { readonly entries: readonly LogEntry[] } | { readonly rese
  *
  * - `append` returns the new entry and tells every listener, synchronously, in append order;
  *   `seq` grows strictly; ids are unique and free of line breaks and NULL. A throwing
- *   listener must not stop the others nor make `append` throw.
+ *   listener must not stop the others nor make `append` throw. A listener may append: every
+ *   listener still hears the entries in append order (the memory log tells an entry appended
+ *   by a listener once every listener heard the one before it, before the outer `append`
+ *   returns).
+ * - `epoch` stays the same for the log's lifetime.
+ * - The newest `capacity` entries (what the store was made to keep) can always be resumed
+ *   from: `since` of any of their ids replays exactly what followed it, however many entries
+ *   came and went before.
+ * - The function `subscribe` returns stops the listener; it should not throw (the handlers
+ *   warn and go on when it does).
  * - `since(id)` answers, for an id this log gave out, exactly the entries after it, oldest
  *   first; none for no id (`null`, `undefined`, `''`) or the newest id. When the entries
  *   after the id are not all kept any more, or the id is not one of this log's (another
@@ -107,6 +117,9 @@ export function createMemoryLog(options: MemoryLogOptions = {}): ReplayLog {
   const entries: LogEntry[] = []
   const listeners = new Set<(entry: LogEntry) => void>()
   let seq = 0
+  /** Entries appended while listeners are being told, in append order. */
+  const pending: LogEntry[] = []
+  let telling = false
 
   return {
     epoch,
@@ -120,14 +133,26 @@ export function createMemoryLog(options: MemoryLogOptions = {}): ReplayLog {
       const entry: LogEntry = { id: `${epoch}.${++seq}`, seq, event, data: String(data) }
       entries.push(entry)
       if (entries.length > capacity) entries.shift()
-      for (const listener of [...listeners]) {
-        try {
-          listener(entry)
-        } catch (error) {
-          // One subscriber's failure must not cost the others this entry, nor crash the
-          // process (rethrown later, it would be an uncaught exception).
-          reportListenerError(onListenerError, error, entry)
+      pending.push(entry)
+      // A listener that appends (a bot answering in a room) must not make the listeners after
+      // it hear the answer before the entry it answers: an append during telling is queued,
+      // and told once every listener heard the entries before it, before the outer append returns.
+      if (telling) return entry
+      telling = true
+      try {
+        for (let next = pending.shift(); next; next = pending.shift()) {
+          for (const listener of [...listeners]) {
+            try {
+              listener(next)
+            } catch (error) {
+              // One subscriber's failure must not cost the others this entry, nor crash the
+              // process (rethrown later, it would be an uncaught exception).
+              reportListenerError(onListenerError, error, next)
+            }
+          }
         }
+      } finally {
+        telling = false
       }
       return entry
     },

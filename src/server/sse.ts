@@ -1,7 +1,7 @@
 import { type IncomingMessage, type ServerResponse, validateHeaderName, validateHeaderValue } from 'node:http'
 import type { Socket } from 'node:net'
 import { describeError, ServerOptionsError, warn } from './errors.ts'
-import { createFeed, type Sink } from './feed.ts'
+import { createFeed, drainWaiter, type Sink } from './feed.ts'
 import { formatEvent } from './format.ts'
 import type { ReplayLog } from './log.ts'
 import { createTicker } from './ticker.ts'
@@ -112,6 +112,8 @@ export function createSseHandler(options: SseHandlerOptions): SseHandler {
   if (!(Number.isInteger(retry) && retry >= 0)) throw new ServerOptionsError('createSseHandler', 'retry', 'retry must be a whole number of ms')
   const extra = checkedHeaders(options.headers ?? {})
   const open = new Set<Stream>()
+  /** Sockets that carry a stream (it never ends: no request behind it is served). */
+  const streaming = new WeakSet<Socket>()
   const feed = createFeed({
     log,
     name: 'SSE',
@@ -125,16 +127,24 @@ export function createSseHandler(options: SseHandlerOptions): SseHandler {
 
   const serve = (request: IncomingMessage, response: ServerResponse, socket: Socket) => {
     const http11 = request.httpVersionMajor === 1 && request.httpVersionMinor >= 1
+    const head = request.method === 'HEAD'
     response.writeHead(200, {
       ...extra,
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache, no-transform',
       'x-accel-buffering': 'no',
-      ...(http11 ? { connection: 'keep-alive', 'transfer-encoding': 'chunked' } : { connection: 'close' }),
+      // A stream never ends, so the connection serves no other request: `close` tells the
+      // client not to send one (a HEAD answer ends, and the connection goes on).
+      connection: http11 && head ? 'keep-alive' : 'close',
+      ...(http11 ? { 'transfer-encoding': 'chunked' } : {}),
     })
-    if (request.method === 'HEAD') return void response.end()
+    if (head) return void response.end()
     response.flushHeaders()
-    // A body (a POST stream) is not read, but drained, so the request completes.
+    streaming.add(socket)
+    // A body (a POST stream) is not read, but drained, so the request completes; then the
+    // socket is read and discarded, so requests pipelined behind the stream are never parsed
+    // (each would wait forever, held in memory).
+    request.once('end', () => ignoreFurtherRequests(socket))
     request.resume()
     let closed = false
     const gone = new Promise<void>((resolve) => response.once('close', resolve))
@@ -151,7 +161,10 @@ export function createSseHandler(options: SseHandlerOptions): SseHandler {
         get open() {
           return !closed
         },
-        drained: () => Promise.race([new Promise<void>((resolve) => socket.once('drain', resolve)), gone]),
+        get needsDrain() {
+          return !stream.stalled && socket.writableNeedDrain
+        },
+        drained: drainWaiter(socket, gone),
       },
     }
     const following = feed.follow({
@@ -176,6 +189,9 @@ export function createSseHandler(options: SseHandlerOptions): SseHandler {
   }
 
   const handler = (request: IncomingMessage, response: ServerResponse) => {
+    // A request pipelined behind a stream on the same connection, parsed before the stream
+    // stopped the parser: it could only wait for a socket that never frees; left unanswered.
+    if (!response.socket && streaming.has(request.socket)) return
     const start = (socket: Socket) => {
       try {
         serve(request, response, socket)
@@ -194,6 +210,21 @@ export function createSseHandler(options: SseHandlerOptions): SseHandler {
     dropAll: { value: () => open.forEach((stream) => stream.socket.destroy()) },
     stall: { value: () => open.forEach((stream) => (stream.stalled = true)) },
   }) as SseHandler
+}
+
+/**
+ * Stops `node:http` parsing requests on a socket that carries a stream, while the socket is
+ * still read (so a client's close is seen at once): from a `data` listener on, Node hands
+ * the socket's bytes to listeners instead of its parser, and its own listener, which would
+ * parse them, is taken off. The bytes are discarded.
+ */
+function ignoreFurtherRequests(socket: Socket) {
+  if (socket.destroyed) return
+  const discard = () => {}
+  socket.on('data', discard)
+  for (const listener of socket.listeners('data')) {
+    if (listener !== discard && /\bsocketOnData$/.test(listener.name)) socket.off('data', listener as (chunk: Buffer) => void)
+  }
 }
 
 /** The resume id: the `Last-Event-ID` header, else the query parameter. */

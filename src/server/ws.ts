@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { type WebSocket, WebSocketServer } from 'ws'
 import { describeError, ServerOptionsError, warn } from './errors.ts'
-import { createFeed, type Feed, type Sink } from './feed.ts'
+import { createFeed, drainWaiter, type Feed, fits, type Following, type Sink } from './feed.ts'
 import type { LogEntry, ReplayLog } from './log.ts'
 import { createTicker } from './ticker.ts'
 import { asIs, webSocketTextFrame } from './wire.ts'
@@ -147,7 +147,7 @@ export function createWebSocketHandler(options: WebSocketHandlerOptions): WebSoc
   }
 
   const connect = (ws: WebSocket, socket: Duplex) => {
-    const subscriptions = new Map<string, { stop(): void }>()
+    const subscriptions = new Map<string, Following>()
     const gone = new Promise<void>((resolve) => ws.once('close', resolve))
     const sink: Sink = {
       encode: asIs,
@@ -159,12 +159,17 @@ export function createWebSocketHandler(options: WebSocketHandlerOptions): WebSoc
       get open() {
         return ws.readyState === ws.OPEN && !socket.destroyed
       },
-      drained: () => Promise.race([new Promise<void>((resolve) => socket.once('drain', resolve)), gone]),
+      get needsDrain() {
+        return !stalled.has(ws) && socket.writableNeedDrain
+      },
+      drained: drainWaiter(socket, gone),
     }
     const text = (value: string) => webSocketTextFrame(Buffer.from(value))
     const reply = (message: ServerFrame | 'pong') => {
-      if (sink.buffered > maxBuffered + REPLY_SLACK) return ws.terminate()
-      sink.write(text(message === 'pong' ? message : JSON.stringify(message)))
+      const bytes = text(message === 'pong' ? message : JSON.stringify(message))
+      // A client that sends without reading is cut once its replies pass the bound.
+      if (!fits(sink, bytes.length, maxBuffered + REPLY_SLACK)) return ws.terminate()
+      sink.write(bytes)
     }
     const fail = (code: Extract<ServerFrame, { type: 'error' }>['code'], message: string) => reply({ type: 'error', code, message })
 
@@ -176,18 +181,23 @@ export function createWebSocketHandler(options: WebSocketHandlerOptions): WebSoc
     void gone.then(() => {
       for (const following of subscriptions.values()) following.stop()
       subscriptions.clear()
-    })
+    }).catch((error: unknown) => warn(`a closed WebSocket's subscriptions could not be ended: ${describeError(error)}`))
 
     const subscribe = (channel: string, since: unknown) => {
       const log = Object.hasOwn(channels, channel) ? channels[channel] : undefined
       if (!log) return fail('unknown-channel', `no channel ${JSON.stringify(channel)}`)
       if (since !== undefined && typeof since !== 'string') return fail('bad-message', '`since` must be an id string')
-      subscriptions.get(channel)?.stop()
+      // A subscription this one replaces: what it wrote reaches the client before this one's
+      // frames (same socket, in order), so the replay from `since` does not write it again.
+      const after = subscriptions.get(channel)?.stop()
+      subscriptions.delete(channel)
+      if (!sink.open) return
       // Read before following: every entry after it reaches this socket.
       const head = readHead(log)
       const following = feedOf(channel, log).follow({
         sink,
         since,
+        after,
         start: (replay) => {
           const subscribed = text(JSON.stringify({ type: 'subscribed', channel, head } satisfies ServerFrame))
           if (!('reset' in replay)) return subscribed
