@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { replayLogContract, ReplayLogContractError } from '../../src/server/contract'
-import { createMemoryLog, type ReplayLog } from '../../src/server/log'
+import { createMemoryLog, type LogEntry, type ReplayLog } from '../../src/server/log'
 import { asyncLog } from './helpers'
 
 const quiet = { onListenerError: () => {} }
@@ -93,6 +93,83 @@ describe('replayLogContract: each check can fail', () => {
       broken((log) => ({ append: (data, event) => ({ ...log.append(data, event), seq: 1 }) })),
       /append returns the entry/,
     ))
+
+  // Third review: a store that answered a gap to every since() once it had wrapped around,
+  // one whose epoch changed on each read, re-entrant appends told out of order, and an
+  // async listener whose throw crashed the runner all passed or crashed.
+  it('a store that answers a gap reset to every since(id) once it wrapped around', () =>
+    failing(
+      broken((log) => {
+        let count = 0
+        return {
+          append: (data, event) => (count++, log.append(data, event)),
+          since: (id) => (id && count > 5 ? { reset: 'gap', head: log.head!, headSeq: count } : log.since(id)),
+        }
+      }),
+      /can always be resumed from/,
+    ))
+
+  it('a store that keeps fewer entries than its capacity', () =>
+    failing(() => createMemoryLog({ capacity: 2, ...quiet }), /can always be resumed from/))
+
+  it('an epoch that changes on every read', () =>
+    failing(({ capacity }) => {
+      const log = broken(() => ({}))({ capacity })
+      let reads = 0
+      const epoch = log.epoch
+      return Object.defineProperty(log, 'epoch', { get: () => `${epoch}x${reads++}` })
+    }, /epoch stays the same/))
+
+  it('a log that tells an entry appended by a listener before the one being told', () =>
+    failing(
+      broken((log) => {
+        // The memory log before the third review: listeners told in a plain loop in append.
+        const listeners = new Set<(entry: LogEntry) => void>()
+        return {
+          append: (data, event) => {
+            const entry = log.append(data, event)
+            for (const listener of [...listeners]) {
+              try {
+                listener(entry)
+              } catch {}
+            }
+            return entry
+          },
+          subscribe: (listener) => {
+            listeners.add(listener)
+            return () => void listeners.delete(listener)
+          },
+        }
+      }),
+      /a listener that appends/,
+    ))
+
+  it('a store whose unsubscribe throws', () =>
+    failing(
+      broken((log) => ({
+        subscribe: (listener) => {
+          const off = log.subscribe(listener)
+          return () => {
+            off()
+            throw new Error('store connection lost')
+          }
+        },
+      })),
+      /subscribe tells/,
+    ))
+
+  it('a store that tells listeners in a microtask, unguarded: the checks fail, nothing throws where it cannot be caught', async () => {
+    const unhandled: unknown[] = []
+    const onError = (error: unknown) => unhandled.push(error)
+    process.on('uncaughtException', onError)
+    try {
+      await failing(broken((log) => ({ subscribe: (listener) => log.subscribe((entry) => queueMicrotask(() => listener(entry))) })), /during append/)
+      await new Promise((resolve) => setImmediate(resolve))
+    } finally {
+      process.off('uncaughtException', onError)
+    }
+    expect(unhandled).toEqual([])
+  })
 
   it('a listener told after append returns', () =>
     failing(

@@ -178,6 +178,41 @@ describe('createMemoryLog: subscribe', () => {
     expect(seen).toEqual(['a', 'b'])
   })
 
+  // A bot that answers in the room it listens to: the listeners after it heard the answer
+  // before the message it answers (third review); an SSE client resuming then lost one.
+  it('tells an entry appended by a listener after the one being told, to every listener, in append order', () => {
+    const log = createMemoryLog({ epoch: 'e1' })
+    const bot: string[] = []
+    const later: string[] = []
+    log.subscribe((entry) => {
+      bot.push(entry.id)
+      if (entry.data.endsWith('?')) log.append(`${entry.data.slice(0, -1)}!`)
+      if (entry.data === 'two!') log.append('three')
+    })
+    log.subscribe((entry) => later.push(entry.id))
+    const first = log.append('one?')
+    expect(first.id).toBe('e1.1')
+    // Told before the outer append returns, in append order, also when answers nest.
+    expect(later).toEqual(['e1.1', 'e1.2'])
+    log.append('two?')
+    expect(bot).toEqual(['e1.1', 'e1.2', 'e1.3', 'e1.4', 'e1.5'])
+    expect(later).toEqual(bot)
+    expect(summary(log.since('e1.0'))).toEqual(['one?', 'one!', 'two?', 'two!', 'three'])
+  })
+
+  it('goes on telling queued entries when a listener throws', () => {
+    const log = createMemoryLog({ epoch: 'e1', onListenerError: () => {} })
+    const heard: string[] = []
+    log.subscribe((entry) => {
+      if (entry.seq === 1) log.append('answer')
+      throw new Error('listener failed')
+    })
+    log.subscribe((entry) => heard.push(entry.id))
+    log.append('question')
+    log.append('next')
+    expect(heard).toEqual(['e1.1', 'e1.2', 'e1.3'])
+  })
+
   // An entry no client could be sent would cut every client resuming from before it: refuse it at append.
   it('refuses an event type with a line break at append, and keeps nothing', () => {
     const log = filled(1)
