@@ -45,9 +45,11 @@ export interface WebSocketHandlerOptions {
   heartbeat?: number
   /**
    * Bytes a socket may have waiting to be sent. A client that stops reading is terminated
-   * past it (it resumes later with `since`), so it cannot grow the server's memory. A
-   * replay is paced by the socket and never counts; live events held for a subscription
-   * during its replay do.
+   * past it (it resumes later with `since`), so it cannot grow the server's memory: live
+   * events, and the `subscribed`, `reset`, `error` and `pong` frames (these with one replay
+   * chunk of slack), count. A replay is paced by the socket (it writes only to a socket that
+   * is not waiting for drain, and a replay superseded by a new subscribe stops) and never
+   * counts; live events held for a subscription during its replay do.
    * @defaultValue 1048576
    * @example createWebSocketHandler({ channels, maxBuffered: 4 * 1024 * 1024 })
    */
@@ -105,7 +107,8 @@ const REPLY_SLACK = 65_536
  * A WebSocket endpoint on the `ws` package that serves replay logs as channels.
  *
  * Client frames (JSON text): `{ type: 'subscribe', channel, since? }` (resume after the id
- * `since`: exactly the missed events, or a `reset` frame), `{ type: 'unsubscribe', channel }`,
+ * `since`: exactly the missed events, or a `reset` frame; a subscribe to a channel the socket
+ * already follows replaces it, and what the socket already got is not sent again), `{ type: 'unsubscribe', channel }`,
  * `{ type: 'publish', channel, data }`, and the text `ping` (answered `pong`). Bad input
  * gets an `error` frame; the socket and every other client go on. An event is framed once
  * per channel and the same bytes go to every subscriber, batched per turn of the event
