@@ -23,7 +23,14 @@ export function useTabRole(): TabRole | undefined {
     let stopped = false
     let release = () => {}
     const mine = `tabwire-demo:tab:${crypto.randomUUID()}`
-    void locks.request(mine, () => new Promise<void>((done) => (release = done)))
+    const hold = () => void locks.request(mine, () => new Promise<void>((done) => (release = done)))
+    hold()
+    // A page that holds a lock is kept out of the back/forward cache: let go while hidden
+    // there, as tabwire does with its own locks, and take it again on the way back.
+    const away = () => release()
+    const back = (event: PageTransitionEvent) => event.persisted && hold()
+    addEventListener('pagehide', away)
+    addEventListener('pageshow', back)
     const read = async () => {
       const { held = [] } = await locks.query()
       const self = held.find((lock) => lock.name === mine)?.clientId
@@ -38,6 +45,8 @@ export function useTabRole(): TabRole | undefined {
       stopped = true
       release()
       clearInterval(timer)
+      removeEventListener('pagehide', away)
+      removeEventListener('pageshow', back)
     }
   }, [])
   return role

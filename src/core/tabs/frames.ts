@@ -36,9 +36,11 @@ export type LeaderFrame = Sequenced | ({ t: 'beat'; s: number } & Led)
 export type Frame =
   /**
    * A tab that joins. One coming back (from a freeze or the back/forward cache) also asks,
-   * by nonce `c`, for what it missed: the messages after the `n` it delivered with id `since`.
+   * by nonce `c`, for what it missed: the messages after the `n` it delivered with id `since`;
+   * `pe` and `ps`, the epoch and sequence number it was at, say where it was for messages
+   * without ids.
    */
-  | { t: 'hello'; c?: string | undefined; since?: string | undefined; n?: number | undefined }
+  | { t: 'hello'; c?: string | undefined; since?: string | undefined; n?: number | undefined; pe?: number | undefined; ps?: number | undefined }
   /**
    * The leader's answer to such a hello, for that tab alone: the messages it asked for, from
    * the leader's memory of the last ones, as of sequence number `s` of epoch `e`. `miss`: the
@@ -84,7 +86,7 @@ export function readFrame(data: unknown, now = Date.now()): Frame | undefined {
   const led = count(f.e, 1) && f.e <= now + EPOCH_SKEW && maybe(f.r)
   const sequenced = led && count(s, 1)
   const ok =
-    (t === 'hello' && maybe(f.c) && maybe(f.since) && (f.n === undefined || count(f.n, 0))) ||
+    (t === 'hello' && maybe(f.c) && maybe(f.since) && [f.n, f.pe, f.ps].every((x) => x === undefined || count(x, 0))) ||
     (t === 'replay' && typeof f.c === 'string' && led && count(s, 0) && Array.isArray(ms) && ms.length <= MAX_BATCH && [...ms].every(isMessage) && typeof f.miss === 'boolean' && maybe(f.gone, 'boolean')) ||
     (t === 'beat' && led && count(s, 0)) ||
     (t === 'state' &&

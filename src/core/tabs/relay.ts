@@ -35,8 +35,8 @@ export function createRelay(
   post: (frame: Frame) => unknown,
   epoch: number,
   from: string | undefined,
-  /** Hears each batch as it is posted. */
-  sent: (ms: WireMessage[]) => void = () => {},
+  /** Hears each batch as it is posted, with its sequence number. */
+  sent: (ms: WireMessage[], s: number) => void = () => {},
   /**
    * Undefined when this tab may post now; else whether it still leads, once known (a
    * leader whose own timers ran late may have been replaced meanwhile). While it is not
@@ -59,7 +59,7 @@ export function createRelay(
     for (const item of items) {
       if (item.t === 'own') item.run()
       else {
-        if (item.t === 'msgs') sent(item.ms)
+        if (item.t === 'msgs') sent(item.ms, seq + 1)
         post({ ...item, e: epoch, r: from, s: ++seq } as Sequenced)
       }
     }

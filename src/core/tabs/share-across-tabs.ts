@@ -126,7 +126,7 @@ export function shareAcrossTabs<T>(
    */
   const follows = () => {
     stepDown(true)
-    if (channel && follower.recent.length) catchUp([])
+    if (channel) catchUp([])
   }
   /** Another tab leads now: this one follows (and lines up for the lock again). */
   const superseded = () => (follows(), election.leave(), election.join())
@@ -155,11 +155,13 @@ export function shareAcrossTabs<T>(
     }
     // After a stall, ask the lock manager before relaying (not in the fallback: it refuses queries too).
     const check = channel ? election.watch(now, timeout * 0.75) : () => undefined
+    /** The sequence number of the last batch of messages this leader relayed. */
+    let relayedMsgs = 0
     const relay = createRelay(
       post,
       epoch,
       from,
-      undefined,
+      (_, s) => (relayedMsgs = s),
       check,
       () => leader === self && superseded(),
       (flushes ??= nextTask() ?? queueMicrotask),
@@ -219,8 +221,15 @@ export function shareAcrossTabs<T>(
           const i = ring.findIndex((m) => m.id === f.since)
           // `gone`: it no longer has all it delivered since it led (its resume point left its
           // memory), so a `since` it lacks may be one it dropped, not one it has not reached.
-          const gone = from === undefined ? trimmed : !ring.some((m) => m.id === from)
-          post({ t: 'replay', c: f.c, e: epoch, s: relay.seq(), ms: i < 0 ? [] : ring.slice(i + (f.n ?? 1)), miss: i < 0, gone })
+          // A tab whose messages had no ids cannot say where it was, only where it was in the
+          // sequence: gone if messages went out since (or in an epoch it did not follow).
+          const gone =
+            f.since === undefined
+              ? relayedMsgs > (f.pe === epoch ? (f.ps ?? 0) : 0)
+              : from === undefined
+                ? trimmed
+                : !ring.some((m) => m.id === from)
+          post({ t: 'replay', c: f.c, e: epoch, s: relay.seq(), ms: i < 0 || f.since === undefined ? [] : ring.slice(i + (f.n ?? 1)), miss: i < 0 || f.since === undefined, gone })
         }
         relay.state({ ...wireState(store.peek()), lastEventId: last?.id ?? store.peek().lastEventId, m: last })
       },
@@ -341,7 +350,7 @@ export function shareAcrossTabs<T>(
     channel = makeChannel(name)
     channel.onmessage = onFrame
     election.join()
-    if (returning && follower.recent.length) catchUp([])
+    if (returning && follower.epoch) catchUp([])
     else post({ t: 'hello' })
     // Sends that waited while it was away go to whoever leads now (each id is taken once):
     // their acknowledgement may have come while its channel was closed.
@@ -356,10 +365,10 @@ export function shareAcrossTabs<T>(
   function catchUp(frames: MessageEvent[]) {
     const since = follower.recent.at(-1)
     let n = 0
-    while (follower.recent[follower.recent.length - 1 - n] === since) n++
+    while (since !== undefined && follower.recent[follower.recent.length - 1 - n] === since) n++
     const c = Math.random().toString(36).slice(2)
     catching = { c, frames, timer: timers.setTimeout(caughtUp, timeout) }
-    post({ t: 'hello', c, since, n })
+    post({ t: 'hello', c, since, n, pe: follower.epoch, ps: follower.seq })
   }
 
   /** Leaves both (`next`: the election's state after), so the page can be frozen or go into the back/forward cache. */

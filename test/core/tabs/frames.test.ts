@@ -12,6 +12,8 @@ const open = { status: 'open', attempt: 0, lastEventId: '1', error: null }
 describe('readFrame accepts', () => {
   const valid: [string, Record<string, unknown>][] = [
     ['hello', { t: 'hello' }],
+    ['a returning hello, with where it was (ids, and the sequence for messages without ids)', { t: 'hello', c: 'x', since: '41', n: 1, pe: NOW, ps: 7 }],
+    ['a replay answer that says the leader dropped part of its memory', { t: 'replay', c: 'x', e: NOW, s: 9, ms: [], miss: true, gone: true }],
     ['a first beat (s = 0)', { t: 'beat', e: NOW, s: 0 }],
     ['a beat with a resume point', { t: 'beat', e: NOW, s: 7, r: '41' }],
     ['a state', { t: 'state', e: NOW, s: 1, state: open }],
@@ -54,6 +56,9 @@ describe('readFrame rejects', () => {
     ['an older version', { v: PROTOCOL - 1, t: 'hello' }],
     ['a newer version', { v: PROTOCOL + 1, t: 'hello' }],
     ['a version as a string', { v: String(PROTOCOL), t: 'hello' }],
+    ['a hello with a negative sequence', { v: PROTOCOL, t: 'hello', c: 'x', ps: -1 }],
+    ['a hello with an epoch as text', { v: PROTOCOL, t: 'hello', c: 'x', pe: '1' }],
+    ['a replay whose gone is not a boolean', { v: PROTOCOL, t: 'replay', c: 'x', e: 1, s: 0, ms: [], miss: true, gone: 'yes' }],
     ['an unknown type', { v: PROTOCOL, t: 'msg', e: 1, s: 1, m: m('1') }],
     // epochs
     ['an epoch just past the bound', { v: PROTOCOL, t: 'beat', e: NOW + EPOCH_SKEW + 1, s: 0 }],

@@ -334,6 +334,28 @@ describe('shareAcrossTabs (injected locks, channels and timers)', () => {
     }
   })
 
+  it('messages without ids (a WebSocket without messageId): a tab back from the back/forward cache cannot be given what it missed, and is told so (gap); if nothing went out meanwhile, nothing is said', async () => {
+    const w = world()
+    const [a, b] = await started(w, 'A', 'B')
+    a!.conn.emit({ data: 'x', event: 'message', id: undefined })
+    await w.run()
+    b!.page.emit('leave')
+    await w.run()
+    b!.page.emit('return') // nothing went out while it was away
+    await w.run()
+    expect(b!.errors).toEqual([])
+    b!.page.emit('leave')
+    await w.run()
+    a!.conn.emit({ data: 'y', event: 'message', id: undefined })
+    await w.run()
+    b!.page.emit('return')
+    await w.run()
+    expect(b!.errors.map((e) => e.kind)).toEqual(['gap'])
+    a!.conn.emit({ data: 'z', event: 'message', id: undefined })
+    await w.run()
+    expect(b!.ids).toEqual([undefined, undefined])
+  })
+
   it('a tab back from a short freeze gets what it missed from the leader, and no gap error', async () => {
     const w = world()
     const [a, b] = await started(w, 'A', 'B')
