@@ -7,13 +7,8 @@
  * no duplicate at the seam (entries are compared by `seq`, see `ReplayLog`).
  */
 import { describeError, quote, warn } from './errors.ts'
+import { type DrainWait, fits } from './drain.ts'
 import type { LogEntry, Replay, ReplayLog } from './log.ts'
-
-/** A wait for `drain` that can be called off (the waiter goes at once, no listener is left). */
-export interface DrainWait {
-  readonly promise: Promise<void>
-  cancel(): void
-}
 
 /** One client's socket, as a feed sees it. */
 export interface Sink {
@@ -29,57 +24,6 @@ export interface Sink {
   readonly needsDrain: boolean
   /** Resolves once the socket drained or closed; every waiter on a socket shares one listener. */
   drained(): DrainWait
-}
-
-/**
- * The `drained` of a sink on `socket`: one `drain` listener however many wait, removed when
- * the last waiter is called off, so replays that are superseded leave nothing behind.
- */
-export function drainWaiter(socket: NodeJS.EventEmitter, gone: Promise<void>): () => DrainWait {
-  const waiting = new Set<() => void>()
-  let listening = false
-  let closed = false
-  const release = () => {
-    listening = false
-    const all = [...waiting]
-    waiting.clear()
-    for (const resolve of all) resolve()
-  }
-  void gone.then(() => {
-    closed = true
-    if (listening) socket.off('drain', release)
-    release()
-  })
-  return () => {
-    if (closed) return { promise: Promise.resolve(), cancel() {} }
-    let resolve!: () => void
-    const promise = new Promise<void>((r) => (resolve = r))
-    waiting.add(resolve)
-    if (!listening) {
-      listening = true
-      socket.once('drain', release)
-    }
-    return {
-      promise,
-      cancel() {
-        if (!waiting.delete(resolve)) return
-        resolve()
-        if (!waiting.size && listening) {
-          listening = false
-          socket.off('drain', release)
-        }
-      },
-    }
-  }
-}
-
-/**
- * Whether `bytes` more may be written to `sink` under `bound`: always when nothing waits in
- * it (a single frame larger than the bound still goes), else when the total stays within it.
- */
-export function fits(sink: Pick<Sink, 'buffered'>, bytes: number, bound: number): boolean {
-  const buffered = sink.buffered
-  return buffered === 0 || buffered + bytes <= bound
 }
 
 export interface FollowOptions {

@@ -8,6 +8,7 @@ import { FOLLOWER, follow, remember } from './follower'
 import { type Frame, fromWire, fromWireState, PROTOCOL, postFrame, readFrame, toWire, wireState, type WireState } from './frames'
 import { globalPage } from './page'
 import { createRelay, nextTask } from './relay'
+import { createRing } from './ring'
 import type { Shareable, TabChannel, TabDecodeOptions, TabResume, TabShareInjectables, TabShareOptions } from './types'
 
 declare const process: { env: Record<string, string | undefined> }
@@ -54,15 +55,7 @@ export function shareAcrossTabs<T>(
 
   let follower = FOLLOWER
   let channel: TabChannel | undefined
-  let leader:
-    | {
-        connection: Shareable<T>
-        newer(): void
-        hello(frame: Extract<Frame, { t: 'hello' }>): void
-        send(id: string, data: unknown): void
-        stop(): void
-      }
-    | undefined
+  let leader: { connection: Shareable<T>; newer(): void; hello(frame: Extract<Frame, { t: 'hello' }>): void; send(id: string, data: unknown): void; stop(): void } | undefined
   let joined = false
   let away = false
   let watchdog: unknown
@@ -72,15 +65,12 @@ export function shareAcrossTabs<T>(
   /** Where the leader's relay flushes (one MessageChannel per stream, made when first needed). */
   let flushes: ((flush: () => void) => void) | undefined
   /** The last messages this tab delivered or relayed: a leader replays a returning tab's share from them. */
-  const ring: WireMessage[] = []
-  /** Whether the ring dropped messages since this tab last took the lead. */
-  let trimmed = false
-  const keep = (ms: readonly WireMessage[]) => ring.push(...ms) > 2000 && ((trimmed = true), ring.splice(0, ring.length - 1000))
+  const ring = createRing()
   /** While leading: what this tab delivered since `settle()` last counted it (counted in batches, not per message). */
   let mine: WireMessage[] = []
   const settle = () => {
     if (!mine.length) return
-    keep(mine)
+    ring.keep(mine)
     follower = { ...follower, recent: remember(follower.recent, mine.map((m) => m.id)) }
     mine = []
   }
@@ -143,7 +133,7 @@ export function shareAcrossTabs<T>(
     // Above any epoch this tab heard and, by the clock, above one it may have missed.
     const epoch = Math.max(follower.epoch + 1, now())
     follower = { ...follower, epoch, seq: 0, held: undefined, ahead: [] }
-    trimmed = false
+    ring.lead()
     let connection: Shareable<T>
     try {
       connection = create(resume, !!channel)
@@ -218,18 +208,7 @@ export function shareAcrossTabs<T>(
           // Everything this tab delivered goes out first, so the replay ends where its sequence does.
           relay.flush()
           settle()
-          const i = ring.findIndex((m) => m.id === f.since)
-          // `gone`: it no longer has all it delivered since it led (its resume point left its
-          // memory), so a `since` it lacks may be one it dropped, not one it has not reached.
-          // A tab whose messages had no ids cannot say where it was, only where it was in the
-          // sequence: gone if messages went out since (or in an epoch it did not follow).
-          const gone =
-            f.since === undefined
-              ? relayedMsgs > (f.pe === epoch ? (f.ps ?? 0) : 0)
-              : from === undefined
-                ? trimmed
-                : !ring.some((m) => m.id === from)
-          post({ t: 'replay', c: f.c, e: epoch, s: relay.seq(), ms: i < 0 || f.since === undefined ? [] : ring.slice(i + (f.n ?? 1)), miss: i < 0 || f.since === undefined, gone })
+          post(ring.answer(f as typeof f & { c: string }, epoch, relay.seq(), from, relayedMsgs))
         }
         relay.state({ ...wireState(store.peek()), lastEventId: last?.id ?? store.peek().lastEventId, m: last })
       },
@@ -304,7 +283,7 @@ export function shareAcrossTabs<T>(
     follower = next
     for (const d of deliveries) {
       if (d.t === 'leader') sends?.resend()
-      else if (d.t === 'msg') keep([d.m]), read(d.m)
+      else if (d.t === 'msg') ring.keep([d.m]), read(d.m)
       else if (d.t === 'err') out.errors.emit(fromWire(d.error)!)
       else {
         // A late tab's first data: the last message, which it decodes itself.
@@ -331,7 +310,7 @@ export function shareAcrossTabs<T>(
     if (replay && !replay.miss) {
       if (replay.e !== follower.epoch) sends?.resend()
       follower = { ...follower, epoch: replay.e, seq: replay.s, held: undefined, ahead: [], recent: remember(follower.recent, replay.ms.map((m) => m.id)) }
-      keep(replay.ms)
+      ring.keep(replay.ms)
       for (const m of replay.ms) read(m)
     }
     if (leader) return
