@@ -35,3 +35,16 @@ export { type ShareMode } from './share'
 export { shareAcrossTabs } from './tabs/share-across-tabs'
 export { createSends as tabSends } from './tabs/sends'
 export type { PageEvents, Shareable, TabChannel, TabDecodeOptions, TabResume, TabShareInjectables, TabShareOptions } from './tabs/types'
+export { createRealtime } from './realtime/client'
+export type {
+  ChannelMessage,
+  ChannelReset,
+  ChannelSnapshot,
+  RealtimeChannel,
+  RealtimeClient,
+  RealtimeOptions,
+  RealtimeSnapshot,
+} from './realtime/client-types'
+export { isChannelName, MAX_CHANNEL_NAME, REALTIME_PROTOCOL, readServerFrame } from './realtime/protocol'
+export type { RealtimeClientFrame, RealtimeErrorCode, RealtimeServerFrame } from './realtime/protocol'
+export type { RealtimeTransportKind, RealtimeTransportOptions } from './realtime/transport-types'

@@ -1,0 +1,283 @@
+import type { RealtimeMessage } from '../connection-types'
+import { misuse, RealtimeError } from '../errors'
+import { hashKey, streamKey } from '../key'
+import { defaultFrame, type Timers } from '../runtime'
+import { type ShareMode, startShared } from '../share'
+import { createStore, emitter, type Store } from '../store'
+import { globalPage } from '../tabs/page'
+import { createSends } from '../tabs/sends'
+import type { Shareable, TabShareInjectables } from '../tabs/types'
+import type { SendResult } from '../web-socket-options'
+import type { ChannelMessage, ChannelReset, ChannelSnapshot, RealtimeChannel, RealtimeClient, RealtimeOptions, RealtimeSnapshot } from './client-types'
+import { isChannelName, type RealtimeServerFrame } from './protocol'
+import { realtimeTransport } from './transport'
+import { createRealtimeWire, type RealtimeWire, type WireRequest } from './wire'
+
+declare const process: { env: Record<string, string | undefined> }
+
+export type * from './client-types'
+
+/** What a tab keeps of a channel: of every channel on the connection (a tab may lead next), and more of those it holds. */
+interface Channel {
+  holders: number
+  grace: unknown
+  /** The id of the last event this tab delivered, or where the subscription started. */
+  cursor: string | undefined
+  store?: Store<ChannelSnapshot<unknown>>
+  messages: ReturnType<typeof emitter<ChannelMessage<unknown>>>
+  resets: ReturnType<typeof emitter<ChannelReset>>
+  errors: ReturnType<typeof emitter<RealtimeError>>
+}
+
+type Pending = { channel: string; data: unknown; done?: (id: string | RealtimeError) => void }
+
+const ERROR_KINDS: Record<string, RealtimeError['kind']> = { unauthorized: 'auth', 'too-many': 'overflow', 'too-large': 'overflow' }
+
+/**
+ * A realtime client: channels on one connection per browser, WebSocket first with SSE
+ * fallback (see `realtimeTransport`). Framework-free; `useRealtime` is its hook. Channels
+ * are reference-counted across holds and tabs; each resumes from its own cursor across
+ * reconnects, transport moves and leader changes; publishes are acknowledged and taken once.
+ * @example
+ * const realtime = createRealtime({ url: '/realtime' })
+ * const room = realtime.channel<Said, Say>('room:lobby')
+ * room.onMessage((m) => append(m.data))
+ * room.publish({ text: 'hi' })
+ */
+export function createRealtime(options: RealtimeOptions): RealtimeClient {
+  const { url } = options
+  if (typeof url === 'function' ? !options.key : typeof url !== 'string' || !url) {
+    throw misuse('createRealtime', 'url', process.env.NODE_ENV !== 'production' && 'expected a url, or a url function with a `key`')
+  }
+  const timers = options.timers ?? (globalThis as Timers)
+  const schedule = options.scheduleFrame ?? defaultFrame(timers)
+  const share = options.share ?? 'tabs'
+  const key = streamKey('rt', { url: typeof url === 'function' ? 'fn' : url, key: options.key, transport: options.transport ?? 'auto' })
+  const namespace = (typeof share === 'object' && share.namespace) || 'tabwire'
+  const locks = (typeof share === 'object' && (share as TabShareInjectables).locks) || (globalThis as { navigator?: Navigator }).navigator?.locks
+  const tab = Math.random().toString(36).slice(2)
+  const tabLock = `${namespace}:rt:${hashKey(key)}:`
+  const channels = new Map<string, Channel>()
+  const pending = new Map<string, Pending>()
+  const state = createStore<RealtimeSnapshot>({ status: 'idle', error: null, attempt: 0, transport: undefined }, schedule)
+  const errors = emitter<RealtimeError>()
+  let shared: Shareable<unknown> | undefined
+  let wire: RealtimeWire | undefined
+  let v = 0
+  let announcing = false
+  let away = false
+  let unlock: (() => void) | undefined
+  let offs: (() => void)[] = []
+
+  const entry = (name: string) => {
+    let c = channels.get(name)
+    if (!c) channels.set(name, (c = { holders: 0, grace: undefined, cursor: undefined, messages: emitter(), resets: emitter(), errors: emitter() }))
+    return c
+  }
+  const held = () => [...channels].filter(([, c]) => c.store)
+  const want = (): WireRequest => ({ op: 'want', tab, v: ++v, ch: held().map(([name, c]) => [name, c.cursor ?? null]) })
+  /** Tells the leader what this tab wants now (once per turn, however many holds changed). */
+  const announce = () => {
+    if (announcing) return
+    announcing = true
+    queueMicrotask(() => {
+      announcing = false
+      if (shared && !away) shared.send?.(want())
+    })
+  }
+  const pub = (pid: string, p: Pending) => shared?.send?.({ op: 'pub', pid, channel: p.channel, data: p.data } satisfies WireRequest)
+
+  /** Holds this tab's lock while it is there: the leader forgets the channels of a tab whose lock went (it crashed). */
+  const hold = () => {
+    if (unlock || typeof locks?.request !== 'function') return
+    const released = new Promise<void>((resolve) => (unlock = resolve))
+    void locks.request(tabLock + tab, () => released).catch(() => undefined)
+  }
+  const letGo = () => (unlock?.(), (unlock = undefined))
+  const liveTabs = async () => {
+    if (typeof locks?.query !== 'function') return undefined
+    const { held: names = [] } = await locks.query()
+    return new Set(names.flatMap((l) => (l.name?.startsWith(tabLock) ? [l.name.slice(tabLock.length)] : [])))
+  }
+
+  const setAll = (patch: Partial<ChannelSnapshot<unknown>>) => {
+    for (const [, c] of held()) c.store!.set(patch, { urgent: true })
+  }
+  const mirror = () => {
+    const s = shared!.getSnapshot()
+    state.set({ status: s.status, attempt: s.attempt, error: s.error }, { urgent: true })
+    setAll({ status: s.status, attempt: s.attempt, error: s.error })
+  }
+
+  /** A message of the shared connection (this tab's own as leader, or relayed). */
+  const receive = (m: RealtimeMessage<unknown>) => {
+    const data = m.data as { channel?: string }
+    switch (m.event) {
+      case 'hi':
+        announce()
+        for (const [pid, p] of pending) pub(pid, p)
+        return
+      case 'transport':
+        return state.set({ transport: m.data as RealtimeSnapshot['transport'] }, { urgent: true }), setAll({ transport: m.data as RealtimeSnapshot['transport'] })
+      case 'unsub': {
+        const c = channels.get(data.channel!)
+        if (c && !c.store) channels.delete(data.channel!)
+        return
+      }
+      case 'last': {
+        const { channel, m: lastMessage } = m.data as { channel: string; m: { data: RealtimeServerFrame } }
+        const c = channels.get(channel)
+        const f = lastMessage.data
+        if (!c?.store || c.store.peek().data !== undefined || (f.type !== 'event' && f.type !== 'snapshot')) return
+        if (f.type === 'event') c.cursor ??= f.id
+        return c.store.set({ data: f.data, lastEventId: f.type === 'event' ? f.id : undefined })
+      }
+    }
+    const f = m.data as RealtimeServerFrame
+    if (f.type === 'ack' || (f.type === 'error' && f.pid !== undefined)) {
+      const p = pending.get(f.pid!)
+      pending.delete(f.pid!)
+      if (p?.done) p.done(f.type === 'ack' ? f.id : new RealtimeError(ERROR_KINDS[f.code] ?? 'protocol', f.message))
+      if (f.type === 'ack') return
+    }
+    if (f.type === 'error' && f.channel === undefined) return errors.emit(new RealtimeError('protocol', `the server refused a frame: ${f.message}`))
+    if (!('channel' in f) || f.channel === undefined) return
+    const c = entry(f.channel)
+    if (f.type === 'event' || f.type === 'snapshot') {
+      if (f.type === 'event') c.cursor = f.id
+      const id = f.type === 'event' ? f.id : undefined
+      c.store?.set({ data: f.data, lastEventId: id ?? c.store.peek().lastEventId, error: shared?.getSnapshot().error ?? null })
+      c.messages.emit({ channel: f.channel, data: f.data, event: (f.type === 'event' && f.event) || 'message', id, raw: f.data, snapshot: f.type === 'snapshot' })
+    } else if (f.type === 'subscribed') {
+      c.cursor ??= f.head ?? undefined
+    } else if (f.type === 'reset') {
+      c.cursor = f.head
+      const reset: ChannelReset = { channel: f.channel, reason: f.reason, epoch: f.epoch }
+      c.store?.set({ reset }, { urgent: true })
+      c.resets.emit(reset)
+    } else if (f.type === 'error') {
+      const error = new RealtimeError(ERROR_KINDS[f.code] ?? 'protocol', `channel ${JSON.stringify(f.channel)}: ${f.message}`)
+      c.store?.set({ error }, { urgent: true })
+      c.errors.emit(error)
+    }
+  }
+
+  const start = () => {
+    if (shared) return
+    hold()
+    const create = (_resume: unknown, sharedAcross: boolean): Shareable<unknown> => {
+      wire = createRealtimeWire({
+        ...options,
+        tab,
+        transport: (host) => realtimeTransport(url, options, host),
+        cursor: (name) => channels.get(name)?.cursor,
+        liveTabs: sharedAcross ? liveTabs : undefined,
+      })
+      // This tab's own wants and publishes reach the wire at once, not after the sends' grace.
+      wire.send(want())
+      for (const [pid, p] of pending) wire.send({ op: 'pub', pid, channel: p.channel, data: p.data })
+      return wire
+    }
+    shared = startShared<unknown>(key, share as ShareMode, create, { sends: createSends })
+    const page = globalPage()
+    offs = [
+      shared.subscribe(mirror),
+      shared.onMessage(receive),
+      shared.onError((error) => errors.emit(error)),
+      page.subscribe((event) => {
+        if (event === 'leave') (away = true), letGo()
+        else if (event === 'return' && away) (away = false), hold(), announce()
+      }),
+    ]
+    mirror()
+    announce()
+  }
+
+  const client: RealtimeClient = {
+    channel<T, Out>(name: string): RealtimeChannel<T, Out> {
+      if (!isChannelName(name)) throw misuse('realtime.channel', 'name', process.env.NODE_ENV !== 'production' && 'a channel name is a non-empty string of at most 256 characters')
+      start()
+      const c = entry(name)
+      timers.clearTimeout(c.grace)
+      c.holders++
+      if (!c.store) {
+        const s = state.peek()
+        c.store = createStore<ChannelSnapshot<unknown>>({ ...s, data: undefined, lastEventId: undefined, reset: null }, schedule)
+        announce()
+      }
+      const mine: (() => void)[] = []
+      const add =
+        <A>(e: { add(l: (a: A) => void): () => void }) =>
+        (listener: (a: A) => void) => {
+          const off = e.add(listener)
+          mine.push(off)
+          return off
+        }
+      let released = false
+      const publish = (data: Out, publishOptions?: { ack: true }): SendResult | Promise<string> => {
+        let result: SendResult = 'rejected'
+        let problem: RealtimeError | undefined
+        let json: string | undefined
+        try {
+          json = JSON.stringify(data ?? null)
+        } catch (cause) {
+          problem = new RealtimeError('protocol', 'the data could not be turned into JSON; it was not published', { cause })
+        }
+        if (json !== undefined && json.length > (options.maxPublishSize ?? 65_536)) problem = new RealtimeError('protocol', 'the data is larger than maxPublishSize; it was not published')
+        else if (pending.size >= (options.maxQueued ?? 1000)) problem = new RealtimeError('overflow', 'too many publishes wait for an acknowledgement; it was not published')
+        const pid = `${tab}.${Math.random().toString(36).slice(2)}`
+        const settled = new Promise<string>((resolve, reject) => {
+          if (problem) return reject(problem)
+          const p: Pending = { channel: name, data, done: (r) => (typeof r === 'string' ? resolve(r) : reject(r)) }
+          pending.set(pid, p)
+          // Not posted (the page is away, or no channel now): it waits for the next leader's `hi`.
+          result = pub(pid, p) === 'sent' ? 'sent' : 'queued'
+        })
+        if (problem) c.errors.emit(problem)
+        if (publishOptions?.ack) return settled
+        settled.catch(() => undefined)
+        return result
+      }
+      return {
+        name,
+        subscribe: (listener) => c.store!.subscribe(listener),
+        getSnapshot: () => c.store!.get() as ChannelSnapshot<T>,
+        onMessage: add(c.messages) as RealtimeChannel<T, Out>['onMessage'],
+        onReset: add(c.resets),
+        onError: add(c.errors),
+        publish: publish as RealtimeChannel<T, Out>['publish'],
+        release() {
+          if (released) return
+          released = true
+          for (const off of mine) off()
+          if (--c.holders > 0) return
+          c.grace = timers.setTimeout(() => {
+            if (c.holders > 0) return
+            c.store = undefined
+            announce()
+          }, options.grace ?? 1000)
+        },
+      }
+    },
+    peek: <T>(name: string) => channels.get(name)?.store?.get() as ChannelSnapshot<T> | undefined,
+    subscribe: state.subscribe,
+    getSnapshot: state.get,
+    onError: errors.add,
+    reconnect: () => (shared ? shared.reconnect() : start()),
+    close() {
+      for (const off of offs) off()
+      offs = []
+      shared?.send?.({ op: 'bye', tab } satisfies WireRequest)
+      shared?.close()
+      shared = undefined
+      wire = undefined
+      letGo()
+      for (const [, c] of channels) timers.clearTimeout(c.grace)
+      for (const [, p] of pending) p.done?.(new RealtimeError('ended', 'the realtime client was closed before the server acknowledged the publish'))
+      pending.clear()
+      channels.clear()
+      state.set({ status: 'closed' }, { urgent: true })
+    },
+  }
+  return client
+}
