@@ -82,7 +82,7 @@ export function openSocket(href: string, settings: SocketSettings, events: Socke
     // Reported a tick later, so the caller holds the handle before it hears of the failure.
     // The thrown text may quote the url (and a token in it): it stays in `cause` only.
     Promise.resolve().then(() => fail(new RealtimeError('protocol', 'the WebSocket constructor refused the url', { cause }), false))
-    return { close: () => shut() }
+    return { close: () => void (done || shut()) }
   }
   const socket = ws
   timer = timers.setTimeout(() => fail(new RealtimeError('timeout', 'the socket did not open in time'), true), settings.connectTimeout)
@@ -120,5 +120,5 @@ export function openSocket(href: string, settings: SocketSettings, events: Socke
     const text = `the socket closed (${event.code}${event.reason ? `: ${event.reason}` : ''})`
     fail(new RealtimeError(kind ?? 'network', text, { status: event.code }), !kind)
   }
-  return { close: () => shut(1000) }
+  return { close: () => void (done || shut(1000)) }
 }
