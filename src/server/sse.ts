@@ -219,7 +219,7 @@ export function createSseHandler(options: SseHandlerOptions): SseHandler {
  * the socket's bytes to listeners instead of its parser, and its own listener, which would
  * parse them, is taken off. The bytes are discarded.
  */
-function ignoreFurtherRequests(socket: Socket) {
+export function ignoreFurtherRequests(socket: Socket) {
   if (socket.destroyed) return
   const discard = () => {}
   socket.on('data', discard)

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { type WebSocket, WebSocketServer } from 'ws'
+import { channelEventJson, originAllowed, readHead } from './channel-event.ts'
 import { describeError, ServerOptionsError, warn } from './errors.ts'
 import { drainWaiter, fits } from './drain.ts'
 import { createFeed, type Feed, type Following, type Sink } from './feed.ts'
@@ -139,12 +140,8 @@ export function createWebSocketHandler(options: WebSocketHandlerOptions): WebSoc
   const feedOf = (channel: string, log: ReplayLog) => {
     let feed = feeds.get(channel)
     if (!feed) {
-      const prefix = `{"type":"event","channel":${JSON.stringify(channel)},"id":`
-      const frame = (entry: LogEntry) => {
-        if (typeof entry.id !== 'string') throw new TypeError('the entry has no string id')
-        const event = entry.event === undefined ? '' : `,"event":${JSON.stringify(String(entry.event))}`
-        return webSocketTextFrame(Buffer.from(`${prefix}${JSON.stringify(entry.id)}${event},"data":${asJson(String(entry.data))}}`))
-      }
+      const json = channelEventJson(channel)
+      const frame = (entry: LogEntry) => webSocketTextFrame(Buffer.from(json(entry)))
       feeds.set(channel, (feed = createFeed({ log, frame, name: `channel ${JSON.stringify(channel)}`, maxBuffered, batchWindow })))
     }
     return feed
@@ -305,31 +302,5 @@ export function createWebSocketHandler(options: WebSocketHandlerOptions): WebSoc
       for (const ws of wss.clients) ws.terminate()
       wss.close()
     },
-  }
-}
-
-function originAllowed(origins: readonly string[], origin: string | undefined) {
-  return origin !== undefined && origins.includes(origin)
-}
-
-/** The log's head, if it tells one (a custom store's getter may fail: then it does not). */
-function readHead(log: ReplayLog): string | null {
-  try {
-    const head = log.head
-    return typeof head === 'string' ? head : null
-  } catch {
-    return null
-  }
-}
-
-/** The entry's data as JSON: itself when it is JSON text, else as a JSON string. */
-function asJson(data: string): string {
-  try {
-    // Parsed only to check it: the text goes out as it is, never stringified again, so
-    // data too deeply nested for JSON.stringify cannot throw here.
-    JSON.parse(data)
-    return data
-  } catch {
-    return JSON.stringify(data)
   }
 }
