@@ -1,0 +1,170 @@
+// createRealtime across simulated tabs: several clients in one process meet only through
+// Node's real lock manager and BroadcastChannel (as tabs of one origin do), over a fake
+// realtime server behind the fake WebSocket. Real timers; every wait polls to a deadline.
+import { randomUUID } from 'node:crypto'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { ChannelMessage, RealtimeChannel, RealtimeClient } from '../../../src/core/realtime/client'
+import { createRealtime } from '../../../src/core/realtime/client'
+import { fakeRealtimeServer } from './fake-server'
+
+const poll = { timeout: 10_000, interval: 5 }
+let clients: RealtimeClient[] = []
+afterEach(() => {
+  for (const c of clients.splice(0)) c.close()
+})
+
+function setup() {
+  const server = fakeRealtimeServer()
+  const namespace = `rt-${randomUUID()}`
+  const tab = () => {
+    const client = createRealtime({
+      url: 'ws://127.0.0.1:1/rt',
+      transport: 'websocket',
+      WebSocket: server.WebSocket,
+      storage: null,
+      share: { namespace, heartbeat: 25, timeout: 300 },
+      grace: 50,
+      heartbeat: 0,
+    })
+    clients.push(client)
+    /** Holds `name` and records what it delivers. */
+    const join = (name: string) => {
+      const channel = client.channel<number, number>(name)
+      const got: ChannelMessage<number>[] = []
+      channel.onMessage((m) => void got.push(m))
+      return Object.assign(channel, { got, values: () => got.filter((m) => !m.snapshot).map((m) => m.data) })
+    }
+    return { client, join }
+  }
+  return { server, tab }
+}
+
+type Held = RealtimeChannel<number, number> & { values(): number[] }
+const settle = async (server: ReturnType<typeof fakeRealtimeServer>, expected: string[]) =>
+  expect.poll(() => [server.open, server.subscriptions().join(',')], poll).toEqual([1, expected.join(',')])
+
+describe('createRealtime across tabs', () => {
+  it('gives any number of tabs one connection, subscribed to exactly the union of their channels', async () => {
+    const { server, tab } = setup()
+    const [a, b, c] = [tab(), tab(), tab()]
+    const held = [a.join('prices'), a.join('room'), b.join('room'), b.join('news'), c.join('alerts')]
+    await settle(server, ['alerts', 'news', 'prices', 'room'])
+    expect(server.sockets).toHaveLength(1)
+    for (let i = 1; i <= 20; i++) for (const ch of ['prices', 'room', 'news', 'alerts']) server.emit(ch, i)
+    const twenty = Array.from({ length: 20 }, (_, i) => i + 1)
+    await expect.poll(() => held.map((h) => h.values().length), poll).toEqual([20, 20, 20, 20, 20])
+    for (const h of held) expect(h.values()).toEqual(twenty)
+    expect(held[1].got[0]).toMatchObject({ channel: 'room', id: expect.stringMatching(/\.1$/), snapshot: false })
+  })
+
+  it('loses and repeats nothing on any channel when the leader tab closes, while events keep coming', async () => {
+    const { server, tab } = setup()
+    const a = tab()
+    const aHeld = [a.join('x')]
+    await settle(server, ['x'])
+    const b = tab()
+    const c = tab()
+    const held: Held[] = [b.join('x'), b.join('y'), c.join('y'), c.join('z')]
+    await settle(server, ['x', 'y', 'z'])
+    let n = 0
+    const emit = () => {
+      n++
+      for (const ch of ['x', 'y', 'z']) server.emit(ch, n)
+    }
+    for (let i = 0; i < 10; i++) emit()
+    await expect.poll(() => held.map((h) => h.values().length), poll).toEqual([10, 10, 10, 10])
+    a.client.close()
+    // Events while nobody leads: the next leader resumes each channel from its cursor.
+    for (let i = 0; i < 10; i++) emit()
+    await expect.poll(() => server.open, poll).toBe(1)
+    for (let i = 0; i < 10; i++) emit()
+    const all = Array.from({ length: 30 }, (_, i) => i + 1)
+    await expect.poll(() => held.map((h) => h.values().length), poll).toEqual([30, 30, 30, 30])
+    for (const h of held) expect(h.values()).toEqual(all)
+    expect(aHeld[0].values()).toEqual(Array.from({ length: 10 }, (_, i) => i + 1))
+    expect(server.sockets).toHaveLength(2)
+  })
+
+  it("a follower's publish is appended once and its promise resolves with the server's id", async () => {
+    const { server, tab } = setup()
+    const a = tab()
+    a.join('room')
+    await settle(server, ['room'])
+    const b = tab()
+    const room = b.join('room')
+    await expect.poll(() => server.received.filter((r) => r.frame.type === 'subscribe').length, poll).toBeGreaterThan(0)
+    const id = await room.publish(7, { ack: true })
+    expect(server.entries('room')).toEqual([{ id, data: 7 }])
+    await expect.poll(() => room.values(), poll).toEqual([7])
+    expect(room.publish(8)).toBe('queued')
+    await expect.poll(() => server.entries('room').map((e) => e.data), poll).toEqual([7, 8])
+  })
+
+  it('a publish from a follower while the leader closes reaches the server exactly once', async () => {
+    const { server, tab } = setup()
+    const a = tab()
+    a.join('room')
+    await settle(server, ['room'])
+    const b = tab()
+    const room = b.join('room')
+    const acked = room.publish(1, { ack: true })
+    a.client.close()
+    await acked
+    await expect.poll(() => server.open, poll).toBe(1)
+    await expect.poll(() => room.values(), poll).toEqual([1])
+    expect(server.entries('room').map((e) => e.data)).toEqual([1])
+  })
+
+  it('unsubscribes on the wire only when no tab holds the channel, after the grace', async () => {
+    const { server, tab } = setup()
+    const [a, b] = [tab(), tab()]
+    const ha = a.join('room')
+    const hb = b.join('room')
+    await settle(server, ['room'])
+    ha.release()
+    // A remount within the grace does not churn.
+    const again = a.join('room')
+    again.release()
+    await new Promise((r) => setTimeout(r, 200))
+    expect(server.subscriptions()).toEqual(['room'])
+    expect(server.received.filter((r) => r.frame.type === 'unsubscribe')).toEqual([])
+    hb.release()
+    await expect.poll(() => server.subscriptions(), poll).toEqual([])
+    expect(server.received.filter((r) => r.frame.type === 'unsubscribe')).toHaveLength(1)
+  })
+
+  it('a reset reaches the tabs that hold the channel, once each, and the channel goes on', async () => {
+    const { server, tab } = setup()
+    const [a, b] = [tab(), tab()]
+    const ha = a.join('room')
+    const hb = b.join('room')
+    await settle(server, ['room'])
+    server.emit('room', 1)
+    await expect.poll(() => [ha.values(), hb.values()], poll).toEqual([[1], [1]])
+    const resets: string[] = []
+    ha.onReset((r) => void resets.push(`a:${r.reason}`))
+    hb.onReset((r) => void resets.push(`b:${r.reason}`))
+    server.restart('room')
+    server.drop()
+    await expect.poll(() => resets.sort(), poll).toEqual(['a:unknown', 'b:unknown'])
+    server.emit('room', 2)
+    await expect.poll(() => [ha.values(), hb.values()], poll).toEqual([[1, 2], [1, 2]])
+    expect(ha.getSnapshot().reset).toMatchObject({ channel: 'room', reason: 'unknown' })
+  })
+
+  it("a tab that joins a live channel gets the channel's latest data at once", async () => {
+    const { server, tab } = setup()
+    const a = tab()
+    const first = a.join('prices')
+    await settle(server, ['prices'])
+    server.emit('prices', 42)
+    await expect.poll(() => first.values(), poll).toEqual([42])
+    // Long after the relay posted it: the new tab was not there to hear it.
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    const b = tab()
+    const late = b.join('prices')
+    await expect.poll(() => late.getSnapshot().data, poll).toBe(42)
+    expect(late.values()).toEqual([])
+    expect(server.received.filter((r) => r.frame.type === 'subscribe')).toHaveLength(1)
+  })
+})
