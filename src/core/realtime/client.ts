@@ -21,6 +21,8 @@ export type * from './client-types'
 interface Channel {
   holders: number
   grace: unknown
+  /** The channel's own error (the server refused it…), until its next event or subscription. */
+  failure: RealtimeError | null
   /** The id of the last event this tab delivered, or where the subscription started. */
   cursor: string | undefined
   store?: Store<ChannelSnapshot<unknown>>
@@ -71,7 +73,7 @@ export function createRealtime(options: RealtimeOptions): RealtimeClient {
 
   const entry = (name: string) => {
     let c = channels.get(name)
-    if (!c) channels.set(name, (c = { holders: 0, grace: undefined, cursor: undefined, messages: emitter(), resets: emitter(), errors: emitter() }))
+    if (!c) channels.set(name, (c = { holders: 0, grace: undefined, failure: null, cursor: undefined, messages: emitter(), resets: emitter(), errors: emitter() }))
     return c
   }
   const held = () => [...channels].filter(([, c]) => c.store)
@@ -101,12 +103,18 @@ export function createRealtime(options: RealtimeOptions): RealtimeClient {
   }
 
   const setAll = (patch: Partial<ChannelSnapshot<unknown>>) => {
-    for (const [, c] of held()) c.store!.set(patch, { urgent: true })
+    for (const [, c] of held()) c.store!.set({ ...patch, ...('error' in patch && { error: c.failure ?? patch.error }) }, { urgent: true })
   }
   const mirror = () => {
     const s = shared!.getSnapshot()
     state.set({ status: s.status, attempt: s.attempt, error: s.error }, { urgent: true })
     setAll({ status: s.status, attempt: s.attempt, error: s.error })
+  }
+  /** The channel is fine again: its error is the connection's. */
+  const healed = (c: Channel) => {
+    if (!c.failure) return
+    c.failure = null
+    c.store?.set({ error: state.peek().error }, { urgent: true })
   }
 
   /** A message of the shared connection (this tab's own as leader, or relayed). */
@@ -146,10 +154,12 @@ export function createRealtime(options: RealtimeOptions): RealtimeClient {
     if (f.type === 'event' || f.type === 'snapshot') {
       if (f.type === 'event') c.cursor = f.id
       const id = f.type === 'event' ? f.id : undefined
-      c.store?.set({ data: f.data, lastEventId: id ?? c.store.peek().lastEventId, error: shared?.getSnapshot().error ?? null })
+      healed(c)
+      c.store?.set({ data: f.data, lastEventId: id ?? c.store.peek().lastEventId })
       c.messages.emit({ channel: f.channel, data: f.data, event: (f.type === 'event' && f.event) || 'message', id, raw: f.data, snapshot: f.type === 'snapshot' })
     } else if (f.type === 'subscribed') {
       c.cursor ??= f.head ?? undefined
+      healed(c)
     } else if (f.type === 'reset') {
       c.cursor = f.head
       const reset: ChannelReset = { channel: f.channel, reason: f.reason, epoch: f.epoch }
@@ -157,6 +167,7 @@ export function createRealtime(options: RealtimeOptions): RealtimeClient {
       c.resets.emit(reset)
     } else if (f.type === 'error') {
       const error = new RealtimeError(ERROR_KINDS[f.code] ?? 'protocol', `channel ${JSON.stringify(f.channel)}: ${f.message}`)
+      c.failure = error
       c.store?.set({ error }, { urgent: true })
       c.errors.emit(error)
     }

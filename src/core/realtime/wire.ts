@@ -200,6 +200,8 @@ export function createRealtimeWire(options: WireOptions): RealtimeWire {
       }
       const known = tabs.get(request.tab)
       if (known && known.v >= request.v) return 'sent'
+      // A tab new to this leader (it opened later): which transport carries the channels.
+      if (!known && kind) emit('transport', kind)
       const asked = { v: request.v, ch: new Map(request.ch), at: now() }
       tabs.set(request.tab, asked)
       update({ tab: request.tab, ch: asked.ch })

@@ -54,7 +54,7 @@ describe('createRealtime across tabs', () => {
     const twenty = Array.from({ length: 20 }, (_, i) => i + 1)
     await expect.poll(() => held.map((h) => h.values().length), poll).toEqual([20, 20, 20, 20, 20])
     for (const h of held) expect(h.values()).toEqual(twenty)
-    expect(held[1].got[0]).toMatchObject({ channel: 'room', id: expect.stringMatching(/\.1$/), snapshot: false })
+    expect(held[1]!.got[0]).toMatchObject({ channel: 'room', id: expect.stringMatching(/\.1$/), snapshot: false })
   })
 
   it('loses and repeats nothing on any channel when the leader tab closes, while events keep coming', async () => {
@@ -81,7 +81,7 @@ describe('createRealtime across tabs', () => {
     const all = Array.from({ length: 30 }, (_, i) => i + 1)
     await expect.poll(() => held.map((h) => h.values().length), poll).toEqual([30, 30, 30, 30])
     for (const h of held) expect(h.values()).toEqual(all)
-    expect(aHeld[0].values()).toEqual(Array.from({ length: 10 }, (_, i) => i + 1))
+    expect(aHeld[0]!.values()).toEqual(Array.from({ length: 10 }, (_, i) => i + 1))
     expect(server.sockets).toHaveLength(2)
   })
 
@@ -166,5 +166,30 @@ describe('createRealtime across tabs', () => {
     await expect.poll(() => late.getSnapshot().data, poll).toBe(42)
     expect(late.values()).toEqual([])
     expect(server.received.filter((r) => r.frame.type === 'subscribe')).toHaveLength(1)
+  })
+
+  it("a refused channel shows its own error in every tab that holds it (through reconnects), other channels none", async () => {
+    const { server, tab } = setup()
+    server.refused.add('secret')
+    const [a, b] = [tab(), tab()]
+    const ok = a.join('open')
+    const secret = [a.join('secret'), b.join('secret')]
+    await expect.poll(() => secret.map((h) => h.getSnapshot().error?.kind), poll).toEqual(['auth', 'auth'])
+    server.drop()
+    await expect.poll(() => server.open, poll).toBe(1)
+    await expect.poll(() => a.client.getSnapshot().status, poll).toBe('open')
+    expect(secret.map((h) => h.getSnapshot().error?.kind)).toEqual(['auth', 'auth'])
+    expect(ok.getSnapshot().error).toBeNull()
+  })
+
+  it('a tab that opens later learns which transport carries the channels', async () => {
+    const { server, tab } = setup()
+    const a = tab()
+    a.join('x')
+    await settle(server, ['x'])
+    await expect.poll(() => a.client.getSnapshot().transport, poll).toBe('websocket')
+    const b = tab()
+    b.join('y')
+    await expect.poll(() => b.client.getSnapshot().transport, poll).toBe('websocket')
   })
 })

@@ -19,6 +19,8 @@ export function fakeRealtimeServer() {
   /** Every frame clients sent, parsed, with the socket's index. */
   const received: { socket: number; frame: RealtimeClientFrame }[] = []
   let accepting = true
+  /** Channels whose subscriptions are refused as unauthorized. */
+  const refused = new Set<string>()
   let epochs = 0
 
   const log = (channel: string) => {
@@ -42,7 +44,9 @@ export function fakeRealtimeServer() {
     const frame = JSON.parse(text as string) as RealtimeClientFrame
     received.push({ socket: fake.sockets.indexOf(socket), frame })
     const set = subs.get(socket)!
-    if (frame.type === 'subscribe') {
+    if (frame.type === 'subscribe' && refused.has(frame.channel)) {
+      to(socket, { type: 'error', code: 'unauthorized', message: 'not for you', channel: frame.channel })
+    } else if (frame.type === 'subscribe') {
       const l = log(frame.channel)
       set.add(frame.channel)
       const head = l.entries.at(-1)?.id ?? `${l.epoch}.0`
@@ -88,6 +92,7 @@ export function fakeRealtimeServer() {
     WebSocket: ServedSocket as unknown as typeof WebSocket,
     sockets: fake.sockets,
     received,
+    refused,
     /** Sockets open now. */
     get open() {
       return fake.sockets.filter((s) => s.readyState === 1).length

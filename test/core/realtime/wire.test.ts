@@ -179,12 +179,17 @@ describe('createRealtimeWire', () => {
     t.wire.send(want('A', 1, ['a', null]))
     t.open()
     t.server({ type: 'event', channel: 'a', id: '7', data: 'seven' })
+    const before = t.wires.length
     t.wire.send(want('B', 1, ['a', null]))
-    expect(t.wires.at(-1)).toMatchObject({ event: 'last', data: { channel: 'a', m: { data: { id: '7', data: 'seven' } } } })
+    // A tab new to this leader also learns the transport.
+    expect(t.wires.slice(before)).toMatchObject([
+      { event: 'transport', data: 'websocket' },
+      { event: 'last', data: { channel: 'a', m: { data: { id: '7', data: 'seven' } } } },
+    ])
     // A tab that has data of its own (a cursor) gets nothing.
     const count = t.wires.length
     t.wire.send(want('C', 1, ['a', '7']))
-    expect(t.wires.length).toBe(count)
+    expect(t.wires.slice(count).map((m) => m.event)).toEqual(['transport'])
   })
 
   it('forgets the channels of tabs whose lock went (crashed), never its own', async () => {
