@@ -1,0 +1,285 @@
+/**
+ * One connection of a realtime handler, whatever its transport: it takes client frames in
+ * order (a WebSocket's messages, the frames of an SSE session's POSTs), one at a time, and
+ * an async `authorize` holds the ones after it, so a subscribe then an unsubscribe of the
+ * same channel ends unsubscribed however late the answer comes.
+ */
+import type { IncomingMessage } from 'node:http'
+import { isChannelName, MAX_CHANNEL_NAME, MAX_PUBLISH_ID, type RealtimeErrorCode, type RealtimeServerFrame } from '../core/realtime/protocol.ts'
+import { readHead } from './channel-event.ts'
+import { fits } from './drain.ts'
+import { describeError, quote, warn } from './errors.ts'
+import type { Following, Sink } from './feed.ts'
+import type { ChannelState, Channels, FoundChannel, TransportKind } from './realtime-channels.ts'
+import type { ResolvedOptions } from './realtime-options.ts'
+
+/** A WebSocket message that was not JSON text, queued in its place. */
+export const BAD_JSON = Symbol('bad-json')
+/** A WebSocket `ping` text, queued so its `pong` says every frame before it was handled. */
+export const PING = Symbol('ping')
+
+/** What a session needs from its transport. */
+export interface SessionLink {
+  readonly kind: TransportKind
+  /** The request that opened the connection (for the resolver and `authorize`). */
+  readonly request: IncomingMessage
+  readonly sink: Sink
+  /** One frame's text as payload bytes (before `sink.encode`). */
+  payload(text: string): Buffer
+  /** Lets the client go: `slow` (behind the bound), `failed` (a log failed it), `flood` (too many frames waiting). */
+  cut(reason: 'slow' | 'failed' | 'flood'): void
+}
+
+export interface Session {
+  /** Queues frames (parsed JSON, `BAD_JSON` or `PING`); `bytes`: their size on the wire. */
+  take(frames: readonly unknown[], bytes: number): void
+  /** Sends one frame now (`hello`). */
+  reply(frame: RealtimeServerFrame): void
+  /** The connection is gone: every subscription stops. */
+  end(): void
+  /** Subscriptions held now. */
+  readonly subscriptions: number
+}
+
+/**
+ * A thrown value's kind only: what `authorize` and a resolver throw is about a request and
+ * its credentials, and its message may quote them.
+ */
+const nameOf = (error: unknown) => (error instanceof Error ? `${error.name} (message withheld: it may quote the request)` : typeof error)
+
+/** Replies may wait beyond `maxBuffered` by one replay chunk. */
+const REPLY_SLACK = 65_536
+/** Frames that may wait behind an async `authorize`; past it the connection is cut. */
+const MAX_WAITING = 4096
+
+interface Subscription {
+  readonly state: ChannelState
+  following: Following | undefined
+}
+
+interface Waiting {
+  readonly frame: unknown
+  readonly bytes: number
+}
+
+export function createSession(link: SessionLink, options: ResolvedOptions, channels: Channels): Session {
+  const { sink, request } = link
+  const { authorize, maxPayload, maxBuffered, maxSubscriptions } = options
+  const subscriptions = new Map<string, Subscription>()
+  const queue: Waiting[] = []
+  let head = 0
+  let waitingBytes = 0
+  let busy = false
+  let ended = false
+  const maxWaitingBytes = 4 * Math.max(16 * maxPayload, 1_048_576)
+
+  const write = (text: string) => {
+    if (ended) return
+    const bytes = sink.encode(link.payload(text))
+    // A client that sends without reading is cut once its replies pass the bound.
+    if (!fits(sink, bytes.length, maxBuffered + REPLY_SLACK)) return link.cut('slow')
+    sink.write(bytes)
+  }
+  const reply = (frame: RealtimeServerFrame) => write(JSON.stringify(frame))
+  const fail = (code: RealtimeErrorCode, message: string, channel?: string, pid?: string) =>
+    reply({ type: 'error', code, message, ...(channel === undefined ? {} : { channel }), ...(pid === undefined ? {} : { pid }) })
+
+  /** Calls `go` with authorize's answer: at once when it is sync, else later (the queue waits). */
+  const decide = (channel: string, action: 'subscribe' | 'publish', go: (allowed: boolean) => void): Promise<void> | undefined => {
+    if (!authorize) return void go(true)
+    let answer: boolean | Promise<boolean>
+    try {
+      answer = authorize(request, channel, action)
+    } catch (error) {
+      warn(`authorize threw for ${action} on channel ${quote(channel)}: ${nameOf(error)}`)
+      return void go(false)
+    }
+    if (!answer || typeof (answer as Promise<boolean>).then !== 'function') return void go(answer === true)
+    return Promise.resolve(answer).then(
+      (allowed) => go(allowed === true),
+      (error: unknown) => {
+        warn(`authorize failed for ${action} on channel ${quote(channel)}: ${nameOf(error)}`)
+        go(false)
+      },
+    )
+  }
+
+  /** The channel, or undefined after the error frame was sent. */
+  const find = (channel: string, pid?: string): FoundChannel | undefined => {
+    try {
+      const found = channels.find(channel, request)
+      if (!found) fail('unknown-channel', `no channel ${JSON.stringify(channel)}`, channel, pid)
+      return found
+    } catch (error) {
+      warn(`channel ${quote(channel)}: the channel resolver failed: ${nameOf(error)}`)
+      fail('server-error', `could not open channel ${JSON.stringify(channel)}`, channel, pid)
+      return undefined
+    }
+  }
+
+  /** Stops the subscription to `channel`, if any; answers its state and the newest seq it wrote. */
+  const drop = (channel: string) => {
+    const subscription = subscriptions.get(channel)
+    if (!subscription) return undefined
+    subscriptions.delete(channel)
+    let seq: number | undefined
+    try {
+      seq = subscription.following?.stop()
+    } catch (error) {
+      warn(`channel ${quote(channel)}: a subscription could not be stopped: ${describeError(error)}`)
+    }
+    channels.release(subscription.state)
+    return { state: subscription.state, seq }
+  }
+
+  const follow = (channel: string, found: FoundChannel, since: string | undefined, after: number | undefined) => {
+    const { state, snapshot } = found
+    const resumed = since !== undefined && since !== ''
+    // Read before following: every entry after it reaches this connection.
+    const logHead = readHead(state.log)
+    const subscription: Subscription = { state, following: undefined }
+    subscriptions.set(channel, subscription)
+    subscription.following = channels.feed(state, link.kind).follow({
+      sink,
+      since,
+      after,
+      start: (replay) => {
+        const parts = [link.payload(JSON.stringify({ type: 'subscribed', channel, head: logHead } satisfies RealtimeServerFrame))]
+        const reset = 'reset' in replay
+        if (reset) parts.push(link.payload(JSON.stringify({ type: 'reset', channel, epoch: state.log.epoch, reason: replay.reset, head: replay.head } satisfies RealtimeServerFrame)))
+        if (snapshot && (!resumed || reset)) {
+          try {
+            parts.push(link.payload(JSON.stringify({ type: 'snapshot', channel, data: snapshot() ?? null } satisfies RealtimeServerFrame)))
+          } catch (error) {
+            warn(`channel ${quote(channel)}: the snapshot failed, so it was skipped: ${describeError(error)}`)
+          }
+        }
+        return Buffer.concat(parts)
+      },
+      cut: (reason) => link.cut(reason),
+    })
+  }
+
+  const subscribe = (channel: string, since: unknown) => {
+    if (since !== undefined && typeof since !== 'string') return void fail('bad-message', '`since` must be an id string', channel)
+    if (!subscriptions.has(channel) && subscriptions.size >= maxSubscriptions) {
+      return void fail('too-many', `at most ${maxSubscriptions} subscriptions per connection`, channel)
+    }
+    const found = find(channel)
+    if (!found) return void drop(channel)
+    // Held from now, so the resolver keeps the channel while authorize decides.
+    channels.acquire(found.state)
+    return decide(channel, 'subscribe', (allowed) => {
+      // What the replaced subscription wrote is not written again (same log, same socket).
+      const replaced = drop(channel)
+      if (ended || !allowed) {
+        channels.release(found.state)
+        if (!ended) fail('unauthorized', `not allowed to subscribe to ${JSON.stringify(channel)}`, channel)
+        return
+      }
+      follow(channel, found, since, replaced?.state === found.state ? replaced.seq : undefined)
+    })
+  }
+
+  const publish = (channel: string, frame: Record<string, unknown>) => {
+    const { pid } = frame
+    if (pid !== undefined && !(typeof pid === 'string' && pid.length > 0 && pid.length <= MAX_PUBLISH_ID)) {
+      return void fail('bad-message', `pid must be a string of 1 to ${MAX_PUBLISH_ID} characters`, channel)
+    }
+    const found = find(channel, pid)
+    if (!found) return
+    if (!found.writable) return void fail('read-only', `cannot publish to ${JSON.stringify(channel)}`, channel, pid)
+    let json: string | undefined
+    try {
+      json = JSON.stringify(frame.data ?? null)
+    } catch {
+      // A RangeError for data nested too deep to stringify (a ~10 KB frame can do it).
+    }
+    if (typeof json !== 'string') return void fail('bad-message', '`data` cannot be stored as JSON (nested too deep?)', channel, pid)
+    if (Buffer.byteLength(json) > maxPayload) return void fail('too-large', `data is over ${maxPayload} bytes`, channel, pid)
+    const text = json
+    return decide(channel, 'publish', (allowed) => {
+      if (ended) return
+      if (!allowed) return fail('unauthorized', `not allowed to publish to ${JSON.stringify(channel)}`, channel, pid)
+      const { state } = found
+      const taken = pid === undefined ? undefined : state.pids.get(pid)
+      if (taken !== undefined) return reply({ type: 'ack', channel, pid: pid!, id: taken })
+      let id: unknown
+      try {
+        id = state.log.append(text)?.id
+        if (typeof id !== 'string') throw new TypeError('append returned no entry with a string id')
+      } catch (error) {
+        warn(`channel ${quote(channel)}: append failed: ${describeError(error)}`)
+        return fail('server-error', `could not publish to ${JSON.stringify(channel)}`, channel, pid)
+      }
+      if (pid === undefined) return
+      channels.remember(state, pid, id)
+      reply({ type: 'ack', channel, pid, id })
+    })
+  }
+
+  /** Handles one frame; a promise while authorize decides. */
+  const handle = (frame: unknown): Promise<void> | undefined => {
+    if (frame === PING) return void write('pong')
+    if (frame === BAD_JSON) return void fail('bad-json', 'frames must be JSON text')
+    if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) return void fail('bad-message', 'expected { type, channel }')
+    const message = frame as Record<string, unknown>
+    const channel = isChannelName(message.channel) ? message.channel : undefined
+    if (message.type !== 'subscribe' && message.type !== 'unsubscribe' && message.type !== 'publish') {
+      return void fail('bad-message', 'type must be subscribe, unsubscribe or publish', channel)
+    }
+    if (channel === undefined) return void fail('bad-message', `channel must be a string of 1 to ${MAX_CHANNEL_NAME} characters`)
+    if (message.type === 'subscribe') return subscribe(channel, message.since)
+    if (message.type === 'unsubscribe') return void drop(channel)
+    return publish(channel, message)
+  }
+
+  const pump = () => {
+    while (!busy && !ended && head < queue.length) {
+      const { frame, bytes } = queue[head]!
+      queue[head++] = undefined as unknown as Waiting
+      waitingBytes -= bytes
+      let wait: Promise<void> | undefined
+      try {
+        wait = handle(frame)
+      } catch (error) {
+        warn(`a realtime frame could not be handled: ${describeError(error)}`)
+      }
+      if (wait) {
+        busy = true
+        void wait
+          .catch((error: unknown) => warn(`a realtime frame could not be handled: ${describeError(error)}`))
+          .finally(() => {
+            busy = false
+            pump()
+          })
+      }
+    }
+    if (head === queue.length) {
+      queue.length = 0
+      head = 0
+    }
+  }
+
+  return {
+    take(frames, bytes) {
+      if (ended) return
+      const each = frames.length ? bytes / frames.length : 0
+      for (const frame of frames) queue.push({ frame, bytes: each })
+      waitingBytes += each * frames.length
+      if (busy && (queue.length - head > MAX_WAITING || waitingBytes > maxWaitingBytes)) return link.cut('flood')
+      pump()
+    },
+    reply,
+    end() {
+      if (ended) return
+      ended = true
+      queue.length = 0
+      head = 0
+      for (const channel of [...subscriptions.keys()]) drop(channel)
+    },
+    get subscriptions() {
+      return subscriptions.size
+    },
+  }
+}
