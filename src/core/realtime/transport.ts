@@ -4,46 +4,13 @@ import type { TransportFactory } from '../transport'
 import { readServerFrame } from './protocol'
 import { openSocket, type SocketEvents, type SocketSettings } from './transport-socket'
 import { openSseLink } from './transport-sse'
+import { type Endpoint, endpoint, transportMemory } from './transport-endpoint'
 import type { FrameLink, RealtimeTransportHost, RealtimeTransportKind, RealtimeTransportOptions } from './transport-types'
 
 /** The realtime transport: a {@link TransportFactory} that also tells which transport carries the channels. */
 export interface RealtimeTransport extends TransportFactory {
   /** The transport of the open link now; undefined while none is open. */
   readonly kind: RealtimeTransportKind | undefined
-}
-
-/** Where the url points, for each transport, and the storage key it is remembered under. */
-interface Endpoint {
-  http: string
-  ws: string
-  key: string
-}
-
-/**
- * The url resolved against the page, as http(s) for SSE and ws(s) for the WebSocket. The
- * same endpoint serves both, so either scheme may be given. A fragment is dropped (a
- * WebSocket refuses one). The key leaves out the query, where tokens go.
- */
-function endpoint(href: unknown): Endpoint {
-  const url = new URL(href as string, (globalThis as { location?: { href?: string } }).location?.href)
-  url.hash = ''
-  const secure = /^(https|wss):$/.test(url.protocol)
-  if (!/^(https?|wss?):$/.test(url.protocol)) throw new TypeError(`${url.protocol} is not an http(s) or ws(s) scheme`)
-  url.protocol = secure ? 'https:' : 'http:'
-  const http = url.href
-  url.protocol = secure ? 'wss:' : 'ws:'
-  return { http, ws: url.href, key: `tabwire:rt:${http.split('?')[0]}` }
-}
-
-type Memory = Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>
-
-/** The session storage, where there is one (reading it throws in some sandboxed frames). */
-function defaultStorage(): Memory | null {
-  try {
-    return (globalThis as { sessionStorage?: Memory }).sessionStorage ?? null
-  } catch {
-    return null
-  }
 }
 
 /**
@@ -73,22 +40,7 @@ export function realtimeTransport(
   const firstProbe = options.fallback?.probe ?? 5000
   const maxProbe = options.fallback?.maxProbe ?? 60_000
   const maxMessageSize = options.maxMessageSize ?? 1_048_576
-  const storage = options.storage === undefined ? defaultStorage() : options.storage
-  const remember = (key: string, on: boolean) => {
-    try {
-      if (on) storage?.setItem(key, 'sse')
-      else storage?.removeItem(key)
-    } catch {
-      // A full or refused storage only costs the failed attempts again after a reload.
-    }
-  }
-  const remembered = (key: string) => {
-    try {
-      return storage?.getItem(key) === 'sse'
-    } catch {
-      return false
-    }
-  }
+  const { remember, remembered } = transportMemory(options.storage)
   /** WebSocket attempts in a row that failed before they opened (`'auto'`). */
   let failures = 0
   /** Failed probes in a row: the next probe's delay range doubles with each. */

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { endpoint } from '../../../src/core/realtime/transport-endpoint'
 import { memoryStorage, settle, setupRealtime } from './transport-fakes'
 
 // The realtime transport over WebSocket, driven through the real engine: the url, frames,
@@ -143,6 +144,18 @@ describe('realtimeTransport: WebSocket', () => {
     expect(ftp.errors[0]!.message).not.toContain('secret')
     expect(String(ftp.errors[0]!.cause)).toContain('ftp:')
     expect(ftp.ws.sockets).toEqual([])
+  })
+})
+
+describe('endpoint', () => {
+  it('gives both schemes of one url, without the fragment; the storage key leaves out the query', () => {
+    expect(endpoint('wss://rt.test/live?token=secret#x')).toEqual({
+      http: 'https://rt.test/live?token=secret',
+      ws: 'wss://rt.test/live?token=secret',
+      key: KEY,
+    })
+    expect(endpoint('http://rt.test:8080/a')).toEqual({ http: 'http://rt.test:8080/a', ws: 'ws://rt.test:8080/a', key: 'tabwire:rt:http://rt.test:8080/a' })
+    expect(() => endpoint('/relative')).toThrow(TypeError) // no page to resolve it against
   })
 })
 
