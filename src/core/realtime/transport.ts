@@ -218,6 +218,8 @@ export function realtimeTransport(
         },
         (cause: unknown) => fail(new RealtimeError('network', 'the url function failed', { cause }), true),
       )
+      // A throw while starting (an injected fetch or WebSocket gone wrong) is a failure, not a crash.
+      .catch((cause: unknown) => fail(new RealtimeError('network', 'the transport could not start', { cause }), true))
 
     return {
       close() {
