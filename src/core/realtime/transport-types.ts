@@ -43,8 +43,9 @@ export interface RealtimeTransportOptions {
    */
   transport?: 'auto' | 'websocket' | 'sse'
   /**
-   * `'auto'` only. `after`: WebSocket attempts that fail before they open (refused, closed
-   * before open, or not open within `connectTimeout`) before SSE is tried. `probe`: the first
+   * `'auto'` only. `after`: WebSocket attempts that fail before they open (refused, or
+   * closed before open) before SSE is tried; one not open within `connectTimeout` (a proxy
+   * that swallows the upgrade) moves to SSE at once. `probe`: the first
    * delay (ms) before WebSocket is tried again in the background while on SSE; it doubles
    * up to `maxProbe`. The transport that worked is remembered for the page's session
    * (`storage`), so a reload does not pay the failed attempts again.

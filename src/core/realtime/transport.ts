@@ -125,8 +125,11 @@ export function realtimeTransport(
           if (closed) return
           if (mode !== 'auto' || !beforeOpen) return fail(error, retryable)
           // Before the first open the engine does not care which transport answers: once
-          // `after` sockets in a row failed, SSE is tried now, not after another backoff.
-          if (++failures < after) return fail(error, true)
+          // `after` sockets in a row failed, SSE is tried now, not after another backoff. A
+          // handshake that hung for all of `connectTimeout` (a proxy that swallows upgrades)
+          // moves at once: waiting it out again would double the time to fall back.
+          failures = error.kind === 'timeout' ? Math.max(failures + 1, after) : failures + 1
+          if (failures < after) return fail(error, true)
           remember(at.key, true)
           startSse(at)
         },
