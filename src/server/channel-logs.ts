@@ -6,6 +6,7 @@ import { describeError, quote, ServerOptionsError, warn } from './errors.ts'
 import { createMemoryLog, type ReplayLog } from './log.ts'
 import type { ChannelResolver, RealtimeChannel } from './realtime-options.ts'
 
+/** Options of `createChannelLogs`. */
 export interface ChannelLogsOptions {
   /**
    * Makes the log of a channel the first time its name is asked for.

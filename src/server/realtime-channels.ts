@@ -44,6 +44,7 @@ export const MAX_IDLE = 256
 /** An idle channel state is dropped after this many ms. */
 export const IDLE_MS = 60_000
 
+/** The channel states of one handler. */
 export interface Channels {
   /** The channel named `name` for a connection opened by `request`; undefined: unknown. Throws when the resolver does. */
   find(name: string, request: IncomingMessage): FoundChannel | undefined
@@ -59,6 +60,7 @@ export interface Channels {
   readonly size: number
 }
 
+/** Channel states for a handler with `options`; see the module comment for the bounds. */
 export function createChannels(options: ResolvedOptions): Channels {
   const { channels, maxBuffered, batchWindow } = options
   const byName = new Map<string, ChannelState[]>()

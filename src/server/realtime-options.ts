@@ -37,6 +37,7 @@ export interface ChannelResolver {
   release?(name: string): void
 }
 
+/** Options of `createRealtimeHandler`. */
 export interface RealtimeHandlerOptions {
   /**
    * The channels: a record of logs (read-only) or channels, or a resolver that finds (or
@@ -119,6 +120,7 @@ export function isLog(value: ReplayLog | RealtimeChannel): value is ReplayLog {
   return typeof (value as ReplayLog).append === 'function'
 }
 
+/** The options with their defaults; throws `ServerOptionsError` for what the handler cannot run with. */
 export function resolveOptions(options: RealtimeHandlerOptions): ResolvedOptions {
   if (!options || typeof options !== 'object') throw new ServerOptionsError(API, 'channels', 'pass an options object: createRealtimeHandler({ channels })')
   const { channels, authorize, origins } = options

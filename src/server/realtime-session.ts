@@ -30,6 +30,7 @@ export interface SessionLink {
   cut(reason: 'slow' | 'failed' | 'flood'): void
 }
 
+/** One connection's frames and subscriptions. */
 export interface Session {
   /** Queues frames (parsed JSON, `BAD_JSON` or `PING`); `bytes`: their size on the wire. */
   take(frames: readonly unknown[], bytes: number): void
@@ -62,6 +63,7 @@ interface Waiting {
   readonly bytes: number
 }
 
+/** A session over `link`; frames are handled in order, replies written to the link's sink. */
 export function createSession(link: SessionLink, options: ResolvedOptions, channels: Channels): Session {
   const { sink, request } = link
   const { authorize, maxPayload, maxBuffered, maxSubscriptions } = options

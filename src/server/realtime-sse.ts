@@ -30,6 +30,7 @@ interface Stream {
   stalled: boolean
 }
 
+/** The SSE streams of one handler, by session id. */
 export interface SseSessions {
   /** Answers a request that passed the origin check. */
   handle(request: IncomingMessage, response: ServerResponse): void
@@ -47,6 +48,7 @@ export function answer(response: ServerResponse, status: number, body?: { error:
   response.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)), ...headers }).end(text)
 }
 
+/** The SSE side of a realtime handler: streams on `GET`, their frames by `POST`. */
 export function createSseSessions(options: ResolvedOptions, channels: Channels): SseSessions {
   const sessions = new Map<string, Stream>()
   /** Sockets that carry a stream (it never ends: no request behind it is served). */

@@ -170,7 +170,14 @@ export function createRealtimeHandler(options: RealtimeHandlerOptions): Realtime
       return { websocket: wss.clients.size, sse: sse.clients }
     },
     dropAll(code = 1012) {
-      for (const ws of wss.clients) ws.close(code)
+      for (const ws of wss.clients) {
+        // A code `ws` refuses (outside 1000–4999, or reserved) still drops the socket.
+        try {
+          ws.close(code)
+        } catch {
+          ws.terminate()
+        }
+      }
       sse.dropAll()
     },
     stall() {

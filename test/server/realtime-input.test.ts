@@ -100,7 +100,7 @@ describe('createRealtimeHandler over websocket: bad input only a WebSocket can s
 })
 
 describe('createRealtimeHandler over SSE: the stream and the POST', () => {
-  it('streams text/event-stream: hello with a random session and protocol 1 first, frames as data only, heartbeats', async () => {
+  it('streams text/event-stream: hello with a random session and protocol 1 first, frames as data only, heartbeats (and WebSocket pings)', async () => {
     const log = createMemoryLog({ epoch: 'e1' })
     const server = await startRealtime({ channels: { n: log }, heartbeat: 20 })
     const a = await openSse(server.url('/rt'))
@@ -113,6 +113,11 @@ describe('createRealtimeHandler over SSE: the stream and the POST', () => {
     expect(hello).toEqual({ type: 'hello', session: expect.stringMatching(/^[0-9a-f-]{36}$/), protocol: 1 })
     expect(JSON.parse(b.events[0]!.data).session).not.toBe(hello.session)
     await eventually(() => expect(a.comments).toBeGreaterThan(1))
+    // The same interval pings WebSockets at the protocol level.
+    const ws = await openWs(server.url('/rt').replace('http', 'ws'))
+    let pings = 0
+    ws.socket.on('ping', () => pings++)
+    await eventually(() => expect(pings).toBeGreaterThan(1))
     expect(a.raw).not.toMatch(/^(id|event):/m)
     expect(a.events.every((e) => e.type === 'message')).toBe(true)
   })

@@ -177,7 +177,8 @@ describe.each(transports)('createRealtimeHandler over %s: authorize', (transport
       channels: { open: { log: open, writable: true }, secret: { log: secret, writable: true }, broken: secret },
       origins: '*',
       authorize: (request, channel, action) => {
-        calls.push(`${action}:${channel}:${request.url}`)
+        // The request that opened the connection: the SSE stream's GET, never the POST.
+        calls.push(`${action}:${channel}:${request.method} ${request.url}`)
         if (channel === 'broken') throw new Error('token=SECRET')
         return channel === 'open'
       },
@@ -195,7 +196,7 @@ describe.each(transports)('createRealtimeHandler over %s: authorize', (transport
       { type: 'error', code: 'unauthorized', message: expect.any(String), channel: 'secret', pid: 'q' },
       { type: 'error', code: 'unauthorized', message: expect.any(String), channel: 'broken' },
     ])
-    expect(calls).toEqual(['subscribe:secret:/rt', 'publish:secret:/rt', 'subscribe:broken:/rt', 'subscribe:open:/rt'])
+    expect(calls).toEqual(['subscribe:secret:GET /rt', 'publish:secret:GET /rt', 'subscribe:broken:GET /rt', 'subscribe:open:GET /rt'])
     expect(secret.head).toBe('s1.0')
     expect(taken().join('\n')).not.toContain('SECRET')
   })
