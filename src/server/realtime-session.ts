@@ -151,7 +151,9 @@ export function createSession(link: SessionLink, options: ResolvedOptions, chann
         if (reset) parts.push(link.payload(JSON.stringify({ type: 'reset', channel, epoch: state.log.epoch, reason: replay.reset, head: replay.head } satisfies RealtimeServerFrame)))
         if (snapshot && (!resumed || reset)) {
           try {
-            parts.push(link.payload(JSON.stringify({ type: 'snapshot', channel, data: snapshot() ?? null } satisfies RealtimeServerFrame)))
+            // undefined: this channel has no state to send now (a resolver's snapshot for some names only).
+            const data = snapshot()
+            if (data !== undefined) parts.push(link.payload(JSON.stringify({ type: 'snapshot', channel, data } satisfies RealtimeServerFrame)))
           } catch (error) {
             warn(`channel ${quote(channel)}: the snapshot failed, so it was skipped: ${describeError(error)}`)
           }
@@ -167,18 +169,20 @@ export function createSession(link: SessionLink, options: ResolvedOptions, chann
     if (!subscriptions.has(channel) && subscriptions.size >= maxSubscriptions) {
       return void fail('too-many', `at most ${maxSubscriptions} subscriptions per connection`, channel)
     }
-    const found = find(channel)
-    if (!found) return void drop(channel)
-    // Held from now, so the resolver keeps the channel while authorize decides.
-    channels.acquire(found.state)
+    // Asked first: a refused client makes no channel (a resolver such as createChannelLogs
+    // makes logs on demand, and must not fill up, or evict idle logs, for refused names).
     return decide(channel, 'subscribe', (allowed) => {
+      if (ended) return
+      if (!allowed) {
+        // A refused subscribe ends the one it would have replaced.
+        drop(channel)
+        return fail('unauthorized', `not allowed to subscribe to ${JSON.stringify(channel)}`, channel)
+      }
+      const found = find(channel)
+      if (!found) return void drop(channel)
+      channels.acquire(found.state)
       // What the replaced subscription wrote is not written again (same log, same socket).
       const replaced = drop(channel)
-      if (ended || !allowed) {
-        channels.release(found.state)
-        if (!ended) fail('unauthorized', `not allowed to subscribe to ${JSON.stringify(channel)}`, channel)
-        return
-      }
       follow(channel, found, since, replaced?.state === found.state ? replaced.seq : undefined)
     })
   }
@@ -188,9 +192,6 @@ export function createSession(link: SessionLink, options: ResolvedOptions, chann
     if (pid !== undefined && !(typeof pid === 'string' && pid.length > 0 && pid.length <= MAX_PUBLISH_ID)) {
       return void fail('bad-message', `pid must be a string of 1 to ${MAX_PUBLISH_ID} characters`, channel)
     }
-    const found = find(channel, pid)
-    if (!found) return
-    if (!found.writable) return void fail('read-only', `cannot publish to ${JSON.stringify(channel)}`, channel, pid)
     let json: string | undefined
     try {
       json = JSON.stringify(frame.data ?? null)
@@ -203,6 +204,9 @@ export function createSession(link: SessionLink, options: ResolvedOptions, chann
     return decide(channel, 'publish', (allowed) => {
       if (ended) return
       if (!allowed) return fail('unauthorized', `not allowed to publish to ${JSON.stringify(channel)}`, channel, pid)
+      const found = find(channel, pid)
+      if (!found) return
+      if (!found.writable) return fail('read-only', `cannot publish to ${JSON.stringify(channel)}`, channel, pid)
       const { state } = found
       const taken = pid === undefined ? undefined : state.pids.get(pid)
       if (taken !== undefined) return reply({ type: 'ack', channel, pid: pid!, id: taken })

@@ -123,4 +123,16 @@ describe('createChannelLogs behind a realtime handler: bounded under 20,000 chan
     logs.log('kept')!.append('"still"')
     await waitFor(watcher, { type: 'event', channel: 'kept' })
   }, 60_000)
+
+  it('names a client may not use make no log: authorize is asked before the resolver', async () => {
+    const logs = createChannelLogs({ writable: true })
+    const server = await startRealtime({ channels: logs, origins: '*', authorize: (_request, channel) => channel.startsWith('ok:') })
+    const client = await connect(server, 'websocket')
+    const frames = []
+    for (let j = 0; j < 200; j++) frames.push({ type: 'subscribe', channel: `junk${j}` }, { type: 'publish', channel: `junk-p${j}`, data: j, pid: `x${j}` })
+    await client.send(...frames, { type: 'subscribe', channel: 'ok:1' })
+    await waitFor(client, { type: 'subscribed', channel: 'ok:1' })
+    expect(client.of('error').map((e) => e.code)).toEqual(Array(400).fill('unauthorized'))
+    expect(logs.size).toBe(1)
+  })
 })

@@ -85,7 +85,7 @@ describe('createRealtimeHandler over websocket: bad input only a WebSocket can s
     // Up to 16 × maxPayload (at least 1 MiB) is read and answered too-large; beyond closes.
     ws.send({ type: 'publish', channel: 'room', data: 'x'.repeat(500_000) })
     await eventually(() => expect(ws.frames).toHaveLength(4))
-    expect(ws.frames[3]).toEqual(error('read-only', { channel: 'room' }))
+    expect(ws.frames[3]).toEqual(error('too-large', { channel: 'room' }))
     ws.send('y'.repeat(1_100_000))
     expect((await ws.closed).code).toBe(1009)
   })

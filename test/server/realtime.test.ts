@@ -227,6 +227,9 @@ describe.each(transports)('createRealtimeHandler over %s: authorize', (transport
     log.append('"later"')
     const barrier = `b-${transport}`
     await client.send({ type: 'publish', channel: barrier, data: 1 })
+    // Asked before the channel is looked up: a refused client makes no channel.
+    await eventually(() => expect(answers).toHaveLength(3))
+    answers[2]!.resolve(true)
     await waitFor(client, { type: 'error', channel: barrier })
     expect(client.of('event')).toEqual([])
   })
