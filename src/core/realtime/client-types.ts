@@ -125,15 +125,19 @@ export interface RealtimeClient {
   channel<T = unknown, Out = unknown>(name: string): RealtimeChannel<T, Out>
   /**
    * A channel's snapshot in this tab without taking a hold: undefined while nobody here
-   * holds it (a hook reads this before it subscribes).
+   * holds it and its `grace` is over (a hook reads this before it subscribes).
    */
   peek<T = unknown>(name: string): ChannelSnapshot<T> | undefined
   subscribe(listener: () => void): () => void
   getSnapshot(): RealtimeSnapshot
   /** Every error of the connection. */
   onError(listener: (error: RealtimeError) => void): () => void
-  /** Starts again now, also after a final error. */
+  /** Starts again now, also after a final error or `close()`. */
   reconnect(): void
-  /** Closes the connection and every hold. */
+  /**
+   * Closes the connection (this tab's part of it: another tab takes the lead) and rejects
+   * the publishes waiting for an acknowledgement. Holds stay and show `closed`; nothing
+   * connects again, not even a new hold or a publish (`'queued'` until then), until `reconnect()`.
+   */
   close(): void
 }

@@ -173,8 +173,10 @@ export function createRealtime(options: RealtimeOptions): RealtimeClient {
     }
   }
 
+  /** Closed by `close()`: holds see `closed`, nothing connects until `reconnect()`. */
+  let stopped = false
   const start = () => {
-    if (shared) return
+    if (shared || stopped) return
     hold()
     const create = (_resume: unknown, sharedAcross: boolean): Shareable<unknown> => {
       wire = createRealtimeWire({
@@ -274,7 +276,11 @@ export function createRealtime(options: RealtimeOptions): RealtimeClient {
     subscribe: state.subscribe,
     getSnapshot: state.get,
     onError: errors.add,
-    reconnect: () => (shared ? shared.reconnect() : start()),
+    reconnect() {
+      stopped = false
+      if (shared) shared.reconnect()
+      else start()
+    },
     close() {
       for (const off of offs) off()
       offs = []
@@ -283,11 +289,14 @@ export function createRealtime(options: RealtimeOptions): RealtimeClient {
       shared = undefined
       wire = undefined
       letGo()
-      for (const [, c] of channels) timers.clearTimeout(c.grace)
+      stopped = true
       for (const [, p] of pending) p.done?.(new RealtimeError('ended', 'the realtime client was closed before the server acknowledged the publish'))
       pending.clear()
-      channels.clear()
-      state.set({ status: 'closed' }, { urgent: true })
+      // Holds stay (a mounted component keeps its data and shows `closed`); `reconnect()`
+      // subscribes them again. Channels nobody here holds are forgotten.
+      for (const [name, c] of channels) if (!c.store) channels.delete(name)
+      state.set({ status: 'closed', error: null, attempt: 0 }, { urgent: true })
+      setAll({ status: 'closed', error: null, attempt: 0 })
     },
   }
   return client
