@@ -71,3 +71,12 @@ export function readBody(request: IncomingMessage, limit: number): Promise<strin
     request.on('error', fail)
   })
 }
+
+/** `--port N`, else `PORT`, else 5173. */
+export function portFromArgs(argv: readonly string[]): number {
+  const at = argv.indexOf('--port')
+  const given = at >= 0 ? argv[at + 1] : argv.find((a) => a.startsWith('--port='))?.slice(7) ?? process.env.PORT
+  const port = given === undefined || given === '' ? 5173 : Number(given)
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new RangeError(`bad port '${given}'`)
+  return port
+}

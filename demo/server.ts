@@ -6,11 +6,15 @@
  *   GET  /api/quotes               SSE, named event `quote` (JSON Quote), ~20 symbols
  *   GET  /api/notifications        SSE, named event `notification` (JSON Notice)
  *   WS   /api/chat                 tabwire/server WebSocket protocol; channel `room` is writable
+ *   WS, GET, POST /api/realtime    realtime channels (see demo/realtime.ts): prices:<SYMBOL>,
+ *                                  notifications, room:lobby (writable); WebSocket or SSE + POST
  *   GET  /api/admin/stats          live connections, log epochs and heads (DemoStats)
  *   POST /api/admin/drop           cut every SSE stream and WebSocket (they resume)
  *   POST /api/admin/restart-log    replace every log (new epoch): clients get a `reset`
  *   POST /api/admin/stall          streams open now stop sending, without closing
  *   POST /api/admin/flood          {"rate": N, "seconds": T, "stream": "quotes"|"notifications"}
+ *   POST /api/admin/block-websocket  {"blocked": true|false}: refuse realtime WebSocket upgrades
+ *                                  (and cut the realtime WebSockets open now), so clients use SSE
  *
  * Admin POSTs must be `content-type: application/json`, which a cross-site form cannot
  * send without a preflight this server never answers.
@@ -31,7 +35,9 @@ import {
   type SseHandler,
   type WebSocketHandler,
 } from '../src/server/index.ts'
-import { json, readBody, serveFile } from './http.ts'
+import { json, portFromArgs, readBody, serveFile } from './http.ts'
+import { NOTICES, SYMBOLS } from './market.ts'
+import { createDemoRealtime, type DemoRealtime } from './realtime.ts'
 import type { DemoStats, Notice, Quote, StreamName } from './shared.ts'
 
 export interface DemoOptions {
@@ -53,7 +59,8 @@ export interface DemoOptions {
 
 /** A stream request as it arrived (for tests: did the client resume?). */
 export interface StreamRequest {
-  stream: StreamName
+  /** `realtime`: the WebSocket upgrade or the SSE GET of `/api/realtime` (not its POSTs). */
+  stream: StreamName | 'realtime'
   /** `Last-Event-ID` (or the `lastEventId` query parameter), or null. */
   lastEventId: string | null
   at: number
@@ -72,26 +79,15 @@ export interface Demo {
   restartLog(): void
   stall(): void
   flood(rate: number, seconds: number, stream?: 'quotes' | 'notifications'): void
+  /** Refuses realtime WebSocket upgrades (and cuts the open ones) while `blocked`. */
+  blockWebSocket(blocked: boolean): void
+  /** The realtime endpoint: its `room:lobby` entries and stats. */
+  readonly realtime: Pick<DemoRealtime, 'room' | 'stats'>
   /** Stops the streams and the server, cutting every connection. */
   close(): Promise<void>
 }
 
 const here = fileURLToPath(new URL('.', import.meta.url))
-
-const SYMBOLS: Record<string, number> = {
-  ACME: 42.5, BOLT: 118.2, CRUX: 7.85, DYNA: 64.1, ECHO: 23.4, FLUX: 310.0, GRID: 15.75,
-  HALO: 88.8, IRIS: 51.2, JOLT: 9.99, KITE: 142.3, LUMA: 36.6, MESA: 71.05, NOVA: 205.4,
-  ORCA: 12.3, PIXL: 58.0, QUIL: 4.2, RUNE: 99.9, SOLR: 27.15, TIDE: 45.45,
-}
-
-const NOTICES: Omit<Notice, 'time'>[] = [
-  { level: 'info', title: 'Market update', body: 'Trading volume is above the daily average.' },
-  { level: 'success', title: 'Order filled', body: '100 × ACME at market.' },
-  { level: 'warning', title: 'Price alert', body: 'NOVA moved more than 2% in a minute.' },
-  { level: 'info', title: 'Maintenance', body: 'The reporting service restarts at 02:00 UTC.' },
-  // Untrusted text: the app must show it as text, never as markup.
-  { level: 'warning', title: '<b>Markup</b> in a title', body: '<img src=x onerror="window.__xss=1"> rendered as text' },
-]
 
 const FLOOD_MAX_RATE = 20_000
 const FLOOD_MAX_SECONDS = 60
@@ -140,18 +136,23 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   const prices = new Map(Object.entries(SYMBOLS))
   const opens = new Map(prices)
   const names = [...prices.keys()]
+  /** The latest quote of each symbol: the realtime `prices:` channels' snapshot. */
+  const quotes = new Map<string, Quote>()
   const quote = () => {
     const symbol = names[Math.floor(Math.random() * names.length)]!
     const price = Math.max(0.01, Math.round(prices.get(symbol)! * (1 + (Math.random() - 0.5) * 0.004) * 100) / 100)
     prices.set(symbol, price)
     const change = Math.round(((price - opens.get(symbol)!) / opens.get(symbol)!) * 10_000) / 100
     const data: Quote = { symbol, price, change, time: Date.now() }
+    quotes.set(symbol, data)
     streams.quotes.head = streams.quotes.log.append(JSON.stringify(data), 'quote').id
+    realtime?.quote(data)
   }
   let noticeCount = 0
   const notify = () => {
     const data: Notice = { ...NOTICES[noticeCount++ % NOTICES.length]!, time: Date.now() }
     streams.notifications.head = streams.notifications.log.append(JSON.stringify(data), 'notification').id
+    realtime?.notice(data)
   }
   const every = (ms: number, callback: () => void) => {
     const timer = setInterval(callback, ms)
@@ -160,6 +161,10 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   }
   every(options.quoteInterval ?? 100, quote)
   every(options.notifyInterval ?? 2500, notify)
+
+  // Made once the port is known, as the chat: the allowed origins name it.
+  let realtime: DemoRealtime | undefined
+  const realtimeStats = () => realtime?.stats() ?? { clients: { websocket: 0, sse: 0 }, channels: {}, epoch: '', blocked: false }
 
   let floods = 0
   const demo = {
@@ -180,12 +185,21 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       epochs: { quotes: streams.quotes.log.epoch, notifications: streams.notifications.log.epoch, chat: chatLog.epoch },
       heads: { quotes: streams.quotes.head, notifications: streams.notifications.head, chat: chatHead },
       flooding: floods > 0,
+      realtime: realtimeStats(),
     }),
+    get realtime() {
+      return { room: realtime?.room ?? [], stats: realtimeStats }
+    },
+    blockWebSocket(blocked: boolean) {
+      fault(blocked ? 'block-websocket' : 'unblock-websocket')
+      realtime?.block(blocked)
+    },
     drop() {
       fault('drop')
       streams.quotes.handler.dropAll()
       streams.notifications.handler.dropAll()
       chat?.dropAll(1012)
+      realtime?.drop()
     },
     restartLog() {
       fault('restart-log')
@@ -210,6 +224,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
         retired.delete(old)
       }, 2000)
       timer.unref()
+      realtime?.restart()
       for (const symbol of names) opens.set(symbol, prices.get(symbol)!)
     },
     stall() {
@@ -217,6 +232,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       streams.quotes.handler.stall()
       streams.notifications.handler.stall()
       chat?.stall()
+      realtime?.stall()
     },
     flood(rate: number, seconds: number, stream: 'quotes' | 'notifications' = 'quotes') {
       if (!(rate > 0 && rate <= FLOOD_MAX_RATE && seconds > 0 && seconds <= FLOOD_MAX_SECONDS)) {
@@ -251,7 +267,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     })
   })
 
-  const recordRequest = (stream: StreamName, request: IncomingMessage) => {
+  const recordRequest = (stream: StreamName | 'realtime', request: IncomingMessage) => {
     const header = request.headers['last-event-id']
     const query = new URL(request.url ?? '/', 'http://x').searchParams.get('lastEventId')
     requests.push({ stream, lastEventId: (Array.isArray(header) ? header[0] : header) ?? query, at: Date.now() })
@@ -267,6 +283,10 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       recordRequest(name, request)
       return streams[name].handler(request, response)
     }
+    if (pathname === '/api/realtime') {
+      if (method === 'GET') recordRequest('realtime', request)
+      return realtime ? realtime.handleRequest(request, response) : json(response, 503, { error: 'starting' })
+    }
     if (pathname.startsWith('/api/admin/')) return admin(pathname.slice('/api/admin/'.length), method, request, response)
     if (pathname.startsWith('/api/')) return json(response, 404, { error: 'no such endpoint' })
     if (method !== 'GET' && method !== 'HEAD') return json(response, 405, { error: 'GET only' })
@@ -279,6 +299,10 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       drop: () => demo.drop(),
       'restart-log': () => demo.restartLog(),
       stall: () => demo.stall(),
+      'block-websocket': (body) => {
+        if (typeof body.blocked !== 'boolean') throw new RangeError('send {"blocked": true} or {"blocked": false}')
+        demo.blockWebSocket(body.blocked)
+      },
       flood: (body) => {
         const stream = body.stream === 'notifications' ? 'notifications' : 'quotes'
         demo.flood(Number(body.rate ?? 1000), Number(body.seconds ?? 5), stream)
@@ -308,6 +332,10 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
 
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const { pathname } = new URL(request.url ?? '/', 'http://x')
+    if (pathname === '/api/realtime' && realtime) {
+      recordRequest('realtime', request)
+      return realtime.handleUpgrade(request, socket, head)
+    }
     if (pathname !== '/api/chat') {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
       return
@@ -326,6 +354,13 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   })
   port = (server.address() as AddressInfo).port
   chat = chatHandler()
+  realtime = createDemoRealtime({
+    symbols: names,
+    current: (symbol) => quotes.get(symbol),
+    origins: [`http://127.0.0.1:${port}`, `http://localhost:${port}`],
+    heartbeat: 10_000,
+    maxPayload: options.maxPayload ?? 16_384,
+  })
 
   let closing: Promise<void> | undefined
   demo.close = () =>
@@ -336,18 +371,10 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       // SSE responses are open HTTP requests; upgraded sockets belong to the ws handlers.
       server.closeAllConnections()
       chat?.close()
+      realtime?.close()
       for (const old of retired) old.close()
     }))
   return demo
-}
-
-/** `--port N`, else `PORT`, else 5173. */
-function portFromArgs(argv: readonly string[]): number {
-  const at = argv.indexOf('--port')
-  const given = at >= 0 ? argv[at + 1] : argv.find((a) => a.startsWith('--port='))?.slice(7) ?? process.env.PORT
-  const port = given === undefined || given === '' ? 5173 : Number(given)
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new RangeError(`bad port '${given}'`)
-  return port
 }
 
 if (import.meta.main) {

@@ -60,6 +60,42 @@ export interface DemoStats {
   heads: Record<StreamName, string | null>
   /** Whether a flood is running. */
   flooding: boolean
+  /** The realtime endpoint, `/api/realtime`. */
+  realtime: RealtimeStats
+}
+
+/** What the server sees of `/api/realtime`. */
+export interface RealtimeStats {
+  /** Live connections per transport. */
+  clients: { websocket: number; sse: number }
+  /** Subscriptions per channel, of every connection (channels nobody follows are left out). */
+  channels: Record<string, number>
+  /** The log epoch of `room:lobby` (every channel's log restarts with it). */
+  epoch: string
+  /** Whether WebSocket upgrades are refused (`POST /api/admin/block-websocket`). */
+  blocked: boolean
+}
+
+/** The chat messages of the realtime `room:lobby` channel. */
+export interface LobbyPost {
+  from: string
+  text: string
+  /** A client-made unique id, to find a message in the server's log. */
+  cid: string
+}
+
+/** What the Realtime panel saw, on `window.__tabwire.realtime`. */
+export interface RealtimeRecording {
+  /** The id of every event each channel delivered (`onMessage`), in order. */
+  ids: Record<string, string[]>
+  /** Snapshots delivered per channel (a subscription that did not resume). */
+  snapshots: Record<string, number>
+  /** Every reset, in order. */
+  resets: { channel: string; reason: string; epoch: string; at: number }[]
+  /** The transport each time it changed (`undefined` before a link opened). */
+  transports: { transport: string | undefined; status: string; at: number }[]
+  /** Every error the channels reported, in order. */
+  errors: { channel: string; kind: string; message: string; at: number }[]
 }
 
 /** What the page saw, kept on `window.__tabwire` for tests and for poking at in devtools. */
@@ -76,4 +112,6 @@ export interface Recording {
   errors: { stream: StreamName; kind: string; message: string; at: number }[]
   /** Status changes as rendered (React may batch two changes of one task into one). */
   statuses: { stream: StreamName; status: string; at: number }[]
+  /** The Realtime panel's channels. */
+  realtime: RealtimeRecording
 }

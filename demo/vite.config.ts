@@ -10,6 +10,11 @@ export default defineConfig({
   base: '/',
   plugins: [react()],
   // The app imports the library by its name, as a user would; here it is the source.
-  resolve: { alias: [{ find: /^tabwire$/, replacement: here('../src/index.ts') }] },
+  resolve: {
+    alias: [
+      { find: /^tabwire$/, replacement: here('../src/index.ts') },
+      { find: /^tabwire\/core$/, replacement: here('../src/core/index.ts') },
+    ],
+  },
   build: { outDir: here('dist'), emptyOutDir: true },
 })

@@ -9,6 +9,10 @@
  *   ?share=tabs      who shares each stream's connection: `tabs` (one per browser, the default),
  *                    `tab` (one per tab) or `off` (one per component)
  *   ?beat=1000       ms between the leader tab's heartbeats; a follower takes over after 4 × beat of silence
+ *   ?channels=prices:ACME,notifications,room:lobby   the Realtime panel's channels (empty: none)
+ *   ?probe=5000      ms before the realtime client first tries WebSocket again while on SSE (doubling…)
+ *   ?maxProbe=60000  …up to this many ms
+ *   ?only=realtime   show only the Realtime panel (and the fault panel): no other stream is opened
  */
 const params = new URLSearchParams(location.search)
 
@@ -21,6 +25,7 @@ const SHARES = { tabs: 'tabs', tab: 'tab', off: false } as const
 const given = params.get('share')
 const mode = given && Object.hasOwn(SHARES, given) ? (given as keyof typeof SHARES) : 'tabs'
 const beat = number('beat', 0, 10)
+const DEFAULT_CHANNELS = 'prices:ACME,prices:BOLT,prices:FLUX,prices:NOVA,notifications,room:lobby'
 
 export const config = {
   idle: number('idle', 8000, 100),
@@ -30,6 +35,11 @@ export const config = {
   /** `?share=` as given (`tabs`, `tab` or `off`), and as the hooks take it. */
   mode,
   share: mode === 'tabs' && beat ? { heartbeat: beat } : SHARES[mode],
+  /** The Realtime panel's channels, in order; duplicates and empty names left out. */
+  channels: [...new Set((params.get('channels') ?? DEFAULT_CHANNELS).split(',').map((c) => c.trim()).filter(Boolean))],
+  probe: params.has('probe') ? number('probe', 5000, 10) : undefined,
+  maxProbe: params.has('maxProbe') ? number('maxProbe', 60_000, 10) : undefined,
+  only: params.get('only') === 'realtime' ? ('realtime' as const) : undefined,
   name: (params.get('name') ?? '').trim().slice(0, 32) || `guest-${Math.random().toString(36).slice(2, 6)}`,
 }
 

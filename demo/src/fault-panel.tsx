@@ -38,6 +38,7 @@ export function FaultPanel() {
     }
   }, [])
 
+  const blocked = stats?.realtime.blocked ?? false
   const run = (label: string, action: string, body?: object) => async () => {
     try {
       setStats(await admin(action, body))
@@ -59,6 +60,14 @@ export function FaultPanel() {
         </button>
         <button type="button" data-action="stall" onClick={run('Stall', 'stall')}>
           Stall the streams
+        </button>
+        <button
+          type="button"
+          data-action="block-websocket"
+          aria-pressed={blocked}
+          onClick={run(blocked ? 'Unblock WebSocket' : 'Block WebSocket', 'block-websocket', { blocked: !blocked })}
+        >
+          Block WebSocket (realtime)
         </button>
       </div>
       <form
@@ -96,6 +105,24 @@ export function FaultPanel() {
             <dt>server</dt>
             <dd>unreachable</dd>
           </div>
+        )}
+        {stats && (
+          <>
+            <div>
+              <dt>realtime</dt>
+              <dd data-realtime-clients={`${stats.realtime.clients.websocket}/${stats.realtime.clients.sse}`}>
+                {stats.realtime.clients.websocket} WebSocket · {stats.realtime.clients.sse} SSE{stats.realtime.blocked && ' · WebSocket blocked'}
+              </dd>
+            </div>
+            <div>
+              <dt>channels</dt>
+              <dd data-testid="realtime-channels">
+                {Object.entries(stats.realtime.channels)
+                  .map(([channel, n]) => (n === 1 ? channel : `${channel} ×${n}`))
+                  .join(', ') || 'none'}
+              </dd>
+            </div>
+          </>
         )}
         {stats?.flooding && <div className="flooding">flooding…</div>}
       </dl>

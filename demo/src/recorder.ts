@@ -1,4 +1,4 @@
-import type { RealtimeError, RealtimeMessage } from 'tabwire'
+import type { ChannelMessage, RealtimeError, RealtimeMessage } from 'tabwire'
 import type { Recording, StreamName } from '../shared.ts'
 
 export type { Recording }
@@ -16,6 +16,7 @@ export const recording: Recording = {
   chat: [],
   errors: [],
   statuses: [],
+  realtime: { ids: {}, snapshots: {}, resets: [], transports: [], errors: [] },
 }
 window.__tabwire = recording
 
@@ -33,6 +34,13 @@ export function recordEvent(stream: StreamName, message: RealtimeMessage<unknown
 export function recordId(stream: StreamName, id: string): void {
   recording.ids[stream].push(id)
   recording.times[stream].push(performance.timeOrigin + performance.now())
+}
+
+/** Records a realtime channel's message; called from `onMessage`, so every message, in order. */
+export function recordChannelMessage(message: ChannelMessage<unknown>): void {
+  const { realtime } = recording
+  if (message.snapshot) realtime.snapshots[message.channel] = (realtime.snapshots[message.channel] ?? 0) + 1
+  else if (message.id !== undefined) (realtime.ids[message.channel] ??= []).push(message.id)
 }
 
 export function recordError(stream: StreamName, error: RealtimeError): void {

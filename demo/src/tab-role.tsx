@@ -8,6 +8,8 @@ export interface TabRole {
 
 /** tabwire's lock names with the default namespace: `tabwire:v<protocol>:<hash of the stream key>`. */
 const STREAM_LOCK = /^tabwire:v\d+:/
+/** The lock each tab of a realtime client holds while it is there: `tabwire:rt:<hash of the key>:<tab>`. */
+const REALTIME_TAB_LOCK = /^tabwire:rt:([^:]+):/
 
 /**
  * Reads `navigator.locks.query()` twice a second, as the browser's devtools would: the tab
@@ -35,7 +37,11 @@ export function useTabRole(): TabRole | undefined {
       const { held = [] } = await locks.query()
       const self = held.find((lock) => lock.name === mine)?.clientId
       if (!self || stopped) return
-      const streams = held.filter((lock) => lock.name && STREAM_LOCK.test(lock.name))
+      // The realtime client's election lock has the same form; each of its tabs also holds
+      // `tabwire:rt:<hash>:<tab>`, which tells its hash apart: the realtime connection is
+      // shown in its own panel, not counted among the streams.
+      const realtime = new Set(held.flatMap((lock) => REALTIME_TAB_LOCK.exec(lock.name ?? '')?.slice(1, 2) ?? []))
+      const streams = held.filter((lock) => lock.name && STREAM_LOCK.test(lock.name) && !realtime.has(lock.name.replace(STREAM_LOCK, '')))
       const leads = streams.filter((lock) => lock.clientId === self).length
       setRole((old) => (old?.leads === leads && old.of === streams.length ? old : { leads, of: streams.length }))
     }
