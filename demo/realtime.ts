@@ -56,11 +56,14 @@ export function createDemoRealtime(options: DemoRealtimeOptions): DemoRealtime {
 
   /** One set of logs and the handler over them. */
   function generation() {
+    // One epoch for every channel of a generation: a restart visibly restarts them all.
+    const epoch = Math.random().toString(36).slice(2, 10)
+    const log = () => createMemoryLog({ capacity: 1000, epoch })
     const logs = new Map<string, ReplayLog>()
     const room: LogEntry[] = []
-    for (const symbol of options.symbols) logs.set(`prices:${symbol}`, createMemoryLog({ capacity: 1000 }))
-    logs.set('notifications', createMemoryLog({ capacity: 1000 }))
-    const lobby = createMemoryLog({ capacity: 1000 })
+    for (const symbol of options.symbols) logs.set(`prices:${symbol}`, log())
+    logs.set('notifications', log())
+    const lobby = log()
     lobby.subscribe((entry) => {
       room.push(entry)
       if (room.length > 1000) room.shift()
@@ -74,7 +77,7 @@ export function createDemoRealtime(options: DemoRealtimeOptions): DemoRealtime {
       if (name === LOBBY) return { log, writable: true }
       if (name.startsWith('prices:')) {
         const symbol = name.slice('prices:'.length)
-        return { log, snapshot: () => options.current(symbol) ?? null }
+        return { log, snapshot: () => options.current(symbol) }
       }
       return { log }
     }

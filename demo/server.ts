@@ -356,7 +356,8 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   chat = chatHandler()
   realtime = createDemoRealtime({
     symbols: names,
-    current: (symbol) => quotes.get(symbol),
+    // Before a symbol's first quote, its opening price.
+    current: (symbol) => quotes.get(symbol) ?? (prices.has(symbol) ? { symbol, price: prices.get(symbol)!, change: 0, time: Date.now() } : undefined),
     origins: [`http://127.0.0.1:${port}`, `http://localhost:${port}`],
     heartbeat: 10_000,
     maxPayload: options.maxPayload ?? 16_384,

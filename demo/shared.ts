@@ -70,7 +70,7 @@ export interface RealtimeStats {
   clients: { websocket: number; sse: number }
   /** Subscriptions per channel, of every connection (channels nobody follows are left out). */
   channels: Record<string, number>
-  /** The log epoch of `room:lobby` (every channel's log restarts with it). */
+  /** The log epoch of every channel (a restart of the logs makes a new one). */
   epoch: string
   /** Whether WebSocket upgrades are refused (`POST /api/admin/block-websocket`). */
   blocked: boolean

@@ -34,6 +34,12 @@ describe('channels of every tab on one connection', () => {
     await expect.poll(() => four[3]!.page.locator('[data-realtime-status]').getAttribute('data-transport')).toBe('websocket')
     await four[3]!.page.locator('[data-realtime-clients="1/0"]').waitFor()
 
+    // Each price row shows a price: from the server's snapshot, or the leader's last message for a tab that joined later.
+    for (const tab of four) {
+      for (const channel of tab.channels.filter((c) => c.startsWith('prices:'))) {
+        await expect.poll(() => tab.page.locator(`tr[data-channel="${channel}"] .price`).innerText(), { message: `tab ${tab.n} ${channel}` }).toMatch(/^\d+\.\d\d$/)
+      }
+    }
     await expectReceiving(four, 5)
     const { events } = await expectOncePerChannel(four)
     console.log(`[realtime] 4 tabs, union of ${union(A, B, C, D).length} channels on 1 WebSocket; ${events} events, each once per tab and channel`)
