@@ -130,7 +130,6 @@ export function realtimeTransport(
           // moves at once: waiting it out again would double the time to fall back.
           failures = error.kind === 'timeout' ? Math.max(failures + 1, after) : failures + 1
           if (failures < after) return fail(error, true)
-          remember(at.key, true)
           startSse(at)
         },
       }
@@ -141,21 +140,28 @@ export function realtimeTransport(
       current = openSseLink(
         at.http,
         {
-          fetch: options.fetch ?? globalThis.fetch,
+          // Called as a plain function, a browser's own fetch throws "Illegal invocation".
+          fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
           headers: options.headers,
           credentials: options.credentials ?? 'same-origin',
           maxMessageSize,
         },
         {
           open(l) {
+            // Remembered once SSE works, not when WebSocket failed: a reload starts here.
+            if (mode === 'auto') remember(at.key, true), scheduleProbe()
             link(l, 'sse')
-            if (mode === 'auto') scheduleProbe()
           },
           data: read,
           activity: () => void (closed || sink.activity()),
           retryHint: (ms) => void (closed || sink.retryHint(ms)),
           report: (error) => void (closed || sink.report(error)),
-          fail,
+          fail(error, retryable, retryAfter) {
+            // SSE failed too (an outage of the whole server, say): the next attempt tries a
+            // WebSocket again, once, before SSE, so neither transport is given up for good.
+            if (mode === 'auto' && !closed) (failures = after - 1), remember(at.key, false)
+            fail(error, retryable, retryAfter)
+          },
         },
       )
     }

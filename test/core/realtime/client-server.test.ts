@@ -97,7 +97,9 @@ describe.each(['websocket', 'sse'] as const)('createRealtime over %s, against cr
     const s = await start()
     const client = s.open({ transport })
     const a = record(client, 'a')
-    await expect.poll(() => client.getSnapshot().status, poll).toBe('open')
+    // b's snapshot comes after a's subscription took: a fresh subscription gets what follows it.
+    const b = record(client, 'b')
+    await expect.poll(() => b.snapshots.length, poll).toBe(1)
     s.append('a', 1)
     await expect.poll(() => a.values, poll).toEqual([1])
     const resets: string[] = []
@@ -116,7 +118,9 @@ describe("createRealtime's transport 'auto' against createRealtimeHandler", () =
     s.blocked = true
     const client = s.open({ fallback: { probe: 100, maxProbe: 200 }, initialDelay: 50 })
     const a = record(client, 'a')
-    await expect.poll(() => client.getSnapshot().transport, poll).toBe('sse')
+    const b = record(client, 'b')
+    await expect.poll(() => b.snapshots.length, poll).toBe(1)
+    expect(client.getSnapshot().transport).toBe('sse')
     let n = 0
     const tick = setInterval(() => s.append('a', ++n), 5)
     cleanups.push(() => clearInterval(tick))

@@ -107,10 +107,10 @@ describe('realtimeTransport: probing back to WebSocket', () => {
     await rt.advance(500)
     rt.ws.last.serverClose(1006)
     await settle()
-    expect(rt.storage.items).toEqual(new Map([[KEY, 'sse']]))
     rt.net.streams[0]!.signal.addEventListener('abort', () => rt.log.push('sse aborted'))
     rt.net.streams[0]!.stream().hello()
     await settle()
+    expect(rt.storage.items).toEqual(new Map([[KEY, 'sse']]))
     await rt.advance(2500)
     expect(rt.ws.sockets).toHaveLength(3)
     rt.ws.last.open()
@@ -118,8 +118,8 @@ describe('realtimeTransport: probing back to WebSocket', () => {
     expect(rt.log).toEqual(['status:connecting', 'status:reconnecting', 'error:network', 'opened:sse', 'status:open', 'sse aborted', 'closed', 'opened:websocket'])
   })
 
-  it('without storage, the instance still remembers: a broken SSE stream reconnects on SSE', async () => {
-    const rt = setupRealtime({ storage: null })
+  it('a broken SSE stream tries one WebSocket again before SSE (neither is given up for good), and forgets SSE until it works again', async () => {
+    const rt = setupRealtime()
     rt.connection.connect()
     await settle()
     rt.ws.last.serverClose(1006)
@@ -129,11 +129,44 @@ describe('realtimeTransport: probing back to WebSocket', () => {
     const stream = rt.net.streams[0]!.stream()
     stream.hello()
     await settle()
+    expect(rt.storage.items).toEqual(new Map([[KEY, 'sse']]))
     stream.end()
     await settle()
+    expect(rt.storage.items.size).toBe(0)
     await rt.advance(1000) // the engine's second retry: half of 2000
-    expect([rt.ws.sockets.length, rt.net.streams.length]).toEqual([2, 2])
-    expect(rt.log).toEqual(['status:connecting', 'status:reconnecting', 'error:network', 'opened:sse', 'status:open', 'closed', 'status:reconnecting', 'error:network'])
+    // A WebSocket first: back at once if the outage is over.
+    expect([rt.ws.sockets.length, rt.net.streams.length]).toEqual([3, 1])
+    rt.ws.last.serverClose(1006)
+    await settle()
+    // Still refused: SSE in the same attempt, no backoff.
+    expect([rt.ws.sockets.length, rt.net.streams.length]).toEqual([3, 2])
+    rt.net.streams[1]!.stream().hello()
+    await settle()
+    expect(rt.log).toEqual(['status:connecting', 'status:reconnecting', 'error:network', 'opened:sse', 'status:open', 'closed', 'status:reconnecting', 'error:network', 'opened:sse', 'status:open'])
+  })
+
+  it('a WebSocket outage of a few seconds on an open page: back on WebSocket once it ends, even when SSE fails too', async () => {
+    const rt = setupRealtime()
+    rt.connection.connect()
+    await settle()
+    rt.ws.last.open()
+    await settle()
+    rt.ws.last.serverClose(1006)
+    // Refused twice: SSE, which fails as well (the whole server is down).
+    for (let i = 0; i < 2; i++) {
+      await rt.advance(2000)
+      rt.ws.last.serverClose(1006)
+      await settle()
+    }
+    expect(rt.net.streams).toHaveLength(1)
+    rt.net.streams[0]!.respond(new Response('down', { status: 503 }))
+    await settle()
+    await rt.advance(10_000)
+    // The outage is over: the next attempt's WebSocket opens.
+    rt.ws.last.open()
+    await settle()
+    expect(rt.transport.kind).toBe('websocket')
+    expect(rt.log.at(-1)).toBe('status:open')
   })
 
   it("forced 'sse' never probes and never touches storage", async () => {

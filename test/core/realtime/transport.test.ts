@@ -168,9 +168,11 @@ describe('realtimeTransport: fallback to SSE', () => {
     rt.ws.last.serverClose(1006)
     await settle()
     expect(rt.net.streams.map((r) => [r.url, r.at, r.headers.get('accept')])).toEqual([['https://rt.test/live?token=secret', 500, 'text/event-stream']])
-    expect(rt.storage.items).toEqual(new Map([[KEY, 'sse']]))
+    // Remembered once SSE works, not before.
+    expect(rt.storage.items.size).toBe(0)
     rt.net.streams[0]!.stream().hello()
     await settle()
+    expect(rt.storage.items).toEqual(new Map([[KEY, 'sse']]))
     expect(rt.log).toEqual(['status:connecting', 'status:reconnecting', 'error:network', 'opened:sse', 'status:open'])
     expect(rt.transport.kind).toBe('sse')
     expect(rt.timers.now).toBeLessThanOrEqual(3000)
@@ -185,9 +187,9 @@ describe('realtimeTransport: fallback to SSE', () => {
     expect(rt.ws.sockets[0]!.closeCalls).toHaveLength(1)
     expect(rt.net.streams.map((r) => r.at)).toEqual([2500])
     expect(rt.ws.sockets).toHaveLength(1)
-    expect(rt.storage.items).toEqual(new Map([[KEY, 'sse']]))
     rt.net.streams[0]!.stream().hello()
     await settle()
+    expect(rt.storage.items).toEqual(new Map([[KEY, 'sse']]))
     expect(rt.log).toEqual(['status:connecting', 'opened:sse', 'status:open'])
   })
 
