@@ -359,7 +359,8 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     // Before a symbol's first quote, its opening price.
     current: (symbol) => quotes.get(symbol) ?? (prices.has(symbol) ? { symbol, price: prices.get(symbol)!, change: 0, time: Date.now() } : undefined),
     origins: [`http://127.0.0.1:${port}`, `http://localhost:${port}`],
-    heartbeat: 10_000,
+    // The realtime page takes a link silent for 6 s as dead (see demo/src/realtime-client.ts).
+    heartbeat: 2000,
     maxPayload: options.maxPayload ?? 16_384,
   })
 

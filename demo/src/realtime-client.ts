@@ -11,13 +11,11 @@ export const realtime = createRealtime({
   share: config.share,
   initialDelay: config.delay,
   maxDelay: config.maxDelay,
-  // The server sends a heartbeat every second at least: a link silent for 3 s is dead.
-  idleTimeout: Math.max(config.idle, 3000),
+  // The server's heartbeat comes every 2 s (SSE comments; pongs to the pings below): a link
+  // silent for three of them is dead, even with the short `?idle=` of the tests.
+  idleTimeout: Math.max(config.idle, 6000),
   heartbeat: Math.max(1000, Math.round(config.idle / 3)),
   fallback: { probe: config.probe, maxProbe: config.maxProbe },
-  // The SSE link calls the default fetch as a method of its settings object, which a browser
-  // refuses ("Illegal invocation"): without this wrapper the fallback to SSE never connects.
-  fetch: (input, init) => fetch(input, init),
 })
 
 // Recorded here, not in a component: every change, also those React would batch away.

@@ -6,7 +6,8 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { expect, type TestContext } from 'vitest'
 import type { Demo } from '../../demo/server.ts'
-import type { RealtimeRecording } from '../../demo/shared.ts'
+import type { LobbyPost, RealtimeRecording } from '../../demo/shared.ts'
+import type { RealtimeClient } from '../../src/core/index.ts'
 import { appUrl, expectExactlyOnceInOrder, startTestDemo } from './helpers.ts'
 import { pollFor } from './tabs-helpers.ts'
 
@@ -203,4 +204,36 @@ export async function expectSteadyServer(demo: Demo, clients: { websocket: numbe
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
   expect(changes, `the server stays at ${want} for ${ms} ms`).toEqual([])
+}
+
+/**
+ * Publishes `count` lobby messages from the tab through the page's client (as the Lobby form
+ * does), one every 20 ms, cids `<tag>-0`, `<tag>-1`…; resolves to their acknowledged ids.
+ */
+export function publishFrom(tab: RtTab, count: number, tag: string): Promise<string[]> {
+  return tab.page.evaluate(
+    async ({ count, tag }) => {
+      const room = (window as unknown as { __realtime: RealtimeClient }).__realtime.channel<unknown, LobbyPost>('room:lobby')
+      const acks: Promise<string>[] = []
+      for (let i = 0; i < count; i++) {
+        acks.push(room.publish({ from: tag, text: `message ${i}`, cid: `${tag}-${i}` }, { ack: true }))
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+      try {
+        return await Promise.all(acks)
+      } finally {
+        room.release()
+      }
+    },
+    { count, tag },
+  )
+}
+
+/** Each of `publishFrom`'s messages is in the server's lobby log exactly once, acknowledged with its id there. */
+export function expectPublishedOnce(demo: Demo, count: number, tag: string, acked: readonly string[]): void {
+  const entries = demo.realtime.room.map((e) => ({ id: e.id, post: JSON.parse(e.data) as LobbyPost }))
+  const cids = Array.from({ length: count }, (_, i) => `${tag}-${i}`)
+  const found = cids.map((cid) => entries.filter((e) => e.post.cid === cid))
+  expect(found.flatMap((f, i) => (f.length === 1 ? [] : [`${cids[i]}: ${f.length} times`])), 'each publish in the log exactly once').toEqual([])
+  expect(acked, 'each acknowledged with the id it was appended as').toEqual(found.map((f) => f[0]!.id))
 }

@@ -8,10 +8,8 @@
  */
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, it } from 'vitest'
-import type { LobbyPost } from '../../demo/shared.ts'
-import type { RealtimeClient } from '../../src/core/index.ts'
 import { launchChromium } from './helpers.ts'
-import { A, B, C, counts, D, expectOncePerChannel, expectReceiving, expectServer, expectSteadyServer, fresh, pollFor, type RtTab, union } from './realtime-helpers.ts'
+import { A, B, C, counts, D, expectOncePerChannel, expectReceiving, expectServer, expectPublishedOnce, expectSteadyServer, fresh, pollFor, publishFrom, type RtTab, union } from './realtime-helpers.ts'
 
 let browser: Browser
 
@@ -82,35 +80,20 @@ describe('the leader tab goes away', () => {
     // 30 publishes, one every 20 ms, through the page's client (as the Lobby form does), each
     // waiting for its acknowledgement; the leader closes after the first few left.
     const COUNT = 30
-    const published = follower.page.evaluate(async (count) => {
-      const room = (window as unknown as { __realtime: RealtimeClient }).__realtime.channel<unknown, LobbyPost>('room:lobby')
-      const acks: Promise<string>[] = []
-      for (let i = 0; i < count; i++) {
-        acks.push(room.publish({ from: 'follower', text: `message ${i}`, cid: `f-${i}` }, { ack: true }))
-        await new Promise((resolve) => setTimeout(resolve, 20))
-      }
-      try {
-        return await Promise.all(acks)
-      } finally {
-        room.release()
-      }
-    }, COUNT)
+    const published = publishFrom(follower, COUNT, 'ws')
     await pollFor(() => (demo.realtime.room.length >= 3 ? true : undefined), 'the first publishes on the server')
     const closedAt = Date.now()
     await leader.page.close()
     const ids = await published
     const next = tabs.opened.find((o) => o.at >= closedAt)
 
-    const entries = demo.realtime.room.map((e) => ({ id: e.id, post: JSON.parse(e.data) as LobbyPost }))
-    const byCid = (cid: string) => entries.filter((e) => e.post.cid === cid)
-    const wrong = Array.from({ length: COUNT }, (_, i) => `f-${i}`).flatMap((cid) => (byCid(cid).length === 1 ? [] : [`${cid}: ${byCid(cid).length} times`]))
-    expect(wrong, 'each publish in the log exactly once').toEqual([])
-    expect(ids, 'each acknowledged with the id it was appended as').toEqual(Array.from({ length: COUNT }, (_, i) => byCid(`f-${i}`)[0]!.id))
+    expectPublishedOnce(demo, COUNT, 'ws', ids)
 
     // Both remaining tabs delivered every lobby event once, in order.
     await expect
       .poll(async () => Promise.all([follower, other].map(async (t) => (await counts(t))['room:lobby'])), { timeout: 10_000 })
       .toEqual([COUNT, COUNT])
+    await expectReceiving([follower, other], 3)
     await expectOncePerChannel([follower, other])
     console.log(`[realtime] ${COUNT} publishes from a follower across a leader change (tab ${next?.tab.n} connected ${next ? next.at - closedAt : '?'} ms after the close): each in the log once`)
     expect(tabs.errors()).toEqual([])
