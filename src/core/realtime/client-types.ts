@@ -56,7 +56,7 @@ export interface RealtimeSnapshot {
   /** The connection's latest error. */
   readonly error: RealtimeError | null
   readonly attempt: number
-  /** The transport carrying the channels (known once a link opened). */
+  /** The transport carrying the channels: the last link's (known once one opened; kept while reconnecting). */
   readonly transport: RealtimeTransportKind | undefined
 }
 
