@@ -63,9 +63,13 @@ export interface RealtimeSnapshot {
 /** A channel the server could not resume: what it missed is gone, so refetch what depends on it. */
 export interface ChannelReset {
   readonly channel: string
-  /** Why (`epoch`: the server's log was replaced; `expired`: the cursor is older than what it keeps…). */
+  /**
+   * Why: the server's `ResetReason` (`epoch`: its log was replaced; `expired`: the cursor is
+   * older than what it keeps…), or `gap`: this tab was away or stalled longer than the
+   * leader tab remembers, so it missed events of every channel it holds.
+   */
   readonly reason: string
-  /** The log's new epoch. */
+  /** The log's new epoch (empty for `gap`). */
   readonly epoch: string
 }
 

@@ -9,7 +9,8 @@ import { createSends } from '../tabs/sends'
 import type { Shareable, TabShareInjectables } from '../tabs/types'
 import type { SendResult } from '../web-socket-options'
 import type { ChannelMessage, ChannelReset, ChannelSnapshot, RealtimeChannel, RealtimeClient, RealtimeOptions, RealtimeSnapshot } from './client-types'
-import { isChannelName, type RealtimeServerFrame } from './protocol'
+import { isChannelName } from './protocol'
+import { readRelayed } from './relayed'
 import { realtimeTransport } from './transport'
 import { createRealtimeWire, type RealtimeWire, type WireRequest } from './wire'
 
@@ -23,6 +24,9 @@ interface Channel {
   grace: unknown
   /** The channel's own error (the server refused it…), until its next event or subscription. */
   failure: RealtimeError | null
+  /** Ids of the last {@link SEEN} events delivered, oldest first in `order`. */
+  seen: Set<string>
+  order: string[]
   /** The id of the last event this tab delivered, or where the subscription started. */
   cursor: string | undefined
   store?: Store<ChannelSnapshot<unknown>>
@@ -32,6 +36,13 @@ interface Channel {
 }
 
 type Pending = { channel: string; data: unknown; done?: (id: string | RealtimeError) => void }
+
+/**
+ * Events per channel whose ids a tab remembers: a replay that overlaps what it delivered (a
+ * channel subscribed again from an older cursor, for a tab back from the back/forward
+ * cache) is delivered once.
+ */
+const SEEN = 1000
 
 const ERROR_KINDS: Record<string, RealtimeError['kind']> = { unauthorized: 'auth', 'too-many': 'overflow', 'too-large': 'overflow' }
 
@@ -73,7 +84,7 @@ export function createRealtime(options: RealtimeOptions): RealtimeClient {
 
   const entry = (name: string) => {
     let c = channels.get(name)
-    if (!c) channels.set(name, (c = { holders: 0, grace: undefined, failure: null, cursor: undefined, messages: emitter(), resets: emitter(), errors: emitter() }))
+    if (!c) channels.set(name, (c = { holders: 0, grace: undefined, failure: null, seen: new Set(), order: [], cursor: undefined, messages: emitter(), resets: emitter(), errors: emitter() }))
     return c
   }
   const held = () => [...channels].filter(([, c]) => c.store)
@@ -117,41 +128,57 @@ export function createRealtime(options: RealtimeOptions): RealtimeClient {
     c.store?.set({ error: state.peek().error }, { urgent: true })
   }
 
-  /** A message of the shared connection (this tab's own as leader, or relayed). */
-  const receive = (m: RealtimeMessage<unknown>) => {
-    const data = m.data as { channel?: string }
-    switch (m.event) {
-      case 'hi':
-        announce()
-        for (const [pid, p] of pending) pub(pid, p)
-        return
-      case 'transport':
-        return state.set({ transport: m.data as RealtimeSnapshot['transport'] }, { urgent: true }), setAll({ transport: m.data as RealtimeSnapshot['transport'] })
-      case 'unsub': {
-        const c = channels.get(data.channel!)
-        if (c && !c.store) channels.delete(data.channel!)
-        return
-      }
-      case 'last': {
-        const { channel, m: lastMessage } = m.data as { channel: string; m: { data: RealtimeServerFrame } }
-        const c = channels.get(channel)
-        const f = lastMessage.data
-        if (!c?.store || c.store.peek().data !== undefined || (f.type !== 'event' && f.type !== 'snapshot')) return
-        if (f.type === 'event') c.cursor ??= f.id
-        return c.store.set({ data: f.data, lastEventId: f.type === 'event' ? f.id : undefined })
-      }
+  /** Marks `id` delivered on `c`; false when it already was (a replay that overlaps one this tab had). */
+  const fresh = (c: Channel, id: string) => {
+    if (c.seen.has(id)) return false
+    c.seen.add(id)
+    if (c.order.push(id) > SEEN) c.seen.delete(c.order.shift()!)
+    return true
+  }
+  const resetAll = (reason: string) => {
+    for (const [channel, c] of held()) {
+      const reset: ChannelReset = { channel, reason, epoch: '' }
+      c.store!.set({ reset }, { urgent: true })
+      c.resets.emit(reset)
     }
-    const f = m.data as RealtimeServerFrame
+  }
+
+  /** A message of the shared connection (this tab's own as leader, or relayed); anything malformed is ignored. */
+  const receive = (m: RealtimeMessage<unknown>) => {
+    const r = readRelayed(m.event, m.data)
+    if (!r) return
+    if (r.t === 'hi') {
+      announce()
+      for (const [pid, p] of pending) pub(pid, p)
+      return
+    }
+    if (r.t === 'transport') return state.set({ transport: r.kind }, { urgent: true }), setAll({ transport: r.kind })
+    if (r.t === 'unsub') {
+      if (!channels.get(r.channel)?.store) channels.delete(r.channel)
+      return
+    }
+    if (r.t === 'last') {
+      const c = channels.get(r.channel)
+      if (!c?.store || c.store.peek().data !== undefined) return
+      const f = r.frame
+      if (f.type === 'event') (c.cursor ??= f.id), fresh(c, f.id)
+      return c.store.set({ data: f.data, lastEventId: f.type === 'event' ? f.id : undefined })
+    }
+    const f = r.frame
     if (f.type === 'ack' || (f.type === 'error' && f.pid !== undefined)) {
+      // Only the tab that published it hears of its publish: another tab's refusal is not this tab's error.
       const p = pending.get(f.pid!)
+      if (!p) return
       pending.delete(f.pid!)
-      if (p?.done) p.done(f.type === 'ack' ? f.id : new RealtimeError(ERROR_KINDS[f.code] ?? 'protocol', f.message))
-      if (f.type === 'ack') return
+      p.done?.(f.type === 'ack' ? f.id : new RealtimeError(ERROR_KINDS[f.code] ?? 'protocol', f.message))
+      if (f.type === 'error') channels.get(p.channel)?.errors.emit(new RealtimeError(ERROR_KINDS[f.code] ?? 'protocol', `publish refused: ${f.message}`))
+      return
     }
     if (f.type === 'error' && f.channel === undefined) return errors.emit(new RealtimeError('protocol', `the server refused a frame: ${f.message}`))
     if (!('channel' in f) || f.channel === undefined) return
     const c = entry(f.channel)
     if (f.type === 'event' || f.type === 'snapshot') {
+      if (f.type === 'event' && !fresh(c, f.id)) return
       if (f.type === 'event') c.cursor = f.id
       const id = f.type === 'event' ? f.id : undefined
       healed(c)
@@ -191,15 +218,23 @@ export function createRealtime(options: RealtimeOptions): RealtimeClient {
       for (const [pid, p] of pending) wire.send({ op: 'pub', pid, channel: p.channel, data: p.data })
       return wire
     }
+    // Before the cross-tab layer's own listener: a leaving tab's `bye` still reaches the
+    // leader (the layer closes the channel on leave), so its channels go at once; it tells
+    // them again when it comes back.
+    const leaving = ((typeof share === 'object' && (share as TabShareInjectables).page) || globalPage()).subscribe((event) => {
+      if (event === 'leave' && !away) (away = true), shared?.send?.({ op: 'bye', tab } satisfies WireRequest), letGo()
+      else if (event === 'return' && away) (away = false), hold(), announce()
+    })
     shared = startShared<unknown>(key, share as ShareMode, create, { sends: createSends })
-    const page = globalPage()
     offs = [
+      leaving,
       shared.subscribe(mirror),
       shared.onMessage(receive),
-      shared.onError((error) => errors.emit(error)),
-      page.subscribe((event) => {
-        if (event === 'leave') (away = true), letGo()
-        else if (event === 'return' && away) (away = false), hold(), announce()
+      shared.onError((error) => {
+        errors.emit(error)
+        // This tab missed messages nobody can give it again (it was away or stalled longer
+        // than the leader tab remembers): every channel it holds may have lost events.
+        if (error.kind === 'gap') resetAll('gap')
       }),
     ]
     mirror()

@@ -76,12 +76,16 @@ export function isChannelName(name: unknown): name is string {
  */
 export function readServerFrame(text: unknown): RealtimeServerFrame | undefined {
   if (!isString(text)) return undefined
-  let f: Record<string, unknown>
   try {
-    f = JSON.parse(text)
+    return checkServerFrame(JSON.parse(text))
   } catch {
     return undefined
   }
+}
+
+/** `value` if it is a server frame (checked field by field, as {@link readServerFrame} does), else undefined. */
+export function checkServerFrame(value: unknown): RealtimeServerFrame | undefined {
+  const f = value as Record<string, unknown>
   if (!f || typeof f !== 'object') return undefined
   const channel = isChannelName(f.channel)
   switch (f.type) {

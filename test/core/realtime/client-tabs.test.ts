@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { ChannelMessage, RealtimeChannel, RealtimeClient } from '../../../src/core/realtime/client'
 import { createRealtime } from '../../../src/core/realtime/client'
+import { fakePage } from '../tabs-fakes'
 import { fakeRealtimeServer } from './fake-server'
 
 const poll = { timeout: 10_000, interval: 5 }
@@ -17,12 +18,13 @@ function setup() {
   const server = fakeRealtimeServer()
   const namespace = `rt-${randomUUID()}`
   const tab = () => {
+    const page = fakePage()
     const client = createRealtime({
       url: 'ws://127.0.0.1:1/rt',
       transport: 'websocket',
       WebSocket: server.WebSocket,
       storage: null,
-      share: { namespace, heartbeat: 25, timeout: 300 },
+      share: { namespace, heartbeat: 25, timeout: 300, page: page.page } as never,
       grace: 50,
       heartbeat: 0,
     })
@@ -34,12 +36,13 @@ function setup() {
       channel.onMessage((m) => void got.push(m))
       return Object.assign(channel, { got, values: () => got.filter((m) => !m.snapshot).map((m) => m.data) })
     }
-    return { client, join }
+    return { client, join, page }
   }
   return { server, tab }
 }
 
 type Held = RealtimeChannel<number, number> & { values(): number[] }
+const upTo = (n: number) => Array.from({ length: n }, (_, i) => i + 1)
 const settle = async (server: ReturnType<typeof fakeRealtimeServer>, expected: string[]) =>
   expect.poll(() => [server.open, server.subscriptions().join(',')], poll).toEqual([1, expected.join(',')])
 
@@ -209,5 +212,73 @@ describe('createRealtime across tabs', () => {
     await settle(server, ['x', 'y'])
     await expect.poll(() => server.entries('y').map((e) => e.data), poll).toEqual([1])
     expect(x.getSnapshot().status).toBe('open')
+  })
+
+  it('delivers an event once per tab however often it comes (a replay that overlaps what a tab had)', async () => {
+    const { server, tab } = setup()
+    const [a, b] = [tab(), tab()]
+    const held = [a.join('x'), b.join('x')]
+    await settle(server, ['x'])
+    for (let i = 1; i <= 5; i++) server.emit('x', i)
+    server.repeat('x', 3)
+    server.emit('x', 6)
+    await expect.poll(() => held.map((h) => h.values()), poll).toEqual([upTo(6), upTo(6)])
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(held.map((h) => h.values())).toEqual([upTo(6), upTo(6)])
+  })
+
+  it("a refused publish is the publishing tab's alone: its promise and its onError, not another tab's channel error", async () => {
+    const { server, tab } = setup()
+    server.readOnly.add('news')
+    const [a, b] = [tab(), tab()]
+    const na = a.join('news')
+    const nb = b.join('news')
+    await settle(server, ['news'])
+    const heard: string[] = []
+    na.onError((e) => void heard.push(`a:${e.kind}`))
+    nb.onError((e) => void heard.push(`b:${e.kind}`))
+    await expect(nb.publish(1, { ack: true })).rejects.toMatchObject({ kind: 'protocol' })
+    await expect.poll(() => heard, poll).toEqual(['b:protocol'])
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(heard).toEqual(['b:protocol'])
+    expect([na.getSnapshot().error, nb.getSnapshot().error]).toEqual([null, null])
+  })
+
+  it('a tab that leaves (frozen, or into the back/forward cache) gives up its channels at once, and on return gets each event once', async () => {
+    const { server, tab } = setup()
+    const [a, b] = [tab(), tab()]
+    a.join('shared')
+    const mine = b.join('mine')
+    const both = b.join('shared')
+    await settle(server, ['mine', 'shared'])
+    server.emit('mine', 1)
+    server.emit('shared', 1)
+    await expect.poll(() => [mine.values(), both.values()], poll).toEqual([[1], [1]])
+    b.page.emit('leave')
+    // Its bye reached the leader before the page left: 'mine' goes without waiting for a prune.
+    await expect.poll(() => server.subscriptions(), { timeout: 1000, interval: 5 }).toEqual(['shared'])
+    for (let i = 2; i <= 4; i++) server.emit('mine', i), server.emit('shared', i)
+    b.page.emit('return')
+    await settle(server, ['mine', 'shared'])
+    server.emit('mine', 5)
+    server.emit('shared', 5)
+    await expect.poll(() => [mine.values(), both.values()], poll).toEqual([upTo(5), upTo(5)])
+  })
+
+  it('a tab that was away longer than the leader tab remembers gets a gap reset on every channel it holds', async () => {
+    const { server, tab } = setup()
+    const [a, b] = [tab(), tab()]
+    a.join('x')
+    const bx = b.join('x')
+    await settle(server, ['x'])
+    const resets: string[] = []
+    bx.onReset((r) => void resets.push(r.reason))
+    b.page.emit('leave')
+    for (let i = 1; i <= 2500; i++) server.emit('x', i)
+    b.page.emit('return')
+    await expect.poll(() => resets, poll).toEqual(['gap'])
+    expect(bx.getSnapshot().reset).toMatchObject({ channel: 'x', reason: 'gap' })
+    server.emit('x', 2501)
+    await expect.poll(() => bx.values().at(-1), poll).toBe(2501)
   })
 })

@@ -21,6 +21,8 @@ export function fakeRealtimeServer() {
   let accepting = true
   /** Channels whose subscriptions are refused as unauthorized. */
   const refused = new Set<string>()
+  /** Channels that refuse publishes. */
+  const readOnly = new Set<string>()
   let epochs = 0
 
   const log = (channel: string) => {
@@ -57,6 +59,8 @@ export function fakeRealtimeServer() {
       for (const e of l.entries.slice(at)) to(socket, { type: 'event', channel: frame.channel, id: e.id, data: e.data })
     } else if (frame.type === 'unsubscribe') {
       set.delete(frame.channel)
+    } else if (frame.type === 'publish' && readOnly.has(frame.channel)) {
+      to(socket, { type: 'error', code: 'read-only', message: 'no publishing here', channel: frame.channel, ...(frame.pid && { pid: frame.pid }) })
     } else if (frame.type === 'publish') {
       const known = frame.pid && pids.get(frame.pid)
       const id = known || append(frame.channel, frame.data)
@@ -93,6 +97,7 @@ export function fakeRealtimeServer() {
     sockets: fake.sockets,
     received,
     refused,
+    readOnly,
     /** Sockets open now. */
     get open() {
       return fake.sockets.filter((s) => s.readyState === 1).length
@@ -108,6 +113,10 @@ export function fakeRealtimeServer() {
     restart(channel: string) {
       logs.delete(channel)
       log(channel)
+    },
+    /** Sends the channel's last `n` events again to its subscribers (a replay that overlaps). */
+    repeat(channel: string, n: number) {
+      for (const [socket, set] of subs) if (set.has(channel)) for (const e of log(channel).entries.slice(-n)) to(socket, { type: 'event', channel, id: e.id, data: e.data })
     },
     /** Cuts every open socket. */
     drop(code = 1012) {
