@@ -27,6 +27,8 @@ interface Channel {
   /** Ids of the last {@link SEEN} events delivered, oldest first in `order`. */
   seen: Set<string>
   order: string[]
+  /** The cursor is older than the leader's (this tab lost track, see `lostTrack`) until the channel's next event or its last. */
+  stale?: boolean
   /** The id of the last event this tab delivered, or where the subscription started. */
   cursor: string | undefined
   store?: Store<ChannelSnapshot<unknown>>
@@ -135,12 +137,24 @@ export function createRealtime(options: RealtimeOptions): RealtimeClient {
     if (c.order.push(id) > SEEN) c.seen.delete(c.order.shift()!)
     return true
   }
-  const resetAll = (reason: string) => {
-    for (const [channel, c] of held()) {
-      const reset: ChannelReset = { channel, reason, epoch: '' }
-      c.store!.set({ reset }, { urgent: true })
+  /**
+   * This tab missed messages nobody can give it again: each channel it holds gets a reset,
+   * and its cursors are stale. Were it to lead with them, the server would replay history
+   * the other tabs have: it asks the leader for each channel's last message (see `last`),
+   * and forgets the cursors of channels it does not hold.
+   */
+  const lostTrack = () => {
+    for (const [channel, c] of channels) {
+      if (!c.store) {
+        channels.delete(channel)
+        continue
+      }
+      c.stale = true
+      const reset: ChannelReset = { channel, reason: 'gap', epoch: '' }
+      c.store.set({ reset }, { urgent: true })
       c.resets.emit(reset)
     }
+    announce()
   }
 
   /** A message of the shared connection (this tab's own as leader, or relayed); anything malformed is ignored. */
@@ -158,10 +172,12 @@ export function createRealtime(options: RealtimeOptions): RealtimeClient {
       return
     }
     if (r.t === 'last') {
+      // The channel's latest, for a tab with nothing of it yet or with a stale cursor: its data, not a message.
       const c = channels.get(r.channel)
-      if (!c?.store || c.store.peek().data !== undefined) return
+      if (!c?.store || (c.store.peek().data !== undefined && !c.stale)) return
       const f = r.frame
-      if (f.type === 'event') (c.cursor ??= f.id), fresh(c, f.id)
+      if (f.type === 'event') (c.cursor = c.stale ? f.id : (c.cursor ?? f.id)), fresh(c, f.id)
+      c.stale = false
       return c.store.set({ data: f.data, lastEventId: f.type === 'event' ? f.id : undefined })
     }
     const f = r.frame
@@ -179,7 +195,7 @@ export function createRealtime(options: RealtimeOptions): RealtimeClient {
     const c = entry(f.channel)
     if (f.type === 'event' || f.type === 'snapshot') {
       if (f.type === 'event' && !fresh(c, f.id)) return
-      if (f.type === 'event') c.cursor = f.id
+      if (f.type === 'event') (c.cursor = f.id), (c.stale = false)
       const id = f.type === 'event' ? f.id : undefined
       healed(c)
       c.store?.set({ data: f.data, lastEventId: id ?? c.store.peek().lastEventId })
@@ -234,7 +250,7 @@ export function createRealtime(options: RealtimeOptions): RealtimeClient {
         errors.emit(error)
         // This tab missed messages nobody can give it again (it was away or stalled longer
         // than the leader tab remembers): every channel it holds may have lost events.
-        if (error.kind === 'gap') resetAll('gap')
+        if (error.kind === 'gap') lostTrack()
       }),
     ]
     mirror()

@@ -99,9 +99,10 @@ export function createRealtimeWire(options: WireOptions): RealtimeWire {
     const frames: RealtimeClientFrame[] = []
     for (const [channel, since] of union) {
       if (cursors.has(channel)) {
-        // A tab new to a live channel, with nothing of it yet: it gets the channel's last message.
+        // A tab whose data of a live channel ends elsewhere than the wire's (none yet, or a
+        // stale cursor after it lost track): it gets the channel's last message.
         const m = last.get(channel)
-        if (m && asked?.ch.has(channel) && asked.ch.get(channel) === null) emit('last', { channel, m })
+        if (m && asked?.ch.has(channel) && asked.ch.get(channel) !== cursors.get(channel)) emit('last', { channel, m })
         continue
       }
       cursors.set(channel, options.cursor(channel) ?? since ?? undefined)

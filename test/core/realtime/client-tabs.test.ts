@@ -275,10 +275,42 @@ describe('createRealtime across tabs', () => {
     bx.onReset((r) => void resets.push(r.reason))
     b.page.emit('leave')
     for (let i = 1; i <= 2500; i++) server.emit('x', i)
+    // The leader relays in a later task: b is away when it does.
+    await new Promise((resolve) => setTimeout(resolve, 50))
     b.page.emit('return')
     await expect.poll(() => resets, poll).toEqual(['gap'])
     expect(bx.getSnapshot().reset).toMatchObject({ channel: 'x', reason: 'gap' })
     server.emit('x', 2501)
-    await expect.poll(() => bx.values().at(-1), poll).toBe(2501)
+    await expect.poll(() => bx.values(), poll).toEqual([2501])
+  })
+
+  it("a tab that lost track takes the channel's latest from the leader, so leading later it replays no history to the others", async () => {
+    const { server, tab } = setup()
+    const [a, b] = [tab(), tab()]
+    a.join('x')
+    const bx = b.join('x')
+    await settle(server, ['x'])
+    server.emit('x', 0)
+    await expect.poll(() => bx.values(), poll).toEqual([0])
+    b.page.emit('leave')
+    for (let i = 1; i <= 2500; i++) server.emit('x', i)
+    // The leader relays in a later task: b is away when it does.
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    b.page.emit('return')
+    // The channel stays quiet: b learns where it is from the leader's last message.
+    await expect.poll(() => [bx.getSnapshot().reset?.reason, bx.getSnapshot().data], poll).toEqual(['gap', 2500])
+    // Nothing of what it missed was delivered to it: the reset says so.
+    expect(bx.values()).toEqual([0])
+    const f = tab()
+    const fx = f.join('x')
+    await expect.poll(() => fx.getSnapshot().data, poll).toBe(2500)
+    a.client.close()
+    await expect.poll(() => server.open, poll).toBe(1)
+    await expect.poll(() => server.sockets.filter((s) => s.readyState === 1).length, poll).toBe(1)
+    server.emit('x', 2501)
+    await expect.poll(() => fx.values(), poll).toEqual([2501])
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(fx.values()).toEqual([2501])
+    expect(bx.values()).toEqual([0, 2501])
   })
 })
