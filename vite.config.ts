@@ -47,6 +47,16 @@ export default defineConfig({
         },
       },
       {
+        // tabwire/query: the bridge with a real QueryClient, MSW `http` and `ws.link`.
+        test: {
+          name: 'query',
+          environment: 'jsdom',
+          include: ['test/query/**/*.test.{ts,tsx}'],
+          setupFiles: hookSetupFiles,
+          testTimeout: hookTestTimeout,
+        },
+      },
+      {
         // The same hook suites on React 18 (the peer range is ^18 || ^19), from test/react18.
         plugins: [react18()],
         test: {

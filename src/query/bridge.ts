@@ -1,0 +1,232 @@
+import { hashKey, type Query, type QueryClient, type QueryKey } from '@tanstack/react-query'
+import type { Connection, RealtimeMessage } from '../core/connection-types'
+import { RealtimeError } from '../core/errors'
+import type { ChannelReset, RealtimeChannel } from '../core/realtime/client-types'
+import { defaultFrame, type FrameScheduler, reportListenerError, type Timers } from '../core/runtime'
+
+/** Options of {@link createQueryBridge}. Every callback is read at call time, so it may change. */
+export interface QueryBridgeOptions<T> {
+  /**
+   * The query keys a message makes stale (each one a prefix, as `invalidateQueries` takes it).
+   * Keys from every message of one frame (or `window`) are merged, so a burst refetches each
+   * key once. A throw, or anything but an array of arrays, is an error to `onError`.
+   * @defaultValue none
+   * @example { invalidate: (m) => [['todos'], ['todo', m.data.id]] }
+   */
+  invalidate?: (message: RealtimeMessage<T>) => readonly QueryKey[] | undefined | void
+  /**
+   * Writes a message into the cache in place. A fetch in flight for a query it writes is
+   * cancelled at once (before any older response can land), so the update is never
+   * overwritten by data fetched before it. A throw is an error to `onError`.
+   * @defaultValue none
+   * @example { update: (m, qc) => qc.setQueryData(['quote', m.data.symbol], m.data) }
+   */
+  update?: (message: RealtimeMessage<T>, queryClient: QueryClient) => void
+  /**
+   * What a discontinuity (a reset, a `gap`) invalidates: the keys this stream feeds.
+   * @defaultValue every key the bridge invalidated or updated so far (the last 1000)
+   * @example { keys: [['todos']] }
+   */
+  keys?: readonly QueryKey[]
+  /**
+   * Bad input: a throwing `invalidate` or `update` (`parse`; a `RealtimeError` it throws is
+   * passed on as it is), a key that is not an array (`parse`), a malformed invalidate frame
+   * (`protocol`). The stream and the cache go on.
+   * @defaultValue the global `reportError` (else `console.error`)
+   * @example { onError: (e) => log(e.kind, e.message) }
+   */
+  onError?: (error: RealtimeError) => void
+  /**
+   * How long (ms) invalidations are gathered before they go out. Without it, one frame.
+   * @defaultValue one animation frame (a 16 ms timer where there are none)
+   * @example { window: 50 }
+   */
+  window?: number
+  /**
+   * Injectable timers (the `window`, and the frame where there is no `requestAnimationFrame`).
+   * @defaultValue globalThis timers
+   */
+  timers?: Timers
+  /**
+   * Injectable frame scheduler, used when `window` is not set.
+   * @defaultValue requestAnimationFrame, else a 16 ms timer
+   */
+  scheduleFrame?: FrameScheduler
+}
+
+/** A stream the bridge can listen to: a realtime channel hold, or a connection (tabwire/core). */
+export type BridgeSource<T> = Pick<RealtimeChannel<T>, 'onMessage' | 'onReset'> | Pick<Connection<T>, 'onMessage' | 'onError'>
+
+/** Keeps a QueryClient fresh from one stream's messages. See {@link createQueryBridge}. */
+export interface QueryBridge<T> {
+  /** Takes one message: `update`, then `invalidate` (merged with the others of its frame). */
+  message(message: RealtimeMessage<T>): void
+  /** The stream lost events nobody can give again: invalidates `keys` (once per call, merged). */
+  discontinuity(): void
+  /** Invalidates `keys` (each an array) with the next flush; a bad key is an error to `onError`. */
+  invalidate(keys: readonly unknown[], raw?: unknown): void
+  /**
+   * Listens to a channel (messages, resets) or a connection (messages, `gap` errors).
+   * @returns a function that stops listening
+   */
+  attach(source: BridgeSource<T>): () => void
+  /**
+   * Sends what is gathered now and stops watching the cache once the follow-ups it owes are
+   * done; the bridge may be used again.
+   */
+  dispose(): void
+}
+
+const SEEN_MAX = 1000
+
+const globalTimers: Timers = {
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+}
+
+/**
+ * Keeps a TanStack `QueryClient` fresh from a stream's messages. Invalidations are merged
+ * per key (by `hashKey`) over one frame or `window`, and sent with `cancelRefetch: false`:
+ * a burst never cancels and restarts a fetch. A query that was fetching when its
+ * invalidation went out is invalidated again once that fetch settles, since the fetch may
+ * have started before the change (TanStack/query#8530 loses exactly that): at most one
+ * fetch in flight and one to follow, whatever the rate of changes.
+ * @param options - a getter is read at every use (hooks pass their newest options).
+ * @example
+ * const bridge = createQueryBridge(queryClient, { invalidate: (m) => [['todos']] })
+ * const off = bridge.attach(realtime.channel('todos'))
+ */
+export function createQueryBridge<T>(queryClient: QueryClient, options: QueryBridgeOptions<T> | (() => QueryBridgeOptions<T>)): QueryBridge<T> {
+  const read = typeof options === 'function' ? options : () => options
+  const pending = new Map<string, QueryKey>()
+  const seen = new Map<string, QueryKey>()
+  // Queries that were fetching when invalidated: invalidated again when that fetch settles.
+  const again = new Map<string, Query>()
+  let captured: Set<Query> | undefined
+  let cancelFlush: (() => void) | undefined
+  let unwatch: (() => void) | undefined
+  let stopping = false
+
+  const fail = (error: RealtimeError) => {
+    const onError = read().onError
+    try {
+      onError ? onError(error) : reportListenerError(error)
+    } catch (thrown) {
+      reportListenerError(thrown)
+    }
+  }
+  const remember = (hash: string, key: QueryKey) => {
+    seen.delete(hash)
+    seen.set(hash, key)
+    if (seen.size > SEEN_MAX) seen.delete(seen.keys().next().value!)
+  }
+
+  const refetch = (queryKey: QueryKey, exact: boolean) => {
+    for (const query of queryClient.getQueryCache().findAll({ queryKey, exact })) {
+      if (query.state.fetchStatus !== 'idle') again.set(query.queryHash, query)
+    }
+    void queryClient.invalidateQueries({ queryKey, exact }, { cancelRefetch: false })
+  }
+
+  const stop = () => {
+    unwatch?.()
+    unwatch = undefined
+  }
+  const watch = () => {
+    stopping = false
+    unwatch ??= queryClient.getQueryCache().subscribe((event) => {
+      if (event.type === 'removed') return void again.delete(event.query.queryHash)
+      if (event.type !== 'updated') return
+      const { query, action } = event
+      if (captured && action.type === 'success' && action.manual) captured.add(query)
+      if (again.get(query.queryHash) === query && query.state.fetchStatus === 'idle') {
+        again.delete(query.queryHash)
+        refetch(query.queryKey, true)
+      }
+      if (stopping && again.size === 0) stop()
+    })
+  }
+
+  const flush = () => {
+    cancelFlush?.()
+    cancelFlush = undefined
+    const keys = [...pending.values()]
+    pending.clear()
+    for (const key of keys) refetch(key, false)
+  }
+
+  const schedule = () => {
+    if (cancelFlush) return
+    const { window, timers = globalTimers, scheduleFrame } = read()
+    if (window !== undefined) {
+      const handle = timers.setTimeout(flush, window)
+      cancelFlush = () => timers.clearTimeout(handle)
+    } else cancelFlush = (scheduleFrame ?? defaultFrame(timers))(flush)
+  }
+
+  const bridge: QueryBridge<T> = {
+    invalidate(keys, raw) {
+      watch()
+      for (const key of keys) {
+        if (!Array.isArray(key)) {
+          fail(new RealtimeError('parse', `a query key must be an array, got ${JSON.stringify(key) ?? typeof key}`, { raw }))
+          continue
+        }
+        const hash = hashKey(key)
+        pending.set(hash, key)
+        remember(hash, key)
+      }
+      if (pending.size) schedule()
+    },
+    message(message) {
+      const { update, invalidate } = read()
+      const details = { raw: message.raw, id: message.id }
+      if (update) {
+        watch()
+        captured = new Set()
+        try {
+          update(message, queryClient)
+        } catch (thrown) {
+          fail(new RealtimeError('parse', `update threw on a '${message.event}' message: ${thrown}`, { ...details, cause: thrown }))
+        }
+        const written = captured
+        captured = undefined
+        for (const query of written) {
+          remember(query.queryHash, query.queryKey)
+          // Reverting a cancelled fetch restores the state of the manual write, so the older
+          // response never lands (cancelQueries reverts synchronously, before it can).
+          if (query.state.fetchStatus !== 'idle') void queryClient.cancelQueries({ queryKey: query.queryKey, exact: true })
+        }
+      }
+      if (!invalidate) return
+      let keys: readonly QueryKey[] | undefined | void
+      try {
+        keys = invalidate(message)
+      } catch (thrown) {
+        if (thrown instanceof RealtimeError) return fail(thrown)
+        return fail(new RealtimeError('parse', `invalidate threw on a '${message.event}' message: ${thrown}`, { ...details, cause: thrown }))
+      }
+      if (keys === undefined) return
+      if (!Array.isArray(keys)) return fail(new RealtimeError('parse', 'invalidate must return an array of query keys', details))
+      bridge.invalidate(keys, message.raw)
+    },
+    discontinuity() {
+      bridge.invalidate(read().keys ?? [...seen.values()])
+    },
+    attach(source) {
+      const offs = [source.onMessage((m) => bridge.message(m))]
+      // A channel tells a gap as a reset (and the connection's gap error as well): listen to
+      // resets only, so one discontinuity is one invalidation.
+      if ('onReset' in source) offs.push(source.onReset((_: ChannelReset) => bridge.discontinuity()))
+      else offs.push(source.onError((error) => error.kind === 'gap' && bridge.discontinuity()))
+      return () => offs.forEach((off) => off())
+    },
+    dispose() {
+      flush()
+      // Follow-ups still owed (fetches in flight) are kept; the watch ends after the last.
+      stopping = true
+      if (again.size === 0) stop()
+    },
+  }
+  return bridge
+}
