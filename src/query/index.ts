@@ -1,0 +1,10 @@
+export { type BridgeSource, createQueryBridge, type QueryBridge, type QueryBridgeOptions } from './bridge'
+export { type InvalidateFrame, invalidateFrameKeys } from './frames'
+export {
+  type QueryBridgeHandlers,
+  RealtimeQueryBridge,
+  type RealtimeQueryBridgeProps,
+  useQueryBridge,
+  type UseQueryBridgeOptions,
+  useRealtimeQueryBridge,
+} from './use-query-bridge'
