@@ -12,6 +12,16 @@ export default defineConfig({
   // chunks get it back as a banner.
   outputOptions: {
     banner: (chunk) => (chunk.isEntry && (chunk.name === 'index' || chunk.name === 'query') ? "'use client';" : ''),
+    // tabwire/query shares two core modules (errors, runtime) with the other entries: left to
+    // itself, the bundler gives them a chunk of their own, which costs useEventSource an
+    // import. This keeps the chunk the main and core entries share as it was: every core
+    // module, except what the server shares (protocol) and what only the React entry uses
+    // (options-cell).
+    codeSplitting: {
+      includeDependenciesRecursively: false,
+      // Source modules only (`x.ts`): the declaration build goes through the same bundler.
+      groups: [{ name: 'core', test: /[\\/]src[\\/]core[\\/](?!realtime[\\/]protocol\.ts$|options-cell\.ts$)(?:[\w-]+[\\/])*[\w-]+\.ts$/ }],
+    },
   },
   inputOptions: {
     onLog(level, log, handler) {
