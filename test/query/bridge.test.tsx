@@ -47,7 +47,7 @@ function mount(client: RealtimeClient, ep: ReturnType<typeof endpoint>, options:
 const settled = (t: ReturnType<typeof mount>, ep: ReturnType<typeof endpoint>) => {
   expect(t.frames.pending).toBe(0)
   expect(t.queryClient.isFetching()).toBe(0)
-  expect(ep.state.settled).toBe(ep.state.requests)
+  expect(ep.state.settled).toBe(ep.state.calls)
 }
 
 describe('useQueryBridge over useRealtime', () => {
@@ -66,7 +66,7 @@ describe('useQueryBridge over useRealtime', () => {
     await waitFor(() => expect(t.seen.data).toEqual({ v: 2 }))
 
     settled(t, ep)
-    expect(ep.state).toEqual({ requests: 2, aborted: 0, settled: 2 })
+    expect(ep.state).toEqual({ requests: 2, aborted: 0, calls: 2, settled: 2 })
     // One call per distinct key: ['todos'], and ['todo', 0..2] (no query: nothing fetched).
     expect(t.invalidations.mock.calls.map(([filters]) => filters?.queryKey)).toEqual([['todos'], ['todo', 1], ['todo', 2], ['todo', 0]])
   })
@@ -90,7 +90,7 @@ describe('useQueryBridge over useRealtime', () => {
     await waitFor(() => expect(t.seen.data).toEqual({ v: 3 }))
 
     settled(t, ep)
-    expect(ep.state).toEqual({ requests: 3, aborted: 0, settled: 3 })
+    expect(ep.state).toEqual({ requests: 3, aborted: 0, calls: 3, settled: 3 })
   })
 
   it('an invalidation during the first fetch is not lost: that fetch may predate the change, so one more follows', async () => {
@@ -109,7 +109,7 @@ describe('useQueryBridge over useRealtime', () => {
     await waitFor(() => expect(t.seen.data).toEqual({ v: 2 }))
 
     settled(t, ep)
-    expect(ep.state).toEqual({ requests: 2, aborted: 0, settled: 2 })
+    expect(ep.state).toEqual({ requests: 2, aborted: 0, calls: 2, settled: 2 })
   })
 
   it('a reset of the channel invalidates its keys once; a resume that worked refetches nothing', async () => {
@@ -184,7 +184,7 @@ describe('useQueryBridge over useRealtime', () => {
 
     expect(t.queryClient.getQueryData(['todos'])).toEqual({ v: 'live 7' })
     expect(t.queryClient.getQueryState(['todos'])).toMatchObject({ fetchStatus: 'idle', status: 'success', isInvalidated: false })
-    expect(ep.state).toEqual({ requests: 2, aborted: 1, settled: 2 })
+    expect(ep.state).toEqual({ requests: 2, aborted: 1, calls: 2, settled: 2 })
     settled(t, ep)
   })
 

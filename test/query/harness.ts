@@ -40,14 +40,14 @@ let counter = 0
 
 /**
  * An endpoint at a fresh url answering `{ v }`, `v` the request's number (1, 2…). `hold()`
- * makes the requests from then on wait until `release()`; `requests` counts them, `settled`
- * counts the queryFn calls that returned or threw.
+ * makes the requests from then on wait until `release()`; `requests` counts them (`aborted`:
+ * those the client gave up), `calls` the queryFn calls, `settled` those that returned or threw.
  */
 export function endpoint(name: string) {
   const url = `http://localhost/api/${name}/${++counter}`
   const gates: (() => void)[] = []
   let holding = false
-  const state = { requests: 0, aborted: 0, settled: 0 }
+  const state = { requests: 0, aborted: 0, calls: 0, settled: 0 }
   server.use(
     http.get(url, async ({ request }) => {
       const v = ++state.requests
@@ -71,6 +71,7 @@ export function endpoint(name: string) {
     },
     /** A queryFn for this endpoint, passing the query's signal on (so a cancel aborts the request). */
     queryFn: async ({ signal }: { signal: AbortSignal }): Promise<{ v: number | string }> => {
+      state.calls++
       try {
         const response = await fetch(url, { signal })
         return (await response.json()) as { v: number }
