@@ -63,8 +63,11 @@ export interface QueryBridge<T> {
   message(message: RealtimeMessage<T>): void
   /** The stream lost events nobody can give again: invalidates `keys` (once per call, merged). */
   discontinuity(): void
-  /** Invalidates `keys` (each an array) with the next flush; a bad key is an error to `onError`. */
-  invalidate(keys: readonly unknown[], raw?: unknown): void
+  /**
+   * Invalidates `keys` (each an array) with the next flush; a bad key is an error to
+   * `onError`, naming `from` (the message the keys came from) when given.
+   */
+  invalidate(keys: readonly unknown[], from?: Pick<RealtimeMessage<unknown>, 'raw' | 'id'>): void
   /**
    * Listens to a channel (messages, resets) or a connection (messages, `gap` errors).
    * @returns a function that stops listening
@@ -165,11 +168,11 @@ export function createQueryBridge<T>(queryClient: QueryClient, options: QueryBri
   }
 
   const bridge: QueryBridge<T> = {
-    invalidate(keys, raw) {
+    invalidate(keys, from) {
       watch()
       for (const key of keys) {
         if (!Array.isArray(key)) {
-          fail(new RealtimeError('parse', `a query key must be an array, got ${JSON.stringify(key) ?? typeof key}`, { raw }))
+          fail(new RealtimeError('parse', `a query key must be an array, got ${JSON.stringify(key) ?? typeof key}`, { raw: from?.raw, id: from?.id }))
           continue
         }
         const hash = hashKey(key)
@@ -208,7 +211,7 @@ export function createQueryBridge<T>(queryClient: QueryClient, options: QueryBri
       }
       if (keys === undefined) return
       if (!Array.isArray(keys)) return fail(new RealtimeError('parse', 'invalidate must return an array of query keys', details))
-      bridge.invalidate(keys, message.raw)
+      bridge.invalidate(keys, details)
     },
     discontinuity() {
       bridge.invalidate(read().keys ?? [...seen.values()])

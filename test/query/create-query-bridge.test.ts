@@ -121,8 +121,8 @@ describe('createQueryBridge', () => {
     t.frames.run()
     expect(errors.map((e) => [e.kind, e.message, e.id])).toEqual([
       ['parse', 'invalidate must return an array of query keys', '1'],
-      ['parse', 'a query key must be an array, got 7', undefined],
-      ['parse', 'a query key must be an array, got null', undefined],
+      ['parse', 'a query key must be an array, got 7', '2'],
+      ['parse', 'a query key must be an array, got null', '2'],
     ])
     expect(t.keys()).toEqual([['ok']])
   })
