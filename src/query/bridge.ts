@@ -82,6 +82,14 @@ export interface QueryBridge<T> {
 
 const SEEN_MAX = 1000
 
+const show = (value: unknown) => {
+  try {
+    return JSON.stringify(value) ?? String(value)
+  } catch {
+    return Array.isArray(value) ? 'an array that is not JSON' : typeof value
+  }
+}
+
 const globalTimers: Timers = {
   setTimeout: (callback, ms) => setTimeout(callback, ms),
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
@@ -171,13 +179,17 @@ export function createQueryBridge<T>(queryClient: QueryClient, options: QueryBri
     invalidate(keys, from) {
       watch()
       for (const key of keys) {
-        if (!Array.isArray(key)) {
-          fail(new RealtimeError('parse', `a query key must be an array, got ${JSON.stringify(key) ?? typeof key}`, { raw: from?.raw, id: from?.id }))
+        // hashKey is JSON.stringify: a BigInt or a cycle in a key throws there.
+        let hash: string | undefined
+        try {
+          hash = Array.isArray(key) ? hashKey(key) : undefined
+        } catch {}
+        if (hash === undefined) {
+          fail(new RealtimeError('parse', `a query key must be an array of JSON values, got ${show(key)}`, { raw: from?.raw, id: from?.id }))
           continue
         }
-        const hash = hashKey(key)
-        pending.set(hash, key)
-        remember(hash, key)
+        pending.set(hash, key as QueryKey)
+        remember(hash, key as QueryKey)
       }
       if (pending.size) schedule()
     },
@@ -186,14 +198,15 @@ export function createQueryBridge<T>(queryClient: QueryClient, options: QueryBri
       const details = { raw: message.raw, id: message.id }
       if (update) {
         watch()
-        captured = new Set()
+        // An update that feeds the bridge again (re-entrant) keeps the outer one's writes.
+        const outer = captured
+        const written = (captured = new Set())
         try {
           update(message, queryClient)
         } catch (thrown) {
           fail(new RealtimeError('parse', `update threw on a '${message.event}' message: ${thrown}`, { ...details, cause: thrown }))
         }
-        const written = captured
-        captured = undefined
+        captured = outer
         for (const query of written) {
           remember(query.queryHash, query.queryKey)
           // Reverting a cancelled fetch restores the state of the manual write, so the older

@@ -107,7 +107,7 @@ describe('createQueryBridge', () => {
     expect(t.keys()).toHaveLength(3)
   })
 
-  it('an invalidate that returns no array, or keys that are not arrays, is a parse error; the good keys still go', () => {
+  it('an invalidate that returns no array, or keys that are not arrays of JSON values, is a parse error; the good keys still go', () => {
     const t = setup()
     const errors: RealtimeError[] = []
     const bridge = createQueryBridge<unknown>(t.queryClient, {
@@ -116,13 +116,17 @@ describe('createQueryBridge', () => {
       scheduleFrame: t.frames.schedule,
     })
     bridge.message(message('todos', '1'))
-    bridge.message(message([['ok'], 7, null], '2'))
+    const cyclic: unknown[] = ['cycle']
+    cyclic.push(cyclic)
+    bridge.message({ ...message(null, '2'), data: [['ok'], 7, null, [1n], cyclic] })
     bridge.message(message(undefined, '3'))
     t.frames.run()
     expect(errors.map((e) => [e.kind, e.message, e.id])).toEqual([
       ['parse', 'invalidate must return an array of query keys', '1'],
-      ['parse', 'a query key must be an array, got 7', '2'],
-      ['parse', 'a query key must be an array, got null', '2'],
+      ['parse', 'a query key must be an array of JSON values, got 7', '2'],
+      ['parse', 'a query key must be an array of JSON values, got null', '2'],
+      ['parse', 'a query key must be an array of JSON values, got an array that is not JSON', '2'],
+      ['parse', 'a query key must be an array of JSON values, got an array that is not JSON', '2'],
     ])
     expect(t.keys()).toEqual([['ok']])
   })
