@@ -3,6 +3,7 @@ import type { Connection, RealtimeMessage } from '../core/connection-types'
 import { RealtimeError } from '../core/errors'
 import type { ChannelReset, RealtimeChannel } from '../core/realtime/client-types'
 import { defaultFrame, type FrameScheduler, reportListenerError, type Timers } from '../core/runtime'
+import { createTabRefetch, type QueryTabsOptions } from './tabs'
 
 /** Options of {@link createQueryBridge}. Every callback is read at call time, so it may change. */
 export interface QueryBridgeOptions<T> {
@@ -43,7 +44,19 @@ export interface QueryBridgeOptions<T> {
    */
   window?: number
   /**
-   * Injectable timers (the `window`, and the frame where there is no `requestAnimationFrame`).
+   * `'tabs'`: one refetch per browser. For each key, the tab that gets its Web Lock (without
+   * waiting) refetches and posts the data over a BroadcastChannel; the other tabs' bridges
+   * set it (a result counts only if its fetch started after the tab heard of the change).
+   * A waiting tab fetches itself if the fetching tab dies, or after `timeout`. Where locks or
+   * BroadcastChannel are missing, each tab refetches itself. Data must be structured-cloneable.
+   * @defaultValue false (each tab refetches itself)
+   * @example { share: 'tabs' }
+   * @example { share: { namespace: 'shop', timeout: 5000 } }
+   */
+  share?: false | 'tabs' | QueryTabsOptions
+  /**
+   * Injectable timers (the `window`, the frame where there is no `requestAnimationFrame`,
+   * and the wait for another tab's result).
    * @defaultValue globalThis timers
    */
   timers?: Timers
@@ -109,7 +122,8 @@ const globalTimers: Timers = {
  */
 export function createQueryBridge<T>(queryClient: QueryClient, options: QueryBridgeOptions<T> | (() => QueryBridgeOptions<T>)): QueryBridge<T> {
   const read = typeof options === 'function' ? options : () => options
-  const pending = new Map<string, QueryKey>()
+  // Per key hash: the key, and when this tab last heard it changed (results must be newer).
+  const pending = new Map<string, { key: QueryKey; since: number }>()
   const seen = new Map<string, QueryKey>()
   // Queries that were fetching when invalidated: invalidated again when that fetch settles.
   const again = new Map<string, Query>()
@@ -117,6 +131,12 @@ export function createQueryBridge<T>(queryClient: QueryClient, options: QueryBri
   let cancelFlush: (() => void) | undefined
   let unwatch: (() => void) | undefined
   let stopping = false
+  let tabs: ReturnType<typeof createTabRefetch> | null | undefined
+  /** When this tab heard of a change: on the clock every tab shares (see `share.now`). */
+  const clock = () => {
+    const { share } = read()
+    return (typeof share === 'object' && share.now ? share.now : Date.now)()
+  }
 
   const fail = (error: RealtimeError) => {
     const onError = read().onError
@@ -139,9 +159,23 @@ export function createQueryBridge<T>(queryClient: QueryClient, options: QueryBri
     void queryClient.invalidateQueries({ queryKey, exact }, { cancelRefetch: false })
   }
 
+  const settled = (queryKey: QueryKey) =>
+    new Promise<void>((resolve) => {
+      const cache = queryClient.getQueryCache()
+      const check = () => {
+        if (cache.findAll({ queryKey }).some((q) => q.state.fetchStatus !== 'idle' || again.has(q.queryHash))) return
+        off()
+        resolve()
+      }
+      const off = cache.subscribe(check)
+      check()
+    })
+
   const stop = () => {
     unwatch?.()
     unwatch = undefined
+    tabs?.close()
+    tabs = undefined
   }
   const watch = () => {
     stopping = false
@@ -161,9 +195,10 @@ export function createQueryBridge<T>(queryClient: QueryClient, options: QueryBri
   const flush = () => {
     cancelFlush?.()
     cancelFlush = undefined
-    const keys = [...pending.values()]
+    const keys = [...pending]
     pending.clear()
-    for (const key of keys) refetch(key, false)
+    const { share } = read()
+    for (const [hash, { key, since }] of keys) tabs && share ? tabs.refetch(key, hash, since) : refetch(key, false)
   }
 
   const schedule = () => {
@@ -178,6 +213,10 @@ export function createQueryBridge<T>(queryClient: QueryClient, options: QueryBri
   const bridge: QueryBridge<T> = {
     invalidate(keys, from) {
       watch()
+      // Listening from the moment this tab hears of a change: a result another tab posts
+      // before this one flushes is one this tab can take.
+      const { share, timers = globalTimers } = read()
+      if (share && tabs === undefined) tabs = createTabRefetch(queryClient, share === 'tabs' ? {} : share, timers, { refetch, settled }) ?? null
       for (const key of keys) {
         // hashKey is JSON.stringify: a BigInt or a cycle in a key throws there.
         let hash: string | undefined
@@ -188,7 +227,7 @@ export function createQueryBridge<T>(queryClient: QueryClient, options: QueryBri
           fail(new RealtimeError('parse', `a query key must be an array of JSON values, got ${show(key)}`, { raw: from?.raw, id: from?.id }))
           continue
         }
-        pending.set(hash, key as QueryKey)
+        pending.set(hash, { key: key as QueryKey, since: clock() })
         remember(hash, key as QueryKey)
       }
       if (pending.size) schedule()

@@ -1,5 +1,6 @@
 export { type BridgeSource, createQueryBridge, type QueryBridge, type QueryBridgeOptions } from './bridge'
 export { type InvalidateFrame, invalidateFrameKeys } from './frames'
+export type { QueryTabsOptions } from './tabs'
 export {
   type QueryBridgeHandlers,
   RealtimeQueryBridge,

@@ -1,0 +1,173 @@
+import { hashKey, partialMatchKey, type QueryClient, type QueryKey } from '@tanstack/react-query'
+import type { Timers } from '../core/runtime'
+import type { TabChannel } from '../core/tabs/types'
+
+/** Bumped when the frames tabs exchange change: tabs of two versions never misread each other. */
+export const QUERY_TABS_PROTOCOL = 1
+
+/** How tabs share refetches (the bridge's `share` option). */
+export interface QueryTabsOptions {
+  /**
+   * Prefix of lock and channel names: tabs share refetches only within one namespace.
+   * @defaultValue 'tabwire'
+   * @example { namespace: 'shop' }
+   */
+  namespace?: string
+  /**
+   * How long (ms) a tab waits for the fetching tab's result before it fetches itself. A
+   * fetching tab that closes or crashes lets go of its lock, and the others fetch at once.
+   * @defaultValue 10000
+   */
+  timeout?: number
+  /** @defaultValue navigator.locks */
+  locks?: Pick<LockManager, 'request'>
+  /** @defaultValue (name) => new BroadcastChannel(name) */
+  channel?: (name: string) => TabChannel
+  /** The clock every tab reads alike (results say when their fetch started). @defaultValue Date.now */
+  now?: () => number
+}
+
+/** What the fetching tab posts: the data of each query the key matched, fetched after `started`. */
+interface Result {
+  v: typeof QUERY_TABS_PROTOCOL
+  type: 'result'
+  hash: string
+  started: number
+  entries: [queryHash: string, queryKey: QueryKey, data: unknown, updatedAt: number][]
+}
+
+/** A result from another tab, checked: anything else is ignored (another version, a forged post). */
+function readResult(data: unknown): Result | undefined {
+  const r = data as Partial<Result> | null
+  if (typeof r !== 'object' || r === null || r.v !== QUERY_TABS_PROTOCOL || r.type !== 'result') return
+  if (typeof r.hash !== 'string' || typeof r.started !== 'number' || !Array.isArray(r.entries)) return
+  const fine = r.entries.every(
+    (e) => Array.isArray(e) && e.length === 4 && typeof e[0] === 'string' && Array.isArray(e[1]) && e[3] !== undefined && typeof e[3] === 'number' && e[2] !== undefined,
+  )
+  return fine ? (r as Result) : undefined
+}
+
+/** What the tab-sharing layer needs from the bridge. */
+export interface LocalRefetch {
+  /** Invalidates the key here (refetching what is active, again after a fetch in flight). */
+  refetch(queryKey: QueryKey, exact: boolean): void
+  /** Resolves when no query the key matches is fetching here, nor owes a follow-up fetch. */
+  settled(queryKey: QueryKey): Promise<void>
+}
+
+const RECENT_MAX = 100
+
+/**
+ * One refetch per browser: for a key, the tab that gets its Web Lock (without waiting)
+ * refetches and posts the fresh data on a BroadcastChannel; the others set it. A result
+ * counts for a tab only if its fetch started after that tab learned of the change
+ * (`since`, on the clock all tabs share), so no tab takes data older than what it was told.
+ * A tab waiting for a result fetches itself when the fetching tab lets go of the lock
+ * without one that fits (it died, or fetched too early for this tab), or after `timeout`.
+ * Returns undefined where locks or BroadcastChannel are missing (each tab refetches itself).
+ */
+export function createTabRefetch(queryClient: QueryClient, options: QueryTabsOptions, timers: Timers, local: LocalRefetch) {
+  const locks = options.locks ?? (globalThis.navigator as Navigator | undefined)?.locks
+  const open = options.channel ?? (typeof BroadcastChannel === 'function' ? (name: string) => new BroadcastChannel(name) : undefined)
+  if (!locks || !open) return undefined
+  const { namespace = 'tabwire', timeout = 10_000, now = Date.now } = options
+  const prefix = `${namespace}:query:${QUERY_TABS_PROTOCOL}`
+  const channel = open(prefix)
+  const recent = new Map<string, Result>()
+  const waiters = new Set<(result: Result) => void>()
+
+  channel.onmessage = (event) => {
+    const result = readResult(event.data)
+    if (!result) return
+    recent.delete(result.hash)
+    recent.set(result.hash, result)
+    if (recent.size > RECENT_MAX) recent.delete(recent.keys().next().value!)
+    for (const waiter of [...waiters]) waiter(result)
+  }
+
+  /** Sets another tab's data on the queries here it covers; refetches here those it does not. */
+  const apply = (queryKey: QueryKey, result: Result) => {
+    const covered = new Set<string>()
+    for (const [queryHash, key, data, updatedAt] of result.entries) {
+      const query = queryClient.getQueryCache().get(queryHash)
+      if (!query || hashKey(key) !== queryHash || !partialMatchKey(key, queryKey)) continue
+      covered.add(queryHash)
+      queryClient.setQueryData(key, data, { updatedAt })
+      // An older fetch of this tab must not land over it (the revert restores this write).
+      if (query.state.fetchStatus !== 'idle') void queryClient.cancelQueries({ queryKey: key, exact: true })
+    }
+    for (const query of queryClient.getQueryCache().findAll({ queryKey })) {
+      if (!covered.has(query.queryHash)) local.refetch(query.queryKey, true)
+    }
+  }
+
+  const fetchAndPost = async (queryKey: QueryKey, hash: string) => {
+    const started = now()
+    local.refetch(queryKey, false)
+    await local.settled(queryKey)
+    const entries: Result['entries'] = []
+    for (const query of queryClient.getQueryCache().findAll({ queryKey })) {
+      const { status, data, dataUpdatedAt } = query.state
+      if (status === 'success' && data !== undefined && dataUpdatedAt >= started) entries.push([query.queryHash, query.queryKey, data, dataUpdatedAt])
+    }
+    try {
+      channel.postMessage({ v: QUERY_TABS_PROTOCOL, type: 'result', hash, started, entries } satisfies Result)
+    } catch {
+      // Data the channel cannot clone: the others find the lock free with no result, and fetch.
+    }
+  }
+
+  return {
+    /** Refetches `queryKey` once for the browser, with data fetched after `since`. */
+    refetch(queryKey: QueryKey, hash: string, since: number) {
+      const fits = (result: Result) => result.hash === hash && result.started >= since
+      const known = recent.get(hash)
+      if (known && fits(known)) return apply(queryKey, known)
+      const name = `${prefix}:${hash}`
+      const controller = new AbortController()
+      let done = false
+      // `abort` false once this tab holds the lock (the signal is the queued request's).
+      const finish = (abort = true) => {
+        done = true
+        waiters.delete(waiter)
+        timers.clearTimeout(timer)
+        if (abort) controller.abort()
+      }
+      const waiter = (result: Result) => {
+        if (!done && fits(result)) finish(), apply(queryKey, result)
+      }
+      const fallback = () => {
+        if (!done) finish(), local.refetch(queryKey, false)
+      }
+      waiters.add(waiter)
+      const timer = timers.setTimeout(fallback, timeout)
+      locks
+        .request(name, { ifAvailable: true }, async (lock) => {
+          if (done) return
+          if (lock) {
+            finish()
+            // The result may have come in while the lock was being granted.
+            const late = recent.get(hash)
+            return late && fits(late) ? apply(queryKey, late) : fetchAndPost(queryKey, hash)
+          }
+          // Another tab fetches this key: its result comes through `waiter`. If it lets go
+          // of the lock first without one that fits, this tab fetches (and posts) itself.
+          void locks
+            .request(name, { signal: controller.signal }, async () => {
+              if (done) return
+              finish(false)
+              const late = recent.get(hash)
+              if (late && fits(late)) return apply(queryKey, late)
+              await fetchAndPost(queryKey, hash)
+            })
+            .catch(() => {})
+        })
+        .catch(fallback)
+    },
+    close() {
+      waiters.clear()
+      channel.onmessage = null
+      channel.close()
+    },
+  }
+}

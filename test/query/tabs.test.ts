@@ -1,0 +1,194 @@
+/**
+ * One refetch per browser: two QueryClients in one jsdom are two tabs. They meet only
+ * through the lock manager (grants in a later task, as a browser's) and BroadcastChannel of
+ * test/setup/browser-tabs.ts, as real tabs do. Queries are active (a QueryObserver each) and
+ * fetch an MSW endpoint that counts requests.
+ */
+import { hashKey, QueryClient, QueryObserver } from '@tanstack/react-query'
+import { waitFor } from '@testing-library/react'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { RealtimeMessage } from '../../src/core/connection-types'
+import type { TabChannel } from '../../src/core/tabs/types'
+import { createQueryBridge, type QueryBridgeOptions } from '../../src/query/index'
+import { QUERY_TABS_PROTOCOL } from '../../src/query/tabs'
+import { endpoint, manualFrames, setupQueryHarness } from './harness'
+
+setupQueryHarness()
+
+const message = (id: string): RealtimeMessage<null> => ({ data: null, event: 'message', id, raw: 'null' })
+const offs: (() => void)[] = []
+afterEach(() => {
+  for (const off of offs.splice(0)) off()
+})
+
+let namespaces = 0
+
+/** A tab: its QueryClient with ['todos'] active, and a bridge sharing refetches with the others. */
+function tab(ep: ReturnType<typeof endpoint>, share: QueryBridgeOptions<null>['share']) {
+  const queryClient = new QueryClient({ defaultOptions: { queries: { staleTime: Infinity, gcTime: Infinity, retry: false } } })
+  const observer = new QueryObserver(queryClient, { queryKey: ['todos'], queryFn: ep.queryFn })
+  const data: unknown[] = []
+  const frames = manualFrames()
+  const unsubscribe = observer.subscribe((result) => data.push(result.data))
+  const bridge = createQueryBridge<null>(queryClient, { invalidate: () => [['todos']], scheduleFrame: frames.schedule, share })
+  offs.push(() => {
+    unsubscribe()
+    bridge.dispose()
+    queryClient.clear()
+  })
+  return { queryClient, bridge, frames, latest: () => queryClient.getQueryData(['todos']) }
+}
+
+describe("share: 'tabs' (one refetch per browser)", () => {
+  it('two tabs told of one change: one request, both get its data', async () => {
+    const ep = endpoint('todos')
+    const share = { namespace: `ns${++namespaces}` }
+    const [a, b] = [tab(ep, share), tab(ep, share)]
+    await waitFor(() => expect([a.latest(), b.latest()]).toEqual([{ v: 1 }, { v: 2 }]))
+    expect(ep.state.requests).toBe(2)
+
+    a.bridge.message(message('e1'))
+    b.bridge.message(message('e1'))
+    a.frames.run()
+    b.frames.run()
+    await waitFor(() => expect([a.latest(), b.latest()]).toEqual([{ v: 3 }, { v: 3 }]))
+    await waitFor(() => expect(a.queryClient.isFetching() + b.queryClient.isFetching()).toBe(0))
+    expect(ep.state.requests).toBe(3)
+  })
+
+  it('a tab that flushes after the fetching tab finished takes its result from memory: still one request', async () => {
+    const ep = endpoint('todos')
+    const namespace = `ns${++namespaces}`
+    const posts = { received: 0 }
+    // b's channel, counting what reaches it.
+    const counted = (name: string): TabChannel => {
+      const inner = new BroadcastChannel(name)
+      return {
+        postMessage: (m) => inner.postMessage(m),
+        close: () => inner.close(),
+        set onmessage(handler: ((event: MessageEvent) => void) | null) {
+          inner.onmessage = handler && ((event) => (posts.received++, handler(event)))
+        },
+        get onmessage() {
+          return inner.onmessage
+        },
+      }
+    }
+    const [a, b] = [tab(ep, { namespace }), tab(ep, { namespace, channel: counted })]
+    await waitFor(() => expect(ep.state.settled).toBe(2))
+    a.bridge.message(message('e1'))
+    b.bridge.message(message('e1'))
+    a.frames.run()
+    await waitFor(() => expect(a.latest()).toEqual({ v: 3 }))
+    // a's result reached b (its fetch started after b heard of the change).
+    await waitFor(() => expect(posts.received).toBe(1))
+    b.frames.run()
+    await waitFor(() => expect(b.latest()).toEqual({ v: 3 }))
+    expect(ep.state.requests).toBe(3)
+    expect(b.queryClient.isFetching()).toBe(0)
+  })
+
+  it('a result whose fetch started before this tab heard of the change is not taken: it fetches itself', async () => {
+    const ep = endpoint('todos')
+    const share = { namespace: `ns${++namespaces}` }
+    const [a, b] = [tab(ep, share), tab(ep, share)]
+    await waitFor(() => expect(ep.state.settled).toBe(2))
+    a.bridge.message(message('e1'))
+    a.frames.run()
+    await waitFor(() => expect(a.latest()).toEqual({ v: 3 }))
+    b.bridge.message(message('e2'))
+    b.frames.run()
+    await waitFor(() => expect(b.latest()).toEqual({ v: 4 }))
+    expect(ep.state.requests).toBe(4)
+  })
+
+  it('the fetching tab dies (lets go of its lock with no result): the waiting tab fetches itself', async () => {
+    const ep = endpoint('todos')
+    const share = { namespace: `ns${++namespaces}` }
+    const b = tab(ep, share)
+    await waitFor(() => expect(b.latest()).toEqual({ v: 1 }))
+    // A "tab" that took the key's lock and will die before it posts anything.
+    let die!: () => void
+    const held = new Promise<void>((resolve) => (die = resolve))
+    const taken = new Promise<void>((granted) => {
+      void navigator.locks.request(`${share.namespace}:query:${QUERY_TABS_PROTOCOL}:${hashKey(['todos'])}`, () => (granted(), held))
+    })
+    await taken
+    b.bridge.message(message('e1'))
+    b.frames.run()
+    // b waits for a result, not fetching meanwhile (a fetch here would start at once).
+    await new Promise((resolve) => setTimeout(resolve, 0))
+    expect(b.queryClient.isFetching()).toBe(0)
+    die()
+    await waitFor(() => expect(b.latest()).toEqual({ v: 2 }))
+    expect(ep.state.requests).toBe(2)
+  })
+
+  it("after `timeout` without a result, a waiting tab fetches itself", async () => {
+    const ep = endpoint('todos')
+    const pending: (() => void)[] = []
+    const timers = { setTimeout: (callback: () => void) => pending.push(callback), clearTimeout: () => {} }
+    const share = { namespace: `ns${++namespaces}`, timeout: 1234 }
+    const b = tab(ep, share)
+    await waitFor(() => expect(b.latest()).toEqual({ v: 1 }))
+    let release!: () => void
+    await new Promise<void>((granted) => {
+      void navigator.locks.request(`${share.namespace}:query:${QUERY_TABS_PROTOCOL}:${hashKey(['todos'])}`, () => (granted(), new Promise<void>((r) => (release = r))))
+    })
+    const bridge = createQueryBridge<null>(b.queryClient, { invalidate: () => [['todos']], scheduleFrame: b.frames.schedule, share, timers })
+    offs.push(() => (release(), bridge.dispose()))
+    bridge.message(message('e1'))
+    b.frames.run()
+    await waitFor(() => expect(pending).toHaveLength(1))
+    expect(ep.state.requests).toBe(1)
+    pending[0]!()
+    await waitFor(() => expect(b.latest()).toEqual({ v: 2 }))
+    expect(ep.state.requests).toBe(2)
+  })
+
+  it('forged, garbled or other-version posts are ignored', async () => {
+    const ep = endpoint('todos')
+    const share = { namespace: `ns${++namespaces}` }
+    const [a, b] = [tab(ep, share), tab(ep, share)]
+    await waitFor(() => expect(ep.state.settled).toBe(2))
+    const hash = hashKey(['todos'])
+    const forger = new BroadcastChannel(`${share.namespace}:query:${QUERY_TABS_PROTOCOL}`)
+    offs.push(() => forger.close())
+    const future = Date.now() + 60_000
+    for (const post of [
+      null,
+      'result',
+      { v: QUERY_TABS_PROTOCOL + 1, type: 'result', hash, started: future, entries: [[hash, ['todos'], { v: 'forged' }, future]] },
+      { v: QUERY_TABS_PROTOCOL, type: 'result', hash, started: future, entries: [[hash, 'todos', { v: 'forged' }, future]] },
+      { v: QUERY_TABS_PROTOCOL, type: 'result', hash, started: future, entries: [['["other"]', ['todos'], { v: 'forged' }, future]] },
+      { v: QUERY_TABS_PROTOCOL, type: 'result', hash, started: future, entries: [[hash, ['todos'], { v: 'forged' }]] },
+    ]) {
+      forger.postMessage(post)
+    }
+    a.bridge.message(message('e1'))
+    b.bridge.message(message('e1'))
+    a.frames.run()
+    b.frames.run()
+    await waitFor(() => expect([a.latest(), b.latest()]).toEqual([{ v: 3 }, { v: 3 }]))
+    expect(ep.state.requests).toBe(3)
+  })
+
+  it('without Web Locks, each tab refetches itself', async () => {
+    const ep = endpoint('todos')
+    const had = Object.getOwnPropertyDescriptor(navigator, 'locks')!
+    Object.defineProperty(navigator, 'locks', { configurable: true, value: undefined })
+    try {
+      const share = 'tabs' as const
+      const [a, b] = [tab(ep, share), tab(ep, share)]
+      await waitFor(() => expect(ep.state.settled).toBe(2))
+      a.bridge.message(message('e1'))
+      b.bridge.message(message('e1'))
+      a.frames.run()
+      b.frames.run()
+      await waitFor(() => expect(ep.state.settled).toBe(4))
+      expect(ep.state.requests).toBe(4)
+    } finally {
+      Object.defineProperty(navigator, 'locks', had)
+    }
+  })
+})
