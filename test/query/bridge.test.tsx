@@ -230,7 +230,7 @@ describe('useQueryBridge over useRealtime', () => {
     await waitFor(() => expect(t.seen.messages).toBe(3))
     expect(errors.map((e) => [e.kind, e.message, e.id])).toEqual([
       ['parse', "invalidate threw on a 'message' message: Error: invalidate broke", 'todos#1'],
-      ['parse', 'a query key must be an array, got "todos"', 'todos#2'],
+      ['parse', 'a query key must be an array of JSON values, got "todos"', 'todos#2'],
       ['parse', "update threw on a 'message' message: Error: update broke", 'todos#3'],
     ])
     expect(errors.every((e) => e instanceof RealtimeError)).toBe(true)
