@@ -152,6 +152,22 @@ describe('createQueryBridge', () => {
     }
   })
 
+  it('(why) TanStack alone: an invalidation during a first fetch joins that fetch and is lost (TanStack/query#8530)', async () => {
+    const queryClient = new QueryClient({ defaultOptions: { queries: { staleTime: Infinity, retry: false } } })
+    const answers: ((v: number) => void)[] = []
+    const observer = new QueryObserver(queryClient, { queryKey: ['n'], queryFn: () => new Promise<number>((resolve) => answers.push(resolve)) })
+    const off = observer.subscribe(() => {})
+    try {
+      void queryClient.invalidateQueries({ queryKey: ['n'] })
+      answers[0]!(1)
+      await vi.waitFor(() => expect(queryClient.getQueryState(['n'])).toMatchObject({ data: 1, fetchStatus: 'idle', isInvalidated: false }))
+      expect(answers).toHaveLength(1)
+    } finally {
+      off()
+      queryClient.clear()
+    }
+  })
+
   it('a query fetching when invalidated is invalidated again when that fetch settles, exactly once', async () => {
     const queryClient = new QueryClient({ defaultOptions: { queries: { staleTime: Infinity, retry: false } } })
     const frames = manualFrames()
