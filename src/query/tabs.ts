@@ -56,6 +56,12 @@ export interface LocalRefetch {
 }
 
 const RECENT_MAX = 100
+/**
+ * How long (ms) a tab granted the lock after another tab's fetch waits for that tab's
+ * result: posted before the lock was let go, it may still be on its way. Only a fetching
+ * tab that died without a result makes a waiting tab wait it out.
+ */
+const DELIVERY_GRACE = 100
 
 /**
  * One refetch per browser: for a key, the tab that gets its Web Lock (without waiting)
@@ -63,7 +69,8 @@ const RECENT_MAX = 100
  * counts for a tab only if its fetch started after that tab learned of the change
  * (`since`, on the clock all tabs share), so no tab takes data older than what it was told.
  * A tab waiting for a result fetches itself when the fetching tab lets go of the lock
- * without one that fits (it died, or fetched too early for this tab), or after `timeout`.
+ * without one that fits (it died, or fetched too early for this tab; after a short grace
+ * for a post still on its way), or after `timeout`.
  * Returns undefined where locks or BroadcastChannel are missing (each tab refetches itself).
  */
 export function createTabRefetch(queryClient: QueryClient, options: QueryTabsOptions, timers: Timers, local: LocalRefetch) {
@@ -100,6 +107,21 @@ export function createTabRefetch(queryClient: QueryClient, options: QueryTabsOpt
       if (!covered.has(query.queryHash)) local.refetch(query.queryKey, true)
     }
   }
+
+  /** A result that `fits`, known or arriving within `ms`; undefined if none does. */
+  const resultWithin = (fits: (result: Result) => boolean, ms: number) =>
+    new Promise<Result | undefined>((resolve) => {
+      const known = [...recent.values()].find(fits)
+      if (known) return resolve(known)
+      const waiter = (result: Result) => {
+        if (!fits(result)) return
+        waiters.delete(waiter)
+        timers.clearTimeout(timer)
+        resolve(result)
+      }
+      waiters.add(waiter)
+      const timer = timers.setTimeout(() => (waiters.delete(waiter), resolve(undefined)), ms)
+    })
 
   const fetchAndPost = async (queryKey: QueryKey, hash: string) => {
     const started = now()
@@ -156,8 +178,10 @@ export function createTabRefetch(queryClient: QueryClient, options: QueryTabsOpt
             .request(name, { signal: controller.signal }, async () => {
               if (done) return
               finish(false)
-              const late = recent.get(hash)
-              if (late && fits(late)) return apply(queryKey, late)
+              // The fetching tab posts before it lets go, but the post may reach this tab
+              // after the lock does: wait for it a moment (holding the lock) before fetching.
+              const late = await resultWithin(fits, DELIVERY_GRACE)
+              if (late) return apply(queryKey, late)
               await fetchAndPost(queryKey, hash)
             })
             .catch(() => {})

@@ -4,12 +4,15 @@
  * test/setup/browser-tabs.ts, as real tabs do. Queries are active (a QueryObserver each) and
  * fetch an MSW endpoint that counts requests.
  */
-import { hashKey, QueryClient, QueryObserver } from '@tanstack/react-query'
-import { waitFor } from '@testing-library/react'
+import { hashKey, QueryClient, QueryClientProvider, QueryObserver, useQuery } from '@tanstack/react-query'
+import { render, waitFor } from '@testing-library/react'
+import { createElement, type ReactNode } from 'react'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { RealtimeMessage } from '../../src/core/connection-types'
 import type { TabChannel } from '../../src/core/tabs/types'
-import { createQueryBridge, type QueryBridgeOptions } from '../../src/query/index'
+import { useRealtime } from '../../src/react/use-realtime'
+import { createQueryBridge, type QueryBridgeOptions, useQueryBridge } from '../../src/query/index'
+import { realtimeServer, testClient } from '../react/realtime-server'
 import { QUERY_TABS_PROTOCOL } from '../../src/query/tabs'
 import { endpoint, manualFrames, setupQueryHarness } from './harness'
 
@@ -190,5 +193,43 @@ describe("share: 'tabs' (one refetch per browser)", () => {
     } finally {
       Object.defineProperty(navigator, 'locks', had)
     }
+  })
+})
+
+describe("useQueryBridge({ share: 'tabs' }) in two tabs on one realtime connection", () => {
+  it('one event, heard by both tabs: one refetch in the browser, both tabs show its data', async () => {
+    const srv = realtimeServer('two-tabs')
+    const ep = endpoint('todos')
+    const namespace = `ns${++namespaces}`
+    const mountTab = () => {
+      const { client } = testClient(srv, undefined)
+      const queryClient = new QueryClient({ defaultOptions: { queries: { staleTime: Infinity, gcTime: Infinity, retry: false } } })
+      const frames = manualFrames()
+      const seen = { data: undefined as unknown, messages: 0 }
+      function Todos(): ReactNode {
+        seen.data = useQuery({ queryKey: ['todos'], queryFn: ep.queryFn }).data
+        const bridge = useQueryBridge<{ id: number }>({ invalidate: () => [['todos']], scheduleFrame: frames.schedule, share: { namespace } })
+        useRealtime<{ id: number }>('todos', { client, ...bridge, onMessage: (m) => (seen.messages++, bridge.onMessage(m)) })
+        return null
+      }
+      const view = render(createElement(QueryClientProvider, { client: queryClient }, createElement(Todos)))
+      offs.push(() => (view.unmount(), queryClient.clear()))
+      return { frames, seen, queryClient }
+    }
+    const [a, b] = [mountTab(), mountTab()]
+    await waitFor(() => expect(srv.subscribed()).toEqual(['todos']))
+    await waitFor(() => expect([a.seen.data, b.seen.data]).toEqual([{ v: expect.any(Number) }, { v: expect.any(Number) }]))
+    await waitFor(() => expect(a.queryClient.isFetching() + b.queryClient.isFetching()).toBe(0))
+    // One connection for both tabs.
+    expect(srv.connections.filter((c) => c.closedWith === null)).toHaveLength(1)
+    const before = ep.state.requests
+
+    srv.emit('todos', { id: 1 })
+    await waitFor(() => expect([a.seen.messages, b.seen.messages]).toEqual([1, 1]))
+    a.frames.run()
+    b.frames.run()
+    await waitFor(() => expect([a.seen.data, b.seen.data]).toEqual([{ v: before + 1 }, { v: before + 1 }]))
+    await waitFor(() => expect(a.queryClient.isFetching() + b.queryClient.isFetching()).toBe(0))
+    expect(ep.state.requests).toBe(before + 1)
   })
 })
