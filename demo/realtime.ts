@@ -5,6 +5,7 @@
  *   prices:<SYMBOL>   every quote of the symbol (the SSE ticker's quotes too); snapshot: the current quote
  *   notifications     the SSE notifications, again
  *   room:lobby        a chat room any same-origin page may publish to
+ *   orders            a change event per order change (demo/orders.ts); the Orders panel refetches
  *
  * Plus what the fault panel needs: count connections per transport and subscriptions per
  * channel, refuse WebSocket upgrades (a proxy that blocks them), drop, stall, restart.
@@ -12,7 +13,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { createMemoryLog, createRealtimeHandler, type LogEntry, type RealtimeChannel, type RealtimeHandler, type ReplayLog } from '../src/server/index.ts'
-import type { Notice, Quote, RealtimeStats } from './shared.ts'
+import type { Notice, OrderChange, Quote, RealtimeStats } from './shared.ts'
 
 export interface DemoRealtimeOptions {
   /** The symbols with a `prices:` channel. */
@@ -32,6 +33,7 @@ export interface DemoRealtime {
   handleRequest(request: IncomingMessage, response: ServerResponse): void
   quote(quote: Quote): void
   notice(notice: Notice): void
+  order(change: OrderChange): void
   stats(): RealtimeStats
   /** Every entry of `room:lobby` of the current log, oldest first (the newest 1000). */
   readonly room: readonly LogEntry[]
@@ -63,6 +65,7 @@ export function createDemoRealtime(options: DemoRealtimeOptions): DemoRealtime {
     const room: LogEntry[] = []
     for (const symbol of options.symbols) logs.set(`prices:${symbol}`, log())
     logs.set('notifications', log())
+    logs.set('orders', log())
     const lobby = log()
     lobby.subscribe((entry) => {
       room.push(entry)
@@ -109,6 +112,7 @@ export function createDemoRealtime(options: DemoRealtimeOptions): DemoRealtime {
     handleRequest: (request, response) => current.handler.handleRequest(request, response),
     quote: (quote) => void append(`prices:${quote.symbol}`, quote),
     notice: (notice) => void append('notifications', notice),
+    order: (change) => void append('orders', change),
     stats() {
       const all = [current.handler, ...retired]
       return {

@@ -8,6 +8,7 @@
  *   WS   /api/chat                 tabwire/server WebSocket protocol; channel `room` is writable
  *   WS, GET, POST /api/realtime    realtime channels (see demo/realtime.ts): prices:<SYMBOL>,
  *                                  notifications, room:lobby (writable); WebSocket or SSE + POST
+ *   GET  /api/orders, POST /api/admin/orders  the Orders panel's list, counted (demo/orders.ts); realtime channel `orders`
  *   GET  /api/admin/stats          live connections, log epochs and heads (DemoStats)
  *   POST /api/admin/drop           cut every SSE stream and WebSocket (they resume)
  *   POST /api/admin/restart-log    replace every log (new epoch): clients get a `reset`
@@ -37,10 +38,11 @@ import {
 } from '../src/server/index.ts'
 import { json, portFromArgs, readBody, serveFile } from './http.ts'
 import { NOTICES, SYMBOLS } from './market.ts'
+import { createDemoOrders, type DemoOrdersOptions } from './orders.ts'
 import { createDemoRealtime, type DemoRealtime } from './realtime.ts'
 import type { DemoStats, Notice, Quote, StreamName } from './shared.ts'
 
-export interface DemoOptions {
+export interface DemoOptions extends DemoOrdersOptions {
   /** Port on 127.0.0.1; `0` picks a free one. @defaultValue 5173 */
   port?: number
   /** The built app. @defaultValue demo/dist next to this file */
@@ -88,7 +90,6 @@ export interface Demo {
 }
 
 const here = fileURLToPath(new URL('.', import.meta.url))
-
 const FLOOD_MAX_RATE = 20_000
 const FLOOD_MAX_SECONDS = 60
 
@@ -161,6 +162,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   }
   every(options.quoteInterval ?? 100, quote)
   every(options.notifyInterval ?? 2500, notify)
+  const orders = createDemoOrders(options, every, (change) => realtime?.order(change))
 
   // Made once the port is known, as the chat: the allowed origins name it.
   let realtime: DemoRealtime | undefined
@@ -186,6 +188,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       heads: { quotes: streams.quotes.head, notifications: streams.notifications.head, chat: chatHead },
       flooding: floods > 0,
       realtime: realtimeStats(),
+      orders: orders.stats(),
     }),
     get realtime() {
       return { room: realtime?.room ?? [], stats: realtimeStats }
@@ -287,6 +290,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       if (method === 'GET') recordRequest('realtime', request)
       return realtime ? realtime.handleRequest(request, response) : json(response, 503, { error: 'starting' })
     }
+    if (pathname === '/api/orders') return orders.handle(request, response)
     if (pathname.startsWith('/api/admin/')) return admin(pathname.slice('/api/admin/'.length), method, request, response)
     if (pathname.startsWith('/api/')) return json(response, 404, { error: 'no such endpoint' })
     if (method !== 'GET' && method !== 'HEAD') return json(response, 405, { error: 'GET only' })
@@ -299,6 +303,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       drop: () => demo.drop(),
       'restart-log': () => demo.restartLog(),
       stall: () => demo.stall(),
+      orders: (body) => orders.admin(body),
       'block-websocket': (body) => {
         if (typeof body.blocked !== 'boolean') throw new RangeError('send {"blocked": true} or {"blocked": false}')
         demo.blockWebSocket(body.blocked)

@@ -62,6 +62,8 @@ export interface DemoStats {
   flooding: boolean
   /** The realtime endpoint, `/api/realtime`. */
   realtime: RealtimeStats
+  /** The Orders panel's endpoint, `/api/orders`. */
+  orders: OrdersStats
 }
 
 /** What the server sees of `/api/realtime`. */
@@ -114,4 +116,38 @@ export interface Recording {
   statuses: { stream: StreamName; status: string; at: number }[]
   /** The Realtime panel's channels. */
   realtime: RealtimeRecording
+}
+
+/** One order of `GET /api/orders`. `item` is untrusted text. */
+export interface Order {
+  id: number
+  item: string
+  quantity: number
+  status: 'new' | 'paid' | 'packed' | 'shipped'
+}
+
+/** `GET /api/orders`. */
+export interface OrdersPage {
+  /** Bumped by every change. */
+  version: number
+  orders: Order[]
+  /** This request's number: how many `GET /api/orders` the server has had, this one included. */
+  requests: number
+}
+
+/** A change event on the realtime channel `orders`: the order `id` changed, the list is at `version`. */
+export interface OrderChange {
+  version: number
+  id: number
+  status: Order['status']
+}
+
+/** What the server saw of `/api/orders` (in `DemoStats`). */
+export interface OrdersStats {
+  /** `GET /api/orders` requests so far. */
+  requests: number
+  /** The list's version. */
+  version: number
+  /** ms the endpoint waits before it answers (`POST /api/admin/orders {"delay": ms}`). */
+  delay: number
 }

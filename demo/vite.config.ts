@@ -14,6 +14,7 @@ export default defineConfig({
     alias: [
       { find: /^tabwire$/, replacement: here('../src/index.ts') },
       { find: /^tabwire\/core$/, replacement: here('../src/core/index.ts') },
+      { find: /^tabwire\/query$/, replacement: here('../src/query/index.ts') },
     ],
   },
   build: { outDir: here('dist'), emptyOutDir: true },

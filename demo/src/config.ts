@@ -13,6 +13,8 @@
  *   ?probe=5000      ms before the realtime client first tries WebSocket again while on SSE (doubling…)
  *   ?maxProbe=60000  …up to this many ms
  *   ?only=realtime   show only the Realtime panel (and the fault panel): no other stream is opened
+ *   ?only=orders     show only the Orders panel (and the fault panel): one realtime channel, `orders`
+ *   ?window=100      ms the Orders panel's bridge gathers invalidations before it refetches (0: one frame)
  */
 const params = new URLSearchParams(location.search)
 
@@ -39,7 +41,8 @@ export const config = {
   channels: [...new Set((params.get('channels') ?? DEFAULT_CHANNELS).split(',').map((c) => c.trim()).filter(Boolean))],
   probe: params.has('probe') ? number('probe', 5000, 10) : undefined,
   maxProbe: params.has('maxProbe') ? number('maxProbe', 60_000, 10) : undefined,
-  only: params.get('only') === 'realtime' ? ('realtime' as const) : undefined,
+  window: number('window', 100, 0),
+  only: (['realtime', 'orders'] as const).find((only) => params.get('only') === only),
   name: (params.get('name') ?? '').trim().slice(0, 32) || `guest-${Math.random().toString(36).slice(2, 6)}`,
 }
 

@@ -115,6 +115,13 @@ export function FaultPanel() {
               </dd>
             </div>
             <div>
+              <dt>orders</dt>
+              <dd data-testid="orders-requests" data-requests={stats.orders.requests}>
+                {stats.orders.requests} request{stats.orders.requests === 1 ? '' : 's'} to <code>/api/orders</code> · version {stats.orders.version}
+                {stats.orders.delay > 0 && ` · answers after ${stats.orders.delay} ms`}
+              </dd>
+            </div>
+            <div>
               <dt>channels</dt>
               <dd data-testid="realtime-channels">
                 {Object.entries(stats.realtime.channels)

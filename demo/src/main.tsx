@@ -1,15 +1,19 @@
+import { QueryClientProvider } from '@tanstack/react-query'
 import { StrictMode } from 'react'
 import { createRoot } from 'react-dom/client'
 import { RealtimeProvider } from 'tabwire'
 import './recorder.ts'
 import { App } from './app.tsx'
+import { queryClient } from './orders.tsx'
 import { realtime } from './realtime-client.ts'
 import './style.css'
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
-    <RealtimeProvider client={realtime}>
-      <App />
-    </RealtimeProvider>
+    <QueryClientProvider client={queryClient}>
+      <RealtimeProvider client={realtime}>
+        <App />
+      </RealtimeProvider>
+    </QueryClientProvider>
   </StrictMode>,
 )
