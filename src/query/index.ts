@@ -9,3 +9,4 @@ export {
   type UseQueryBridgeOptions,
   useRealtimeQueryBridge,
 } from './use-query-bridge'
+export { streamedChannel, type StreamedChannelOptions } from './streamed-channel'

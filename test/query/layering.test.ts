@@ -56,7 +56,7 @@ describe('tabwire/query import purity', () => {
     const timers = [vi.spyOn(globalThis, 'setTimeout'), vi.spyOn(globalThis, 'setInterval'), vi.spyOn(globalThis, 'queueMicrotask')]
     const random = vi.spyOn(Math, 'random')
     const module = await import('../../src/query/index')
-    expect(Object.keys(module).sort()).toEqual(['RealtimeQueryBridge', 'createQueryBridge', 'invalidateFrameKeys', 'useQueryBridge', 'useRealtimeQueryBridge'])
+    expect(Object.keys(module).sort()).toEqual(['RealtimeQueryBridge', 'createQueryBridge', 'invalidateFrameKeys', 'streamedChannel', 'useQueryBridge', 'useRealtimeQueryBridge'])
     for (const spy of timers) expect(spy).not.toHaveBeenCalled()
     expect(random).not.toHaveBeenCalled()
     expect(touched).toEqual([])

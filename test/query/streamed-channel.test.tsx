@@ -9,7 +9,7 @@ import { render, waitFor } from '@testing-library/react'
 import { createElement, type ReactNode } from 'react'
 import { describe, expect, it } from 'vitest'
 import type { RealtimeClient } from '../../src/core/realtime/client-types'
-import { streamedChannel, type StreamedChannelOptions } from '../../src/query/streamed-channel'
+import { streamedChannel, type StreamedChannelOptions } from '../../src/query/index'
 import { realtimeServer, testClient } from '../react/realtime-server'
 import { setupQueryHarness, testQueryClient } from './harness'
 
