@@ -57,6 +57,17 @@ export default defineConfig({
         },
       },
       {
+        // tabwire/testing: the MSW mocks (and their conformance with tabwire/server) and the
+        // multi-tab simulator, as an app's own jsdom tests would use them.
+        test: {
+          name: 'testing',
+          environment: 'jsdom',
+          include: ['test/testing/**/*.test.{ts,tsx}'],
+          setupFiles: ['test/setup/jsdom.ts'],
+          testTimeout: hookTestTimeout,
+        },
+      },
+      {
         // The same hook suites on React 18 (the peer range is ^18 || ^19), from test/react18.
         plugins: [react18()],
         test: {
