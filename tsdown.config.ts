@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsdown'
 
 export default defineConfig({
-  entry: { index: 'src/index.ts', core: 'src/core/index.ts', server: 'src/server/index.ts', query: 'src/query/index.ts', testing: 'src/testing/index.ts' },
+  entry: { index: 'src/index.ts', core: 'src/core/index.ts', server: 'src/server/index.ts', query: 'src/query/index.ts', testing: 'src/testing/index.ts', components: 'src/components/index.ts' },
   format: 'esm',
   platform: 'neutral',
   target: 'es2022',
@@ -11,7 +11,7 @@ export default defineConfig({
   // The React entries are client-only; bundling drops per-module directives, so the entry
   // chunks get it back as a banner.
   outputOptions: {
-    banner: (chunk) => (chunk.isEntry && (chunk.name === 'index' || chunk.name === 'query') ? "'use client';" : ''),
+    banner: (chunk) => (chunk.isEntry && (chunk.name === 'index' || chunk.name === 'query' || chunk.name === 'components') ? "'use client';" : ''),
     // tabwire/query shares two core modules (errors, runtime) with the other entries: left to
     // itself, the bundler gives them a chunk of their own, which costs useEventSource an
     // import. This keeps the chunk the main and core entries share as it was: every core

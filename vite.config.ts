@@ -57,6 +57,16 @@ export default defineConfig({
         },
       },
       {
+        // tabwire/components: the components in jsdom with MSW, in the default share mode.
+        test: {
+          name: 'components',
+          environment: 'jsdom',
+          include: ['test/components/**/*.test.{ts,tsx}'],
+          setupFiles: hookSetupFiles,
+          testTimeout: hookTestTimeout,
+        },
+      },
+      {
         // tabwire/testing: the MSW mocks (and their conformance with tabwire/server) and the
         // multi-tab simulator, as an app's own jsdom tests would use them.
         test: {
