@@ -16,11 +16,14 @@ export class ServerOptionsError extends TypeError {
 /**
  * Reports something a server skipped or cut instead of throwing (an entry it cannot frame,
  * a log that failed): a process warning with code `TABWIRE_SERVER`, which Node prints to
- * stderr and `process.on('warning')` can route elsewhere. Never pass ids or headers a
+ * stderr and `process.on('warning')` can route elsewhere (`console.warn` where there is no `process`, a browser running the mocks). Never pass ids or headers a
  * client sent: they may carry tokens.
  */
 export function warn(message: string): void {
-  process.emitWarning(`[tabwire/server] ${message}`, { code: 'TABWIRE_SERVER' })
+  // The protocol code is shared with the mocks of tabwire/testing, which also run in browsers.
+  const node = (globalThis as { process?: { emitWarning?: (message: string, options: { code: string }) => void } }).process
+  if (typeof node?.emitWarning === 'function') node.emitWarning(`[tabwire/server] ${message}`, { code: 'TABWIRE_SERVER' })
+  else console.warn(`[tabwire/server] ${message}`)
 }
 
 /** A thrown value as one short line. */

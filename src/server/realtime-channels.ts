@@ -7,6 +7,7 @@
  */
 import type { IncomingMessage } from 'node:http'
 import { channelEventJson } from './channel-event.ts'
+import { rememberPid } from './channel-protocol.ts'
 import { describeError, quote, warn } from './errors.ts'
 import { createFeed, type Feed } from './feed.ts'
 import { formatEvent } from './format.ts'
@@ -26,7 +27,7 @@ export interface ChannelState {
   /** When it last became idle or was used while idle (ms, `performance.now`). */
   idleSince: number
   readonly feeds: Partial<Record<TransportKind, Feed>>
-  /** Publish id → the id of the entry it was appended as; the newest `MAX_PIDS`. */
+  /** Publish id → the id of the entry it was appended as; the newest `MAX_PIDS` (channel-protocol.ts). */
   readonly pids: Map<string, string>
 }
 
@@ -37,8 +38,6 @@ export interface FoundChannel {
   readonly snapshot: (() => unknown) | undefined
 }
 
-/** Publish ids remembered per channel: a re-send after a reconnect comes within seconds. */
-export const MAX_PIDS = 10_000
 /** Idle channel states kept at most (the least recently used goes first). */
 export const MAX_IDLE = 256
 /** An idle channel state is dropped after this many ms. */
@@ -141,9 +140,7 @@ export function createChannels(options: ResolvedOptions): Channels {
       return feed
     },
     remember(state, pid, id) {
-      state.pids.delete(pid)
-      state.pids.set(pid, id)
-      if (state.pids.size > MAX_PIDS) state.pids.delete(state.pids.keys().next().value!)
+      rememberPid(state.pids, pid, id)
     },
     get size() {
       return size

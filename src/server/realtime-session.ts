@@ -5,18 +5,26 @@
  * same channel ends unsubscribed however late the answer comes.
  */
 import type { IncomingMessage } from 'node:http'
-import { isChannelName, MAX_CHANNEL_NAME, MAX_PUBLISH_ID, type RealtimeErrorCode, type RealtimeServerFrame } from '../core/realtime/protocol.ts'
+import type { RealtimeServerFrame } from '../core/realtime/protocol.ts'
 import { readHead } from './channel-event.ts'
+import {
+  checkPublish,
+  checkSince,
+  type ErrorFrame,
+  publishFailed,
+  readOnly,
+  readRealtimeFrame,
+  subscribeFrames,
+  tooMany,
+  unauthorized,
+  unknownChannel,
+  wantsSnapshot,
+} from './channel-protocol.ts'
 import { fits } from './drain.ts'
 import { describeError, quote, warn } from './errors.ts'
 import type { Following, Sink } from './feed.ts'
 import type { ChannelState, Channels, FoundChannel, TransportKind } from './realtime-channels.ts'
 import type { ResolvedOptions } from './realtime-options.ts'
-
-/** A WebSocket message that was not JSON text, queued in its place. */
-export const BAD_JSON = Symbol('bad-json')
-/** A WebSocket `ping` text, queued so its `pong` says every frame before it was handled. */
-export const PING = Symbol('ping')
 
 /** What a session needs from its transport. */
 export interface SessionLink {
@@ -32,7 +40,7 @@ export interface SessionLink {
 
 /** One connection's frames and subscriptions. */
 export interface Session {
-  /** Queues frames (parsed JSON, `BAD_JSON` or `PING`); `bytes`: their size on the wire. */
+  /** Queues frames (parsed JSON, `BAD_JSON` or `PING`, see `readRealtimeText`); `bytes`: their size on the wire. */
   take(frames: readonly unknown[], bytes: number): void
   /** Sends one frame now (`hello`). */
   reply(frame: RealtimeServerFrame): void
@@ -83,8 +91,7 @@ export function createSession(link: SessionLink, options: ResolvedOptions, chann
     sink.write(bytes)
   }
   const reply = (frame: RealtimeServerFrame) => write(JSON.stringify(frame))
-  const fail = (code: RealtimeErrorCode, message: string, channel?: string, pid?: string) =>
-    reply({ type: 'error', code, message, ...(channel === undefined ? {} : { channel }), ...(pid === undefined ? {} : { pid }) })
+  const fail = (frame: ErrorFrame) => reply(frame)
 
   /** Calls `go` with authorize's answer: at once when it is sync, else later (the queue waits). */
   const decide = (channel: string, action: 'subscribe' | 'publish', go: (allowed: boolean) => void): Promise<void> | undefined => {
@@ -110,11 +117,11 @@ export function createSession(link: SessionLink, options: ResolvedOptions, chann
   const find = (channel: string, pid?: string): FoundChannel | undefined => {
     try {
       const found = channels.find(channel, request)
-      if (!found) fail('unknown-channel', `no channel ${JSON.stringify(channel)}`, channel, pid)
+      if (!found) fail(unknownChannel(channel, true, pid))
       return found
     } catch (error) {
       warn(`channel ${quote(channel)}: the channel resolver failed: ${nameOf(error)}`)
-      fail('server-error', `could not open channel ${JSON.stringify(channel)}`, channel, pid)
+      fail({ type: 'error', code: 'server-error', message: `could not open channel ${JSON.stringify(channel)}`, channel, ...(pid === undefined ? {} : { pid }) })
       return undefined
     }
   }
@@ -136,7 +143,6 @@ export function createSession(link: SessionLink, options: ResolvedOptions, chann
 
   const follow = (channel: string, found: FoundChannel, since: string | undefined, after: number | undefined) => {
     const { state, snapshot } = found
-    const resumed = since !== undefined && since !== ''
     // Read before following: every entry after it reaches this connection.
     const logHead = readHead(state.log)
     const subscription: Subscription = { state, following: undefined }
@@ -146,29 +152,26 @@ export function createSession(link: SessionLink, options: ResolvedOptions, chann
       since,
       after,
       start: (replay) => {
-        const parts = [link.payload(JSON.stringify({ type: 'subscribed', channel, head: logHead } satisfies RealtimeServerFrame))]
-        const reset = 'reset' in replay
-        if (reset) parts.push(link.payload(JSON.stringify({ type: 'reset', channel, epoch: state.log.epoch, reason: replay.reset, head: replay.head } satisfies RealtimeServerFrame)))
-        if (snapshot && (!resumed || reset)) {
+        // A throwing snapshot is skipped (warned); undefined: this channel has no state to send now.
+        const safeSnapshot = (read: () => unknown) => () => {
           try {
-            // undefined: this channel has no state to send now (a resolver's snapshot for some names only).
-            const data = snapshot()
-            if (data !== undefined) parts.push(link.payload(JSON.stringify({ type: 'snapshot', channel, data } satisfies RealtimeServerFrame)))
+            return read()
           } catch (error) {
             warn(`channel ${quote(channel)}: the snapshot failed, so it was skipped: ${describeError(error)}`)
+            return undefined
           }
         }
-        return Buffer.concat(parts)
+        const texts = subscribeFrames(channel, logHead, state.log, replay, snapshot && wantsSnapshot(since, replay) ? safeSnapshot(snapshot) : undefined)
+        return Buffer.concat(texts.map((text) => link.payload(text)))
       },
       cut: (reason) => link.cut(reason),
     })
   }
 
   const subscribe = (channel: string, since: unknown) => {
-    if (since !== undefined && typeof since !== 'string') return void fail('bad-message', '`since` must be an id string', channel)
-    if (!subscriptions.has(channel) && subscriptions.size >= maxSubscriptions) {
-      return void fail('too-many', `at most ${maxSubscriptions} subscriptions per connection`, channel)
-    }
+    const bad = checkSince(since, channel)
+    if (bad) return void fail(bad)
+    if (!subscriptions.has(channel) && subscriptions.size >= maxSubscriptions) return void fail(tooMany(channel, maxSubscriptions))
     // Asked first: a refused client makes no channel (a resolver such as createChannelLogs
     // makes logs on demand, and must not fill up, or evict idle logs, for refused names).
     return decide(channel, 'subscribe', (allowed) => {
@@ -176,37 +179,27 @@ export function createSession(link: SessionLink, options: ResolvedOptions, chann
       if (!allowed) {
         // A refused subscribe ends the one it would have replaced.
         drop(channel)
-        return fail('unauthorized', `not allowed to subscribe to ${JSON.stringify(channel)}`, channel)
+        return fail(unauthorized(channel, 'subscribe'))
       }
       const found = find(channel)
       if (!found) return void drop(channel)
       channels.acquire(found.state)
       // What the replaced subscription wrote is not written again (same log, same socket).
       const replaced = drop(channel)
-      follow(channel, found, since, replaced?.state === found.state ? replaced.seq : undefined)
+      follow(channel, found, since as string | undefined, replaced?.state === found.state ? replaced.seq : undefined)
     })
   }
 
   const publish = (channel: string, frame: Record<string, unknown>) => {
-    const { pid } = frame
-    if (pid !== undefined && !(typeof pid === 'string' && pid.length > 0 && pid.length <= MAX_PUBLISH_ID)) {
-      return void fail('bad-message', `pid must be a string of 1 to ${MAX_PUBLISH_ID} characters`, channel)
-    }
-    let json: string | undefined
-    try {
-      json = JSON.stringify(frame.data ?? null)
-    } catch {
-      // A RangeError for data nested too deep to stringify (a ~10 KB frame can do it).
-    }
-    if (typeof json !== 'string') return void fail('bad-message', '`data` cannot be stored as JSON (nested too deep?)', channel, pid)
-    if (Buffer.byteLength(json) > maxPayload) return void fail('too-large', `data is over ${maxPayload} bytes`, channel, pid)
-    const text = json
+    const checked = checkPublish(channel, frame, maxPayload)
+    if ('type' in checked) return void fail(checked)
+    const { pid, text } = checked
     return decide(channel, 'publish', (allowed) => {
       if (ended) return
-      if (!allowed) return fail('unauthorized', `not allowed to publish to ${JSON.stringify(channel)}`, channel, pid)
+      if (!allowed) return fail(unauthorized(channel, 'publish', pid))
       const found = find(channel, pid)
       if (!found) return
-      if (!found.writable) return fail('read-only', `cannot publish to ${JSON.stringify(channel)}`, channel, pid)
+      if (!found.writable) return fail(readOnly(channel, true, pid))
       const { state } = found
       const taken = pid === undefined ? undefined : state.pids.get(pid)
       if (taken !== undefined) return reply({ type: 'ack', channel, pid: pid!, id: taken })
@@ -216,7 +209,7 @@ export function createSession(link: SessionLink, options: ResolvedOptions, chann
         if (typeof id !== 'string') throw new TypeError('append returned no entry with a string id')
       } catch (error) {
         warn(`channel ${quote(channel)}: append failed: ${describeError(error)}`)
-        return fail('server-error', `could not publish to ${JSON.stringify(channel)}`, channel, pid)
+        return fail(publishFailed(channel, true, pid))
       }
       if (pid === undefined) return
       channels.remember(state, pid, id)
@@ -226,18 +219,12 @@ export function createSession(link: SessionLink, options: ResolvedOptions, chann
 
   /** Handles one frame; a promise while authorize decides. */
   const handle = (frame: unknown): Promise<void> | undefined => {
-    if (frame === PING) return void write('pong')
-    if (frame === BAD_JSON) return void fail('bad-json', 'frames must be JSON text')
-    if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) return void fail('bad-message', 'expected { type, channel }')
-    const message = frame as Record<string, unknown>
-    const channel = isChannelName(message.channel) ? message.channel : undefined
-    if (message.type !== 'subscribe' && message.type !== 'unsubscribe' && message.type !== 'publish') {
-      return void fail('bad-message', 'type must be subscribe, unsubscribe or publish', channel)
-    }
-    if (channel === undefined) return void fail('bad-message', `channel must be a string of 1 to ${MAX_CHANNEL_NAME} characters`)
-    if (message.type === 'subscribe') return subscribe(channel, message.since)
-    if (message.type === 'unsubscribe') return void drop(channel)
-    return publish(channel, message)
+    const command = readRealtimeFrame(frame)
+    if (command.type === 'ping') return void write('pong')
+    if (command.type === 'error') return void fail(command)
+    if (command.type === 'subscribe') return subscribe(command.channel, command.since)
+    if (command.type === 'unsubscribe') return void drop(command.channel)
+    return publish(command.channel, command.message)
   }
 
   const pump = () => {

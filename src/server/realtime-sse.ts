@@ -15,13 +15,14 @@ import type { Channels } from './realtime-channels.ts'
 import type { ResolvedOptions } from './realtime-options.ts'
 import { createSession, type Session } from './realtime-session.ts'
 import { ignoreFurtherRequests } from './sse.ts'
+import { SSE_HEADERS, SSE_HEARTBEAT } from './sse-protocol.ts'
 import { createTicker } from './ticker.ts'
 import { asIs, httpChunk } from './wire.ts'
 
 /** Frames one POST may carry. */
 export const MAX_POST_FRAMES = 1000
 
-const HEARTBEAT = Buffer.from(': heartbeat\n\n')
+const HEARTBEAT = Buffer.from(SSE_HEARTBEAT)
 
 interface Stream {
   readonly session: Session
@@ -61,9 +62,7 @@ export function createSseSessions(options: ResolvedOptions, channels: Channels):
   const serve = (request: IncomingMessage, response: ServerResponse, socket: Socket) => {
     const http11 = request.httpVersionMajor === 1 && request.httpVersionMinor >= 1
     response.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      'x-accel-buffering': 'no',
+      ...SSE_HEADERS,
       // A stream never ends, so the connection serves no other request.
       connection: 'close',
       ...(http11 ? { 'transfer-encoding': 'chunked' } : {}),

@@ -11,7 +11,8 @@ import { describeError, warn } from './errors.ts'
 import type { Sink } from './feed.ts'
 import { createChannels } from './realtime-channels.ts'
 import { type RealtimeHandlerOptions, resolveOptions } from './realtime-options.ts'
-import { BAD_JSON, createSession, PING } from './realtime-session.ts'
+import { readRealtimeText } from './channel-protocol.ts'
+import { createSession } from './realtime-session.ts'
 import { answer, createSseSessions } from './realtime-sse.ts'
 import { createTicker } from './ticker.ts'
 import { asIs, webSocketTextFrame } from './wire.ts'
@@ -114,15 +115,8 @@ export function createRealtimeHandler(options: RealtimeHandlerOptions): Realtime
       try {
         const input = isBinary ? '' : raw.toString()
         const size = Buffer.isBuffer(raw) ? raw.length : input.length
-        let frame: unknown = input === 'ping' ? PING : BAD_JSON
-        if (frame === BAD_JSON) {
-          try {
-            frame = JSON.parse(input)
-          } catch {
-            // Answered `bad-json`, in its turn.
-          }
-        }
-        session.take([frame], size)
+        // Not JSON: answered `bad-json`, in its turn.
+        session.take([readRealtimeText(input)], size)
       } catch (error) {
         warn(`a WebSocket message could not be handled: ${describeError(error)}`)
         ws.close(1011)

@@ -3,8 +3,8 @@ import type { Socket } from 'node:net'
 import { describeError, ServerOptionsError, warn } from './errors.ts'
 import { drainWaiter } from './drain.ts'
 import { createFeed, type Sink } from './feed.ts'
-import { formatEvent } from './format.ts'
 import type { ReplayLog } from './log.ts'
+import { entryEvent, resumeId, retryField, SSE_HEADERS, SSE_HEARTBEAT, sseStart } from './sse-protocol.ts'
 import { createTicker } from './ticker.ts'
 import { asIs, httpChunk } from './wire.ts'
 
@@ -86,7 +86,7 @@ interface Stream {
   stalled: boolean
 }
 
-const HEARTBEAT = Buffer.from(': heartbeat\n\n')
+const HEARTBEAT = Buffer.from(SSE_HEARTBEAT)
 
 /**
  * Serves a replay log as Server-Sent Events: `retry:` hint, heartbeat comments, resume
@@ -120,7 +120,7 @@ export function createSseHandler(options: SseHandlerOptions): SseHandler {
     name: 'SSE',
     maxBuffered,
     batchWindow,
-    frame: (entry) => Buffer.from(formatEvent({ id: entry.id, event: entry.event, data: entry.data })),
+    frame: (entry) => Buffer.from(entryEvent(entry)),
   })
   const ticker = createTicker(heartbeat, () => {
     for (const stream of open) if (stream.sink.buffered === 0) stream.sink.write(stream.sink.encode(HEARTBEAT))
@@ -131,9 +131,7 @@ export function createSseHandler(options: SseHandlerOptions): SseHandler {
     const head = request.method === 'HEAD'
     response.writeHead(200, {
       ...extra,
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      'x-accel-buffering': 'no',
+      ...SSE_HEADERS,
       // A stream never ends, so the connection serves no other request: `close` tells the
       // client not to send one (a HEAD answer ends, and the connection goes on).
       connection: http11 && head ? 'keep-alive' : 'close',
@@ -170,9 +168,11 @@ export function createSseHandler(options: SseHandlerOptions): SseHandler {
     }
     const following = feed.follow({
       sink: stream.sink,
-      since: lastEventId(request, options.lastEventIdParam ?? 'lastEventId'),
-      start: (replay) =>
-        'reset' in replay ? Buffer.from(formatEvent({ event: 'reset', id: replay.head, data: JSON.stringify({ epoch: log.epoch, reason: replay.reset }) })) : undefined,
+      since: resumeId(request.headers['last-event-id'], request.url ?? '', options.lastEventIdParam ?? 'lastEventId'),
+      start: (replay) => {
+        const start = sseStart(log.epoch, replay)
+        return start === undefined ? undefined : Buffer.from(start)
+      },
       cut: (reason) => {
         socket.destroy()
         if (reason === 'slow') options.onSlowClient?.(request)
@@ -186,7 +186,7 @@ export function createSseHandler(options: SseHandlerOptions): SseHandler {
       open.delete(stream)
       if (!open.size) ticker.stop()
     })
-    stream.sink.write(stream.sink.encode(Buffer.from(`retry: ${retry}\n\n`)))
+    stream.sink.write(stream.sink.encode(Buffer.from(retryField(retry))))
   }
 
   const handler = (request: IncomingMessage, response: ServerResponse) => {
@@ -226,15 +226,6 @@ export function ignoreFurtherRequests(socket: Socket) {
   for (const listener of socket.listeners('data')) {
     if (listener !== discard && /\bsocketOnData$/.test(listener.name)) socket.off('data', listener as (chunk: Buffer) => void)
   }
-}
-
-/** The resume id: the `Last-Event-ID` header, else the query parameter. */
-function lastEventId(request: IncomingMessage, param: string): string | null {
-  const header = request.headers['last-event-id']
-  if (header !== undefined) return Array.isArray(header) ? (header[0] ?? null) : header
-  const target = request.url ?? ''
-  const query = target.indexOf('?')
-  return query < 0 ? null : new URLSearchParams(target.slice(query + 1)).get(param)
 }
 
 function checkedHeaders(headers: Record<string, string>): Record<string, string> {

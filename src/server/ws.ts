@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { type WebSocket, WebSocketServer } from 'ws'
 import { channelEventJson, originAllowed, readHead } from './channel-event.ts'
+import { checkSince, type ErrorFrame, publishFailed, publishJson, readChannelMessage, readOnly, subscribeFrames, unknownChannel, unstorable } from './channel-protocol.ts'
 import { describeError, ServerOptionsError, warn } from './errors.ts'
 import { drainWaiter, fits } from './drain.ts'
 import { createFeed, type Feed, type Following, type Sink } from './feed.ts'
@@ -95,13 +96,6 @@ export type ServerFrame =
    */
   | { type: 'error'; code: 'bad-json' | 'bad-message' | 'unknown-channel' | 'read-only' | 'server-error'; message: string }
 
-interface ClientMessage {
-  type?: unknown
-  channel?: unknown
-  since?: unknown
-  data?: unknown
-}
-
 /** Replies (errors, pongs) may wait beyond `maxBuffered` by one replay chunk. */
 const REPLY_SLACK = 65_536
 
@@ -172,7 +166,7 @@ export function createWebSocketHandler(options: WebSocketHandlerOptions): WebSoc
       if (!fits(sink, bytes.length, maxBuffered + REPLY_SLACK)) return ws.terminate()
       sink.write(bytes)
     }
-    const fail = (code: Extract<ServerFrame, { type: 'error' }>['code'], message: string) => reply({ type: 'error', code, message })
+    const fail = (frame: ErrorFrame) => reply(frame as ServerFrame)
 
     alive.add(ws)
     // An oversized or malformed frame makes `ws` close the socket (1009, 1002…) and then emit
@@ -186,8 +180,9 @@ export function createWebSocketHandler(options: WebSocketHandlerOptions): WebSoc
 
     const subscribe = (channel: string, since: unknown) => {
       const log = Object.hasOwn(channels, channel) ? channels[channel] : undefined
-      if (!log) return fail('unknown-channel', `no channel ${JSON.stringify(channel)}`)
-      if (since !== undefined && typeof since !== 'string') return fail('bad-message', '`since` must be an id string')
+      if (!log) return fail(unknownChannel(channel, false))
+      const bad = checkSince(since)
+      if (bad) return fail(bad)
       // A subscription this one replaces: what it wrote reaches the client before this one's
       // frames (same socket, in order), so the replay from `since` does not write it again.
       const after = subscriptions.get(channel)?.stop()
@@ -197,14 +192,9 @@ export function createWebSocketHandler(options: WebSocketHandlerOptions): WebSoc
       const head = readHead(log)
       const following = feedOf(channel, log).follow({
         sink,
-        since,
+        since: since as string | undefined,
         after,
-        start: (replay) => {
-          const subscribed = text(JSON.stringify({ type: 'subscribed', channel, head } satisfies ServerFrame))
-          if (!('reset' in replay)) return subscribed
-          const reset: ServerFrame = { type: 'reset', channel, epoch: log.epoch, reason: replay.reset, head: replay.head }
-          return Buffer.concat([subscribed, text(JSON.stringify(reset))])
-        },
+        start: (replay) => Buffer.concat(subscribeFrames(channel, head, log, replay).map(text)),
         cut: (reason) => (reason === 'slow' ? ws.terminate() : ws.close(1011, 'the channel log failed')),
       })
       subscriptions.set(channel, following)
@@ -212,42 +202,29 @@ export function createWebSocketHandler(options: WebSocketHandlerOptions): WebSoc
 
     const publish = (channel: string, data: unknown) => {
       const log = Object.hasOwn(channels, channel) ? channels[channel] : undefined
-      if (!log) return fail('unknown-channel', `no channel ${JSON.stringify(channel)}`)
-      if (!writable.has(channel)) return fail('read-only', `cannot publish to ${JSON.stringify(channel)}`)
-      let json: string
-      try {
-        json = JSON.stringify(data ?? null)
-      } catch {
-        // A RangeError for data nested too deep to stringify (a ~10 KB frame can do it).
-        return fail('bad-message', '`data` cannot be stored as JSON (nested too deep?)')
-      }
+      if (!log) return fail(unknownChannel(channel, false))
+      if (!writable.has(channel)) return fail(readOnly(channel, false))
+      const json = publishJson(data)
+      if (json === undefined) return fail(unstorable())
       try {
         log.append(json)
       } catch (error) {
         warn(`channel ${JSON.stringify(channel)}: append failed: ${describeError(error)}`)
-        fail('server-error', `could not publish to ${JSON.stringify(channel)}`)
+        fail(publishFailed(channel, false))
       }
     }
 
     const handle = (raw: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
       if (stalled.has(ws)) return
-      const input = isBinary ? '' : raw.toString()
-      if (input === 'ping') return reply('pong')
-      let message: ClientMessage
-      try {
-        message = JSON.parse(input)
-      } catch {
-        return fail('bad-json', 'frames must be JSON text')
+      const command = readChannelMessage(isBinary ? '' : raw.toString())
+      if (command.type === 'ping') return reply('pong')
+      if (command.type === 'error') return fail(command)
+      if (command.type === 'subscribe') return subscribe(command.channel, command.since)
+      if (command.type === 'unsubscribe') {
+        subscriptions.get(command.channel)?.stop()
+        return void subscriptions.delete(command.channel)
       }
-      const channel = message?.channel
-      if (typeof channel !== 'string') return fail('bad-message', 'expected { type, channel }')
-      if (message.type === 'subscribe') return subscribe(channel, message.since)
-      if (message.type === 'unsubscribe') {
-        subscriptions.get(channel)?.stop()
-        return void subscriptions.delete(channel)
-      }
-      if (message.type === 'publish') return publish(channel, message.data)
-      fail('bad-message', 'type must be subscribe, unsubscribe or publish')
+      publish(command.channel, command.message.data)
     }
 
     ws.on('message', (raw, isBinary) => {
