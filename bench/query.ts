@@ -7,7 +7,8 @@
  *
  * (a) HTTP refetches for ONE change event (one key), 1 / 4 / 8 tabs (goal: 1 vs N).
  * (b) HTTP refetches for a burst of 1,000 change events on 10 keys (goal: ≤ 10, one per key).
- * Rows `window: 1000` run the bridge with invalidations gathered over 1 s instead of one frame.
+ * Rows `window: 1000` gather invalidations for a fixed 1 s instead of the default (a key goes out
+ * once quiet for a frame, or `maxWait`, 1 s, after its first change).
  * (c) `tabwire/query` min+gzip, React and TanStack external.
  *
  * Run: npm run bench:query -- [--tabs 1,4,8] [--runs 3]. Progress to stderr, tables to stdout.

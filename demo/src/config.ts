@@ -41,7 +41,7 @@ export const config = {
   channels: [...new Set((params.get('channels') ?? DEFAULT_CHANNELS).split(',').map((c) => c.trim()).filter(Boolean))],
   probe: params.has('probe') ? number('probe', 5000, 10) : undefined,
   maxProbe: params.has('maxProbe') ? number('maxProbe', 60_000, 10) : undefined,
-  window: number('window', 100, 0),
+  window: number('window', 0, 0),
   only: (['realtime', 'orders'] as const).find((only) => params.get('only') === only),
   name: (params.get('name') ?? '').trim().slice(0, 32) || `guest-${Math.random().toString(36).slice(2, 6)}`,
 }

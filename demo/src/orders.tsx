@@ -57,7 +57,7 @@ async function fetchOrders({ signal }: { signal: AbortSignal }): Promise<OrdersP
 
 const CHANGES = 5
 
-/** Orders as a TanStack query, refetched once per browser for each change (`share: 'tabs'`). Items are untrusted: text only. */
+/** Orders as a TanStack query, refetched once per browser for each change (the bridge's default `share: 'tabs'`). Items are untrusted: text only. */
 export function Orders() {
   const query = useQuery({ queryKey: ['orders'], queryFn: fetchOrders })
   const fetches = useSyncExternalStore(subscribe, () => recording.fetches)
@@ -68,10 +68,8 @@ export function Orders() {
       return [['orders']]
     },
     keys: [['orders']],
-    share: 'tabs',
-    // Not one frame: a tab takes another tab's result only if that fetch started after this
-    // tab heard of the change, and the other tabs hear it a few ms after the leading one (or
-    // more, under load). Waiting 100 ms before fetching lets them all hear it first.
+    // The bridge's defaults: one refetch per browser, a key sent once quiet for a frame.
+    // `?window=ms` gathers changes for that long instead.
     window: config.window > 0 ? config.window : undefined,
   })
   const page = query.data

@@ -2,7 +2,7 @@ import { hashKey, type Query, type QueryClient, type QueryKey } from '@tanstack/
 import type { Connection, RealtimeMessage } from '../core/connection-types'
 import { RealtimeError } from '../core/errors'
 import type { ChannelReset, RealtimeChannel } from '../core/realtime/client-types'
-import { defaultFrame, type FrameScheduler, reportListenerError, type Timers } from '../core/runtime'
+import { type FrameScheduler, reportListenerError, type Timers } from '../core/runtime'
 import { createTabRefetch, type QueryTabsOptions } from './tabs'
 
 /** Options of {@link createQueryBridge}. Every callback is read at call time, so it may change. */
@@ -38,31 +38,43 @@ export interface QueryBridgeOptions<T> {
    */
   onError?: (error: RealtimeError) => void
   /**
-   * How long (ms) invalidations are gathered before they go out. Without it, one frame.
-   * @defaultValue one animation frame (a 16 ms timer where there are none)
+   * How long (ms) invalidations are gathered before they go out. Without it, a key goes out
+   * once it has been quiet for one frame (no change for it in the last frame), or `maxWait`
+   * after its first change: a burst spread over many frames refetches once, at its end.
+   * @defaultValue none: quiet for one frame (16 ms)
    * @example { window: 50 }
    */
   window?: number
   /**
+   * Without `window`: the longest (ms) a key's changes wait for it to go quiet. Under a
+   * steady stream of changes a key refetches about once per `maxWait`.
+   * @defaultValue 1000
+   * @example { maxWait: 250 }
+   */
+  maxWait?: number
+  /**
    * `'tabs'`: one refetch per browser. For each key, the tab that gets its Web Lock (without
    * waiting) refetches and posts the data over a BroadcastChannel; the other tabs' bridges
-   * set it (a result counts only if its fetch started after the tab heard of the change).
-   * A waiting tab fetches itself if the fetching tab dies, or after `timeout`. Where locks or
-   * BroadcastChannel are missing, each tab refetches itself. Data must be structured-cloneable.
-   * @defaultValue false (each tab refetches itself)
-   * @example { share: 'tabs' }
+   * set it. A result counts for a tab only if its fetch started after the change: after the
+   * fetching tab heard of every change (message id) this tab waits for, or, for changes
+   * without an id, after this tab heard of them. A waiting tab fetches itself if the fetching
+   * tab dies, or after `timeout`. Where locks or BroadcastChannel are missing, each tab
+   * refetches itself. Data the channel cannot clone is fetched by every tab. `false`: each
+   * tab refetches itself.
+   * @defaultValue 'tabs'
+   * @example { share: false }
    * @example { share: { namespace: 'shop', timeout: 5000 } }
    */
   share?: false | 'tabs' | QueryTabsOptions
   /**
-   * Injectable timers (the `window`, the frame where there is no `requestAnimationFrame`,
-   * and the wait for another tab's result).
+   * Injectable timers: the `window`, the frame, and the wait for another tab's result.
+   * (`maxWait` reads the clock `share.now`, else `Date.now`.)
    * @defaultValue globalThis timers
    */
   timers?: Timers
   /**
    * Injectable frame scheduler, used when `window` is not set.
-   * @defaultValue requestAnimationFrame, else a 16 ms timer
+   * @defaultValue a 16 ms timer on `timers`
    */
   scheduleFrame?: FrameScheduler
 }
@@ -74,13 +86,17 @@ export type BridgeSource<T> = Pick<RealtimeChannel<T>, 'onMessage' | 'onReset'> 
 export interface QueryBridge<T> {
   /** Takes one message: `update`, then `invalidate` (merged with the others of its frame). */
   message(message: RealtimeMessage<T>): void
-  /** The stream lost events nobody can give again: invalidates `keys` (once per call, merged). */
-  discontinuity(): void
+  /**
+   * The stream lost events nobody can give again: invalidates `keys` (once per call, merged).
+   * `reset`: the channel reset that says so (every tab hears the same one, so one fetch
+   * serves them all).
+   */
+  discontinuity(reset?: ChannelReset): void
   /**
    * Invalidates `keys` (each an array) with the next flush; a bad key is an error to
    * `onError`, naming `from` (the message the keys came from) when given.
    */
-  invalidate(keys: readonly unknown[], from?: Pick<RealtimeMessage<unknown>, 'raw' | 'id'>): void
+  invalidate(keys: readonly unknown[], from?: Pick<RealtimeMessage<unknown>, 'raw' | 'id'>, change?: string): void
   /**
    * Listens to a channel (messages, resets) or a connection (messages, `gap` errors).
    * @returns a function that stops listening
@@ -94,6 +110,25 @@ export interface QueryBridge<T> {
 }
 
 const SEEN_MAX = 1000
+const CHANGES_MAX = 64
+
+/** A key's changes not sent yet (times on the clock every tab shares). */
+export interface PendingChanges {
+  key: QueryKey
+  /** When this tab first and last heard of a change. */
+  first: number
+  last: number
+  /** When it last heard of a change without an id. */
+  idless: number | undefined
+  /** Whether a change came since the last frame. */
+  touched: boolean
+  /** The ids of the changes (see `messageChange`). */
+  changes: string[]
+}
+
+/** What names a change in every tab alike: a message's event and id, a reset's channel and epoch. */
+const messageChange = (m: RealtimeMessage<unknown>) => (m.id === undefined ? undefined : `${m.event}\n${m.id}`)
+const resetChange = (r: ChannelReset | undefined) => (r && r.reason !== 'gap' && r.epoch ? `reset\n${r.channel}\n${r.epoch}` : undefined)
 
 const show = (value: unknown) => {
   try {
@@ -102,6 +137,20 @@ const show = (value: unknown) => {
     return Array.isArray(value) ? 'an array that is not JSON' : typeof value
   }
 }
+
+/**
+ * A frame's worth of time on a timer, not `requestAnimationFrame`: the bridge renders
+ * nothing, and animation frames stop in a hidden tab and slow down in one that is covered,
+ * which would hold back that tab's invalidations (and, with `share: 'tabs'`, the other
+ * tabs waiting for its fetch).
+ */
+const FRAME_MS = 16
+const timerFrame =
+  (timers: Timers): FrameScheduler =>
+  (callback) => {
+    const handle = timers.setTimeout(callback, FRAME_MS)
+    return () => timers.clearTimeout(handle)
+  }
 
 const globalTimers: Timers = {
   setTimeout: (callback, ms) => setTimeout(callback, ms),
@@ -122,8 +171,7 @@ const globalTimers: Timers = {
  */
 export function createQueryBridge<T>(queryClient: QueryClient, options: QueryBridgeOptions<T> | (() => QueryBridgeOptions<T>)): QueryBridge<T> {
   const read = typeof options === 'function' ? options : () => options
-  // Per key hash: the key, and when this tab last heard it changed (results must be newer).
-  const pending = new Map<string, { key: QueryKey; since: number }>()
+  const pending = new Map<string, PendingChanges>()
   const seen = new Map<string, QueryKey>()
   // Queries that were fetching when invalidated: invalidated again when that fetch settles.
   const again = new Map<string, Query>()
@@ -192,13 +240,19 @@ export function createQueryBridge<T>(queryClient: QueryClient, options: QueryBri
     })
   }
 
-  const flush = () => {
+  /** Sends what is due (`all`: everything gathered); without a window, keys still changing wait. */
+  const flush = (all = true) => {
     cancelFlush?.()
     cancelFlush = undefined
-    const keys = [...pending]
-    pending.clear()
-    const { share } = read()
-    for (const [hash, { key, since }] of keys) tabs && share ? tabs.refetch(key, hash, since) : refetch(key, false)
+    const { share = 'tabs', maxWait = 1000 } = read()
+    const due: [string, PendingChanges][] = []
+    const now = clock()
+    for (const [hash, entry] of pending) {
+      if (!all && entry.touched && now - entry.first < maxWait) entry.touched = false
+      else due.push([hash, entry]), pending.delete(hash)
+    }
+    if (pending.size) schedule()
+    for (const [hash, entry] of due) tabs && share ? tabs.refetch(hash, entry) : refetch(entry.key, false)
   }
 
   const schedule = () => {
@@ -207,16 +261,17 @@ export function createQueryBridge<T>(queryClient: QueryClient, options: QueryBri
     if (window !== undefined) {
       const handle = timers.setTimeout(flush, window)
       cancelFlush = () => timers.clearTimeout(handle)
-    } else cancelFlush = (scheduleFrame ?? defaultFrame(timers))(flush)
+    } else cancelFlush = (scheduleFrame ?? timerFrame(timers))(() => flush(false))
   }
 
   const bridge: QueryBridge<T> = {
-    invalidate(keys, from) {
+    invalidate(keys, from, change) {
       watch()
       // Listening from the moment this tab hears of a change: a result another tab posts
       // before this one flushes is one this tab can take.
-      const { share, timers = globalTimers } = read()
+      const { share = 'tabs', timers = globalTimers } = read()
       if (share && tabs === undefined) tabs = createTabRefetch(queryClient, share === 'tabs' ? {} : share, timers, { refetch, settled }) ?? null
+      const now = clock()
       for (const key of keys) {
         // hashKey is JSON.stringify: a BigInt or a cycle in a key throws there.
         let hash: string | undefined
@@ -227,7 +282,16 @@ export function createQueryBridge<T>(queryClient: QueryClient, options: QueryBri
           fail(new RealtimeError('parse', `a query key must be an array of JSON values, got ${show(key)}`, { raw: from?.raw, id: from?.id }))
           continue
         }
-        pending.set(hash, { key: key as QueryKey, since: clock() })
+        const entry = pending.get(hash) ?? { key: key as QueryKey, first: now, last: now, idless: undefined, touched: true, changes: [] }
+        pending.set(hash, entry)
+        entry.last = now
+        entry.touched = true
+        if (change === undefined) entry.idless = now
+        else {
+          entry.changes.push(change)
+          if (entry.changes.length > CHANGES_MAX) entry.changes.shift()
+          tabs?.heard(hash, change)
+        }
         remember(hash, key as QueryKey)
       }
       if (pending.size) schedule()
@@ -263,16 +327,16 @@ export function createQueryBridge<T>(queryClient: QueryClient, options: QueryBri
       }
       if (keys === undefined) return
       if (!Array.isArray(keys)) return fail(new RealtimeError('parse', 'invalidate must return an array of query keys', details))
-      bridge.invalidate(keys, details)
+      bridge.invalidate(keys, details, messageChange(message))
     },
-    discontinuity() {
-      bridge.invalidate(read().keys ?? [...seen.values()])
+    discontinuity(reset) {
+      bridge.invalidate(read().keys ?? [...seen.values()], undefined, resetChange(reset))
     },
     attach(source) {
       const offs = [source.onMessage((m) => bridge.message(m))]
       // A channel tells a gap as a reset (and the connection's gap error as well): listen to
       // resets only, so one discontinuity is one invalidation.
-      if ('onReset' in source) offs.push(source.onReset((_: ChannelReset) => bridge.discontinuity()))
+      if ('onReset' in source) offs.push(source.onReset((reset: ChannelReset) => bridge.discontinuity(reset)))
       else offs.push(source.onError((error) => error.kind === 'gap' && bridge.discontinuity()))
       return () => offs.forEach((off) => off())
     },

@@ -1,6 +1,7 @@
 import { hashKey, partialMatchKey, type QueryClient, type QueryKey } from '@tanstack/react-query'
 import type { Timers } from '../core/runtime'
 import type { TabChannel } from '../core/tabs/types'
+import type { PendingChanges } from './bridge'
 
 /** Bumped when the frames tabs exchange change: tabs of two versions never misread each other. */
 export const QUERY_TABS_PROTOCOL = 1
@@ -27,12 +28,16 @@ export interface QueryTabsOptions {
   now?: () => number
 }
 
-/** What the fetching tab posts: the data of each query the key matched, fetched after `started`. */
+/**
+ * What the fetching tab posts: the data of each query the key matched, fetched after
+ * `started`, and after the tab heard of `changes` (the ids of the key's latest changes).
+ */
 interface Result {
   v: typeof QUERY_TABS_PROTOCOL
   type: 'result'
   hash: string
   started: number
+  changes: string[]
   entries: [queryHash: string, queryKey: QueryKey, data: unknown, updatedAt: number][]
 }
 
@@ -41,6 +46,7 @@ function readResult(data: unknown): Result | undefined {
   const r = data as Partial<Result> | null
   if (typeof r !== 'object' || r === null || r.v !== QUERY_TABS_PROTOCOL || r.type !== 'result') return
   if (typeof r.hash !== 'string' || typeof r.started !== 'number' || !Array.isArray(r.entries)) return
+  if (!Array.isArray(r.changes) || r.changes.length > CHANGES_MAX || !r.changes.every((c) => typeof c === 'string')) return
   const fine = r.entries.every(
     (e) => Array.isArray(e) && e.length === 4 && typeof e[0] === 'string' && Array.isArray(e[1]) && e[3] !== undefined && typeof e[3] === 'number' && e[2] !== undefined,
   )
@@ -56,6 +62,15 @@ export interface LocalRefetch {
 }
 
 const RECENT_MAX = 100
+/** How many changes per key a tab remembers hearing, and how many keys. */
+const CHANGES_MAX = 256
+const HEARD_KEYS_MAX = 1000
+/**
+ * A result that covers every change a tab waits for still counts only if its fetch
+ * started at most this long (ms) before the tab heard of them: two streams that happen to
+ * use the same event ids for one key must not make a tab take data far older than its change.
+ */
+const CHANGE_SLACK = 2000
 /**
  * How long (ms) a tab granted the lock after another tab's fetch waits for that tab's
  * result: posted before the lock was let go, it may still be on its way. Only a fetching
@@ -66,8 +81,10 @@ const DELIVERY_GRACE = 100
 /**
  * One refetch per browser: for a key, the tab that gets its Web Lock (without waiting)
  * refetches and posts the fresh data on a BroadcastChannel; the others set it. A result
- * counts for a tab only if its fetch started after that tab learned of the change
- * (`since`, on the clock all tabs share), so no tab takes data older than what it was told.
+ * counts for a tab only if its fetch started after the changes that tab waits for: the
+ * fetching tab had heard of each of them (by id; every tab hears a stream's messages with
+ * the same ids), or, for changes without an id, the fetch started after this tab heard of
+ * them (`since`, on the clock all tabs share). No tab takes data older than what it was told.
  * A tab waiting for a result fetches itself when the fetching tab lets go of the lock
  * without one that fits (it died, or fetched too early for this tab; after a short grace
  * for a post still on its way), or after `timeout`.
@@ -81,6 +98,7 @@ export function createTabRefetch(queryClient: QueryClient, options: QueryTabsOpt
   const prefix = `${namespace}:query:${QUERY_TABS_PROTOCOL}`
   const channel = open(prefix)
   const recent = new Map<string, Result>()
+  const heard = new Map<string, string[]>()
   const waiters = new Set<(result: Result) => void>()
 
   channel.onmessage = (event) => {
@@ -125,6 +143,7 @@ export function createTabRefetch(queryClient: QueryClient, options: QueryTabsOpt
 
   const fetchAndPost = async (queryKey: QueryKey, hash: string) => {
     const started = now()
+    const changes = [...(heard.get(hash) ?? [])]
     local.refetch(queryKey, false)
     await local.settled(queryKey)
     const entries: Result['entries'] = []
@@ -133,16 +152,28 @@ export function createTabRefetch(queryClient: QueryClient, options: QueryTabsOpt
       if (status === 'success' && data !== undefined && dataUpdatedAt >= started) entries.push([query.queryHash, query.queryKey, data, dataUpdatedAt])
     }
     try {
-      channel.postMessage({ v: QUERY_TABS_PROTOCOL, type: 'result', hash, started, entries } satisfies Result)
+      channel.postMessage({ v: QUERY_TABS_PROTOCOL, type: 'result', hash, started, changes, entries } satisfies Result)
     } catch {
       // Data the channel cannot clone: the others find the lock free with no result, and fetch.
     }
   }
 
   return {
-    /** Refetches `queryKey` once for the browser, with data fetched after `since`. */
-    refetch(queryKey: QueryKey, hash: string, since: number) {
-      const fits = (result: Result) => result.hash === hash && result.started >= since
+    /** This tab heard of `change` (an id every tab hears alike) for the key `hash`. */
+    heard(hash: string, change: string) {
+      const list = heard.get(hash) ?? []
+      heard.delete(hash)
+      heard.set(hash, list)
+      if (heard.size > HEARD_KEYS_MAX) heard.delete(heard.keys().next().value!)
+      if (!list.includes(change)) list.push(change)
+      if (list.length > CHANGES_MAX) list.shift()
+    },
+    /** Refetches the key once for the browser, with data fetched after its `pending` changes. */
+    refetch(hash: string, pending: PendingChanges) {
+      const { key: queryKey, last, idless, changes } = pending
+      const byId = (result: Result) => changes.length > 0 && result.started >= last - CHANGE_SLACK && changes.every((c) => result.changes.includes(c))
+      const fits = (result: Result) =>
+        result.hash === hash && (idless === undefined || result.started >= idless) && (result.started >= last || byId(result))
       const known = recent.get(hash)
       if (known && fits(known)) return apply(queryKey, known)
       const name = `${prefix}:${hash}`

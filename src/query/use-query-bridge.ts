@@ -61,7 +61,7 @@ export function useQueryBridge<T>(options: UseQueryBridgeOptions<T>): QueryBridg
   return useMemo(
     () => ({
       onMessage: (message: RealtimeMessage<T>) => bridge().message(message),
-      onReset: () => bridge().discontinuity(),
+      onReset: (reset: ChannelReset) => bridge().discontinuity(reset),
       onError: (error: RealtimeError) => void (error.kind === 'gap' && bridge().discontinuity()),
     }),
     [bridge],

@@ -46,7 +46,7 @@ async function fresh({ onTestFinished }: TestContext): Promise<{ demo: Demo; con
     page.on('pageerror', (error) => tab.errors.push(error))
     page.on('crash', () => void (tab.alive = false))
     page.on('close', () => void (tab.alive = false))
-    // QUERY_WINDOW=0: the bridge's default window (one frame) instead of the demo's 100 ms.
+    // QUERY_WINDOW=ms: the bridge gathers changes for that long instead of its default.
     await page.goto(appUrl(demo, { only: 'orders', ...(process.env.QUERY_WINDOW ? { window: process.env.QUERY_WINDOW } : {}) }))
     await page.locator('[data-testid="orders-state"][data-version="0"]').waitFor({ timeout: 5000 })
     tabs.push(tab)

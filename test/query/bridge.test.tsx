@@ -62,7 +62,7 @@ describe('useQueryBridge over useRealtime', () => {
     for (let i = 1; i <= 1000; i++) srv.emit('todos', { id: i % 3 })
     await waitFor(() => expect(t.seen.messages).toBe(1000))
     expect(ep.state.requests).toBe(1)
-    t.frames.run()
+    t.frames.settle()
     await waitFor(() => expect(t.seen.data).toEqual({ v: 2 }))
 
     settled(t, ep)
@@ -71,7 +71,7 @@ describe('useQueryBridge over useRealtime', () => {
     expect(t.invalidations.mock.calls.map(([filters]) => filters?.queryKey)).toEqual([['todos'], ['todo', 1], ['todo', 2], ['todo', 0]])
   })
 
-  it('changes over many frames while a refetch runs: one fetch in flight, one after it, none cancelled', async () => {
+  it('changes that keep coming after a refetch went out: one fetch in flight, one after it, none cancelled', async () => {
     const srv = realtimeServer('frames')
     const ep = endpoint('todos')
     const { client } = testClient(srv, undefined)
@@ -80,12 +80,12 @@ describe('useQueryBridge over useRealtime', () => {
     await waitFor(() => expect(srv.subscribed()).toEqual(['todos']))
 
     ep.hold()
-    for (let frame = 1; frame <= 5; frame++) {
-      srv.emit('todos', { id: frame })
-      await waitFor(() => expect(t.seen.messages).toBe(frame))
-      t.frames.run()
+    for (let change = 1; change <= 5; change++) {
+      srv.emit('todos', { id: change })
+      await waitFor(() => expect(t.seen.messages).toBe(change))
+      t.frames.settle()
+      await waitFor(() => expect(ep.held).toBe(1))
     }
-    await waitFor(() => expect(ep.held).toBe(1))
     ep.release()
     await waitFor(() => expect(t.seen.data).toEqual({ v: 3 }))
 
@@ -104,7 +104,7 @@ describe('useQueryBridge over useRealtime', () => {
 
     srv.emit('todos', { id: 1 })
     await waitFor(() => expect(t.seen.messages).toBe(1))
-    t.frames.run()
+    t.frames.settle()
     ep.release()
     await waitFor(() => expect(t.seen.data).toEqual({ v: 2 }))
 
@@ -133,7 +133,7 @@ describe('useQueryBridge over useRealtime', () => {
     // The server could not resume: one refetch.
     srv.send({ type: 'reset', channel: 'todos', epoch: 'e2', reason: 'epoch', head: '' })
     await waitFor(() => expect(t.frames.pending).toBe(1))
-    t.frames.run()
+    t.frames.settle()
     await waitFor(() => expect(t.seen.data).toEqual({ v: 2 }))
     settled(t, ep)
     expect(ep.state.requests).toBe(2)
@@ -160,7 +160,7 @@ describe('useQueryBridge over useRealtime', () => {
     handlers.current!.onReset({ channel: 'todos', reason: 'gap', epoch: '' })
     handlers.current!.onError(new RealtimeError('network', 'dropped'))
     expect(frames.pending).toBe(1)
-    frames.run()
+    frames.settle()
     await waitFor(() => expect(data.at(-1)).toEqual({ v: 2 }))
     expect(ep.state.requests).toBe(2)
     expect(queryClient.isFetching()).toBe(0)
@@ -235,7 +235,7 @@ describe('useQueryBridge over useRealtime', () => {
     ])
     expect(errors.every((e) => e instanceof RealtimeError)).toBe(true)
     // The third message still invalidated (its update threw, its invalidate did not).
-    t.frames.run()
+    t.frames.settle()
     await waitFor(() => expect(t.seen.data).toEqual({ v: 2 }))
     expect(t.seen.status).toBe('open')
     settled(t, ep)
@@ -255,7 +255,7 @@ describe('useQueryBridge over useRealtime', () => {
     try {
       srv.emit('todos', { id: 1 })
       await waitFor(() => expect(t.seen.messages).toBe(1))
-      t.frames.run()
+      t.frames.settle()
       await waitFor(() => expect(t.seen.data).toEqual({ v: 2 }))
       expect(online).not.toHaveBeenCalled()
       expect(focus).not.toHaveBeenCalled()
@@ -302,7 +302,7 @@ describe('<RealtimeQueryBridge>', () => {
     for (let i = 0; i < 100; i++) srv.emit('cache', { type: 'invalidate', queryKey: ['users'] })
     await waitFor(() => expect(t.frames.pending).toBe(1))
     await waitFor(() => expect(t.errors).toHaveLength(3))
-    t.frames.run()
+    t.frames.settle()
     await waitFor(() => expect(t.data.users).toEqual({ v: 2 }))
 
     expect(t.errors.map((e) => [e.kind, e.id])).toEqual([
@@ -324,7 +324,7 @@ describe('<RealtimeQueryBridge>', () => {
 
     srv.send({ type: 'reset', channel: 'cache', epoch: 'e2', reason: 'expired', head: '' })
     await waitFor(() => expect(t.frames.pending).toBe(1))
-    t.frames.run()
+    t.frames.settle()
     await waitFor(() => expect(t.data).toEqual({ todos: { v: 2 }, users: { v: 2 } }))
     expect(t.errors).toEqual([])
     expect(t.queryClient.isFetching()).toBe(0)

@@ -43,20 +43,20 @@ function manualTimers() {
 describe('createQueryBridge', () => {
   it("a connection's gap error invalidates the stream's keys once; its other errors nothing", () => {
     const t = setup()
-    const bridge = createQueryBridge<{ id: number }>(t.queryClient, { invalidate: (m) => [['todo', m.data.id]], scheduleFrame: t.frames.schedule })
+    const bridge = createQueryBridge<{ id: number }>(t.queryClient, { invalidate: (m) => [['todo', m.data.id]], scheduleFrame: t.frames.schedule, share: false })
     const source = { messages: listeners<RealtimeMessage<{ id: number }>>(), errors: listeners<RealtimeError>() }
     const off = bridge.attach({ onMessage: source.messages.add, onError: source.errors.add })
 
     source.messages.emit(message({ id: 1 }))
     source.messages.emit(message({ id: 2 }))
-    t.frames.run()
+    t.frames.settle()
     expect(t.keys()).toEqual([['todo', 1], ['todo', 2]])
 
     source.errors.emit(new RealtimeError('network', 'dropped'))
     source.errors.emit(new RealtimeError('timeout', 'silent'))
     expect(t.frames.pending).toBe(0)
     source.errors.emit(new RealtimeError('gap', 'missed'))
-    t.frames.run()
+    t.frames.settle()
     // By default, a discontinuity invalidates every key the bridge has seen.
     expect(t.keys().slice(2)).toEqual([['todo', 1], ['todo', 2]])
 
@@ -66,22 +66,58 @@ describe('createQueryBridge', () => {
 
   it("a channel's reset invalidates `keys`, once per reset; its errors are not listened to", () => {
     const t = setup()
-    const bridge = createQueryBridge(t.queryClient, { keys: [['feed']], scheduleFrame: t.frames.schedule })
+    const bridge = createQueryBridge(t.queryClient, { keys: [['feed']], scheduleFrame: t.frames.schedule, share: false })
     const resets = listeners<ChannelReset>()
     const errors = listeners<RealtimeError>()
     bridge.attach({ onMessage: () => () => {}, onReset: resets.add, onError: errors.add } as never)
     expect(errors.size).toBe(0)
     resets.emit({ channel: 'feed', reason: 'gap', epoch: '' })
-    t.frames.run()
+    t.frames.settle()
     resets.emit({ channel: 'feed', reason: 'expired', epoch: 'e2' })
-    t.frames.run()
+    t.frames.settle()
     expect(t.keys()).toEqual([['feed'], ['feed']])
+  })
+
+  it('without `window`, a key goes out after a frame with no change for it: a burst over many frames refetches once, at its end', () => {
+    const t = setup()
+    const bridge = createQueryBridge<string>(t.queryClient, { invalidate: (m) => [[m.data]], scheduleFrame: t.frames.schedule, share: false })
+    bridge.message(message('a'))
+    bridge.message(message('b'))
+    t.frames.run()
+    expect(t.keys()).toEqual([])
+    for (let frame = 0; frame < 5; frame++) {
+      bridge.message(message('a'))
+      t.frames.run()
+    }
+    // 'b' went quiet after the first frame; 'a' changed in every frame since.
+    expect(t.keys()).toEqual([['b']])
+    expect(t.frames.settle()).toBe(1)
+    expect(t.keys()).toEqual([['b'], ['a']])
+  })
+
+  it('a key that never goes quiet goes out `maxWait` after its first change, then gathers again', () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    try {
+      const t = setup()
+      const bridge = createQueryBridge(t.queryClient, { invalidate: () => [['hot']], maxWait: 100, scheduleFrame: t.frames.schedule, share: false })
+      const sentAt: number[] = []
+      for (let ms = 0; ms <= 300; ms += 20) {
+        vi.setSystemTime(ms)
+        bridge.message(message(ms))
+        const before = t.keys().length
+        t.frames.run()
+        if (t.keys().length > before) sentAt.push(ms)
+      }
+      expect(sentAt).toEqual([100, 220])
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('with `window`, invalidations gather for that long on the given timers', () => {
     const t = setup()
     const clock = manualTimers()
-    const bridge = createQueryBridge(t.queryClient, { window: 50, timers: clock.timers, invalidate: () => [['a'], ['b'], ['a']] })
+    const bridge = createQueryBridge(t.queryClient, { window: 50, share: false, timers: clock.timers, invalidate: () => [['a'], ['b'], ['a']] })
     bridge.message(message(1))
     bridge.message(message(2))
     expect(clock.delays()).toEqual([50])
@@ -94,7 +130,7 @@ describe('createQueryBridge', () => {
   it('options may be a getter, read at each use; dispose sends what is gathered at once', () => {
     const t = setup()
     let key = 'first'
-    const bridge = createQueryBridge(t.queryClient, () => ({ invalidate: () => [[key]], scheduleFrame: t.frames.schedule }))
+    const bridge = createQueryBridge(t.queryClient, () => ({ invalidate: () => [[key]], scheduleFrame: t.frames.schedule, share: false }))
     bridge.message(message(1))
     key = 'second'
     bridge.message(message(2))
@@ -103,7 +139,7 @@ describe('createQueryBridge', () => {
     expect(t.keys()).toEqual([['first'], ['second']])
     // Usable again after dispose (a StrictMode remount).
     bridge.message(message(3))
-    t.frames.run()
+    t.frames.settle()
     expect(t.keys()).toHaveLength(3)
   })
 
@@ -113,14 +149,14 @@ describe('createQueryBridge', () => {
     const bridge = createQueryBridge<unknown>(t.queryClient, {
       invalidate: (m) => m.data as never,
       onError: (e) => errors.push(e),
-      scheduleFrame: t.frames.schedule,
+      scheduleFrame: t.frames.schedule, share: false,
     })
     bridge.message(message('todos', '1'))
     const cyclic: unknown[] = ['cycle']
     cyclic.push(cyclic)
     bridge.message({ ...message(null, '2'), data: [['ok'], 7, null, [1n], cyclic] })
     bridge.message(message(undefined, '3'))
-    t.frames.run()
+    t.frames.settle()
     expect(errors.map((e) => [e.kind, e.message, e.id])).toEqual([
       ['parse', 'invalidate must return an array of query keys', '1'],
       ['parse', 'a query key must be an array of JSON values, got 7', '2'],
@@ -141,10 +177,10 @@ describe('createQueryBridge', () => {
         onError: () => {
           throw new Error('handler broke')
         },
-        scheduleFrame: t.frames.schedule,
+        scheduleFrame: t.frames.schedule, share: false,
       })
       bridge.message(message(1))
-      t.frames.run()
+      t.frames.settle()
       expect(reported.mock.calls.map(([e]) => String(e))).toEqual(['Error: handler broke'])
       expect(t.keys()).toEqual([['fine']])
     } finally {
@@ -175,12 +211,12 @@ describe('createQueryBridge', () => {
     const observer = new QueryObserver(queryClient, { queryKey: ['n'], queryFn: () => new Promise<number>((resolve) => answers.push(resolve)) })
     const off = observer.subscribe(() => {})
     try {
-      const bridge = createQueryBridge(queryClient, { invalidate: () => [['n']], scheduleFrame: frames.schedule })
+      const bridge = createQueryBridge(queryClient, { invalidate: () => [['n']], scheduleFrame: frames.schedule, share: false })
       expect(answers).toHaveLength(1)
       bridge.message(message(1))
-      frames.run()
+      frames.settle()
       bridge.message(message(2))
-      frames.run()
+      frames.settle()
       expect(answers).toHaveLength(1)
       answers[0]!(1)
       await vi.waitFor(() => expect(answers).toHaveLength(2))

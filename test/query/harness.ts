@@ -82,7 +82,10 @@ export function endpoint(name: string) {
   }
 }
 
-/** Frames the test runs: `run()` calls what is scheduled now. */
+/**
+ * Frames the test runs: `run()` calls what is scheduled now (one frame); `settle()` runs
+ * frames until none is asked for (a key goes out after a frame with no change for it).
+ */
 export function manualFrames() {
   const queue = new Set<() => void>()
   const schedule: FrameScheduler = (callback) => {
@@ -98,6 +101,15 @@ export function manualFrames() {
       const callbacks = [...queue]
       queue.clear()
       for (const callback of callbacks) callback()
+    },
+    /** Runs frames until none is pending; returns how many ran. */
+    settle() {
+      let ran = 0
+      while (queue.size) {
+        if (++ran > 100) throw new Error('frames never settle')
+        this.run()
+      }
+      return ran
     },
   }
 }

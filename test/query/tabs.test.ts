@@ -52,8 +52,8 @@ describe("share: 'tabs' (one refetch per browser)", () => {
 
     a.bridge.message(message('e1'))
     b.bridge.message(message('e1'))
-    a.frames.run()
-    b.frames.run()
+    a.frames.settle()
+    b.frames.settle()
     await waitFor(() => expect([a.latest(), b.latest()]).toEqual([{ v: 3 }, { v: 3 }]))
     await waitFor(() => expect(a.queryClient.isFetching() + b.queryClient.isFetching()).toBe(0))
     expect(ep.state.requests).toBe(3)
@@ -81,11 +81,11 @@ describe("share: 'tabs' (one refetch per browser)", () => {
     await waitFor(() => expect(ep.state.settled).toBe(2))
     a.bridge.message(message('e1'))
     b.bridge.message(message('e1'))
-    a.frames.run()
+    a.frames.settle()
     await waitFor(() => expect(a.latest()).toEqual({ v: 3 }))
     // a's result reached b (its fetch started after b heard of the change).
     await waitFor(() => expect(posts.received).toBe(1))
-    b.frames.run()
+    b.frames.settle()
     await waitFor(() => expect(b.latest()).toEqual({ v: 3 }))
     expect(ep.state.requests).toBe(3)
     expect(b.queryClient.isFetching()).toBe(0)
@@ -97,10 +97,44 @@ describe("share: 'tabs' (one refetch per browser)", () => {
     const [a, b] = [tab(ep, share), tab(ep, share)]
     await waitFor(() => expect(ep.state.settled).toBe(2))
     a.bridge.message(message('e1'))
-    a.frames.run()
+    a.frames.settle()
     await waitFor(() => expect(a.latest()).toEqual({ v: 3 }))
     b.bridge.message(message('e2'))
-    b.frames.run()
+    b.frames.settle()
+    await waitFor(() => expect(b.latest()).toEqual({ v: 4 }))
+    expect(ep.state.requests).toBe(4)
+  })
+
+  it('a tab that hears the change after the fetching tab started its fetch (a follower hears it later) takes its result: one request', async () => {
+    const ep = endpoint('todos')
+    const share = { namespace: `ns${++namespaces}` }
+    const [a, b] = [tab(ep, share), tab(ep, share)]
+    await waitFor(() => expect(ep.state.settled).toBe(2))
+    ep.hold()
+    a.bridge.message(message('e1'))
+    a.frames.settle()
+    await waitFor(() => expect(ep.held).toBe(1))
+    // The fetch started before b heard of e1: the fetching tab had heard of it, so it covers it.
+    b.bridge.message(message('e1'))
+    b.frames.settle()
+    ep.release()
+    await waitFor(() => expect([a.latest(), b.latest()]).toEqual([{ v: 3 }, { v: 3 }]))
+    await waitFor(() => expect(a.queryClient.isFetching() + b.queryClient.isFetching()).toBe(0))
+    expect(ep.state.requests).toBe(3)
+  })
+
+  it('a result that names the change but started long before this tab heard of it is not taken (two streams may share ids)', async () => {
+    const ep = endpoint('todos')
+    let clock = 0
+    const share = { namespace: `ns${++namespaces}`, now: () => clock }
+    const [a, b] = [tab(ep, share), tab(ep, share)]
+    await waitFor(() => expect(ep.state.settled).toBe(2))
+    a.bridge.message(message('e1'))
+    a.frames.settle()
+    await waitFor(() => expect(a.latest()).toEqual({ v: 3 }))
+    clock = 5000
+    b.bridge.message(message('e1'))
+    b.frames.settle()
     await waitFor(() => expect(b.latest()).toEqual({ v: 4 }))
     expect(ep.state.requests).toBe(4)
   })
@@ -118,7 +152,7 @@ describe("share: 'tabs' (one refetch per browser)", () => {
     })
     await taken
     b.bridge.message(message('e1'))
-    b.frames.run()
+    b.frames.settle()
     // b waits for a result, not fetching meanwhile (a fetch here would start at once).
     await new Promise((resolve) => setTimeout(resolve, 0))
     expect(b.queryClient.isFetching()).toBe(0)
@@ -141,7 +175,7 @@ describe("share: 'tabs' (one refetch per browser)", () => {
     const bridge = createQueryBridge<null>(b.queryClient, { invalidate: () => [['todos']], scheduleFrame: b.frames.schedule, share, timers })
     offs.push(() => (release(), bridge.dispose()))
     bridge.message(message('e1'))
-    b.frames.run()
+    b.frames.settle()
     await waitFor(() => expect(pending).toHaveLength(1))
     expect(ep.state.requests).toBe(1)
     pending[0]!()
@@ -170,10 +204,32 @@ describe("share: 'tabs' (one refetch per browser)", () => {
     }
     a.bridge.message(message('e1'))
     b.bridge.message(message('e1'))
-    a.frames.run()
-    b.frames.run()
+    a.frames.settle()
+    b.frames.settle()
     await waitFor(() => expect([a.latest(), b.latest()]).toEqual([{ v: 3 }, { v: 3 }]))
     expect(ep.state.requests).toBe(3)
+  })
+
+  it('is the default; `share: false` makes each tab refetch itself', async () => {
+    const ep = endpoint('todos')
+    const [a, b] = [tab(ep, undefined), tab(ep, undefined)]
+    await waitFor(() => expect(ep.state.settled).toBe(2))
+    a.bridge.message(message('e1'))
+    b.bridge.message(message('e1'))
+    a.frames.settle()
+    b.frames.settle()
+    await waitFor(() => expect([a.latest(), b.latest()]).toEqual([{ v: 3 }, { v: 3 }]))
+    await waitFor(() => expect(a.queryClient.isFetching() + b.queryClient.isFetching()).toBe(0))
+    expect(ep.state.requests).toBe(3)
+
+    const [c, d] = [tab(ep, false), tab(ep, false)]
+    await waitFor(() => expect(ep.state.settled).toBe(5))
+    c.bridge.message(message('e2'))
+    d.bridge.message(message('e2'))
+    c.frames.settle()
+    d.frames.settle()
+    await waitFor(() => expect(ep.state.settled).toBe(7))
+    expect(ep.state.requests).toBe(7)
   })
 
   it('without Web Locks, each tab refetches itself', async () => {
@@ -186,8 +242,8 @@ describe("share: 'tabs' (one refetch per browser)", () => {
       await waitFor(() => expect(ep.state.settled).toBe(2))
       a.bridge.message(message('e1'))
       b.bridge.message(message('e1'))
-      a.frames.run()
-      b.frames.run()
+      a.frames.settle()
+      b.frames.settle()
       await waitFor(() => expect(ep.state.settled).toBe(4))
       expect(ep.state.requests).toBe(4)
     } finally {
@@ -196,11 +252,10 @@ describe("share: 'tabs' (one refetch per browser)", () => {
   })
 })
 
-describe("useQueryBridge({ share: 'tabs' }) in two tabs on one realtime connection", () => {
+describe("useQueryBridge (default share: 'tabs') in two tabs on one realtime connection", () => {
   it('one event, heard by both tabs: one refetch in the browser, both tabs show its data', async () => {
     const srv = realtimeServer('two-tabs')
     const ep = endpoint('todos')
-    const namespace = `ns${++namespaces}`
     const mountTab = () => {
       const { client } = testClient(srv, undefined)
       const queryClient = new QueryClient({ defaultOptions: { queries: { staleTime: Infinity, gcTime: Infinity, retry: false } } })
@@ -208,7 +263,7 @@ describe("useQueryBridge({ share: 'tabs' }) in two tabs on one realtime connecti
       const seen = { data: undefined as unknown, messages: 0 }
       function Todos(): ReactNode {
         seen.data = useQuery({ queryKey: ['todos'], queryFn: ep.queryFn }).data
-        const bridge = useQueryBridge<{ id: number }>({ invalidate: () => [['todos']], scheduleFrame: frames.schedule, share: { namespace } })
+        const bridge = useQueryBridge<{ id: number }>({ invalidate: () => [['todos']], scheduleFrame: frames.schedule })
         useRealtime<{ id: number }>('todos', { client, ...bridge, onMessage: (m) => (seen.messages++, bridge.onMessage(m)) })
         return null
       }
@@ -226,8 +281,8 @@ describe("useQueryBridge({ share: 'tabs' }) in two tabs on one realtime connecti
 
     srv.emit('todos', { id: 1 })
     await waitFor(() => expect([a.seen.messages, b.seen.messages]).toEqual([1, 1]))
-    a.frames.run()
-    b.frames.run()
+    a.frames.settle()
+    b.frames.settle()
     await waitFor(() => expect([a.seen.data, b.seen.data]).toEqual([{ v: before + 1 }, { v: before + 1 }]))
     await waitFor(() => expect(a.queryClient.isFetching() + b.queryClient.isFetching()).toBe(0))
     expect(ep.state.requests).toBe(before + 1)
