@@ -1,4 +1,5 @@
 import type { Timers } from './runtime'
+import type { TabShareInjectables } from './tabs/types'
 
 interface Closable {
   close(): void
@@ -20,6 +21,14 @@ export interface Registry {
   acquire<V extends Closable>(key: string, create: () => V): Lease<V>
   /** The value for `key` if one exists, without taking a hold. */
   peek<V extends Closable>(key: string | null): V | undefined
+  /**
+   * The tab the registry stands for, when it is not the page's own: the lock manager,
+   * channels, timers and lifecycle that connections shared across tabs (`share: 'tabs'`)
+   * use. Set by the multi-tab simulator of tabwire/testing, one per simulated tab.
+   * @defaultValue undefined (the page's own `navigator.locks`, BroadcastChannel, timers and lifecycle)
+   * @example const registry = { ...createRegistry(), tab: { locks, channel: (name) => new BroadcastChannel(name) } }
+   */
+  readonly tab?: TabShareInjectables
 }
 
 export interface RegistryOptions {

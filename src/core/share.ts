@@ -1,7 +1,7 @@
 import { misuse } from './errors'
 import { streamKey } from './key'
 import { shareAcrossTabs } from './tabs/share-across-tabs'
-import type { Shareable, TabDecodeOptions, TabResume, TabShareOptions } from './tabs/types'
+import type { Shareable, TabDecodeOptions, TabResume, TabShareInjectables, TabShareOptions } from './tabs/types'
 
 declare const process: { env: Record<string, string | undefined> }
 
@@ -28,13 +28,14 @@ export function shareSlot(key: string, share: ShareMode | undefined, instance: s
 /**
  * Makes and starts a stream's connection for its share mode. `tab.decode` is how this tab
  * reads messages another tab relays, `tab.sends` relays sends (WebSocket) (as `create`'s connection decodes its own); `create`'s
- * `shared` is true when the connection serves other tabs too.
+ * `shared` is true when the connection serves other tabs too. `tab`'s injectables (a
+ * simulated tab's locks, channels, timers, page) apply to `'tabs'` only.
  */
 export function startShared<T>(
   key: string,
   share: ShareMode | undefined,
   create: (resume: TabResume<T> | undefined, shared: boolean) => Shareable<T>,
-  tab?: TabDecodeOptions<T>,
+  tab?: TabDecodeOptions<T> & TabShareInjectables,
 ): Shareable<T> {
   const connection =
     share === 'tab' || share === false ? create(undefined, false) : shareAcrossTabs(key, create, { ...(share === 'tabs' ? {} : share), ...tab })

@@ -1,5 +1,5 @@
 'use client'
-import { useCallback, useId, useInsertionEffect, useRef, useSyncExternalStore } from 'react'
+import { useCallback, useContext, useId, useInsertionEffect, useRef, useSyncExternalStore } from 'react'
 import type { ConnectionSnapshot, RealtimeMessage } from '../core/connection'
 import type { DecodeOptions } from '../core/decode'
 import type { RealtimeError } from '../core/errors'
@@ -10,6 +10,7 @@ import { IDLE } from '../core/store'
 import type { Shareable, TabDecodeOptions, TabResume } from '../core/tabs/types'
 import type { WireMessage } from '../core/transport'
 import { liveDecoder, useLatest } from './latest'
+import { RegistryContext } from './registry-provider'
 
 /** Options every hook shares. */
 export interface HookOptions<T, S> {
@@ -31,7 +32,7 @@ export interface HookOptions<T, S> {
   select?: (data: T) => S
   /** Compares two `select` results. @defaultValue Object.is */
   equals?: (a: S, b: S) => boolean
-  /** Where this tab keeps its connections. @defaultValue the tab's default registry */
+  /** Where this tab keeps its connections. @defaultValue the {@link RegistryProvider}'s, else the tab's default registry */
   registry?: Registry
   /**
    * Who shares the connection. `'tabs'`: one connection per browser, owned by a leader tab
@@ -90,7 +91,8 @@ export function useConnection<T, S, O extends HookOptions<T, S> & DecodeOptions<
   peek(): Entry<T, O> | undefined
 } {
   const latest = useLatest(options)
-  const registry = options.registry ?? defaultRegistry()
+  const provided = useContext(RegistryContext)
+  const registry = options.registry ?? provided ?? defaultRegistry()
   const instance = useId()
   const slot = key === null ? null : shareSlot(key, options.share, instance)
   const cache = useRef<{ base: ConnectionSnapshot<T>; select: unknown; view: ConnectionSnapshot<S> } | null>(null)
@@ -101,7 +103,7 @@ export function useConnection<T, S, O extends HookOptions<T, S> & DecodeOptions<
     const inputs = latest.current
     return registry.acquire(slot, (): Entry<T, O> => {
       const cell = createOptionsCell(inputs)
-      const connection = startShared<T>(key!, inputs.share, (resume, shared) => create(inputs, cell.get, resume, shared), { decode: liveDecoder(cell.get), sends })
+      const connection = startShared<T>(key!, inputs.share, (resume, shared) => create(inputs, cell.get, resume, shared), { ...registry.tab, decode: liveDecoder(cell.get), sends })
       return { connection, options: cell, close: () => connection.close() }
     })
     // `key` is part of `slot`, and `create` stays the one of the render that made this slot.
