@@ -72,11 +72,12 @@ export interface SimulatedTab {
   /** Page Lifecycle `resume`: what waited runs. */
   resume(): void
   /**
-   * Navigates away into the back/forward cache (`pagehide` with `persisted`, hidden, frozen).
-   * Returns what would keep a real browser from caching it, after the page's `pagehide`
-   * listeners ran: `'web-locks'` (a lock held or requested), `'broadcast-channel'` (one open).
+   * Navigates away into the back/forward cache (`pagehide` with `persisted`, hidden, frozen)
+   * at once. Resolves (once the `pagehide` listeners' promises settled) to what would keep
+   * a real browser from caching the page: `'web-locks'` (a lock held or requested),
+   * `'broadcast-channel'` (one open); empty when it could be cached.
    */
-  pagehide(): ('web-locks' | 'broadcast-channel')[]
+  pagehide(): Promise<('web-locks' | 'broadcast-channel')[]>
   /** Back from the back/forward cache (`pageshow`, visible). */
   pageshow(): void
   /** Closes the tab: `pagehide` runs (goodbyes go out), then its locks, channels, timers and connections go. */

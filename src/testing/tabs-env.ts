@@ -14,7 +14,7 @@ export interface TabControls {
   show(): void
   freeze(): void
   resume(): void
-  pagehide(): ('web-locks' | 'broadcast-channel')[]
+  pagehide(): Promise<('web-locks' | 'broadcast-channel')[]>
   pageshow(): void
   close(): void
   crash(): void
@@ -123,7 +123,7 @@ export function createTabEnv(id: string, world: TabWorld) {
       set('hidden')
       emit('return')
     },
-    pagehide() {
+    async pagehide() {
       alive('pagehide')
       if (state === 'frozen') controls.resume()
       if (state === 'bfcache') return []
@@ -131,6 +131,8 @@ export function createTabEnv(id: string, world: TabWorld) {
       set('hidden')
       loop.freeze()
       set('bfcache')
+      // A browser decides after the listeners' promises settled (a lock is let go that way).
+      await new Promise<void>((resolve) => world.task(resolve))
       const { held = [], pending = [] } = world.locks.snapshot()
       const blockers: ('web-locks' | 'broadcast-channel')[] = []
       if ([...held, ...pending].some((l) => l.clientId === id)) blockers.push('web-locks')

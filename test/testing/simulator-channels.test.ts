@@ -126,7 +126,7 @@ describe('a tab’s timers', () => {
 })
 
 describe('the page events the cross-tab layer hears', () => {
-  it('visibility, freeze/resume, pagehide/pageshow, close; a crash says nothing', () => {
+  it('visibility, freeze/resume, pagehide/pageshow, close; a crash says nothing', async () => {
     tabs = createTabs(3)
     const heard = tabs.map(() => [] as string[])
     tabs.forEach((tab, i) => tab.env.page.subscribe((event) => void heard[i]!.push(`${event} ${tab.env.page.visible() ? 'visible' : 'hidden'}`)))
@@ -136,7 +136,7 @@ describe('the page events the cross-tab layer hears', () => {
     a.freeze()
     a.resume()
     expect([a.state, heard[0]]).toEqual(['hidden', ['visibility hidden', 'visibility visible', 'visibility hidden', 'leave hidden', 'return hidden']])
-    expect(b.pagehide()).toEqual([])
+    expect(await b.pagehide()).toEqual([])
     expect(b.state).toBe('bfcache')
     b.pageshow()
     b.close()
@@ -152,7 +152,7 @@ describe('the page events the cross-tab layer hears', () => {
     void held
     tabs[0]!.channel('news')
     await tabs.settle()
-    expect(tabs[0]!.pagehide()).toEqual(['web-locks', 'broadcast-channel'])
-    expect(tabs[1]!.pagehide()).toEqual([])
+    expect(await tabs[0]!.pagehide()).toEqual(['web-locks', 'broadcast-channel'])
+    expect(await tabs[1]!.pagehide()).toEqual([])
   })
 })
