@@ -152,6 +152,26 @@ export function subscribeFrames(channel: string, head: string | null, log: Repla
 /** Whether a realtime subscription gets the channel's snapshot: it did not resume, or it was reset. */
 export const wantsSnapshot = (since: string | undefined, replay: Replay) => since === undefined || since === '' || 'reset' in replay
 
+/** Frames one POST of a realtime SSE session may carry. */
+export const MAX_POST_FRAMES = 1000
+
+/**
+ * The body of a realtime SSE session's POST, read and checked: its session id and frames, or
+ * the HTTP status and `error` to answer (the session itself is looked up by the caller).
+ */
+export function readRealtimePost(text: string): { session: string; frames: unknown[] } | { status: number; error: string } {
+  let post: unknown
+  try {
+    post = JSON.parse(text)
+  } catch {
+    return { status: 400, error: 'bad-json' }
+  }
+  const { session, frames } = (typeof post === 'object' && post !== null ? post : {}) as Record<string, unknown>
+  if (typeof session !== 'string' || !Array.isArray(frames)) return { status: 400, error: 'bad-message' }
+  if (frames.length > MAX_POST_FRAMES) return { status: 413, error: 'too-many' }
+  return { session, frames }
+}
+
 /** The UTF-8 length of `text` (a lone surrogate counts 3 bytes, as its replacement character). */
 export function utf8Length(text: string): number {
   let bytes = 0

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import { REALTIME_PROTOCOL } from '../core/realtime/protocol.ts'
+import { readRealtimePost } from './channel-protocol.ts'
 import { drainWaiter } from './drain.ts'
 import { describeError, warn } from './errors.ts'
 import type { Sink } from './feed.ts'
@@ -18,9 +19,6 @@ import { ignoreFurtherRequests } from './sse.ts'
 import { SSE_HEADERS, SSE_HEARTBEAT } from './sse-protocol.ts'
 import { createTicker } from './ticker.ts'
 import { asIs, httpChunk } from './wire.ts'
-
-/** Frames one POST may carry. */
-export const MAX_POST_FRAMES = 1000
 
 const HEARTBEAT = Buffer.from(SSE_HEARTBEAT)
 
@@ -122,19 +120,12 @@ export function createSseSessions(options: ResolvedOptions, channels: Channels):
   }
 
   const take = (response: ServerResponse, body: Buffer) => {
-    let post: unknown
-    try {
-      post = JSON.parse(body.toString('utf8'))
-    } catch {
-      return answer(response, 400, { error: 'bad-json' })
-    }
-    const { session, frames } = (typeof post === 'object' && post !== null ? post : {}) as Record<string, unknown>
-    if (typeof session !== 'string' || !Array.isArray(frames)) return answer(response, 400, { error: 'bad-message' })
-    if (frames.length > MAX_POST_FRAMES) return answer(response, 413, { error: 'too-many' })
-    const stream = sessions.get(session)
+    const post = readRealtimePost(body.toString('utf8'))
+    if ('error' in post) return answer(response, post.status, { error: post.error })
+    const stream = sessions.get(post.session)
     if (!stream) return answer(response, 404, { error: 'unknown-session' })
     answer(response, 204)
-    if (!stream.stalled) stream.session.take(frames, body.length)
+    if (!stream.stalled) stream.session.take(post.frames, body.length)
   }
 
   const post = (request: IncomingMessage, response: ServerResponse) => {
