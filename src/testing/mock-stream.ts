@@ -2,7 +2,7 @@
  * An SSE response for an MSW `http.get` resolver: a streamed body carrying exactly the
  * bytes the server writes (so comments and an empty `id:` work, which MSW's `sse()` cannot
  * send), registered with the mock's core, and ended from the server side when the client
- * aborts or cancels (so undici never sees a mocked stream aborted mid-read).
+ * aborts or cancels, as a server sees its client go.
  */
 import { HttpResponse } from 'msw'
 import { SSE_HEADERS } from '../server/sse-protocol.ts'
@@ -64,5 +64,10 @@ export async function openStream(core: MockCore, request: Request, options: Stre
   if (request.signal.aborted) finish((c) => c.close())
   else request.signal.addEventListener('abort', () => finish((c) => c.close()), { once: true })
   if (!done) options.open(connection)
-  return new HttpResponse(body, { headers: SSE_HEADERS })
+  // Chunked, as the server frames a stream over HTTP/1.1. In Node, MSW writes a body of
+  // unknown length delimited by the connection's close; a client that aborts then sees the
+  // mocked socket close, undici takes that for the end of the message, and throws an
+  // uncaught `assert(!this.aborted)`. A chunked body never ends by a close, so an abort
+  // (an unmount, a linger timer, a reconnect) is just an abort.
+  return new HttpResponse(body, { headers: { ...SSE_HEADERS, 'transfer-encoding': 'chunked' } })
 }
