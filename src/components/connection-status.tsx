@@ -118,4 +118,4 @@ const sameProps = (a: ConnectionStatusProps, b: ConnectionStatusProps) =>
  * const quotes = useEventSource<Quote>('/api/quotes', { json: true })
  * return <ConnectionStatus source={quotes} />
  */
-export const ConnectionStatus = memo(ConnectionStatusView, sameProps)
+export const ConnectionStatus = /* @__PURE__ */ memo(ConnectionStatusView, sameProps)

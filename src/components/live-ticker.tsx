@@ -73,7 +73,7 @@ const defaultTime = (time: number) => new Date(time).toLocaleTimeString()
 const ARROWS = { up: '▲', down: '▼', unchanged: '–' } as const
 const WORDS = { up: 'up', down: 'down', unchanged: 'unchanged' } as const
 
-const Row = memo(function Row({ row, format, motion }: { row: TickerRow; format: NonNullable<LiveTickerProps['format']>; motion: boolean }) {
+const Row = /* @__PURE__ */ memo(function Row({ row, format, motion }: { row: TickerRow; format: NonNullable<LiveTickerProps['format']>; motion: boolean }) {
   const highlight = motion && row.version > 1 && row.direction !== 'unchanged' ? row.direction : undefined
   return (
     <tr data-tabwire-ticker-row="" data-symbol={row.symbol} data-direction={row.direction}>
@@ -167,4 +167,4 @@ const sameProps = (a: LiveTickerProps, b: LiveTickerProps) =>
  * const quotes = useEventSource<Quote>('/api/quotes', { json: true, onMessage: ticker.onMessage })
  * return <LiveTicker ticker={ticker} source={quotes} label="Quotes" />
  */
-export const LiveTicker = memo(LiveTickerView, sameProps)
+export const LiveTicker = /* @__PURE__ */ memo(LiveTickerView, sameProps)

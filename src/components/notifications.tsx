@@ -22,7 +22,7 @@ export function useNotificationCenter<T>(options: NotificationCenterOptions<T> =
   return center
 }
 
-const Context = createContext<{ center: NotificationCenter<unknown>; viewport: { current: HTMLElement | null } } | null>(null)
+const Context = /* @__PURE__ */ createContext<{ center: NotificationCenter<unknown>; viewport: { current: HTMLElement | null } } | null>(null)
 
 /** Props of {@link Provider}. */
 export interface ProviderProps {
@@ -202,7 +202,7 @@ export interface InboxProps {
 
 const defaultTime = (time: number) => new Date(time).toLocaleString()
 
-const InboxRow = memo(function InboxRow({ item, markRead, formatTime }: { item: InboxItem; markRead: (id: string) => void; formatTime: (t: number) => string }) {
+const InboxRow = /* @__PURE__ */ memo(function InboxRow({ item, markRead, formatTime }: { item: InboxItem; markRead: (id: string) => void; formatTime: (t: number) => string }) {
   const titleId = useId()
   return (
     <li data-tabwire-inbox-item="" data-id={item.id} data-state={item.read ? 'read' : 'unread'} data-severity={item.severity} aria-labelledby={titleId}>
