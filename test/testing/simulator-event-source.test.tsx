@@ -5,7 +5,7 @@
  */
 import { act, render, waitFor } from '@testing-library/react'
 import { useState } from 'react'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { useEventSource } from '../../src/react/use-event-source'
 import { uniqueUrl } from '../react/harness'
 import { ids, logStream, setupSimulatorHarness } from './simulator-harness'
@@ -53,6 +53,7 @@ describe('the leader tab goes away mid-stream', () => {
     // Mid-stream: these reach the leader's socket as it goes; what it relayed of them is
     // not known.
     stream.publish(6, 7)
+    const requests = tabs.slice(1).map((tab) => vi.spyOn(tab.locks, 'request'))
     act(() => tabs[0]![how]())
     await waitFor(() => expect(stream.connections).toHaveLength(2))
     expect(stream.connection(0).clientAborted).toBe(true)
@@ -63,6 +64,8 @@ describe('the leader tab goes away mid-stream', () => {
     await waitFor(() => expect(survivors.map((v) => v.shown())).toEqual([ids(1, 10), ids(1, 10)]))
     await waitFor(() => expect(survivors.map((v) => v.status()?.textContent)).toEqual(['event 10', 'event 10']))
     expect(await tabs.leader()).toBe(tabs[1])
+    // Handed over with the lock the gone tab let go of, not stolen after a heartbeat timeout.
+    expect(requests.flatMap((spy) => spy.mock.calls).filter((call) => (call[1] as LockOptions).steal)).toEqual([])
     // The gone tab shows nothing, as a closed tab does.
     expect(views[0]!.container.innerHTML).toBe('')
     expect(stream.connections).toHaveLength(2)
