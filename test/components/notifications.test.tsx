@@ -103,6 +103,25 @@ describe('notifications across tabs', () => {
     expect(views.map((v) => toastTitles(v.container))).toEqual([['Title n2', 'Title n1'], []])
   })
 
+  it('after a leader change the new leader’s stream replays what the tabs had: listed and toasted once', async () => {
+    const { views, stream, send, flushTabs } = await openTabs([
+      { visible: true, focused: true },
+      { visible: true, focused: false },
+    ])
+    await send(alert('n1'))
+    expect(views.map((v) => toastTitles(v.container))).toEqual([['Title n1'], []])
+    // The leading tab closes: the other takes the stream over (resuming from id n1) and the toasts.
+    views[0]!.unmount()
+    flushTabs()
+    await waitFor(() => expect(stream.connections).toHaveLength(2))
+    expect(stream.connection(1).lastEventId).toBe('n1')
+    // A server that delivers at least once sends n1 again.
+    stream.connection(1).client.send(alert('n1'))
+    stream.connection(1).client.send(alert('n2'))
+    await waitFor(() => expect(inboxIds(views[1]!.container)).toEqual(['n2', 'n1']))
+    expect(toastTitles(views[1]!.container)).toEqual(['Title n2'])
+  })
+
   it('read state travels over the real (test-scoped) BroadcastChannel too', async () => {
     const { views, send } = await openTabs(
       [
