@@ -11,29 +11,63 @@ import { createMockSession, type MockChannel, type PublishSeen, type SessionCont
 
 export type { PublishSeen, SubscribeSeen }
 
-/** A channel of a mock: a log, or a log with what clients may do with it (as `RealtimeChannel` of the server). */
+/**
+ * A channel of a mock: a log (read-only), or a log with what clients may do with it (as
+ * `RealtimeChannel` of the server: `writable` defaults to false, `snapshot` to none).
+ * @example { room: { log: createMemoryLog(), writable: true, snapshot: () => members } }
+ */
 export type MockChannelInput = ReplayLog | { log: ReplayLog; writable?: boolean; snapshot?: () => unknown }
 
-/** The controls of a channel mock (both dialects). */
+/**
+ * The controls of a channel mock (both dialects), besides those every mock has.
+ * @example
+ * await realtime.nextSubscribe('prices')
+ * realtime.publish('prices', { ACME: 42 })
+ */
 export interface MockChannelControls extends MockControls {
   /**
    * Appends `data` (as JSON) to a channel's log: its subscribers get it as an `event` frame.
-   * Throws for a channel the mock does not have.
+   * Throws for a channel the mock does not have. Answers the entry (its `id` is what clients resume from).
+   * @example const { id } = realtime.publish('prices', { ACME: 42 })
    */
   publish(channel: string, data: unknown, event?: string): LogEntry
-  /** The log of a channel now (undefined: no such channel); a new one after `reset()`. */
+  /**
+   * The log of a channel now (undefined: no such channel); a new one after `reset()`.
+   * @example expect(realtime.log('room')?.head).toBe(ackedId)
+   */
   log(channel: string): ReplayLog | undefined
-  /** Publishes `n` events to `options.channel` (default: the first channel given), `perSecond` per second (all at once without). */
+  /**
+   * Publishes `n` events to `options.channel` (default: the first channel given), `perSecond`
+   * per second on the mock's timers (all at once without); resolves when done.
+   * @example await realtime.flood(5000, 1000, { channel: 'prices', data: (i) => ({ ACME: 100 + i }) })
+   */
   flood(n: number, perSecond?: number, options?: FloodOptions & { channel?: string }): Promise<void>
-  /** A restart: every channel gets a new log (new epoch) and every connection is closed (1012); clients that resume get `reset`. */
+  /**
+   * A restart: every channel gets a new log (new epoch) and every connection is closed
+   * (1012); clients that resume get `reset`.
+   * @example act(() => realtime.reset()) // the hook's onReset runs after it resubscribes
+   */
   reset(): void
-  /** The next subscribe a client sent (to `channel`, when given); one sent before the call and not taken yet counts. */
+  /**
+   * The next subscribe a client sent (to `channel`, when given); one sent before the call and
+   * not taken yet counts, so a subscribe made just before the `await` is not missed.
+   * @example expect(await realtime.nextSubscribe('prices')).toEqual({ channel: 'prices', since: undefined })
+   */
   nextSubscribe(channel?: string): Promise<SubscribeSeen>
-  /** The next unsubscribe a client sent (to `channel`, when given). */
+  /**
+   * The next unsubscribe a client sent (to `channel`, when given).
+   * @example unmount(); await realtime.nextUnsubscribe('prices')
+   */
   nextUnsubscribe(channel?: string): Promise<{ readonly channel: string }>
-  /** The next publish a client sent (to `channel`, when given), also one the mock refused. */
+  /**
+   * The next publish a client sent (to `channel`, when given), also one the mock refused.
+   * @example expect((await chat.nextPublish('room')).data).toEqual({ text: 'hi' })
+   */
   nextPublish(channel?: string): Promise<PublishSeen>
-  /** Every frame clients sent, in order: parsed JSON, or the text itself (`'ping'`). */
+  /**
+   * Every frame clients sent, in order: parsed JSON, or the text itself (`'ping'`).
+   * @example expect(realtime.received).toContainEqual({ type: 'unsubscribe', channel: 'prices' })
+   */
   readonly received: readonly unknown[]
 }
 

@@ -4,13 +4,16 @@
  * the fault controls, output paced by an injectable clock, and queues of what clients did.
  */
 
-/** The timers a mock waits with (latency, flood pacing); tests may inject fake ones. */
+/**
+ * The timers a mock waits with (latency, flood pacing); tests may inject fake ones.
+ * @example const timers: MockTimers = { setTimeout: (f, ms) => clock.setTimeout(f, ms), clearTimeout: (h) => clock.clearTimeout(h) }
+ */
 export interface MockTimers {
   setTimeout(callback: () => void, ms: number): unknown
   clearTimeout(handle: unknown): void
 }
 
-/** Options every mock takes. */
+/** Options every mock takes (see each mock's own options). */
 export interface MockOptions {
   /**
    * The timers used for `setLatency` and `flood`.
@@ -20,7 +23,10 @@ export interface MockOptions {
   timers?: MockTimers
 }
 
-/** One open connection, as the mock's registry sees it. */
+/**
+ * One open connection, as the mock's registry sees it.
+ * @example expect(await mock.nextConnection()).toMatchObject({ transport: 'sse', lastEventId: 'e1.4' })
+ */
 export interface MockConnectionInfo {
   /** `'sse'` (a streamed `GET`) or `'websocket'`. */
   readonly transport: 'sse' | 'websocket'
@@ -30,30 +36,62 @@ export interface MockConnectionInfo {
   readonly lastEventId: string | null
 }
 
-/** The fault controls every mock has. */
+/**
+ * The fault controls every mock has, callable from a test or a story (`play`, a button).
+ * @example
+ * const quotes = mockSseHandler('/api/quotes')
+ * quotes.fail(503)
+ * quotes.drop()
+ */
 export interface MockControls {
-  /** Cuts every open connection abruptly (SSE: the body errors; WebSocket: close 1006). Clients reconnect and resume. */
+  /**
+   * Cuts every open connection abruptly (SSE: the body errors; WebSocket: close 1006). Clients reconnect and resume.
+   * @example act(() => quotes.drop()); expect((await quotes.nextConnection()).lastEventId).toBe(lastId)
+   */
   drop(): void
-  /** Stops writing to the open connections and reading from them, without closing them (new connections are served). */
+  /**
+   * Stops writing to the open connections and reading from them, without closing them (new
+   * connections are served): a dead connection the client must notice (its `idleTimeout`).
+   * @example quotes.stall() // then advance the client's clock past idleTimeout
+   */
   stall(): void
   /**
    * Ends every open connection cleanly: WebSockets with `code`, SSE streams by ending the body.
    * @param code - the WebSocket close code; defaults to 1012 (service restart), as `dropAll` of the server does.
+   * @example chat.close(4001) // an app-defined code the client may treat as final
    */
   close(code?: number): void
   /**
    * The next `times` connection attempts are refused: SSE with HTTP `status` (and
    * `Retry-After` when given), WebSocket closed before it opens with 1006 (a browser cannot
-   * see the status of a refused upgrade either).
+   * see the status of a refused upgrade either). `times` defaults to 1; `retryAfter` is in seconds.
+   * @example quotes.fail(503, 2, 1) // two attempts get 503 with Retry-After: 1, the third is served
    */
   fail(status: number, times?: number, retryAfter?: number): void
-  /** Delays every frame the mock sends, and the start of each new connection, by `ms` (0: none). */
+  /**
+   * Delays every frame the mock sends, and the start of each new SSE response, by `ms` on the
+   * mock's timers (0, the default: none). Order is kept.
+   * @example mock.setLatency(200)
+   */
   setLatency(ms: number): void
-  /** Offline: open connections drop and new attempts fail as a network error until `setOffline(false)`. */
+  /**
+   * Offline: open connections drop and new attempts fail as a network error (WebSocket: close
+   * 1006 before open) until `setOffline(false)`. The page's own `online`/`offline` events are
+   * the app's to fire.
+   * @example mock.setOffline(true); window.dispatchEvent(new Event('offline'))
+   */
   setOffline(offline: boolean): void
-  /** Open connections, from the mock's own registry (up to date synchronously). */
+  /**
+   * Open connections, from the mock's own registry (up to date synchronously, unlike MSW's
+   * `ws` client list).
+   * @example expect(mock.connections.map((c) => c.transport)).toEqual(['websocket'])
+   */
   readonly connections: readonly MockConnectionInfo[]
-  /** The next connection made; one that came before the call and was not taken by an earlier call counts. */
+  /**
+   * The next connection made; one that came before the call and was not taken by an earlier
+   * call counts, so a connection made just before the `await` is not missed.
+   * @example const { lastEventId } = await quotes.nextConnection()
+   */
   nextConnection(): Promise<MockConnectionInfo>
 }
 

@@ -43,7 +43,10 @@ export interface MockRealtimeOptions extends MockOptions {
 
 /** The mock of a `createRealtimeHandler` endpoint: its MSW handlers and its controls. */
 export interface MockRealtime extends MockChannelControls {
-  /** Give these to MSW: the WebSocket link, the SSE `GET` and the `POST`. */
+  /**
+   * Give these to MSW: the WebSocket link, the SSE `GET` and the `POST`.
+   * @example server.use(...realtime.handlers)
+   */
   readonly handlers: (HttpHandler | WebSocketHandler)[]
 }
 

@@ -34,13 +34,19 @@ export interface MockChannel {
   readonly snapshot?: (() => unknown) | undefined
 }
 
-/** A subscribe a client sent. */
+/**
+ * A subscribe a client sent (`since` undefined when it had none, or one that is not a string).
+ * @example { channel: 'prices', since: 'k3x9.41' }
+ */
 export interface SubscribeSeen {
   readonly channel: string
   readonly since: string | undefined
 }
 
-/** A publish a client sent. */
+/**
+ * A publish a client sent (`pid` only on the realtime endpoint).
+ * @example { channel: 'room', data: { text: 'hi' }, pid: 'a1' }
+ */
 export interface PublishSeen {
   readonly channel: string
   readonly data: unknown

@@ -40,17 +40,38 @@ export interface MockSseOptions extends MockOptions {
 
 /** The mock of an SSE endpoint: its MSW handlers, its log and its controls. */
 export interface MockSse extends MockControls {
-  /** Give these to MSW: `setupServer(...mock.handlers)` or `server.use(...mock.handlers)`. */
+  /**
+   * Give these to MSW: `setupServer(...mock.handlers)` or `server.use(...mock.handlers)`.
+   * @example server.use(...quotes.handlers)
+   */
   readonly handlers: HttpHandler[]
-  /** The log served now (a new one after `reset()`). */
+  /**
+   * The log served now (a new one after `reset()`).
+   * @example expect(quotes.log.head).toBe(result.current.lastEventId)
+   */
   readonly log: ReplayLog
-  /** Appends an event (a string as it is, anything else as JSON) and sends it to every stream. */
+  /**
+   * Appends an event (a string as it is, anything else as JSON) and sends it to every stream.
+   * Answers the entry (its `id` is the event's id).
+   * @example quotes.append({ symbol: 'ACME', price: 42 }, 'quote')
+   */
   append(data: unknown, event?: string): LogEntry
-  /** Appends `n` events, `perSecond` of them per second (all at once without); resolves when done. */
+  /**
+   * Appends `n` events, `perSecond` of them per second on the mock's timers (all at once
+   * without); resolves when done. Data defaults to `String(i)`.
+   * @example await quotes.flood(5000, 2000, { event: 'quote', data: (i) => ({ price: i }) })
+   */
   flood(n: number, perSecond?: number, options?: FloodOptions): Promise<void>
-  /** A restart: a new log (new epoch) and every stream dropped; clients that resume get a `reset` event. */
+  /**
+   * A restart: a new log (new epoch) and every stream dropped; clients that resume get a `reset` event.
+   * @example act(() => quotes.reset())
+   */
   reset(): void
-  /** Sends a comment (`: text`) to every stream now; the server sends `: heartbeat` on its timer. */
+  /**
+   * Sends a comment to every stream now (`: heartbeat` by default, what the server's timer
+   * sends): proof of life for the client's idle timeout. The mock sends none by itself.
+   * @example quotes.comment()
+   */
   comment(text?: string): void
 }
 

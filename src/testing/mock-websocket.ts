@@ -31,7 +31,10 @@ export interface MockWebSocketOptions extends MockOptions {
 
 /** The mock of a `createWebSocketHandler` endpoint: its MSW handler and its controls. */
 export interface MockWebSocket extends MockChannelControls {
-  /** Give these to MSW: `setupServer(...mock.handlers)` or `server.use(...mock.handlers)`. */
+  /**
+   * Give these to MSW: `setupServer(...mock.handlers)` or `server.use(...mock.handlers)`.
+   * @example server.use(...chat.handlers)
+   */
   readonly handlers: WebSocketHandler[]
 }
 

@@ -15,8 +15,12 @@ beforeAll(() => server.listen({ onUnhandledFrame: 'error' }))
 afterEach(() => server.resetHandlers())
 afterAll(() => server.close())
 
-let count = 0
-const url = (name: string) => `http://localhost/conformance/${name}/${++count}`
+/**
+ * One url per endpoint, as an app's tests have: each test makes fresh mocks (its handlers
+ * go at the end of it), and the mocks reuse one MSW `ws.link` per url (MSW 3 adds a
+ * process-wide listener per link and never removes it).
+ */
+const url = (name: string) => `http://localhost/conformance/${name}`
 
 const mocks: Driver = {
   name: 'tabwire/testing mocks',
