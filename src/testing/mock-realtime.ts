@@ -52,6 +52,9 @@ export interface MockRealtime extends MockChannelControls {
 
 const json = (status: number, error: string) => HttpResponse.json({ error }, { status })
 
+/** A session id: random, unguessable enough for a test (no `randomUUID` outside secure contexts). */
+const sessionId = () => globalThis.crypto?.randomUUID?.() ?? `${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`
+
 /**
  * Serves the realtime protocol (src/core/realtime/protocol.ts) at `url` for `useRealtime`
  * and `createRealtime`, on both transports: subscribe with `since` (exactly the missed
@@ -83,7 +86,7 @@ export function mockRealtimeHandler(url: string, options: MockRealtimeOptions = 
 
   const stream = http.get(httpUrl, ({ request }) => {
     if (!/\btext\/event-stream\b/i.test(request.headers.get('accept') ?? '')) return json(406, 'not-acceptable')
-    const id = crypto.randomUUID()
+    const id = sessionId()
     return openStream(core, request, {
       lastEventId: null,
       open(connection) {

@@ -17,6 +17,16 @@ export interface StreamOptions {
   ended(): void
 }
 
+/**
+ * Chunked in Node, as the server frames a stream over HTTP/1.1. There MSW writes a body of
+ * unknown length delimited by the connection's close; a client that aborts then sees the
+ * mocked socket close, undici takes that for the end of the message and throws an uncaught
+ * `assert(!this.aborted)`. A chunked body never ends by a close, so an abort (an unmount, a
+ * linger timer, a reconnect) is just an abort. A browser (the MSW worker) frames the
+ * response itself.
+ */
+const inNode = typeof (globalThis as { process?: { versions?: { node?: unknown } } }).process?.versions?.node === 'string'
+
 /** The answer to a refused attempt: a network error, or the status (with `Retry-After`). */
 export function refusal(core: MockCore): Response | undefined {
   const admission = core.admit()
@@ -64,10 +74,5 @@ export async function openStream(core: MockCore, request: Request, options: Stre
   if (request.signal.aborted) finish((c) => c.close())
   else request.signal.addEventListener('abort', () => finish((c) => c.close()), { once: true })
   if (!done) options.open(connection)
-  // Chunked, as the server frames a stream over HTTP/1.1. In Node, MSW writes a body of
-  // unknown length delimited by the connection's close; a client that aborts then sees the
-  // mocked socket close, undici takes that for the end of the message, and throws an
-  // uncaught `assert(!this.aborted)`. A chunked body never ends by a close, so an abort
-  // (an unmount, a linger timer, a reconnect) is just an abort.
-  return new HttpResponse(body, { headers: { ...SSE_HEADERS, 'transfer-encoding': 'chunked' } })
+  return new HttpResponse(body, { headers: inNode ? { ...SSE_HEADERS, 'transfer-encoding': 'chunked' } : SSE_HEADERS })
 }
