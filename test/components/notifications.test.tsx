@@ -43,13 +43,13 @@ function App({ url, tab }: { url: string; tab: Tab }) {
 const alert = (id: string, extra: object = {}) => ({ id, data: JSON.stringify({ id, title: `Title ${id}`, ...extra }) })
 
 /** Opens the tabs one after the other (the first leads the stream) and waits until each is open. */
-async function openTabs(pages: { visible: boolean; focused: boolean }[], hub: Hub | null = channelHub()) {
+async function openTabs(pages: { visible: boolean; focused: boolean }[], hub: Hub | null = channelHub(), strict = false) {
   const url = uniqueUrl('alerts')
   const stream = sseStream(url)
   const tabs = pages.map((page, i) => makeTab(hub, `tab${i}`, page))
   const views: ReturnType<typeof render>[] = []
   for (const tab of tabs) {
-    const view = render(<App url={url} tab={tab} />)
+    const view = render(<App url={url} tab={tab} />, { reactStrictMode: strict })
     views.push(view)
     await waitFor(() => expect(view.container.querySelector('[data-tabwire-connection]')!.getAttribute('data-state')).toBe('open'))
   }
@@ -120,6 +120,23 @@ describe('notifications across tabs', () => {
     stream.connection(1).client.send(alert('n2'))
     await waitFor(() => expect(inboxIds(views[1]!.container)).toEqual(['n2', 'n1']))
     expect(toastTitles(views[1]!.container)).toEqual(['Title n2'])
+  })
+
+  it('under StrictMode (start, stop, start) the tabs still agree: one toast, every inbox', async () => {
+    const { views, send, hub } = await openTabs(
+      [
+        { visible: true, focused: false },
+        { visible: true, focused: true },
+      ],
+      channelHub(),
+      true,
+    )
+    // Each tab's center stopped once (StrictMode's simulated unmount) and started again.
+    expect(hub!.posted.filter((p) => (p.data as { t: string }).t === 'bye')).toHaveLength(2)
+    expect(hub!.openChannels).toBe(2)
+    await send(alert('n1'))
+    expect(views.map((v) => toastTitles(v.container))).toEqual([[], ['Title n1']])
+    expect(views.map((v) => inboxIds(v.container))).toEqual([['n1'], ['n1']])
   })
 
   it('read state travels over the real (test-scoped) BroadcastChannel too', async () => {
