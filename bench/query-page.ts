@@ -19,11 +19,11 @@ const mode = query.get('mode') ?? 'tabwire'
 const keys = Number(query.get('keys') ?? '10')
 
 const queryClient = new QueryClient({ defaultOptions: { queries: { staleTime: Infinity, gcTime: Infinity, retry: false } } })
-const record = { messages: 0, ready: 0, errors: [] as string[] }
+const record = { messages: 0, ready: 0, errors: [] as string[], heardAt: [] as number[], fetched: [] as string[] }
 for (let k = 0; k < keys; k++) {
   const observer = new QueryObserver(queryClient, {
     queryKey: ['item', k],
-    queryFn: async ({ signal }) => (await fetch(`/api/item/${k}`, { signal })).json() as Promise<{ v: number }>,
+    queryFn: async ({ signal }) => (record.fetched.push(`k${k}@${record.messages}`), (await fetch(`/api/item/${k}`, { signal })).json() as Promise<{ v: number }>),
   })
   let seen = false
   observer.subscribe((r) => {
@@ -33,7 +33,7 @@ for (let k = 0; k < keys; k++) {
 
 const realtime = createRealtime({ url: '/realtime' })
 const channel = realtime.channel<Change>('changes')
-channel.onMessage(() => void record.messages++)
+channel.onMessage(() => void (record.messages++, record.heardAt.push(performance.now())))
 channel.onError((e) => void record.errors.push(`${e.kind}: ${e.message}`))
 const keyOf = (data: Change) => (data.key >= 0 ? [['item', data.key]] : [])
 const window_ = query.get('window')

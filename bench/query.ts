@@ -11,7 +11,7 @@
  * once quiet for a frame, or `maxWait`, 1 s, after its first change).
  * (c) `tabwire/query` min+gzip, React and TanStack external.
  *
- * Run: npm run bench:query -- [--tabs 1,4,8] [--runs 3]. Progress to stderr, tables to stdout.
+ * Run: npm run bench:query -- [--tabs 1,4,8] [--runs 3] [--window 1000]. Progress to stderr, tables to stdout.
  */
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
@@ -31,10 +31,10 @@ const tabCounts = arg('tabs', '1,4,8').split(',').map(Number)
 const runs = Number(arg('runs', '3'))
 const modes = ['tabwire', 'tabwire-window', 'recipe'] as const
 /** The gathering window of the `tabwire-window` rows (ms): longer than the burst takes to arrive. */
-const WINDOW = 1000
+const WINDOW = Number(arg('window', '1000'))
 type Mode = (typeof modes)[number]
 
-interface Status { messages: number; ready: number; errors: string[]; fetching: number; realtime: string }
+interface Status { messages: number; ready: number; errors: string[]; fetching: number; realtime: string; heardAt: number[]; fetched: string[] }
 const status = (page: Page) => page.evaluate(() => (window as unknown as { __q: { status(): Status } }).__q.status())
 
 /** Waits until every tab heard `messages` messages and nothing fetched for `quietMs` (no request at the server either). */
@@ -76,6 +76,10 @@ async function measure(context: BrowserContext, server: QueryBenchServer, mode: 
   heard += 1000
   await settle(server, pages, heard, quietMs)
   const burst = server.requests()
+  // How long the burst took to reach each tab (its first to its last message), slowest tab.
+  const spans = (await Promise.all(pages.map(status))).map((s) => s.heardAt.at(-1)! - s.heardAt.at(-1000)!)
+  log(`${mode} ${pages.length} tab(s): the burst reached the slowest tab over ${Math.round(Math.max(...spans))} ms`)
+  if (process.env.QUERY_DEBUG) for (const [i, s] of (await Promise.all(pages.map(status))).entries()) log(`  tab ${i}: fetches (key@messages heard) ${s.fetched.slice(-30).join(' ')}`)
   const errors = (await Promise.all(pages.map(status))).flatMap((s) => s.errors)
   for (const page of pages) await page.close()
   return { one: one.total, burst: burst.total, maxPerKey: Math.max(0, ...Object.values(burst.perKey)), errors }

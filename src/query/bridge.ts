@@ -9,7 +9,7 @@ import { createTabRefetch, type QueryTabsOptions } from './tabs'
 export interface QueryBridgeOptions<T> {
   /**
    * The query keys a message makes stale (each one a prefix, as `invalidateQueries` takes it).
-   * Keys from every message of one frame (or `window`) are merged, so a burst refetches each
+   * A key's changes are merged until it is quiet for a `window`, so a burst refetches each
    * key once. A throw, or anything but an array of arrays, is an error to `onError`.
    * @defaultValue none
    * @example { invalidate: (m) => [['todos'], ['todo', m.data.id]] }
@@ -38,17 +38,18 @@ export interface QueryBridgeOptions<T> {
    */
   onError?: (error: RealtimeError) => void
   /**
-   * How long (ms) invalidations are gathered before they go out. Without it, a key goes out
-   * once it has been quiet for one frame (no change for it in the last frame), or `maxWait`
-   * after its first change: a burst spread over many frames refetches once, at its end.
-   * @defaultValue none: quiet for one frame (16 ms)
+   * How quiet (ms) a key must have been before its invalidation goes out: changes are
+   * gathered in windows of this length, and a key goes out at the end of a window in which
+   * it did not change (or `maxWait` after its first change). A burst refetches once, at its
+   * end, however many windows it spans; a lone change goes out one to two windows later.
+   * @defaultValue one frame (16 ms)
    * @example { window: 50 }
    */
   window?: number
   /**
-   * Without `window`: the longest (ms) a key's changes wait for it to go quiet. Under a
-   * steady stream of changes a key refetches about once per `maxWait`.
-   * @defaultValue 1000
+   * The longest (ms) a key's changes wait for it to go quiet: under a steady stream of
+   * changes a key refetches about once per `maxWait`.
+   * @defaultValue 1000, or `window` if that is longer
    * @example { maxWait: 250 }
    */
   maxWait?: number
@@ -73,7 +74,7 @@ export interface QueryBridgeOptions<T> {
    */
   timers?: Timers
   /**
-   * Injectable frame scheduler, used when `window` is not set.
+   * Injectable scheduler of the windows, used when `window` is not set.
    * @defaultValue a 16 ms timer on `timers`
    */
   scheduleFrame?: FrameScheduler
@@ -84,7 +85,11 @@ export type BridgeSource<T> = Pick<RealtimeChannel<T>, 'onMessage' | 'onReset'> 
 
 /** Keeps a QueryClient fresh from one stream's messages. See {@link createQueryBridge}. */
 export interface QueryBridge<T> {
-  /** Takes one message: `update`, then `invalidate` (merged with the others of its frame). */
+  /**
+   * Takes one message: `update`, then `invalidate` (merged with the others of its frame). A
+   * `reset` event of tabwire/server's SSE handler (data `{ epoch, reason }`: the stream
+   * could not resume) is a discontinuity instead (subscribe to it: `events: [..., 'reset']`).
+   */
   message(message: RealtimeMessage<T>): void
   /**
    * The stream lost events nobody can give again: invalidates `keys` (once per call, merged).
@@ -130,6 +135,19 @@ export interface PendingChanges {
 const messageChange = (m: RealtimeMessage<unknown>) => (m.id === undefined ? undefined : `${m.event}\n${m.id}`)
 const resetChange = (r: ChannelReset | undefined) => (r && r.reason !== 'gap' && r.epoch ? `reset\n${r.channel}\n${r.epoch}` : undefined)
 
+/** tabwire/server's SSE `reset` event (`{ epoch, reason }`): the stream could not resume. */
+function isLogReset(message: RealtimeMessage<unknown>): boolean {
+  if (message.event !== 'reset') return false
+  let data = message.data
+  try {
+    if (typeof data === 'string') data = JSON.parse(data)
+  } catch {
+    return false
+  }
+  const d = data as { epoch?: unknown; reason?: unknown } | null
+  return typeof d === 'object' && d !== null && typeof d.epoch === 'string' && typeof d.reason === 'string'
+}
+
 const show = (value: unknown) => {
   try {
     return JSON.stringify(value) ?? String(value)
@@ -159,8 +177,9 @@ const globalTimers: Timers = {
 
 /**
  * Keeps a TanStack `QueryClient` fresh from a stream's messages. Invalidations are merged
- * per key (by `hashKey`) over one frame or `window`, and sent with `cancelRefetch: false`:
- * a burst never cancels and restarts a fetch. A query that was fetching when its
+ * per key (by `hashKey`) until the key is quiet for a `window` (one frame by default, at
+ * most `maxWait`), and sent with `cancelRefetch: false`: a burst never cancels and restarts
+ * a fetch. A query that was fetching when its
  * invalidation went out is invalidated again once that fetch settles, since the fetch may
  * have started before the change (TanStack/query#8530 loses exactly that): at most one
  * fetch in flight and one to follow, whatever the rate of changes.
@@ -240,11 +259,11 @@ export function createQueryBridge<T>(queryClient: QueryClient, options: QueryBri
     })
   }
 
-  /** Sends what is due (`all`: everything gathered); without a window, keys still changing wait. */
+  /** Sends what is due (`all`: everything gathered): keys that changed in the last window wait. */
   const flush = (all = true) => {
     cancelFlush?.()
     cancelFlush = undefined
-    const { share = 'tabs', maxWait = 1000 } = read()
+    const { share = 'tabs', window = FRAME_MS, maxWait = Math.max(1000, window) } = read()
     const due: [string, PendingChanges][] = []
     const now = clock()
     for (const [hash, entry] of pending) {
@@ -259,7 +278,7 @@ export function createQueryBridge<T>(queryClient: QueryClient, options: QueryBri
     if (cancelFlush) return
     const { window, timers = globalTimers, scheduleFrame } = read()
     if (window !== undefined) {
-      const handle = timers.setTimeout(flush, window)
+      const handle = timers.setTimeout(() => flush(false), window)
       cancelFlush = () => timers.clearTimeout(handle)
     } else cancelFlush = (scheduleFrame ?? timerFrame(timers))(() => flush(false))
   }
@@ -297,6 +316,7 @@ export function createQueryBridge<T>(queryClient: QueryClient, options: QueryBri
       if (pending.size) schedule()
     },
     message(message) {
+      if (isLogReset(message)) return void bridge.invalidate(read().keys ?? [...seen.values()], undefined, messageChange(message))
       const { update, invalidate } = read()
       const details = { raw: message.raw, id: message.id }
       if (update) {

@@ -114,16 +114,41 @@ describe('createQueryBridge', () => {
     }
   })
 
-  it('with `window`, invalidations gather for that long on the given timers', () => {
+  it("tabwire/server's SSE `reset` event is a discontinuity (once), not a message for `invalidate`; another 'reset' is a message", () => {
+    const t = setup()
+    const invalidate = vi.fn((m: RealtimeMessage<unknown>) => [['todo', (m.data as { id?: number }).id ?? 'none']])
+    const bridge = createQueryBridge<unknown>(t.queryClient, { invalidate, scheduleFrame: t.frames.schedule, share: false })
+    bridge.message(message({ id: 1 }, '1'))
+    t.frames.settle()
+    const reset = (data: unknown, id: string): RealtimeMessage<unknown> => ({ ...message(data, id), event: 'reset' })
+    bridge.message(reset('{"epoch":"e2","reason":"gap"}', 'e2.0'))
+    bridge.message(reset({ epoch: 'e2', reason: 'epoch' }, 'e2.0'))
+    t.frames.settle()
+    expect(invalidate).toHaveBeenCalledTimes(1)
+    expect(t.keys()).toEqual([['todo', 1], ['todo', 1]])
+    // An app's own event named 'reset', not shaped like the server's: an ordinary message.
+    bridge.message(reset({ id: 2 }, '7'))
+    t.frames.settle()
+    expect(invalidate).toHaveBeenCalledTimes(2)
+    expect(t.keys().slice(2)).toEqual([['todo', 2]])
+  })
+
+  it('with `window`, a key goes out after a window with no change for it, on the given timers', () => {
     const t = setup()
     const clock = manualTimers()
-    const bridge = createQueryBridge(t.queryClient, { window: 50, share: false, timers: clock.timers, invalidate: () => [['a'], ['b'], ['a']] })
-    bridge.message(message(1))
-    bridge.message(message(2))
+    const bridge = createQueryBridge<string[]>(t.queryClient, { window: 50, share: false, timers: clock.timers, invalidate: (m) => m.data.map((k) => [k]) })
+    bridge.message(message(['a', 'b']))
+    bridge.message(message(['a']))
     expect(clock.delays()).toEqual([50])
-    expect(t.keys()).toEqual([])
     clock.runAll()
-    expect(t.keys()).toEqual([['a'], ['b']])
+    expect(t.keys()).toEqual([])
+    bridge.message(message(['a']))
+    expect(clock.delays()).toEqual([50])
+    clock.runAll()
+    expect(t.keys()).toEqual([['b']])
+    clock.runAll()
+    expect(t.keys()).toEqual([['b'], ['a']])
+    expect(clock.delays()).toEqual([])
     expect(t.invalidated.mock.calls[0]![1]).toEqual({ cancelRefetch: false })
   })
 
