@@ -16,7 +16,7 @@ export interface ConnectionStatusSource {
 
 /** Props of {@link ConnectionStatus}. */
 export interface ConnectionStatusProps {
-  /** The stream to show. @example <ConnectionStatus source={useEventSource('/api/quotes')} /> */
+  /** The stream to show (required). @example <ConnectionStatus source={useEventSource('/api/quotes')} /> */
   source: ConnectionStatusSource
   /**
    * Words for each status.
@@ -27,9 +27,10 @@ export interface ConnectionStatusProps {
   /**
    * Words for an error. Keep its identity.
    * @defaultValue {@link describeError}
+   * @example { describeError: (e) => (e.kind === 'auth' ? 'Session expired' : describeError(e)) }
    */
   describeError?: (error: RealtimeError) => string
-  /** @defaultValue none */
+  /** A class for the root. @defaultValue none @example { className: 'status' } */
   className?: string
 }
 

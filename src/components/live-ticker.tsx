@@ -27,7 +27,10 @@ export interface TickerSource {
 
 /** Props of {@link LiveTicker}. */
 export interface LiveTickerProps {
-  /** Where the rows come from (see `useTicker`). */
+  /**
+   * Where the rows come from (required).
+   * @example <LiveTicker ticker={useTicker<Quote>({ read: (q) => ({ symbol: q.symbol, value: q.price }) })} />
+   */
   ticker: Ticker<unknown>
   /**
    * The stream the ticker is fed from: while it is not `open` the ticker is stale
@@ -37,8 +40,9 @@ export interface LiveTickerProps {
    */
   source?: TickerSource
   /**
-   * The table's accessible name.
+   * The region's accessible name.
    * @defaultValue 'Live values'
+   * @example { label: 'Quotes' }
    */
   label?: string
   /**
@@ -48,8 +52,9 @@ export interface LiveTickerProps {
    */
   format?: (value: number, symbol: string) => string
   /**
-   * Formats the "as of" time of a stale ticker.
+   * Formats the "as of" time of a stale or paused ticker.
    * @defaultValue the time of day in the user's locale
+   * @example { formatTime: (t) => new Date(t).toLocaleTimeString('en-GB') }
    */
   formatTime?: (time: number) => string
   /**
@@ -62,9 +67,10 @@ export interface LiveTickerProps {
   /**
    * Turns the change highlight off. Set it to force a value.
    * @defaultValue the user's `prefers-reduced-motion`
+   * @example { reducedMotion: true } // never flash, whatever the user prefers
    */
   reducedMotion?: boolean
-  /** @defaultValue none */
+  /** A class for the root. @defaultValue none @example { className: 'quotes' } */
   className?: string
 }
 

@@ -25,9 +25,10 @@ export interface NotificationCenterOptions<T> {
    * Names the center: tabs with the same namespace and name share read state and choose one
    * toasting tab. Use one per stream of notifications.
    * @defaultValue 'notifications'
+   * @example { name: 'alerts' }
    */
   name?: string
-  /** @defaultValue 'tabwire' */
+  /** Keeps two apps on one origin apart. @defaultValue 'tabwire' @example { namespace: 'admin' } */
   namespace?: string
   /**
    * How long (ms) a toast stays while not paused; `Infinity` until dismissed.
@@ -35,22 +36,27 @@ export interface NotificationCenterOptions<T> {
    * @example { duration: (n) => (n.severity === 'error' ? Infinity : 5000) }
    */
   duration?: number | ((item: InboxItem) => number)
-  /** The inbox keeps the newest this many. @defaultValue 100 */
+  /** The inbox keeps the newest this many. @defaultValue 100 @example { maxItems: 20 } */
   maxItems?: number
-  /** At most this many toasts at once (the oldest goes). @defaultValue 3 */
+  /** At most this many toasts at once (the oldest goes). @defaultValue 3 @example { maxToasts: 1 } */
   maxToasts?: number
   /**
    * Opens the channel the tabs talk on; `null` for a center of this tab alone.
    * @defaultValue `new BroadcastChannel(name)` where it exists, else null
+   * @example { channel: null } // every tab toasts, nothing is shared
    */
   channel?: ((name: string) => TabChannel) | null
-  /** Where visibility and focus come from. @defaultValue the document's */
+  /**
+   * Where visibility and focus come from.
+   * @defaultValue the document's (see `documentPage`)
+   * @example { page: { visible: () => true, focused: () => true, subscribe: () => () => {} } }
+   */
   page?: PageSource
-  /** Injectable timers (the toasts' clocks). @defaultValue globalThis timers */
+  /** Injectable timers (the toasts' clocks). @defaultValue globalThis timers @example { timers: { setTimeout: (f, ms) => setTimeout(f, ms), clearTimeout } } */
   timers?: Timers
-  /** Injectable clock (ms). @defaultValue Date.now */
+  /** Injectable clock (ms). @defaultValue Date.now @example { now: () => performance.timeOrigin + performance.now() } */
   now?: () => number
-  /** This tab's id on the channel. @defaultValue a random UUID */
+  /** This tab's id on the channel. @defaultValue a random UUID @example { tabId: 'tab-1' } */
   tabId?: string
 }
 

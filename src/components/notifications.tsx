@@ -26,8 +26,9 @@ const Context = /* @__PURE__ */ createContext<{ center: NotificationCenter<unkno
 
 /** Props of {@link Provider}. */
 export interface ProviderProps {
-  /** From `useNotificationCenter` (or `createNotificationCenter`, started by you). */
+  /** From `useNotificationCenter` (or `createNotificationCenter`, started by you); required. @example <Notifications.Provider center={useNotificationCenter()} /> */
   center: NotificationCenter<unknown>
+  /** The parts and anything else. @defaultValue none */
   children?: ReactNode
 }
 
@@ -59,15 +60,21 @@ export function useNotifications(): NotificationCenterSnapshot & Pick<Notificati
 
 /** Props of {@link Toast}. */
 export interface ToastProps {
+  /** The toast, from `renderToast` (required). @example renderToast={(toast) => <Notifications.Toast toast={toast} />} */
   toast: ToastData<InboxItem>
   /**
    * Swiping this way past `swipeThreshold` dismisses.
    * @defaultValue 'right'
+   * @example { swipeDirection: 'left' }
    */
   swipeDirection?: SwipeDirection
-  /** @defaultValue 50 (px) */
+  /** How far (px) a swipe must go. @defaultValue 50 @example { swipeThreshold: 80 } */
   swipeThreshold?: number
-  /** Replaces the title and body (the close button and behaviour stay). @defaultValue the title and body */
+  /**
+   * Replaces the title and body (the close button and behaviour stay).
+   * @defaultValue the title and body
+   * @example <Notifications.Toast toast={t}><strong>{t.notification.title}</strong></Notifications.Toast>
+   */
   children?: ReactNode
 }
 
@@ -119,6 +126,7 @@ export interface ViewportProps {
   /**
    * The region's name (the hotkey is added to it).
    * @defaultValue 'Notifications'
+   * @example { label: 'Alerts' } // read as "Alerts (F8)"
    */
   label?: string
   /**
@@ -127,9 +135,13 @@ export interface ViewportProps {
    * @example { hotkey: ['altKey', 'KeyT'] }
    */
   hotkey?: readonly string[]
-  /** Renders one toast: a `<Notifications.Toast>` (it is the list item). @defaultValue `<Notifications.Toast toast={toast} />` */
+  /**
+   * Renders one toast: a `<Notifications.Toast>` (it is the list item).
+   * @defaultValue `<Notifications.Toast toast={toast} />`
+   * @example { renderToast: (t) => <Notifications.Toast toast={t} swipeDirection="left" /> }
+   */
   renderToast?: (toast: ToastData<InboxItem>) => ReactNode
-  /** @defaultValue none */
+  /** A class for the region. @defaultValue none @example { className: 'toasts' } */
   className?: string
 }
 
@@ -190,13 +202,13 @@ export function Viewport({ label = 'Notifications', hotkey = ['F8'], renderToast
 
 /** Props of {@link Inbox}. */
 export interface InboxProps {
-  /** The list's name. @defaultValue 'Inbox' */
+  /** The list's name. @defaultValue 'Inbox' @example { label: 'Alerts' } */
   label?: string
-  /** Shown when there is nothing. @defaultValue 'No notifications' */
+  /** Shown when there is nothing. @defaultValue 'No notifications' @example { empty: <p>All quiet</p> } */
   empty?: ReactNode
-  /** @defaultValue the date and time in the user's locale */
+  /** Formats a notification's time. @defaultValue the date and time in the user's locale @example { formatTime: (t) => new Date(t).toLocaleTimeString() } */
   formatTime?: (time: number) => string
-  /** @defaultValue none */
+  /** A class for the root. @defaultValue none @example { className: 'inbox' } */
   className?: string
 }
 
@@ -260,7 +272,7 @@ export function Inbox({ label = 'Inbox', empty = 'No notifications', formatTime 
  * The number of unread notifications (with "unread" for screen readers), `data-state="unread"` when above 0.
  * @example <button>Inbox <Notifications.UnreadCount /></button>
  */
-export function UnreadCount({ className }: { /** @defaultValue none */ className?: string }) {
+export function UnreadCount({ className }: { /** A class for the count. @defaultValue none @example { className: 'badge' } */ className?: string }) {
   const { center } = useCenter('Notifications.UnreadCount')
   const unread = useSyncExternalStore(center.subscribe, () => center.getSnapshot().unread, () => center.getSnapshot().unread)
   return (

@@ -53,6 +53,7 @@ export interface TickerOptions<T> {
   /**
    * At most this many symbols; updates of further symbols are refused (an `overflow` error).
    * @defaultValue 5000
+   * @example { maxRows: 200 }
    */
   maxRows?: number
   /**
@@ -61,11 +62,15 @@ export interface TickerOptions<T> {
    * @example { summaryInterval: 30_000 }
    */
   summaryInterval?: number
-  /** Injectable clock (ms). @defaultValue Date.now */
+  /** Injectable clock (ms). @defaultValue Date.now @example { now: () => performance.timeOrigin + performance.now() } */
   now?: () => number
-  /** Injectable timers (the summary's throttle). @defaultValue globalThis timers */
+  /** Injectable timers (the summary's throttle). @defaultValue globalThis timers @example { timers: { setTimeout: (f, ms) => setTimeout(f, ms), clearTimeout } } */
   timers?: Timers
-  /** Schedules the coalesced display flush. @defaultValue requestAnimationFrame, else a 16 ms timer */
+  /**
+   * Schedules the coalesced display flush; it must call back later, never synchronously.
+   * @defaultValue requestAnimationFrame, else a 16 ms timer
+   * @example { scheduleFrame: (flush) => { const t = setTimeout(flush, 100); return () => clearTimeout(t) } } // at most 10 renders a second
+   */
   scheduleFrame?: FrameScheduler
 }
 
