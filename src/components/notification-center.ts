@@ -137,8 +137,17 @@ export function createNotificationCenter<T>(options: NotificationCenterOptions<T
       // A closed channel (the page is going away): the other tabs lose nothing they need.
     }
   }
-  const presence = createTabPresence(tabId, page, (p) => post({ t: 'presence', presence: p }))
+  let gone = false
+  // A tab that has gone says nothing until it is back: a late presence would undo its bye.
+  const presence = createTabPresence(tabId, page, (p) => void (gone || post({ t: 'presence', presence: p })))
+  /** A page leaving (or entering the back/forward cache) says bye, so a frozen tab is never picked to toast; back, it says hello. */
   const followPage = () => {
+    const nowGone = page.gone?.() ?? false
+    if (nowGone !== gone) {
+      gone = nowGone
+      post({ t: gone ? 'bye' : 'hello' })
+      if (!gone) post({ t: 'presence', presence: presence.current() })
+    }
     presence.refresh()
     if (page.visible()) toasts.resume('hidden')
     else toasts.pause('hidden')

@@ -2,7 +2,9 @@
 export interface PageSource {
   visible(): boolean
   focused(): boolean
-  /** Calls `listener` when either may have changed; returns the unsubscribe. */
+  /** Whether the page is being unloaded or kept in the back/forward cache (it hears nothing then). @defaultValue never */
+  gone?(): boolean
+  /** Calls `listener` when any of these may have changed; returns the unsubscribe. */
   subscribe(listener: () => void): () => void
 }
 
@@ -12,16 +14,22 @@ export interface PageSource {
  */
 export function documentPage(): PageSource {
   const events = ['focus', 'blur', 'pageshow', 'pagehide'] as const
+  let gone = false
   return {
     visible: () => typeof document === 'undefined' || document.visibilityState !== 'hidden',
     focused: () => typeof document !== 'undefined' && document.hasFocus(),
+    gone: () => gone,
     subscribe(listener) {
       if (typeof window === 'undefined') return () => {}
-      document.addEventListener('visibilitychange', listener)
-      for (const name of events) window.addEventListener(name, listener)
+      const onEvent = (event: Event) => {
+        if (event.type === 'pagehide' || event.type === 'pageshow') gone = event.type === 'pagehide'
+        listener()
+      }
+      document.addEventListener('visibilitychange', onEvent)
+      for (const name of events) window.addEventListener(name, onEvent)
       return () => {
-        document.removeEventListener('visibilitychange', listener)
-        for (const name of events) window.removeEventListener(name, listener)
+        document.removeEventListener('visibilitychange', onEvent)
+        for (const name of events) window.removeEventListener(name, onEvent)
       }
     },
   }

@@ -77,7 +77,7 @@ describe('documentPage', () => {
     vi.restoreAllMocks()
   })
 
-  it('reads visibility and focus when asked, and follows visibilitychange, focus and blur', () => {
+  it('reads visibility and focus when asked, and follows visibilitychange, focus, blur, pagehide and pageshow', () => {
     const page = documentPage()
     let hidden = false
     vi.spyOn(document, 'visibilityState', 'get').mockImplementation(() => (hidden ? 'hidden' : 'visible'))
@@ -90,8 +90,13 @@ describe('documentPage', () => {
     window.dispatchEvent(new Event('blur'))
     window.dispatchEvent(new Event('focus'))
     expect([page.visible(), page.focused(), calls]).toEqual([false, false, 3])
+    expect(page.gone!()).toBe(false)
+    window.dispatchEvent(new Event('pagehide'))
+    expect([page.gone!(), calls]).toEqual([true, 4])
+    window.dispatchEvent(new Event('pageshow'))
+    expect(page.gone!()).toBe(false)
     off()
     document.dispatchEvent(new Event('visibilitychange'))
-    expect(calls).toBe(3)
+    expect(calls).toBe(5)
   })
 })

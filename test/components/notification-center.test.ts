@@ -79,6 +79,21 @@ describe('which tab toasts', () => {
     expect(tabs.map((t) => t.inbox())).toEqual([['n1'], [], ['n1']])
   })
 
+  it('a tab that goes into the back/forward cache leaves the choice; back, it takes part again', () => {
+    const { hub, a, b, tabs } = threeTabs()
+    b.page.set({ visible: true, focused: true })
+    hub.flush()
+    // Navigating away: the page hides (a presence) and is frozen (pagehide); it hears nothing.
+    b.page.set({ visible: false, focused: false, gone: true })
+    hub.flush()
+    relay([a], note('n1'))
+    expect(a.toasts()).toEqual(['n1'])
+    b.page.set({ visible: true, focused: true, gone: false })
+    hub.flush()
+    relay(tabs, note('n2'))
+    expect(tabs.map((t) => t.toasts())).toEqual([['n1'], ['n2'], []])
+  })
+
   it('a tab alone (no channel at all) toasts everything', () => {
     const center = createNotificationCenter({ channel: null, timers: manualTimers(), page: { visible: () => false, focused: () => false, subscribe: () => () => {} } })
     center.start()

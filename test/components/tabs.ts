@@ -53,12 +53,13 @@ export function channelHub() {
 export type Hub = ReturnType<typeof channelHub>
 
 /** A page the test drives: `set` changes it and tells the subscribers. */
-export function testPage(initial: { visible: boolean; focused: boolean }) {
-  let state = initial
+export function testPage(initial: { visible: boolean; focused: boolean; gone?: boolean }) {
+  let state = { gone: false, ...initial }
   const listeners = new Set<() => void>()
   const page: PageSource & { set(next: Partial<typeof initial>): void } = {
     visible: () => state.visible,
     focused: () => state.focused,
+    gone: () => state.gone,
     subscribe(listener) {
       listeners.add(listener)
       return () => void listeners.delete(listener)
