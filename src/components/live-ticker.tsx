@@ -74,7 +74,10 @@ export interface LiveTickerProps {
   className?: string
 }
 
-const defaultFormat = (value: number) => value.toLocaleString(undefined, { maximumFractionDigits: 2 })
+// One formatter, made on first use: `toLocaleString` with options builds a new one per call,
+// which a thousand rows a frame would pay for.
+let numbers: Intl.NumberFormat | undefined
+const defaultFormat = (value: number) => (numbers ??= new Intl.NumberFormat(undefined, { maximumFractionDigits: 2 })).format(value)
 const defaultTime = (time: number) => new Date(time).toLocaleTimeString()
 const ARROWS = { up: '▲', down: '▼', unchanged: '–' } as const
 const WORDS = { up: 'up', down: 'down', unchanged: 'unchanged' } as const
