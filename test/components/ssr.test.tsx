@@ -37,4 +37,9 @@ describe('server rendering', () => {
     hasFocus.mockRestore()
     ticker.dispose()
   })
+
+  it('a part outside its Provider throws at once, naming the part and the fix', () => {
+    expect(() => renderToString(<Notifications.Viewport />)).toThrow('tabwire: Notifications.Viewport needs a center: render it inside <Notifications.Provider center={useNotificationCenter()}>')
+    expect(() => renderToString(<Notifications.Inbox />)).toThrow(/Notifications.Inbox needs a center/)
+  })
 })
