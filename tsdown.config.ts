@@ -7,6 +7,8 @@ export default defineConfig({
   target: 'es2022',
   dts: true,
   clean: true,
+  // The components' optional stylesheet ships as it is: `tabwire/components/styles.css`.
+  copy: [{ from: 'src/components/styles.css', rename: 'components.css' }],
   deps: { neverBundle: ['react', 'react-dom', 'ws', '@tanstack/react-query', '@tanstack/query-core', 'msw', /^msw\//, 'redis', /^@redis\//, /^node:/] },
   // The React entries are client-only; bundling drops per-module directives, so the entry
   // chunks get it back as a banner.
