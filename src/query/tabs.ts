@@ -41,14 +41,19 @@ interface Result {
   entries: [queryHash: string, queryKey: QueryKey, data: unknown, updatedAt: number][]
 }
 
-/** A result from another tab, checked: anything else is ignored (another version, a forged post). */
-function readResult(data: unknown): Result | undefined {
+/**
+ * A result from another tab, checked: anything else is ignored (another version, a forged
+ * post). A fetch cannot have started, nor data been fetched, in the future of the clock
+ * every tab shares: a forged time there would make the result fit every change to come.
+ */
+function readResult(data: unknown, now: number): Result | undefined {
   const r = data as Partial<Result> | null
   if (typeof r !== 'object' || r === null || r.v !== QUERY_TABS_PROTOCOL || r.type !== 'result') return
-  if (typeof r.hash !== 'string' || typeof r.started !== 'number' || !Array.isArray(r.entries)) return
+  if (typeof r.hash !== 'string' || typeof r.started !== 'number' || !(r.started <= now + CLOCK_SKEW)) return
+  if (!Array.isArray(r.entries) || r.entries.length > ENTRIES_MAX) return
   if (!Array.isArray(r.changes) || r.changes.length > CHANGES_MAX || !r.changes.every((c) => typeof c === 'string')) return
   const fine = r.entries.every(
-    (e) => Array.isArray(e) && e.length === 4 && typeof e[0] === 'string' && Array.isArray(e[1]) && e[3] !== undefined && typeof e[3] === 'number' && e[2] !== undefined,
+    (e) => Array.isArray(e) && e.length === 4 && typeof e[0] === 'string' && Array.isArray(e[1]) && typeof e[3] === 'number' && e[3] <= now + CLOCK_SKEW && e[2] !== undefined,
   )
   return fine ? (r as Result) : undefined
 }
@@ -62,6 +67,10 @@ export interface LocalRefetch {
 }
 
 const RECENT_MAX = 100
+/** The most queries one result may carry. */
+const ENTRIES_MAX = 1000
+/** How far (ms) ahead of this tab's clock another tab's may read (one machine, one clock). */
+const CLOCK_SKEW = 1000
 /** How many changes per key a tab remembers hearing, and how many keys. */
 const CHANGES_MAX = 256
 const HEARD_KEYS_MAX = 1000
@@ -102,7 +111,7 @@ export function createTabRefetch(queryClient: QueryClient, options: QueryTabsOpt
   const waiters = new Set<(result: Result) => void>()
 
   channel.onmessage = (event) => {
-    const result = readResult(event.data)
+    const result = readResult(event.data, now())
     if (!result) return
     recent.delete(result.hash)
     recent.set(result.hash, result)
@@ -189,8 +198,16 @@ export function createTabRefetch(queryClient: QueryClient, options: QueryTabsOpt
       const waiter = (result: Result) => {
         if (!done && fits(result)) finish(), apply(queryKey, result)
       }
+      // No result in time: the fetching tab keeps the lock (frozen, or its fetch hangs). This
+      // tab takes the lock from it, so the next change does not wait on it again, and fetches
+      // (and posts) under it; without the lock, it fetches for itself.
       const fallback = () => {
-        if (!done) finish(), local.refetch(queryKey, false)
+        if (done) return
+        finish()
+        let ran = false
+        locks
+          .request(name, { steal: true }, () => ((ran = true), fetchAndPost(queryKey, hash)))
+          .catch(() => ran || local.refetch(queryKey, false))
       }
       waiters.add(waiter)
       const timer = timers.setTimeout(fallback, timeout)

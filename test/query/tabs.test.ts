@@ -161,7 +161,7 @@ describe("share: 'tabs' (one refetch per browser)", () => {
     expect(ep.state.requests).toBe(2)
   })
 
-  it("after `timeout` without a result, a waiting tab fetches itself", async () => {
+  it('after `timeout` without a result, a waiting tab takes the lock from the tab holding it and fetches', async () => {
     const ep = endpoint('todos')
     const pending: (() => void)[] = []
     const timers = { setTimeout: (callback: () => void) => pending.push(callback), clearTimeout: () => {} }
@@ -181,6 +181,12 @@ describe("share: 'tabs' (one refetch per browser)", () => {
     pending[0]!()
     await waitFor(() => expect(b.latest()).toEqual({ v: 2 }))
     expect(ep.state.requests).toBe(2)
+    // The holder (frozen, say) lost the lock to this tab: the next change waits on nobody.
+    await waitFor(async () => expect((await navigator.locks.query()).held?.some((l) => l.name!.includes(share.namespace))).toBe(false))
+    bridge.message(message('e2'))
+    b.frames.settle()
+    await waitFor(() => expect(b.latest()).toEqual({ v: 3 }))
+    expect(pending).toHaveLength(2)
   })
 
   it('forged, garbled or other-version posts are ignored', async () => {
@@ -188,26 +194,41 @@ describe("share: 'tabs' (one refetch per browser)", () => {
     const share = { namespace: `ns${++namespaces}` }
     const [a, b] = [tab(ep, share), tab(ep, share)]
     await waitFor(() => expect(ep.state.settled).toBe(2))
+    // A first change opens both tabs' channels: the forged posts below reach them.
+    a.bridge.message(message('e0'))
+    b.bridge.message(message('e0'))
+    a.frames.settle()
+    b.frames.settle()
+    await waitFor(() => expect([a.latest(), b.latest()]).toEqual([{ v: 3 }, { v: 3 }]))
     const hash = hashKey(['todos'])
-    const forger = new BroadcastChannel(`${share.namespace}:query:${QUERY_TABS_PROTOCOL}`)
-    offs.push(() => forger.close())
+    const name = `${share.namespace}:query:${QUERY_TABS_PROTOCOL}`
+    const forger = new BroadcastChannel(name)
+    const witness = new BroadcastChannel(name)
+    let witnessed = 0
+    witness.onmessage = () => void witnessed++
+    offs.push(() => (forger.close(), witness.close()))
     const future = Date.now() + 60_000
-    for (const post of [
+    const posts = [
       null,
       'result',
-      { v: QUERY_TABS_PROTOCOL + 1, type: 'result', hash, started: future, entries: [[hash, ['todos'], { v: 'forged' }, future]] },
-      { v: QUERY_TABS_PROTOCOL, type: 'result', hash, started: future, entries: [[hash, 'todos', { v: 'forged' }, future]] },
-      { v: QUERY_TABS_PROTOCOL, type: 'result', hash, started: future, entries: [['["other"]', ['todos'], { v: 'forged' }, future]] },
-      { v: QUERY_TABS_PROTOCOL, type: 'result', hash, started: future, entries: [[hash, ['todos'], { v: 'forged' }]] },
-    ]) {
-      forger.postMessage(post)
-    }
+      { v: QUERY_TABS_PROTOCOL + 1, type: 'result', hash, started: future, changes: [], entries: [[hash, ['todos'], { v: 'forged' }, future]] },
+      { v: QUERY_TABS_PROTOCOL, type: 'result', hash, started: future, changes: [], entries: [[hash, 'todos', { v: 'forged' }, future]] },
+      { v: QUERY_TABS_PROTOCOL, type: 'result', hash, started: future, changes: [], entries: [['["other"]', ['todos'], { v: 'forged' }, future]] },
+      { v: QUERY_TABS_PROTOCOL, type: 'result', hash, started: future, changes: [], entries: [[hash, ['todos'], { v: 'forged' }]] },
+      // Well formed but from the future: it would fit every change to come (and stop refetches).
+      { v: QUERY_TABS_PROTOCOL, type: 'result', hash, started: future, changes: [], entries: [[hash, ['todos'], { v: 'forged' }, Date.now()]] },
+      { v: QUERY_TABS_PROTOCOL, type: 'result', hash, started: Date.now(), changes: ['message\ne1'], entries: [[hash, ['todos'], { v: 'forged' }, future]] },
+      // Too many entries (a flood that every tab would check and keep).
+      { v: QUERY_TABS_PROTOCOL, type: 'result', hash, started: Date.now(), changes: ['message\ne1'], entries: Array.from({ length: 1001 }, () => [hash, ['todos'], { v: 'forged' }, 0]) },
+    ]
+    for (const post of posts) forger.postMessage(post)
+    await waitFor(() => expect(witnessed).toBe(posts.length))
     a.bridge.message(message('e1'))
     b.bridge.message(message('e1'))
     a.frames.settle()
     b.frames.settle()
-    await waitFor(() => expect([a.latest(), b.latest()]).toEqual([{ v: 3 }, { v: 3 }]))
-    expect(ep.state.requests).toBe(3)
+    await waitFor(() => expect([a.latest(), b.latest()]).toEqual([{ v: 4 }, { v: 4 }]))
+    expect(ep.state.requests).toBe(4)
   })
 
   it('is the default; `share: false` makes each tab refetch itself', async () => {
