@@ -5,7 +5,7 @@ import type { Registry } from '../core/registry'
 import type { Timers } from '../core/runtime'
 import type { TabShareInjectables } from '../core/tabs/types'
 import { createSimulatedChannels, type SimulatedBroadcastChannel } from './tabs-channels'
-import { createTabEnv } from './tabs-env'
+import { createTabEnv, type TabControls } from './tabs-env'
 import { type Macrotask, messageChannelTask } from './tabs-loop'
 import { createSimulatedLocks, type SimulatedLockManager } from './tabs-locks'
 import { tabWrapper, type TabWrapper } from './tabs-react'
@@ -13,6 +13,7 @@ import { tabWrapper, type TabWrapper } from './tabs-react'
 export type { SimulatedBroadcastChannel } from './tabs-channels'
 export type { SimulatedLockManager } from './tabs-locks'
 export type { TabWrapper } from './tabs-react'
+export type { TabControls } from './tabs-env'
 
 /**
  * Where a simulated tab is: `visible` or `hidden` (running); `frozen` (Page Lifecycle
@@ -45,7 +46,7 @@ export interface CreateTabsOptions {
 }
 
 /** One simulated browser tab: its own registry, locks, channels, timers and page lifecycle. */
-export interface SimulatedTab {
+export interface SimulatedTab extends TabControls {
   /** `tab-1`, `tab-2`…: the `clientId` its locks show in `query()`. */
   readonly id: string
   readonly state: TabState
@@ -63,30 +64,6 @@ export interface SimulatedTab {
   readonly wrapper: TabWrapper
   /** `new BroadcastChannel(name)` in this tab. */
   channel(name: string): SimulatedBroadcastChannel
-  /** The user switched away (`visibilitychange`). */
-  hide(): void
-  /** The user switched to it (`visibilitychange`); a frozen or cached tab comes back first. */
-  show(): void
-  /** Page Lifecycle `freeze` (hidden first, as a browser does): its tasks and timers wait. */
-  freeze(): void
-  /** Page Lifecycle `resume`: what waited runs. */
-  resume(): void
-  /**
-   * Navigates away into the back/forward cache (`pagehide` with `persisted`, hidden, frozen)
-   * at once. Resolves (once the `pagehide` listeners' promises settled) to what would keep
-   * a real browser from caching the page: `'web-locks'` (a lock held or requested),
-   * `'broadcast-channel'` (one open); empty when it could be cached.
-   */
-  pagehide(): Promise<('web-locks' | 'broadcast-channel')[]>
-  /** Back from the back/forward cache (`pageshow`, visible). */
-  pageshow(): void
-  /** Closes the tab: `pagehide` runs (goodbyes go out), then its locks, channels, timers and connections go. */
-  close(): void
-  /** The tab's renderer dies: locks released, channels gone with no goodbye, timers stopped, connections cut. */
-  crash(): void
-  /** The observable contract: `getState()` changes are told to `subscribe`'s listeners. */
-  subscribe(listener: () => void): () => void
-  getState(): TabState
 }
 
 /** The tabs of one {@link createTabs}: an array (index 0 is `tab-1`) with the browser's controls. */

@@ -10,14 +10,28 @@ type PageEvent = Parameters<Parameters<PageEvents['subscribe']>[0]>[0]
 
 /** The browser-side controls of a tab (see `SimulatedTab`). */
 export interface TabControls {
+  /** The user switched away (`visibilitychange`). */
   hide(): void
+  /** The user switched to it (`visibilitychange`); a frozen or cached tab comes back first. */
   show(): void
+  /** Page Lifecycle `freeze` (hidden first, as a browser does): its tasks and timers wait. */
   freeze(): void
+  /** Page Lifecycle `resume`: what waited runs. */
   resume(): void
+  /**
+   * Navigates away into the back/forward cache (`pagehide` with `persisted`, hidden, frozen)
+   * at once. Resolves (once the `pagehide` listeners' promises settled) to what would keep
+   * a real browser from caching the page: `'web-locks'` (a lock held or requested),
+   * `'broadcast-channel'` (one open); empty when it could be cached.
+   */
   pagehide(): Promise<('web-locks' | 'broadcast-channel')[]>
+  /** Back from the back/forward cache (`pageshow`, visible). */
   pageshow(): void
+  /** Closes the tab: `pagehide` runs (goodbyes go out), then its locks, channels, timers and connections go. */
   close(): void
+  /** The tab's renderer dies: locks released, channels gone with no goodbye, timers stopped, connections cut. */
   crash(): void
+  /** The observable contract: `getState()` changes are told to `subscribe`'s listeners. */
   subscribe(listener: () => void): () => void
   getState(): TabState
 }
