@@ -1,4 +1,5 @@
 import { playwright } from '@vitest/browser-playwright'
+import { msw } from 'msw/vite'
 import { defineConfig } from 'vitest/config'
 import { chromiumArgs, chromiumPath } from './test/chromium.ts'
 import { react18, testingLibraryEsm } from './test/setup/react-18.ts'
@@ -93,6 +94,9 @@ export default defineConfig({
       {
         // Pre-bundled up front: found mid-run, they make Vite reload the test page.
         optimizeDeps: { include: ['react', 'react/jsx-dev-runtime', 'react-dom/client'] },
+        // Serves MSW's service worker (the installed version's) at /mockServiceWorker.js, for
+        // setupWorker in test/browser/testing-kit.test.tsx: no copy in the source tree to go stale.
+        plugins: [msw({ mode: 'worker-only' })],
         test: {
           name: 'browser',
           include: ['test/browser/**/*.test.{ts,tsx}'],
