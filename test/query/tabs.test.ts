@@ -169,8 +169,12 @@ describe("share: 'tabs' (one refetch per browser)", () => {
     const b = tab(ep, share)
     await waitFor(() => expect(b.latest()).toEqual({ v: 1 }))
     let release!: () => void
+    let robbed = ''
     await new Promise<void>((granted) => {
-      void navigator.locks.request(`${share.namespace}:query:${QUERY_TABS_PROTOCOL}:${hashKey(['todos'])}`, () => (granted(), new Promise<void>((r) => (release = r))))
+      // The waiting tab takes this lock from us (steal): our request then rejects, as a robbed tab's does.
+      navigator.locks
+        .request(`${share.namespace}:query:${QUERY_TABS_PROTOCOL}:${hashKey(['todos'])}`, () => (granted(), new Promise<void>((r) => (release = r))))
+        .catch((error: unknown) => void (robbed = (error as Error).name))
     })
     const bridge = createQueryBridge<null>(b.queryClient, { invalidate: () => [['todos']], scheduleFrame: b.frames.schedule, share, timers })
     offs.push(() => (release(), bridge.dispose()))
@@ -183,6 +187,7 @@ describe("share: 'tabs' (one refetch per browser)", () => {
     expect(ep.state.requests).toBe(2)
     // The holder (frozen, say) lost the lock to this tab: the next change waits on nobody.
     await waitFor(async () => expect((await navigator.locks.query()).held?.some((l) => l.name!.includes(share.namespace))).toBe(false))
+    expect(robbed).toBe('AbortError')
     bridge.message(message('e2'))
     b.frames.settle()
     await waitFor(() => expect(b.latest()).toEqual({ v: 3 }))
