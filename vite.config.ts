@@ -93,7 +93,7 @@ export default defineConfig({
       },
       {
         // Pre-bundled up front: found mid-run, they make Vite reload the test page.
-        optimizeDeps: { include: ['react', 'react/jsx-dev-runtime', 'react-dom/client'] },
+        optimizeDeps: { include: ['react', 'react/jsx-dev-runtime', 'react-dom/client', '@testing-library/react', 'msw', 'msw/browser'] },
         // Serves MSW's service worker (the installed version's) at /mockServiceWorker.js, for
         // setupWorker in test/browser/testing-kit.test.tsx: no copy in the source tree to go stale.
         plugins: [msw({ mode: 'worker-only' })],
