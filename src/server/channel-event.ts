@@ -2,7 +2,7 @@
  * Pieces the channel endpoints share (`createWebSocketHandler`, `createRealtimeHandler`): the
  * JSON of an `event` frame, a log's head, the origin check.
  */
-import type { LogEntry, ReplayLog } from './log.ts'
+import type { LogEntry, AnyReplayLog } from './log.ts'
 
 /**
  * The JSON text of the `event` frame of `entry` on `channel`: the entry's data goes out as it
@@ -20,7 +20,7 @@ export function channelEventJson(channel: string): (entry: LogEntry) => string {
 }
 
 /** The log's head, if it tells one (a custom store's getter may fail: then it does not). */
-export function readHead(log: ReplayLog): string | null {
+export function readHead(log: AnyReplayLog): string | null {
   try {
     const head = log.head
     return typeof head === 'string' ? head : null

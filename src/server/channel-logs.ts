@@ -3,7 +3,7 @@
  * in number, and lets idle ones go.
  */
 import { describeError, quote, ServerOptionsError, warn } from './errors.ts'
-import { createMemoryLog, type ReplayLog } from './log.ts'
+import { createMemoryLog, type AnyReplayLog } from './log.ts'
 import type { ChannelResolver, RealtimeChannel } from './realtime-options.ts'
 
 /** Options of `createChannelLogs`. */
@@ -13,7 +13,7 @@ export interface ChannelLogsOptions {
    * @defaultValue `() => createMemoryLog()`
    * @example createChannelLogs({ create: (name) => createMemoryLog({ capacity: name.startsWith('chat/') ? 500 : 50 }) })
    */
-  create?: (name: string) => ReplayLog
+  create?: (name: string) => AnyReplayLog
   /**
    * Logs kept at most. When all are in use (a subscriber follows each), a new name is
    * unknown (`unknown-channel`); otherwise the least recently used one nobody follows goes.
@@ -55,13 +55,13 @@ export interface ChannelLogs extends ChannelResolver {
   /** The handler calls it once per `retain`, when that subscription ends. */
   release(name: string): void
   /** The log of `name`, made if needed; undefined when all `max` are in use. For appending from the server. */
-  log(name: string): ReplayLog | undefined
+  log(name: string): AnyReplayLog | undefined
   /** Logs kept now. */
   readonly size: number
 }
 
 interface Slot {
-  readonly log: ReplayLog
+  readonly log: AnyReplayLog
   users: number
   last: number
   off: () => void
@@ -111,7 +111,7 @@ export function createChannelLogs(options: ChannelLogsOptions = {}): ChannelLogs
     }
   }
 
-  const logOf = (name: string): ReplayLog | undefined => {
+  const logOf = (name: string): AnyReplayLog | undefined => {
     sweep()
     let slot = slots.get(name)
     if (!slot) {

@@ -6,7 +6,7 @@
  * Node API, no `Buffer`.
  */
 import { isChannelName, MAX_CHANNEL_NAME, MAX_PUBLISH_ID, type RealtimeErrorCode, type RealtimeServerFrame } from '../core/realtime/protocol.ts'
-import type { Replay, ReplayLog } from './log.ts'
+import type { Replay, AnyReplayLog } from './log.ts'
 
 /** An `error` frame, as both channel protocols send it. */
 export type ErrorFrame = Extract<RealtimeServerFrame, { type: 'error' }>
@@ -141,7 +141,7 @@ export function rememberPid(pids: Map<string, string>, pid: string, id: string):
  * head read before following), then a `reset` when continuity broke, then the channel's
  * `snapshot` when asked for (`snapshot` answers undefined: none to send now).
  */
-export function subscribeFrames(channel: string, head: string | null, log: ReplayLog, replay: Replay, snapshot?: () => unknown): string[] {
+export function subscribeFrames(channel: string, head: string | null, log: AnyReplayLog, replay: Replay, snapshot?: () => unknown): string[] {
   const texts = [JSON.stringify({ type: 'subscribed', channel, head } satisfies RealtimeServerFrame)]
   if ('reset' in replay) texts.push(JSON.stringify({ type: 'reset', channel, epoch: log.epoch, reason: replay.reset, head: replay.head } satisfies RealtimeServerFrame))
   const data = snapshot?.()

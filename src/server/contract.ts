@@ -1,4 +1,4 @@
-import type { LogEntry, Replay, ReplayLog } from './log.ts'
+import type { AnyReplayLog as ReplayLog, LogEntry, Replay } from './log.ts'
 
 /** One check of the `ReplayLog` contract: `run` rejects with what the store got wrong. */
 export interface ReplayLogCheck {
@@ -50,8 +50,23 @@ async function entriesAfter(log: ReplayLog, id: string | null | undefined): Prom
   return replay.entries
 }
 
-function appendAll(log: ReplayLog, count: number, prefix = 'd') {
-  return Array.from({ length: count }, (_, i) => log.append(`${prefix}${i + 1}`, i % 2 ? 'tick' : undefined))
+/** Appends one after the other (a shared store's appends settle in turn). */
+async function appendAll(log: ReplayLog, count: number, prefix = 'd') {
+  const entries: LogEntry[] = []
+  for (let i = 0; i < count; i++) entries.push(await log.append(`${prefix}${i + 1}`, i % 2 ? 'tick' : undefined))
+  return entries
+}
+
+/**
+ * Appends, then runs `settled` once append answered: at once for a store that answers with
+ * the entry (so a listener told later, even in a microtask, is caught), when the promise
+ * settles for one that answers with a promise.
+ */
+async function appendThen(log: ReplayLog, data: string, settled: (entry: LogEntry) => void = () => {}): Promise<LogEntry> {
+  const answer = log.append(data)
+  const entry = answer instanceof Promise ? await answer : answer
+  settled(entry)
+  return entry
 }
 
 /** A reset whose head is the newest entry (`newest`), or one before any entry when empty. */
@@ -78,7 +93,7 @@ export function replayLogContract(create: ReplayLogFactory): ReplayLogCheck[] {
       'append returns the entry: unique ids free of line breaks and NULL, seq a strictly growing safe integer, event and data kept',
       async (log) => {
         check(typeof log.epoch === 'string' && log.epoch.length > 0, `epoch must be a non-empty string: ${show(log.epoch)}`)
-        const entries = appendAll(log, 8)
+        const entries = await appendAll(log, 8)
         entries.forEach((entry, i) => {
           check(typeof entry.id === 'string' && !/[\r\n\0]/.test(entry.id), `bad id ${show(entry.id)}`)
           check(Number.isSafeInteger(entry.seq), `seq must be a safe integer: ${show(entry.seq)}`)
@@ -94,16 +109,17 @@ export function replayLogContract(create: ReplayLogFactory): ReplayLogCheck[] {
       async (log) => {
         const heard: LogEntry[] = []
         const off = log.subscribe((entry) => heard.push(entry))
-        const first = log.append('a')
-        check(
-          heard.length === 1 && heard[0]!.id === first.id,
-          `a listener must hear the entry during append (synchronously, not later): heard ${show(ids(heard))} when append returned`,
+        const first = await appendThen(log, 'a', (entry) =>
+          check(
+            heard.length === 1 && heard[0]!.id === entry.id,
+            `a listener must hear the entry during append (synchronously, or before its promise settles; not later): heard ${show(ids(heard))} when append answered`,
+          ),
         )
-        const more = appendAll(log, 3)
+        const more = await appendAll(log, 3)
         check(show(ids(heard)) === show([first.id, ...ids(more)]), `listeners must hear each entry once, in order: ${show(ids(heard))}`)
         unsubscribed(off)
         unsubscribed(off)
-        log.append('unheard')
+        await log.append('unheard')
         await settle()
         check(show(ids(heard)) === show([first.id, ...ids(more)]), 'an unsubscribed listener must hear nothing more')
       },
@@ -126,7 +142,7 @@ export function replayLogContract(create: ReplayLogFactory): ReplayLogCheck[] {
         let entry: LogEntry | undefined
         appending = true
         try {
-          entry = log.append('x')
+          entry = await appendThen(log, 'x', () => (appending = false))
         } catch (error) {
           check(false, `append threw because a listener did: ${String(error)}`)
         } finally {
@@ -150,13 +166,15 @@ export function replayLogContract(create: ReplayLogFactory): ReplayLogCheck[] {
             // An app that answers in the same log (a bot in a room), once.
             if (!answered) {
               answered = true
-              log.append('answer')
+              void log.append('answer')
             }
           }),
           log.subscribe((entry) => second.push(entry.id)),
         ]
-        const question = log.append('question')
-        const after = log.append('after')
+        // Awaited in turn: a shared store stores the answer once the question is heard, so
+        // the answer comes before an entry appended after the question settled.
+        const question = await log.append('question')
+        const after = await log.append('after')
         await settle()
         offs.forEach(unsubscribed)
         check(first.length === 3 && second.length === 3, `each listener must hear the 3 entries once: ${show(first)}, ${show(second)}`)
@@ -172,7 +190,7 @@ export function replayLogContract(create: ReplayLogFactory): ReplayLogCheck[] {
       async (log) => {
         const epoch = log.epoch
         for (let i = 0; i < 3; i++) {
-          const entry = log.append(`e${i}`)
+          const entry = await log.append(`e${i}`)
           await log.since(entry.id)
           check(log.epoch === epoch, `epoch changed from ${show(epoch)} to ${show(log.epoch)} (read again after an append and a since)`)
         }
@@ -181,7 +199,7 @@ export function replayLogContract(create: ReplayLogFactory): ReplayLogCheck[] {
     [
       'the newest `capacity` entries can always be resumed from, also after the log wrapped around',
       async (log) => {
-        const entries = appendAll(log, CAPACITY * 3)
+        const entries = await appendAll(log, CAPACITY * 3)
         for (const entry of entries.slice(-CAPACITY)) {
           const replay = await replayOf(log, entry.id)
           const expected = ids(entries.slice(entries.indexOf(entry) + 1))
@@ -196,14 +214,14 @@ export function replayLogContract(create: ReplayLogFactory): ReplayLogCheck[] {
     [
       'since with no id replays nothing',
       async (log) => {
-        appendAll(log, 3)
+        await appendAll(log, 3)
         for (const id of [null, undefined, '']) check((await entriesAfter(log, id)).length === 0, `since(${show(id)}) must replay nothing`)
       },
     ],
     [
       'since(id) replays exactly the entries after it, oldest first; none after the newest',
       async (log) => {
-        const entries = appendAll(log, CAPACITY)
+        const entries = await appendAll(log, CAPACITY)
         for (let i = 0; i < entries.length; i++) {
           const got = await entriesAfter(log, entries[i]!.id)
           const expected = entries.slice(i + 1)
@@ -220,7 +238,7 @@ export function replayLogContract(create: ReplayLogFactory): ReplayLogCheck[] {
       async (log) => {
         if (log.head === undefined) return
         const start = log.head
-        const entries = appendAll(log, 2)
+        const entries = await appendAll(log, 2)
         check(log.head === entries[1]!.id, `head must be the newest id (${entries[1]!.id}), not ${show(log.head)}`)
         check(show(ids(await entriesAfter(log, start))) === show(ids(entries)), 'since(the head before any entry) must replay every entry')
         check((await entriesAfter(log, log.head)).length === 0, 'since(head) must replay nothing')
@@ -229,7 +247,7 @@ export function replayLogContract(create: ReplayLogFactory): ReplayLogCheck[] {
     [
       'never a replay with a hole: an id older than the log keeps resets with reason gap',
       async (log) => {
-        const entries = appendAll(log, CAPACITY * 4)
+        const entries = await appendAll(log, CAPACITY * 4)
         for (let i = 0; i < entries.length; i++) {
           const replay = await replayOf(log, entries[i]!.id)
           if ('reset' in replay) checkReset(replay, ['gap'], entries.at(-1), entries[i]!.id)
@@ -242,8 +260,8 @@ export function replayLogContract(create: ReplayLogFactory): ReplayLogCheck[] {
       'an id the log never gave out resets (reason invalid or epoch), naming the newest entry',
       async (log) => {
         const other = await create({ capacity: CAPACITY })
-        const foreign = appendAll(other, 2)[1]!.id
-        const entries = appendAll(log, 3)
+        const foreign = (await appendAll(other, 2))[1]!.id
+        const entries = await appendAll(log, 3)
         for (const id of [foreign, 'not an id', 'x', `${entries[2]!.id}0`, '\u0000', 'é'.repeat(5000)]) {
           if (id === entries[2]!.id) continue
           checkReset(await replayOf(log, id), ['invalid', 'epoch'], entries.at(-1), show(id))
@@ -255,16 +273,16 @@ export function replayLogContract(create: ReplayLogFactory): ReplayLogCheck[] {
       async (log) => {
         const replay = await replayOf(log, 'never-given-out')
         checkReset(replay, ['invalid', 'epoch'], undefined, 'never-given-out')
-        const first = log.append('first')
+        const first = await log.append('first')
         check('reset' in replay && first.seq > replay.headSeq, `the first entry's seq (${first.seq}) must be above the empty log's headSeq (${'reset' in replay ? replay.headSeq : '?'})`)
       },
     ],
     [
       'entries appended while since runs are in its answer or not, never a hole',
       async (log) => {
-        const entries = appendAll(log, 2)
+        const entries = await appendAll(log, 2)
         const pending = log.since(entries[0]!.id)
-        const late = log.append('late')
+        const late = await log.append('late')
         const replay = await pending
         check('entries' in replay && Array.isArray(replay.entries), `since(${entries[0]!.id}) answered ${show(replay)}`)
         const got = show(ids(replay.entries))
@@ -274,7 +292,7 @@ export function replayLogContract(create: ReplayLogFactory): ReplayLogCheck[] {
     [
       'changing an answer does not change the log',
       async (log) => {
-        const entries = appendAll(log, 3)
+        const entries = await appendAll(log, 3)
         const answer = await entriesAfter(log, entries[0]!.id)
         if (!Object.isFrozen(answer)) (answer as LogEntry[]).length = 0
         const again = await entriesAfter(log, entries[0]!.id)

@@ -8,7 +8,7 @@
  */
 import { describeError, quote, warn } from './errors.ts'
 import { type DrainWait, fits } from './drain.ts'
-import type { LogEntry, Replay, ReplayLog } from './log.ts'
+import type { LogEntry, Replay, AnyReplayLog } from './log.ts'
 
 /** One client's socket, as a feed sees it. */
 export interface Sink {
@@ -52,7 +52,7 @@ export interface Feed {
 }
 
 export interface FeedOptions {
-  log: ReplayLog
+  log: AnyReplayLog
   /** The payload of an entry; a throw skips the entry with a warning. */
   frame(entry: LogEntry): Buffer
   /** What the feed serves, for warnings (`SSE`, `channel 'room'`). */
@@ -225,6 +225,29 @@ export function createFeed({ log, frame, name, maxBuffered, batchWindow }: FeedO
     }
   }
 
+  /**
+   * Listens to the log, and to a loss of its history: every client is cut then (its ids are
+   * of a history that is gone), and reconnects to a `reset` with the new epoch.
+   */
+  const listen = () => {
+    const offEntries = log.subscribe(listener)
+    let offLost: (() => void) | undefined
+    try {
+      offLost = log.onHistoryLost?.(() => {
+        warn(`${name}: the log lost its history (new epoch ${quote(log.epoch)}): its clients are cut, to resume with a reset`)
+        newest = Number.NEGATIVE_INFINITY
+        for (const member of [...catching, ...live]) cut(member, 'failed')
+      })
+    } catch (error) {
+      offEntries()
+      throw error
+    }
+    return () => {
+      offLost?.()
+      offEntries()
+    }
+  }
+
   /** Waits for the client's socket to drain; false when the client stopped or went meanwhile. */
   const drain = async (member: Member) => {
     const waiting = (member.waiting = member.options.sink.drained())
@@ -299,7 +322,7 @@ export function createFeed({ log, frame, name, maxBuffered, batchWindow }: FeedO
       const member: Member = { options, lastSeq: options.after ?? Number.NEGATIVE_INFINITY, held: [], heldBytes: 0, stopped: false, waiting: undefined }
       catching.add(member)
       try {
-        unsubscribe ??= log.subscribe(listener)
+        unsubscribe ??= listen()
       } catch (error) {
         warn(`${name}: the log refused a subscriber: ${describeError(error)}`)
         cut(member, 'failed')

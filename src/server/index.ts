@@ -1,7 +1,7 @@
 export { type ReplayLogCheck, ReplayLogContractError, type ReplayLogFactory, replayLogContract } from './contract.ts'
 export { ServerOptionsError } from './errors.ts'
 export { formatEvent, type SseEvent } from './format.ts'
-export { createMemoryLog, type LogEntry, type MemoryLogOptions, parseLogId, type Replay, type ReplayLog, type ResetReason } from './log.ts'
+export { createMemoryLog, type LogEntry, type MemoryLogOptions, parseLogId, type AnyReplayLog, type MemoryLog, type Replay, type ReplayLog, type ResetReason } from './log.ts'
 export { createSseHandler, type SseHandler, type SseHandlerOptions } from './sse.ts'
 export { createWebSocketHandler, type ServerFrame, type WebSocketHandler, type WebSocketHandlerOptions } from './ws.ts'
 export { type ChannelLogs, type ChannelLogsOptions, createChannelLogs } from './channel-logs.ts'

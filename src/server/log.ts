@@ -33,16 +33,19 @@ export type Replay = { readonly entries: readonly LogEntry[] } | { readonly rese
 
 /**
  * A bounded log of recent events that clients resume from. Behind this small interface a
- * shared store (Redis streams, a database) can back several server instances. The contract,
- * which `replayLogContract` checks for any store:
+ * shared store (Redis streams, see `createRedisLog`) can back several server instances. The
+ * contract, which `replayLogContract` checks for any store:
  *
- * - `append` returns the new entry and tells every listener, synchronously, in append order;
- *   `seq` grows strictly; ids are unique and free of line breaks and NULL. A throwing
- *   listener must not stop the others nor make `append` throw. A listener may append: every
- *   listener still hears the entries in append order (the memory log tells an entry appended
- *   by a listener once every listener heard the one before it, before the outer `append`
- *   returns).
- * - `epoch` stays the same for the log's lifetime.
+ * - `append` returns the new entry, or a promise of it (a shared store), and tells every
+ *   listener in append order: during `append` when it answers at once, before its promise
+ *   settles otherwise. `seq` grows strictly; ids are unique and free of line breaks and NULL.
+ *   A throwing listener must not stop the others nor make `append` throw. A listener may
+ *   append: every listener still hears the entries in append order (the memory log tells an
+ *   entry appended by a listener once every listener heard the one before it, before the
+ *   outer `append` returns). An `append` that fails throws or rejects: the entry is not
+ *   stored, and the handlers answer the publish with an error.
+ * - `epoch` stays the same for the log's lifetime. A shared store whose history is lost
+ *   (a flushed Redis) starts a new epoch and tells `onHistoryLost` listeners.
  * - The newest `capacity` entries (what the store was made to keep) can always be resumed
  *   from: `since` of any of their ids replays exactly what followed it, however many entries
  *   came and went before.
@@ -54,22 +57,47 @@ export type Replay = { readonly entries: readonly LogEntry[] } | { readonly rese
  *   epoch, malformed, from the future), it answers a reset instead: never a replay with a
  *   hole. It may be async and may fail; the handlers cut that client, which retries.
  * - Entries appended while `since` runs may be in its answer or not: the handlers also hear
- *   them live and drop by `seq` what they already sent.
+ *   them live and drop by `seq` what they already sent. A listener subscribed before
+ *   `since` is called hears every entry `since` does not answer.
+ *
+ * `Appended` is what `append` answers: `LogEntry` for a store that answers at once (the
+ * default, and the memory log), `Promise<LogEntry>` for a shared one; the handlers take
+ * either (`AnyReplayLog`).
  */
-export interface ReplayLog {
-  /** The identity of this log's lifetime; a restart is a new epoch. */
+export interface ReplayLog<Appended extends LogEntry | Promise<LogEntry> = LogEntry> {
+  /** The identity of this log's history; a restart (or a lost shared history) is a new epoch. */
   readonly epoch: string
   /**
    * The id a client that starts following the log now has seen everything up to, to resume
    * from later: the newest entry's, or `<epoch>.0` before the first. Optional for other stores.
    */
-  readonly head?: string
-  /** Appends an event and tells subscribers. */
-  append(data: string, event?: string): LogEntry
+  readonly head?: string | undefined
+  /** Appends an event and tells subscribers; throws or rejects when the entry could not be stored. */
+  append(data: string, event?: string): Appended
   /** What a client that last saw `lastEventId` missed (see the contract above). */
   since(lastEventId: string | null | undefined): Replay | Promise<Replay>
   /** Listens for appended entries; returns the function that stops listening. */
   subscribe(listener: (entry: LogEntry) => void): () => void
+  /**
+   * Optional, for shared stores: listens for a loss of history (a new epoch). The handlers
+   * then cut every client that follows the log: each reconnects and gets a `reset`.
+   */
+  onHistoryLost?(listener: (epoch: string) => void): () => void
+}
+
+/**
+ * A replay log whose `append` may answer at once or with a promise: what the handlers take.
+ * @example const logs: AnyReplayLog[] = [createMemoryLog(), createRedisLog({ url, key: 'quotes' })]
+ */
+export type AnyReplayLog = ReplayLog<LogEntry | Promise<LogEntry>>
+
+/**
+ * The memory log: a `ReplayLog` whose `append` answers at once, with the entry (not a promise),
+ * and that always tells its head.
+ */
+export interface MemoryLog extends ReplayLog {
+  readonly head: string
+  append(data: string, event?: string): LogEntry
 }
 
 export interface MemoryLogOptions {
@@ -108,7 +136,7 @@ export function parseLogId(id: string): { epoch: string; seq: number } | undefin
  * const quotes = createMemoryLog({ capacity: 1000 })
  * quotes.append(JSON.stringify({ symbol: 'ACME', price: 42 }), 'quote')
  */
-export function createMemoryLog(options: MemoryLogOptions = {}): ReplayLog {
+export function createMemoryLog(options: MemoryLogOptions = {}): MemoryLog {
   const capacity = options.capacity ?? 1000
   if (!(capacity >= 1)) throw new ServerOptionsError('createMemoryLog', 'capacity', 'capacity must be at least 1')
   const epoch = options.epoch ?? Math.random().toString(36).slice(2, 10)

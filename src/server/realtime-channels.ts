@@ -11,7 +11,7 @@ import { rememberPid } from './channel-protocol.ts'
 import { describeError, quote, warn } from './errors.ts'
 import { createFeed, type Feed } from './feed.ts'
 import { formatEvent } from './format.ts'
-import type { ReplayLog } from './log.ts'
+import type { AnyReplayLog } from './log.ts'
 import { isLog, type ResolvedOptions } from './realtime-options.ts'
 import { webSocketTextFrame } from './wire.ts'
 
@@ -21,7 +21,7 @@ export type TransportKind = 'websocket' | 'sse'
 /** One channel's state, shared by every connection that uses it. */
 export interface ChannelState {
   readonly name: string
-  readonly log: ReplayLog
+  readonly log: AnyReplayLog
   /** Subscriptions holding it (pending ones included); 0: idle. */
   users: number
   /** When it last became idle or was used while idle (ms, `performance.now`). */

@@ -1,12 +1,12 @@
 /** The options of `createRealtimeHandler`, their defaults and their checks. */
 import type { IncomingMessage } from 'node:http'
 import { ServerOptionsError } from './errors.ts'
-import type { ReplayLog } from './log.ts'
+import type { AnyReplayLog } from './log.ts'
 
 /** A channel of a realtime handler: its log and what clients may do with it. */
 export interface RealtimeChannel {
   /** Where the channel's events are appended and replayed from. */
-  log: ReplayLog
+  log: AnyReplayLog
   /**
    * Whether clients may publish to it (a publish appends `JSON.stringify(data)`).
    * @defaultValue false
@@ -32,7 +32,7 @@ export interface RealtimeChannel {
  * demand (see `createChannelLogs`) knows which are in use.
  */
 export interface ChannelResolver {
-  (name: string, request: IncomingMessage): RealtimeChannel | ReplayLog | undefined
+  (name: string, request: IncomingMessage): RealtimeChannel | AnyReplayLog | undefined
   retain?(name: string): void
   release?(name: string): void
 }
@@ -45,7 +45,7 @@ export interface RealtimeHandlerOptions {
    * @example createRealtimeHandler({ channels: { quotes: createMemoryLog(), room: { log: createMemoryLog(), writable: true } }, origins: ['https://app.example.com'] })
    * @example createRealtimeHandler({ channels: createChannelLogs({ writable: true }), origins: ['https://app.example.com'] })
    */
-  channels: Record<string, ReplayLog | RealtimeChannel> | ChannelResolver
+  channels: Record<string, AnyReplayLog | RealtimeChannel> | ChannelResolver
   /**
    * Asked before each subscribe and publish, with the request that opened the connection.
    * False (or a throw, or a rejection) refuses it with an `unauthorized` error frame on that
@@ -116,8 +116,8 @@ export interface ResolvedOptions {
 const API = 'createRealtimeHandler'
 
 /** Whether `value` is a log rather than a `RealtimeChannel`. */
-export function isLog(value: ReplayLog | RealtimeChannel): value is ReplayLog {
-  return typeof (value as ReplayLog).append === 'function'
+export function isLog(value: AnyReplayLog | RealtimeChannel): value is AnyReplayLog {
+  return typeof (value as AnyReplayLog).append === 'function'
 }
 
 /** The options with their defaults; throws `ServerOptionsError` for what the handler cannot run with. */

@@ -23,6 +23,7 @@ import {
 import { fits } from './drain.ts'
 import { describeError, quote, warn } from './errors.ts'
 import type { Following, Sink } from './feed.ts'
+import type { LogEntry } from './log.ts'
 import type { ChannelState, Channels, FoundChannel, TransportKind } from './realtime-channels.ts'
 import type { ResolvedOptions } from './realtime-options.ts'
 
@@ -94,8 +95,8 @@ export function createSession(link: SessionLink, options: ResolvedOptions, chann
   const fail = (frame: ErrorFrame) => reply(frame)
 
   /** Calls `go` with authorize's answer: at once when it is sync, else later (the queue waits). */
-  const decide = (channel: string, action: 'subscribe' | 'publish', go: (allowed: boolean) => void): Promise<void> | undefined => {
-    if (!authorize) return void go(true)
+  const decide = (channel: string, action: 'subscribe' | 'publish', go: (allowed: boolean) => Promise<void> | void): Promise<void> | undefined => {
+    if (!authorize) return go(true) ?? undefined
     let answer: boolean | Promise<boolean>
     try {
       answer = authorize(request, channel, action)
@@ -103,7 +104,7 @@ export function createSession(link: SessionLink, options: ResolvedOptions, chann
       warn(`authorize threw for ${action} on channel ${quote(channel)}: ${nameOf(error)}`)
       return void go(false)
     }
-    if (!answer || typeof (answer as Promise<boolean>).then !== 'function') return void go(answer === true)
+    if (!answer || typeof (answer as Promise<boolean>).then !== 'function') return go(answer === true) ?? undefined
     return Promise.resolve(answer).then(
       (allowed) => go(allowed === true),
       (error: unknown) => {
@@ -203,17 +204,26 @@ export function createSession(link: SessionLink, options: ResolvedOptions, chann
       const { state } = found
       const taken = pid === undefined ? undefined : state.pids.get(pid)
       if (taken !== undefined) return reply({ type: 'ack', channel, pid: pid!, id: taken })
-      let id: unknown
-      try {
-        id = state.log.append(text)?.id
-        if (typeof id !== 'string') throw new TypeError('append returned no entry with a string id')
-      } catch (error) {
+      const failed = (error: unknown) => {
         warn(`channel ${quote(channel)}: append failed: ${describeError(error)}`)
-        return fail(publishFailed(channel, true, pid))
+        fail(publishFailed(channel, true, pid))
       }
-      if (pid === undefined) return
-      channels.remember(state, pid, id)
-      reply({ type: 'ack', channel, pid, id })
+      const acknowledge = (entry: LogEntry | undefined) => {
+        const id: unknown = entry?.id
+        if (typeof id !== 'string') return failed(new TypeError('append returned no entry with a string id'))
+        if (pid === undefined || ended) return
+        channels.remember(state, pid, id)
+        reply({ type: 'ack', channel, pid, id })
+      }
+      let appended: LogEntry | Promise<LogEntry>
+      try {
+        appended = state.log.append(text)
+      } catch (error) {
+        return failed(error)
+      }
+      // A shared store answers later: the connection's next frames wait, so acks keep their order.
+      if (appended instanceof Promise) return appended.then(acknowledge, failed)
+      acknowledge(appended)
     })
   }
 

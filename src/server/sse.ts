@@ -3,7 +3,7 @@ import type { Socket } from 'node:net'
 import { describeError, ServerOptionsError, warn } from './errors.ts'
 import { drainWaiter } from './drain.ts'
 import { createFeed, type Sink } from './feed.ts'
-import type { ReplayLog } from './log.ts'
+import type { AnyReplayLog } from './log.ts'
 import { entryEvent, resumeId, retryField, SSE_HEADERS, SSE_HEARTBEAT, sseStart } from './sse-protocol.ts'
 import { createTicker } from './ticker.ts'
 import { asIs, httpChunk } from './wire.ts'
@@ -13,7 +13,7 @@ export interface SseHandlerOptions {
    * Where events come from and clients resume from.
    * @example createSseHandler({ log: createMemoryLog() })
    */
-  log: ReplayLog
+  log: AnyReplayLog
   /**
    * The reconnection time hint sent first (`retry:`), in ms.
    * @defaultValue 2000

@@ -6,7 +6,7 @@ import { checkSince, type ErrorFrame, publishFailed, publishJson, readChannelMes
 import { describeError, ServerOptionsError, warn } from './errors.ts'
 import { drainWaiter, fits } from './drain.ts'
 import { createFeed, type Feed, type Following, type Sink } from './feed.ts'
-import type { LogEntry, ReplayLog } from './log.ts'
+import type { LogEntry, AnyReplayLog } from './log.ts'
 import { createTicker } from './ticker.ts'
 import { asIs, webSocketTextFrame } from './wire.ts'
 
@@ -15,7 +15,7 @@ export interface WebSocketHandlerOptions {
    * The channels clients may subscribe to, each with its replay log.
    * @example createWebSocketHandler({ channels: { quotes: createMemoryLog() }, origins: ['https://app.example.com'] })
    */
-  channels: Record<string, ReplayLog>
+  channels: Record<string, AnyReplayLog>
   /**
    * Channels clients may publish to (`{ type: 'publish', channel, data }` appends
    * `JSON.stringify(data)` to the channel's log). With any, `origins` is required.
@@ -131,7 +131,7 @@ export function createWebSocketHandler(options: WebSocketHandlerOptions): WebSoc
   const alive = new WeakSet<WebSocket>()
   const feeds = new Map<string, Feed>()
 
-  const feedOf = (channel: string, log: ReplayLog) => {
+  const feedOf = (channel: string, log: AnyReplayLog) => {
     let feed = feeds.get(channel)
     if (!feed) {
       const json = channelEventJson(channel)
@@ -206,11 +206,16 @@ export function createWebSocketHandler(options: WebSocketHandlerOptions): WebSoc
       if (!writable.has(channel)) return fail(readOnly(channel, false))
       const json = publishJson(data)
       if (json === undefined) return fail(unstorable())
-      try {
-        log.append(json)
-      } catch (error) {
+      const failed = (error: unknown) => {
         warn(`channel ${JSON.stringify(channel)}: append failed: ${describeError(error)}`)
         fail(publishFailed(channel, false))
+      }
+      try {
+        // A shared store answers later: a rejected append is answered too, never lost quietly.
+        const appended = log.append(json)
+        if (appended instanceof Promise) appended.then(undefined, failed)
+      } catch (error) {
+        failed(error)
       }
     }
 
