@@ -6,3 +6,4 @@ export { createSseHandler, type SseHandler, type SseHandlerOptions } from './sse
 export { createWebSocketHandler, type ServerFrame, type WebSocketHandler, type WebSocketHandlerOptions } from './ws.ts'
 export { type ChannelLogs, type ChannelLogsOptions, createChannelLogs } from './channel-logs.ts'
 export { type ChannelResolver, createRealtimeHandler, type RealtimeChannel, type RealtimeHandler, type RealtimeHandlerOptions } from './realtime.ts'
+export { createRedisLog, createRedisLogs, type RedisClientLike, type RedisLog, RedisLogError, type RedisLogErrorKind, type RedisLogOptions, type RedisLogs, type RedisLogsOptions } from './redis-log.ts'

@@ -1,0 +1,231 @@
+/**
+ * `createRedisLog`: a `ReplayLog` on a Redis stream, so any number of server instances share
+ * one history and a client resumes on whichever it reaches. See `redis-scripts.ts` for the
+ * keys and `redis-reader.ts` for how entries reach the listeners.
+ */
+import { describeError, quote, ServerOptionsError, warn } from './errors.ts'
+import { type LogEntry, parseLogId, type Replay, type ReplayLog, type ResetReason } from './log.ts'
+import { createLink, episodes, type RedisClientLike, RedisLogError } from './redis-link.ts'
+import { createReader } from './redis-reader.ts'
+import { APPEND_SCRIPT, fieldsOf, type RawEntry, SINCE_SCRIPT, seqOf } from './redis-scripts.ts'
+
+export { type RedisClientLike, RedisLogError, type RedisLogErrorKind } from './redis-link.ts'
+
+/** Options of {@link createRedisLogs}: the connection, shared by every log made from it. */
+export interface RedisLogsOptions {
+  /**
+   * A node-redis client (connected or not): commands go through it, and the reader is its
+   * `duplicate()`. Give this or `url`.
+   * @defaultValue one made from `url`
+   * @example createRedisLogs({ client: createClient({ url: process.env.REDIS_URL }) })
+   */
+  client?: RedisClientLike
+  /**
+   * The Redis to connect to, when no `client` is given (the `redis` package is loaded then).
+   * @defaultValue none
+   * @example createRedisLogs({ url: 'redis://127.0.0.1:6379' })
+   */
+  url?: string
+  /**
+   * How long (ms) one blocking `XREAD` waits; a lost history (a flushed Redis) with no append
+   * is noticed within about this.
+   * @defaultValue 1000
+   * @example createRedisLogs({ url, block: 250 })
+   */
+  block?: number
+  /**
+   * Backoff after failed reads while Redis is unreachable: full jitter, from `min` ms doubling
+   * up to `max` ms.
+   * @defaultValue `{ min: 100, max: 2000 }`
+   * @example createRedisLogs({ url, retry: { min: 50, max: 10_000 } })
+   */
+  retry?: { min?: number; max?: number }
+  /**
+   * Faults (a typed `RedisLogError`: `unavailable`, `append`, `history-lost`), once per
+   * outage. The logs go on: reads retry, appends reject until Redis is back.
+   * @defaultValue a process warning (code `TABWIRE_SERVER`)
+   * @example createRedisLogs({ url, onError: (error) => logger.error({ kind: error.kind }, error.message) })
+   */
+  onError?: (error: RedisLogError) => void
+  /**
+   * Timers, clock and randomness (tests inject them).
+   * @defaultValue the global `setTimeout`, `performance.now` and `Math.random`
+   * @example createRedisLogs({ url, setTimeout: clock.setTimeout, now: clock.now, random: () => 0.5 })
+   */
+  setTimeout?: (fn: () => void, ms: number) => unknown
+  /** @defaultValue `performance.now` @example createRedisLogs({ url, now: () => clock.now }) */
+  now?: () => number
+  /** @defaultValue `Math.random` @example createRedisLogs({ url, random: () => 0.5 }) */
+  random?: () => number
+  /**
+   * Called when a log listener throws; the other listeners still get the entry.
+   * @defaultValue a process warning (code `TABWIRE_SERVER`)
+   * @example createRedisLogs({ url, onListenerError: (error, entry) => logger.error({ error, id: entry.id }) })
+   */
+  onListenerError?: (error: unknown, entry: LogEntry) => void
+}
+
+/** Options of one Redis log. */
+export interface RedisLogOptions {
+  /**
+   * The stream's key; its epoch and sequence live in `<key>:meta`. With Redis Cluster, put
+   * the name in braces (`{quotes}`) so both keys share a slot.
+   * @example createRedisLog({ url, key: 'tabwire:quotes' })
+   */
+  key: string
+  /**
+   * The resume window: a client can resume from any of the newest `capacity` entries (the
+   * stream is trimmed with `MAXLEN ~`, so Redis keeps a few more). Give every instance the same.
+   * @defaultValue 1000
+   * @example createRedisLog({ url, key: 'quotes', capacity: 10_000 })
+   */
+  capacity?: number
+}
+
+/** A replay log on a Redis stream: `append` answers a promise. */
+export interface RedisLog extends ReplayLog<Promise<LogEntry>> {
+  readonly key: string
+  /** Settles once the log knows its epoch (read or started in Redis); rejects when Redis could not be reached. */
+  readonly ready: Promise<void>
+  onHistoryLost(listener: (epoch: string) => void): () => void
+}
+
+/** Redis logs sharing one command connection and one reader. */
+export interface RedisLogs {
+  /**
+   * The log on stream `key` (a light object: asking again for a key gives another view of the same stream).
+   * @example const room = redis.log(`chat:${name}`, { capacity: 500 })
+   */
+  log(key: string, options?: Omit<RedisLogOptions, 'key'>): RedisLog
+  /** `'open'`, `'retrying'` while Redis is unreachable, or `'closed'`: for health checks. */
+  readonly status: 'open' | 'retrying' | 'closed'
+  /** Stops reading and closes the connections this made (a given `client` is left open). */
+  close(): void
+}
+
+const freshEpoch = () => Math.random().toString(36).slice(2, 10)
+
+/**
+ * Redis logs over one connection: every log made from it shares one blocking reader, so an
+ * instance makes one Redis read per batch of entries, whatever its number of clients and
+ * channels. Use it for dynamic channels; {@link createRedisLog} for a single stream.
+ * @example
+ * const redis = createRedisLogs({ url: 'redis://127.0.0.1:6379' })
+ * const rooms = createChannelLogs({ create: (name) => redis.log(`chat:${name}`), writable: true })
+ */
+export function createRedisLogs(options: RedisLogsOptions): RedisLogs {
+  if (!options.client === !options.url) throw new ServerOptionsError('createRedisLogs', 'client', 'pass either `client` (a node-redis client) or `url`')
+  const { block = 1000, onError = (error: RedisLogError) => warn(error.message.replace('[tabwire/server] ', '')), random = Math.random } = options
+  if (!(Number.isInteger(block) && block >= 1)) throw new ServerOptionsError('createRedisLogs', 'block', '`block` must be a whole number of ms, at least 1')
+  const { min = 100, max = 2000 } = options.retry ?? {}
+  const report = episodes(onError)
+  const link = createLink({ client: options.client, url: options.url, fault: report.fault })
+  const reader = createReader({
+    link,
+    block,
+    backoff: (attempt) => Math.max(1, random() * Math.min(max, min * 2 ** attempt)),
+    setTimeout: options.setTimeout ?? ((fn, ms) => setTimeout(fn, ms)),
+    now: options.now ?? (() => performance.now()),
+    freshEpoch,
+    fault: report.fault,
+    recovered: report.clear,
+    listenerError: options.onListenerError ?? ((error, entry) => warn(`a Redis log listener threw on entry ${quote(entry.id)}: ${describeError(error)}`)),
+  })
+  return {
+    log: (key, logOptions = {}) => redisLog({ ...logOptions, key }, link.command, reader, report),
+    get status() {
+      return reader.status
+    },
+    close: () => reader.close(),
+  }
+}
+
+/**
+ * A replay log on one Redis stream, shared by every server instance on the same Redis and
+ * key: ids `<epoch>.<seq>` with the epoch kept in Redis, trimming with `MAXLEN ~ capacity`,
+ * a `reset` for a cursor older than the resume window or from another epoch. Needs the
+ * `redis` package (node-redis). Several logs on one connection: {@link createRedisLogs}.
+ * @example
+ * const quotes = createRedisLog({ url: 'redis://127.0.0.1:6379', key: 'tabwire:quotes', capacity: 10_000 })
+ * await quotes.append(JSON.stringify({ symbol: 'ACME', price: 42 }), 'quote')
+ * createSseHandler({ log: quotes })
+ */
+export function createRedisLog(options: RedisLogsOptions & RedisLogOptions): RedisLog & { close(): void } {
+  const logs = createRedisLogs(options)
+  return Object.assign(logs.log(options.key, options), { close: () => logs.close() })
+}
+
+function redisLog(
+  options: RedisLogOptions,
+  command: (args: readonly string[]) => Promise<unknown>,
+  reader: ReturnType<typeof createReader>,
+  report: ReturnType<typeof episodes>,
+): RedisLog {
+  const { key, capacity = 1000 } = options
+  if (typeof key !== 'string' || !key) throw new ServerOptionsError('createRedisLog', 'key', '`key` must be a non-empty string')
+  if (!(Number.isInteger(capacity) && capacity >= 1)) throw new ServerOptionsError('createRedisLog', 'capacity', 'capacity must be a whole number, at least 1')
+  const meta = `${key}:meta`
+  let known: string | undefined
+  /** An epoch a script answered (with the seq before its newest entry). */
+  const learn = (epoch: unknown, headSeq: number) => {
+    known = String(epoch)
+    const state = reader.peek(key)
+    if (state) reader.seen(state, known, headSeq)
+  }
+  const script = (body: string, ...args: string[]) => command(['EVAL', body, '2', key, meta, freshEpoch(), ...args])
+  const ready = script(SINCE_SCRIPT, '-1', String(capacity)).then((reply) => learn((reply as unknown[])[0], Number((reply as unknown[])[1])))
+  ready.catch(() => {})
+
+  const since = async (lastEventId: string | null | undefined): Promise<Replay> => {
+    if (!lastEventId) return { entries: [] }
+    const parsed = parseLogId(lastEventId)
+    // Read after the head the reader started from: whatever this answers not, the listeners hear.
+    const state = reader.peek(key)
+    if (state?.listeners.size) {
+      await state.started
+      if (!state.reading) throw new RedisLogError('unavailable', `stream ${quote(key)} is not being read yet`)
+    }
+    const [epoch, seq, first, raw] = (await script(SINCE_SCRIPT, String(parsed?.seq ?? -1), String(capacity))) as [string, number, number, RawEntry[]]
+    learn(epoch, Number(seq))
+    const reset = (reason: ResetReason): Replay => ({ reset: reason, head: `${epoch}.${seq}`, headSeq: Number(seq) })
+    if (!parsed) return reset('invalid')
+    if (parsed.epoch !== String(epoch)) return reset('epoch')
+    if (parsed.seq > seq) return reset('invalid')
+    if (parsed.seq === Number(seq)) return { entries: [] }
+    const oldest = Math.max(Number(first) || Number(seq) + 1, Number(seq) - capacity + 1)
+    if (parsed.seq < oldest - 1) return reset('gap')
+    return { entries: raw.map(([id, fields]) => ({ id: `${epoch}.${seqOf(id)}`, seq: seqOf(id), ...fieldsOf(fields) })) }
+  }
+
+  return {
+    key,
+    ready,
+    get epoch() {
+      return reader.peek(key)?.epoch ?? known ?? ''
+    },
+    get head() {
+      const state = reader.peek(key)
+      return state?.reading && state.epoch !== undefined ? `${state.epoch}.${state.seq}` : undefined
+    },
+    async append(data, event) {
+      if (event !== undefined && /[\r\n]/.test(event)) throw new TypeError('[tabwire/server] append: the event type must not contain a line break')
+      let reply: unknown
+      try {
+        reply = await script(APPEND_SCRIPT, String(capacity), String(data), event ?? '', event === undefined ? '0' : '1')
+      } catch (error) {
+        report.fault('append', `an append to ${quote(key)} failed, so it was refused`, error)
+        throw new RedisLogError('append', `append to ${quote(key)} failed: ${describeError(error)}`, { cause: error })
+      }
+      report.clear('append')
+      const [epoch, seq] = reply as [string, number]
+      learn(epoch, Number(seq) - 1)
+      const state = reader.peek(key)
+      // Resolved once this instance's listeners heard it (through the reader, in stream order).
+      if (state) await reader.told(state, Number(seq))
+      return { id: `${epoch}.${seq}`, seq: Number(seq), event, data: String(data) }
+    },
+    since,
+    subscribe: (listener) => reader.listen(reader.stream(key), listener),
+    onHistoryLost: (listener) => reader.lost(reader.stream(key), listener),
+  }
+}

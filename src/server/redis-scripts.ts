@@ -1,0 +1,90 @@
+/**
+ * The Lua scripts of the Redis log, and the shapes of their answers. Each runs atomically in
+ * Redis, so every instance sees one epoch and one sequence per stream.
+ *
+ * Keys: the stream (`key`) and its meta hash (`key:meta`, fields `epoch` and `seq`). Entries
+ * have the explicit stream id `<seq>-0`, so a Redis id and a log id map one to one; fields
+ * `d` (data) and, when set, `e` (event type).
+ */
+
+/**
+ * Makes sure the meta hash names an epoch; with none (first use, a flushed or restarted
+ * Redis), starts the new epoch `ARGV[1]` and drops a stream left without one (its entries
+ * belong to a history no client can resume against). Leaves `epoch` and `seq` set.
+ */
+const ENSURE_EPOCH = `
+local epoch = redis.call('HGET', KEYS[2], 'epoch')
+if not epoch then
+  redis.call('DEL', KEYS[1])
+  redis.call('HSET', KEYS[2], 'epoch', ARGV[1], 'seq', 0)
+  epoch = ARGV[1]
+end
+local seq = tonumber(redis.call('HGET', KEYS[2], 'seq'))
+`
+
+/** Answers `{ epoch, seq }`: the epoch and the newest seq. ARGV: fresh epoch. */
+export const HEAD_SCRIPT = `${ENSURE_EPOCH}
+return {epoch, seq}`
+
+/**
+ * Appends one entry and trims to about `capacity` (`MAXLEN ~`: whole nodes only, cheap).
+ * ARGV: fresh epoch, capacity, data, event type ('' with ARGV[5] = '0': none). Answers
+ * `{ epoch, seq }` of the new entry.
+ */
+export const APPEND_SCRIPT = `${ENSURE_EPOCH}
+seq = redis.call('HINCRBY', KEYS[2], 'seq', 1)
+local id = string.format('%d-0', seq)
+if ARGV[5] == '1' then
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], id, 'd', ARGV[3], 'e', ARGV[4])
+else
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], id, 'd', ARGV[3])
+end
+return {epoch, seq}`
+
+/**
+ * What a client that last saw seq `ARGV[2]` missed. ARGV: fresh epoch, after (seq), capacity.
+ * Answers `{ epoch, seq, first, entries }`: `first` the seq of the oldest entry kept (0: none);
+ * `entries` (raw XRANGE) only when every entry after `after` is kept and within the newest
+ * `capacity`, else none (the caller answers a reset).
+ */
+export const SINCE_SCRIPT = `${ENSURE_EPOCH}
+local after = tonumber(ARGV[2])
+local oldest = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)
+local first = 0
+if oldest[1] then first = tonumber(string.match(oldest[1][1], '^(%d+)')) end
+local entries = {}
+local kept = first > 0 and after + 1 >= first
+if seq == 0 or after >= seq then kept = true end
+if kept and after >= 0 and after < seq and after >= seq - tonumber(ARGV[3]) then
+  entries = redis.call('XRANGE', KEYS[1], string.format('(%d-0', after), '+')
+end
+return {epoch, seq, first, entries}`
+
+/** One entry as XRANGE and XREAD answer it: `[id, [field, value, …]]`. */
+export type RawEntry = [string, string[]]
+
+/** The seq of a Redis stream id `<seq>-0`. */
+export const seqOf = (id: string) => Number.parseInt(id, 10)
+
+/** The data and event type of a raw entry's fields. */
+export function fieldsOf(fields: readonly string[]): { data: string; event: string | undefined } {
+  let data = ''
+  let event: string | undefined
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    if (fields[i] === 'd') data = String(fields[i + 1])
+    else if (fields[i] === 'e') event = String(fields[i + 1])
+  }
+  return { data, event }
+}
+
+/**
+ * The entries of an XREAD answer, per stream key, whatever the protocol version: RESP2 gives
+ * `[[key, entries], …]`, RESP3 a map.
+ */
+export function readReply(reply: unknown): [string, RawEntry[]][] {
+  if (reply === null || reply === undefined) return []
+  if (reply instanceof Map) return [...reply].map(([key, entries]) => [String(key), entries as RawEntry[]])
+  if (Array.isArray(reply)) return reply.map((pair) => [String((pair as unknown[])[0]), (pair as unknown[])[1] as RawEntry[]])
+  if (typeof reply === 'object') return Object.entries(reply).map(([key, entries]) => [key, entries as RawEntry[]])
+  throw new TypeError(`XREAD answered ${typeof reply}`)
+}
