@@ -1,3 +1,4 @@
+import { storybookTest } from '@storybook/addon-vitest/vitest-plugin'
 import { playwright } from '@vitest/browser-playwright'
 import { msw } from 'msw/vite'
 import { defineConfig } from 'vitest/config'
@@ -124,6 +125,28 @@ export default defineConfig({
                 return { offStart, offAt, onAt }
               },
             },
+          },
+        },
+      },
+      {
+        // The Storybook playground's stories as tests (@storybook/addon-vitest): each story
+        // renders in real Chromium against the tabwire/testing mocks behind MSW's worker (served
+        // by .storybook/main.ts's viteFinal), its play function runs, then axe (addon-a11y).
+        plugins: [storybookTest({ configDir: '.storybook' })],
+        // Pre-bundled up front: found mid-run, they make Vite reload the test page. msw and
+        // msw/browser both, or the worker and the mocks get two copies of msw.
+        optimizeDeps: {
+          include: ['react', 'react/jsx-dev-runtime', 'react-dom/client', '@testing-library/react', 'msw', 'msw/browser', 'msw-storybook-addon', '@storybook/addon-a11y/preview', 'axe-core'],
+        },
+        test: {
+          name: 'storybook',
+          testTimeout: 30_000,
+          browser: {
+            enabled: true,
+            headless: true,
+            provider: chromium(),
+            instances: [{ browser: 'chromium' }],
+            screenshotFailures: false,
           },
         },
       },

@@ -1,69 +1,58 @@
-import type { Meta, StoryObj } from '@storybook/react-vite'
-import { useMemo, useState } from 'react'
-import { createRegistry, useEventSource } from '../src/index'
-import { createFakeStream } from './fake-stream'
+import { expect, waitFor } from 'storybook/test'
+import { mockSseHandler } from '../src/testing/index'
+import preview from '../.storybook/preview'
+import { selects, SseQuotes, type SseQuotesProps } from './support/sse-quotes'
+import { mockUrl, storyMock } from './support/story-mock'
 
-interface Quote {
-  symbol: string
-  price: number
-}
+const quotes = storyMock(() => mockSseHandler(mockUrl('use-event-source/*'), { retry: 100 }))
 
-/** A live quote with its connection state, and buttons that break the stream. */
-function LiveQuote({ rate }: { rate: number }) {
-  const stream = useMemo(() => createFakeStream(rate), [rate])
-  const registry = useMemo(() => createRegistry(), [stream])
-  const [received, setReceived] = useState(0)
-  const { status, data, lastEventId, error, attempt, reconnect, close } = useEventSource<Quote>(`/fake/quotes?rate=${rate}`, {
-    events: ['quote'],
-    json: true,
-    fetch: stream.fetch,
-    registry,
-    initialDelay: 500,
-    onMessage: () => setReceived((n) => n + 1),
-  })
-  return (
-    <div style={{ fontFamily: 'system-ui', display: 'grid', gap: 8, maxWidth: 360 }}>
-      <output data-state={status}>
-        {data ? `${data.symbol} ${data.price.toFixed(2)}` : '…'}
-      </output>
-      <dl style={{ display: 'grid', gridTemplateColumns: 'auto 1fr', gap: '2px 12px', margin: 0 }}>
-        <dt>status</dt>
-        <dd data-testid="status">{status}</dd>
-        <dt>last event id</dt>
-        <dd>{lastEventId ?? '—'}</dd>
-        <dt>messages</dt>
-        <dd>{received}</dd>
-        <dt>attempt</dt>
-        <dd>{attempt}</dd>
-        <dt>error</dt>
-        <dd>{error ? `${error.kind}: ${error.message}` : '—'}</dd>
-      </dl>
-      <div style={{ display: 'flex', gap: 8 }}>
-        <button type="button" onClick={() => stream.drop()}>
-          Drop
-        </button>
-        <button type="button" onClick={() => (stream.failNext(2), stream.drop())}>
-          Drop, then 503 twice
-        </button>
-        <button type="button" onClick={close}>
-          Close
-        </button>
-        <button type="button" onClick={reconnect}>
-          Reconnect
-        </button>
-      </div>
-    </div>
-  )
-}
-
-const meta = {
+const meta = preview.meta({
   title: 'Hooks/useEventSource',
-  component: LiveQuote,
-  args: { rate: 5 },
-  argTypes: { rate: { control: { type: 'range', min: 1, max: 60 } } },
-} satisfies Meta<typeof LiveQuote>
-
+  beforeEach: quotes.beforeEach,
+  render: (args: SseQuotesProps, context) => <SseQuotes {...args} mock={quotes.of(context)} />,
+  args: { url: '/mock/use-event-source/quotes', transport: 'fetch', share: 'tabs', rate: 5, select: 'whole quote', idleTimeout: 0, components: false } satisfies SseQuotesProps as SseQuotesProps,
+  argTypes: {
+    url: { control: 'text', description: 'Any url under /mock/use-event-source/ reaches the mock' },
+    transport: { control: 'inline-radio', options: ['fetch', 'eventsource'] },
+    share: { control: 'inline-radio', options: ['tabs', 'tab', 'none'] },
+    rate: { control: { type: 'range', min: 0, max: 60 } },
+    select: { control: 'select', options: Object.keys(selects) },
+    idleTimeout: { control: 'number' },
+    components: { control: 'boolean' },
+  },
+})
 export default meta
 
-/** Drop the stream and watch it resume from `Last-Event-ID`: the id never skips or repeats. */
-export const Playground: StoryObj<typeof meta> = {}
+const text = (canvas: { getByTestId(id: string): HTMLElement }, name: string) => canvas.getByTestId(`report-${name}`).textContent
+const count = (canvas: { getByTestId(id: string): HTMLElement }, name: string) => Number(text(canvas, name))
+
+/**
+ * Quotes stream in; drop the connection and watch it resume from `Last-Event-ID`: the
+ * numbers never skip or repeat.
+ */
+export const Playground = meta.story({
+  play: async ({ canvas, userEvent, context }) => {
+    const mock = quotes.of(context)
+    expect((await mock.nextConnection()).lastEventId).toBeNull()
+    await waitFor(() => expect(text(canvas, 'status')).toBe('open'))
+    await waitFor(() => expect(count(canvas, 'received')).toBeGreaterThan(2))
+    await userEvent.click(canvas.getByRole('button', { name: 'Drop' }))
+    const resumed = await mock.nextConnection()
+    expect(resumed.lastEventId).toMatch(/./)
+    const after = count(canvas, 'received')
+    await waitFor(() => expect(count(canvas, 'received')).toBeGreaterThan(after + 2))
+    expect([text(canvas, 'status'), text(canvas, 'gaps'), text(canvas, 'repeats')]).toEqual(['open', '0', '0'])
+    expect(mock.connections).toHaveLength(1)
+  },
+})
+
+/** The native EventSource transport, with `select` picking the price: the data is a number. */
+export const NativeEventSource = meta.story({
+  args: { transport: 'eventsource', select: 'price', share: 'tab' } as const,
+  play: async ({ canvas }) => {
+    await waitFor(() => expect(text(canvas, 'status')).toBe('open'))
+    await waitFor(() => expect(text(canvas, 'data')).toMatch(/^\d+(\.\d+)?$/))
+    await waitFor(() => expect(count(canvas, 'received')).toBeGreaterThan(2))
+    expect(text(canvas, 'gaps')).toBe('0')
+  },
+})
