@@ -15,6 +15,8 @@ export default defineConfig({
       { find: /^tabwire$/, replacement: here('../src/index.ts') },
       { find: /^tabwire\/core$/, replacement: here('../src/core/index.ts') },
       { find: /^tabwire\/query$/, replacement: here('../src/query/index.ts') },
+      { find: /^tabwire\/components$/, replacement: here('../src/components/index.ts') },
+      { find: /^tabwire\/components\/styles\.css$/, replacement: here('../src/components/styles.css') },
     ],
   },
   build: { outDir: here('dist'), emptyOutDir: true },

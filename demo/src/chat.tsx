@@ -79,9 +79,10 @@ export function Chat() {
 
   return (
     <section aria-labelledby="chat-title">
-      <h2 id="chat-title">
-        Chat <StreamStatus name="chat" state={chat} />
-      </h2>
+      <div className="panel-head">
+        <h2 id="chat-title">Chat</h2>
+        <StreamStatus name="chat" state={chat} />
+      </div>
       <ol className="chat" role="log" aria-live="polite" data-testid="chat">
         {lines.map((line) =>
           line.kind === 'system' ? (

@@ -6,6 +6,8 @@ import './recorder.ts'
 import { App } from './app.tsx'
 import { queryClient } from './orders.tsx'
 import { realtime } from './realtime-client.ts'
+// The components' optional stylesheet first: the demo's own rules come after it and win.
+import 'tabwire/components/styles.css'
 import './style.css'
 
 createRoot(document.getElementById('root')!).render(

@@ -1,5 +1,6 @@
-import { type FormEvent, useState, useSyncExternalStore } from 'react'
+import { type FormEvent, useCallback, useState, useSyncExternalStore } from 'react'
 import { type ChannelMessage, type ChannelReset, type RealtimeError, useRealtime, useRealtimeClient } from 'tabwire'
+import { ConnectionStatus } from 'tabwire/components'
 import type { LobbyPost, Notice, Quote } from '../shared.ts'
 import { config } from './config.ts'
 import { recordChannelMessage, recording } from './recorder.ts'
@@ -23,19 +24,21 @@ const isQuote = (data: unknown): data is Quote =>
  */
 export function RealtimePanel() {
   const client = useRealtimeClient()
-  const { status, transport, error } = useSyncExternalStore(client.subscribe, client.getSnapshot)
+  const snapshot = useSyncExternalStore(client.subscribe, client.getSnapshot)
+  const { transport } = snapshot
+  // One identity for the page's life: `<ConnectionStatus>` renders again only when a field changes.
+  const reconnect = useCallback(() => client.reconnect(), [client])
   const symbols = config.channels.filter((c) => c.startsWith(PRICES))
   const others = config.channels.filter((c) => !c.startsWith(PRICES) && c !== 'notifications' && c !== LOBBY)
   return (
     <section aria-labelledby="realtime-title" className="realtime">
-      <h2 id="realtime-title">
-        Realtime{' '}
-        <span className="status" data-realtime-status={status} data-transport={transport ?? 'none'} title={error?.message}>
-          <span className="dot" aria-hidden="true" />
-          {status} over {transport ?? '—'}
-          {error && <span className="error"> — {error.kind}</span>}
-        </span>
-      </h2>
+      <div className="panel-head">
+        <h2 id="realtime-title">Realtime</h2>
+        <div className="status" data-realtime="">
+          <ConnectionStatus source={{ ...snapshot, reconnect }} />
+          <span className="transport">over {transport ?? '—'}</span>
+        </div>
+      </div>
       <p className="meta">
         Channels: <code>{config.channels.join(', ') || 'none'}</code> (set with <code>?channels=</code>)
       </p>

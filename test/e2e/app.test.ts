@@ -11,6 +11,7 @@ import {
   recording,
   say,
   startTestDemo,
+  streamStatus,
   waitOpen,
 } from './helpers.ts'
 import { connectChat } from './ws-client.ts'
@@ -57,7 +58,8 @@ describe('the demo app', () => {
 
     await expect.poll(() => ticker.locator('tr[data-symbol]').count()).toBeGreaterThanOrEqual(8)
     const row = ticker.locator('tr[data-symbol]').first()
-    await expect.poll(() => row.innerText()).toMatch(/^[A-Z]{4}\s+\d+\.\d\d\s+[+-]?\d+\.\d\d%$/)
+    // Symbol, price, and the change since the last quote as an arrow and in words (none for a first quote).
+    await expect.poll(() => row.innerText()).toMatch(/^[A-Z]{4}\s+\d+\.\d\d\s+(▲\s+up|▼\s+down|–\s+unchanged)\s+\d+\.\d\d$/)
     // Live: the table keeps changing.
     const before = await ticker.locator('tbody').innerText()
     await expect.poll(() => ticker.locator('tbody').innerText()).not.toBe(before)
@@ -130,7 +132,7 @@ describe('the demo app', () => {
     // streams, and resumes them from its last id when shown. (Headless tabs are never
     // hidden: the page is told so, as the browser would.)
     await setHidden(b.page, true)
-    await b.page.locator('[data-stream="quotes"][data-state="paused"]').waitFor()
+    await b.page.locator(streamStatus('quotes', 'paused')).waitFor()
     await expect.poll(() => demo.stats().clients).toEqual({ quotes: 1, notifications: 1, chat: 2 })
     const hiddenAt = await idCount(b.page, 'quotes')
     await setHidden(b.page, false)

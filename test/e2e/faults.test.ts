@@ -16,6 +16,7 @@ import {
   STREAMS,
   say,
   startTestDemo,
+  streamStatus,
 } from './helpers.ts'
 
 let browser: Browser
@@ -75,7 +76,7 @@ describe('fault panel', () => {
     }
     // A message sent as the socket drops (sent just before, or queued and sent after) arrives once.
     await expect.poll(async () => chatCounts(await recording(page), ['said while the socket was dropped'])).toEqual([1])
-    await page.locator('[data-stream="chat"][data-state="open"]').waitFor()
+    await page.locator(streamStatus('chat', 'open')).waitFor()
     expect(errors).toEqual([])
   })
 

@@ -50,7 +50,12 @@ export async function openApp(context: BrowserContext, url: string, streams: rea
 }
 
 export async function waitOpen(page: Page, streams: readonly StreamName[] = STREAMS): Promise<void> {
-  for (const stream of streams) await page.locator(`[data-stream="${stream}"][data-state="open"]`).waitFor({ timeout: 10_000 })
+  for (const stream of streams) await page.locator(streamStatus(stream, 'open')).waitFor({ timeout: 10_000 })
+}
+
+/** A selector of the `<ConnectionStatus>` of `stream` (`data-state` is its status): in `state`, or in any but `not`. */
+export function streamStatus(stream: StreamName, state?: string, { not }: { not?: string } = {}): string {
+  return `[data-stream="${stream}"] > [data-tabwire-connection]${state ? `[data-state="${state}"]` : ''}${not ? `:not([data-state="${not}"])` : ''}`
 }
 
 /** A copy of what the page recorded so far (`window.__tabwire`). */

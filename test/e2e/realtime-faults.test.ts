@@ -7,7 +7,7 @@
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, it } from 'vitest'
 import { launchChromium } from './helpers.ts'
-import { A, allSwitched, B, counts, D, expectOncePerChannel, expectPublishedOnce, expectReceiving, expectServer, fresh, pollFor, publishFrom, type RtParams, type RtTab, union } from './realtime-helpers.ts'
+import { A, allSwitched, B, counts, D, expectOncePerChannel, expectPublishedOnce, expectReceiving, expectServer, fresh, pollFor, publishFrom, REALTIME_STATUS, type RtParams, type RtTab, union } from './realtime-helpers.ts'
 
 let browser: Browser
 
@@ -40,7 +40,7 @@ describe('WebSocket blocked at the server', () => {
     expect(fallback, `every tab on SSE within ${FALLBACK_MS} ms`).toBeLessThanOrEqual(FALLBACK_MS)
     await expectServer(demo, { websocket: 0, sse: 1 }, channels)
     // The page shows it: the transport, and the server's connections per transport.
-    for (const tab of three) await tab.page.locator('[data-realtime-status="open"][data-transport="sse"]').waitFor()
+    for (const tab of three) await tab.page.locator(`${REALTIME_STATUS}[data-state="open"][data-transport="sse"]`).waitFor()
     await three[0]!.page.locator('[data-realtime-clients="0/1"]').waitFor()
     await expectReceiving(three, 5)
     await expectOncePerChannel(three)

@@ -13,6 +13,9 @@ import { pollFor } from './tabs-helpers.ts'
 
 export { pollFor }
 
+/** The Realtime panel's `<ConnectionStatus>`: `data-state` is the client's status, `data-transport` its transport. */
+export const REALTIME_STATUS = '[data-realtime] > [data-tabwire-connection]'
+
 /** Channel sets of the tabs: each its own, overlapping. */
 export const A = ['prices:ACME', 'notifications']
 export const B = ['prices:BOLT', 'room:lobby']
@@ -89,7 +92,7 @@ export class RtTabs {
     })
     const params = Object.fromEntries(Object.entries(this.params).filter((e): e is [string, string | number] => e[1] !== undefined))
     await page.goto(appUrl(this.demo, { only: 'realtime', channels: channels.join(','), ...params }))
-    await page.locator('[data-realtime-status="open"]').waitFor({ timeout: 10_000 })
+    await page.locator(`${REALTIME_STATUS}[data-state="open"]`).waitFor({ timeout: 10_000 })
     return tab
   }
 

@@ -9,7 +9,7 @@
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, it } from 'vitest'
 import { launchChromium } from './helpers.ts'
-import { A, B, C, counts, D, expectOncePerChannel, expectReceiving, expectServer, expectPublishedOnce, expectSteadyServer, fresh, pollFor, publishFrom, type RtTab, union } from './realtime-helpers.ts'
+import { A, B, C, counts, D, expectOncePerChannel, expectReceiving, expectServer, expectPublishedOnce, expectSteadyServer, fresh, pollFor, publishFrom, REALTIME_STATUS, type RtTab, union } from './realtime-helpers.ts'
 
 let browser: Browser
 
@@ -29,7 +29,7 @@ describe('channels of every tab on one connection', () => {
     await expectSteadyServer(demo, { websocket: 1, sse: 0 }, union(A, B, C, D), 1500)
     expect(new Set(tabs.opened.map((o) => `${o.tab.n} ${o.transport}`)), 'only the first tab opened a connection').toEqual(new Set(['1 websocket']))
     // The page shows it too: the transport, and the server's count per transport.
-    await expect.poll(() => four[3]!.page.locator('[data-realtime-status]').getAttribute('data-transport')).toBe('websocket')
+    await expect.poll(() => four[3]!.page.locator(REALTIME_STATUS).getAttribute('data-transport')).toBe('websocket')
     await four[3]!.page.locator('[data-realtime-clients="1/0"]').waitFor()
 
     // Each price row shows a price: from the server's snapshot, or the leader's last message for a tab that joined later.

@@ -1,7 +1,7 @@
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Demo } from '../../demo/server.ts'
-import { appUrl, chatCounts, launchChromium, openApp, recording, STREAMS, say, startTestDemo, waitOpen } from './helpers.ts'
+import { appUrl, chatCounts, launchChromium, openApp, recording, STREAMS, say, startTestDemo, streamStatus, waitOpen } from './helpers.ts'
 
 let browser: Browser
 const servers: Demo[] = []
@@ -37,7 +37,7 @@ describe('a server restart', () => {
     await expect.poll(async () => chatCounts(await recording(page), ['before the restart'])).toEqual([1])
 
     await first.close()
-    await page.locator('[data-stream="chat"]:not([data-state="open"])').waitFor()
+    await page.locator(streamStatus('chat', undefined, { not: 'open' })).waitFor()
     const outage = ['sent during the outage 1', 'sent during the outage 2', 'sent during the outage 3']
     for (const text of outage) await say(page, text)
     // Shown as waiting, not lost and not sent yet.
