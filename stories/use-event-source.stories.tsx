@@ -1,6 +1,7 @@
 import { expect, waitFor } from 'storybook/test'
 import { mockSseHandler } from '../src/testing/index'
 import preview from '../.storybook/preview'
+import { cell, num } from './support/report'
 import { selects, SseQuotes, type SseQuotesProps } from './support/sse-quotes'
 import { mockUrl, storyMock } from './support/story-mock'
 
@@ -23,8 +24,6 @@ const meta = preview.meta({
 })
 export default meta
 
-const text = (canvas: { getByTestId(id: string): HTMLElement }, name: string) => canvas.getByTestId(`report-${name}`).textContent
-const count = (canvas: { getByTestId(id: string): HTMLElement }, name: string) => Number(text(canvas, name))
 
 /**
  * Quotes stream in; drop the connection and watch it resume from `Last-Event-ID`: the
@@ -34,14 +33,14 @@ export const Playground = meta.story({
   play: async ({ canvas, userEvent, context }) => {
     const mock = quotes.of(context)
     expect((await mock.nextConnection()).lastEventId).toBeNull()
-    await waitFor(() => expect(text(canvas, 'status')).toBe('open'))
-    await waitFor(() => expect(count(canvas, 'received')).toBeGreaterThan(2))
+    await waitFor(() => expect(cell(canvas, 'status')).toBe('open'))
+    await waitFor(() => expect(num(canvas, 'received')).toBeGreaterThan(2))
     await userEvent.click(canvas.getByRole('button', { name: 'Drop' }))
     const resumed = await mock.nextConnection()
     expect(resumed.lastEventId).toMatch(/./)
-    const after = count(canvas, 'received')
-    await waitFor(() => expect(count(canvas, 'received')).toBeGreaterThan(after + 2))
-    expect([text(canvas, 'status'), text(canvas, 'gaps'), text(canvas, 'repeats')]).toEqual(['open', '0', '0'])
+    const after = num(canvas, 'received')
+    await waitFor(() => expect(num(canvas, 'received')).toBeGreaterThan(after + 2))
+    expect([cell(canvas, 'status'), cell(canvas, 'gaps'), cell(canvas, 'repeats')]).toEqual(['open', '0', '0'])
     expect(mock.connections).toHaveLength(1)
   },
 })
@@ -50,9 +49,9 @@ export const Playground = meta.story({
 export const NativeEventSource = meta.story({
   args: { transport: 'eventsource', select: 'price', share: 'tab' } as const,
   play: async ({ canvas }) => {
-    await waitFor(() => expect(text(canvas, 'status')).toBe('open'))
-    await waitFor(() => expect(text(canvas, 'data')).toMatch(/^\d+(\.\d+)?$/))
-    await waitFor(() => expect(count(canvas, 'received')).toBeGreaterThan(2))
-    expect(text(canvas, 'gaps')).toBe('0')
+    await waitFor(() => expect(cell(canvas, 'status')).toBe('open'))
+    await waitFor(() => expect(cell(canvas, 'data')).toMatch(/^\d+(\.\d+)?$/))
+    await waitFor(() => expect(num(canvas, 'received')).toBeGreaterThan(2))
+    expect(cell(canvas, 'gaps')).toBe('0')
   },
 })
