@@ -5,6 +5,7 @@
  */
 import { ws, type WebSocketHandler } from 'msw'
 import { createMemoryLog, type LogEntry, type ReplayLog } from '../server/log.ts'
+import { utf8Length } from '../server/channel-protocol.ts'
 import { type Connection, happenings, type MockConnectionInfo, type MockControls, type MockCore } from './mock-core.ts'
 import { type FloodOptions, floodLog } from './mock-flood.ts'
 import { createMockSession, type MockChannel, type PublishSeen, type SessionContext, type SubscribeSeen } from './mock-session.ts'
@@ -81,6 +82,8 @@ export interface ChannelMockSetup {
   capacity: number
   maxSubscriptions: number
   maxPayload: number
+  /** The largest WebSocket frame (bytes) read; a bigger one closes the socket with 1009, as `ws` does on the server. */
+  maxFrame: number
 }
 
 /** Links per url: MSW 3 adds a process-wide listener per `ws.link()` and never removes it. */
@@ -167,7 +170,12 @@ export function createChannelMock(setup: ChannelMockSetup) {
         close: (code) => client.close(code),
       })
       const session = createMockSession(connection, context)
-      client.addEventListener('message', (event) => session.take({ text: typeof event.data === 'string' ? event.data : '' }))
+      client.addEventListener('message', (event) => {
+        const text = typeof event.data === 'string' ? event.data : ''
+        const bytes = typeof event.data === 'string' ? utf8Length(text) : ((event.data as Blob).size ?? (event.data as ArrayBuffer).byteLength ?? 0)
+        if (bytes > setup.maxFrame) return connection.close(1009)
+        session.take({ text })
+      })
       client.addEventListener('close', () => {
         connection.end()
         session.end()

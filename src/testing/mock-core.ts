@@ -56,7 +56,9 @@ export interface MockControls {
    */
   stall(): void
   /**
-   * Ends every open connection cleanly: WebSockets with `code`, SSE streams by ending the body.
+   * Ends every open connection cleanly, after the frames still on their way (`setLatency`),
+   * as a server's written bytes arrive before its close: WebSockets with `code`, SSE streams
+   * by ending the body.
    * @param code - the WebSocket close code; defaults to 1012 (service restart), as `dropAll` of the server does.
    * @example chat.close(4001) // an app-defined code the client may treat as final
    */
@@ -64,8 +66,11 @@ export interface MockControls {
   /**
    * The next `times` connection attempts are refused: SSE with HTTP `status` (and
    * `Retry-After` when given), WebSocket closed before it opens with 1006 (a browser cannot
-   * see the status of a refused upgrade either). `times` defaults to 1; `retryAfter` is in seconds.
+   * see the status of a refused upgrade either). `times` defaults to 1 and adds to what is
+   * left; `Infinity` refuses every attempt until `fail(status, 0)`, which clears all
+   * refusals. `retryAfter` is in seconds.
    * @example quotes.fail(503, 2, 1) // two attempts get 503 with Retry-After: 1, the third is served
+   * @example quotes.fail(401, Infinity) // until quotes.fail(401, 0)
    */
   fail(status: number, times?: number, retryAfter?: number): void
   /**
@@ -177,6 +182,7 @@ export function createMockCore(options: MockOptions = {}): MockCore {
   const failures: { status: number; retryAfter: number | undefined }[] = []
   let latency = 0
   let offline = false
+  let always: { status: number; retryAfter: number | undefined } | undefined
 
   const all = (fn: (connection: Connection, ends: ConnectionEnds) => void) => [...open].forEach(([c, e]) => fn(c, e))
 
@@ -187,24 +193,29 @@ export function createMockCore(options: MockOptions = {}): MockCore {
     },
     admit() {
       if (offline) return { refused: true, status: 0 }
-      const failure = failures.shift()
+      const failure = always ?? failures.shift()
       return failure ? { refused: true, ...failure } : { refused: false }
     },
     wait: () => (latency > 0 ? new Promise<void>((resolve) => void timers.setTimeout(resolve, latency)) : Promise.resolve()),
     add(ends) {
       // Frames wait in order: each timer sends the oldest, so a change of latency keeps the order.
-      const queue: string[] = []
+      // A clean close waits behind them (a number: the close code).
+      const queue: (string | number)[] = []
+      const later = (item: string | number) => {
+        queue.push(item)
+        timers.setTimeout(() => {
+          const next = queue.shift()
+          if (typeof next === 'number') return connection.close(next)
+          if (next !== undefined && open.has(connection) && !stalled.has(connection)) ends.write(next)
+        }, latency)
+      }
       const info: MockConnectionInfo = { transport: ends.transport, url: ends.url, lastEventId: ends.lastEventId }
       const connection: Connection = {
         info,
         send(text) {
-          if (stalled.has(connection) || !open.has(connection)) return
+          if (stalled.has(connection) || !open.has(connection) || typeof queue.at(-1) === 'number') return
           if (latency <= 0 && !queue.length) return ends.write(text)
-          queue.push(text)
-          timers.setTimeout(() => {
-            const next = queue.shift()
-            if (next !== undefined && open.has(connection) && !stalled.has(connection)) ends.write(next)
-          }, latency)
+          later(text)
         },
         get stalled() {
           return stalled.has(connection)
@@ -213,6 +224,7 @@ export function createMockCore(options: MockOptions = {}): MockCore {
           if (open.delete(connection)) ends.drop()
         },
         close(code) {
+          if (queue.length && typeof queue.at(-1) !== 'number' && !stalled.has(connection)) return later(code)
           if (open.delete(connection)) ends.close(code)
         },
         end: () => void open.delete(connection),
@@ -224,10 +236,13 @@ export function createMockCore(options: MockOptions = {}): MockCore {
     each: (fn) => all((c) => fn(c)),
     drop: () => all((c, e) => (c.end(), e.drop())),
     stall: () => all((c) => stalled.add(c)),
-    close: (code = 1012) => all((c, e) => (c.end(), e.close(code))),
+    close: (code = 1012) => all((c) => c.close(code)),
     fail(status, times = 1, retryAfter) {
       if (!(Number.isInteger(status) && status >= 100 && status <= 599)) throw new RangeError(`[tabwire/testing] fail: ${status} is not an HTTP status`)
-      for (let i = 0; i < times; i++) failures.push({ status, retryAfter })
+      if (!((Number.isInteger(times) && times >= 0) || times === Number.POSITIVE_INFINITY)) throw new RangeError(`[tabwire/testing] fail: times must be a whole number (0 clears) or Infinity, not ${times}`)
+      if (times === 0) failures.length = 0
+      always = times === Number.POSITIVE_INFINITY ? { status, retryAfter } : undefined
+      for (let i = 0; i < times && !always; i++) failures.push({ status, retryAfter })
     },
     setLatency(ms) {
       if (!(ms >= 0)) throw new RangeError('[tabwire/testing] setLatency: ms must be 0 or more')

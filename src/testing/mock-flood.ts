@@ -38,10 +38,12 @@ export function floodLog(timers: MockTimers, log: () => ReplayLog, n: number, pe
     return Promise.resolve()
   }
   const step = Math.max(STEP_MS, 1000 / perSecond)
-  const perStep = Math.max(1, Math.round((perSecond * step) / 1000))
+  // Each step appends the entries due before the next one (at `perSecond`, counted from the
+  // start), so the rate holds whatever the rounding of one step.
+  let steps = 0
   return new Promise<void>((resolve) => {
     const next = () => {
-      append(perStep)
+      append(Math.floor((++steps * step * perSecond) / 1000) - i)
       if (i >= n) return resolve()
       timers.setTimeout(next, step)
     }

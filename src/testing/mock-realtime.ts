@@ -80,6 +80,9 @@ export function mockRealtimeHandler(url: string, options: MockRealtimeOptions = 
     capacity: options.capacity ?? 1000,
     maxSubscriptions: options.maxSubscriptions ?? 1000,
     maxPayload,
+    // As the server: a publish over maxPayload is refused with `too-large`; only a frame far
+    // beyond it closes the socket.
+    maxFrame: Math.max(16 * maxPayload, 1_048_576),
   })
   const sessions = new Map<string, MockSession>()
   const httpUrl = url.replace(/^ws(s?):/, 'http$1:')

@@ -79,7 +79,10 @@ export interface MockSession {
 export function createMockSession(connection: Connection, context: SessionContext, encode: (text: string) => string = (text) => text): MockSession {
   const realtime = context.dialect === 'realtime'
   const subscriptions = new Map<string, { log: ReplayLog; following: MockFollowing }>()
-  const send = (text: string) => connection.send(encode(text))
+  // While a publish appends, this connection's own copy of the event waits: the server
+  // acknowledges a publish before its event reaches the publisher.
+  let held: string[] | undefined
+  const send = (text: string) => (held ? held.push(text) : connection.send(encode(text)))
   const fail = (frame: ErrorFrame) => send(JSON.stringify(frame))
 
   const drop = (channel: string) => {
@@ -97,7 +100,7 @@ export function createMockSession(connection: Connection, context: SessionContex
     const following = followLog(log, {
       since,
       after,
-      start: (replay) => subscribeFrames(channel, head, log, replay, snapshot && wantsSnapshot(since, replay) ? snapshot : undefined).forEach(send),
+      start: (replay) => subscribeFrames(channel, head, log, replay, snapshot && wantsSnapshot(since, replay) ? safeSnapshot(channel, snapshot) : undefined).forEach(send),
       entry: (entry) => {
         try {
           send(json(entry))
@@ -155,16 +158,21 @@ export function createMockSession(connection: Connection, context: SessionContex
     const taken = pid === undefined ? undefined : pids.get(pid)
     if (taken !== undefined) return send(JSON.stringify({ type: 'ack', channel, pid, id: taken }))
     let id: unknown
+    const own = (held = [])
     try {
       id = found.log.append(text)?.id
       if (typeof id !== 'string') throw new TypeError('append returned no entry with a string id')
     } catch (error) {
       warn(`channel ${quote(channel)}: append failed: ${describeError(error)}`)
-      return fail(publishFailed(channel, true, pid))
+      fail(publishFailed(channel, true, pid))
+    } finally {
+      held = undefined
     }
-    if (pid === undefined) return
-    rememberPid(pids, pid, id)
-    send(JSON.stringify({ type: 'ack', channel, pid, id }))
+    if (typeof id === 'string' && pid !== undefined) {
+      rememberPid(pids, pid, id)
+      send(JSON.stringify({ type: 'ack', channel, pid, id }))
+    }
+    own.forEach(send)
   }
 
   return {
@@ -192,6 +200,18 @@ export function createMockSession(connection: Connection, context: SessionContex
     end() {
       for (const channel of [...subscriptions.keys()]) drop(channel)
     },
+  }
+}
+
+/** A snapshot that throws is skipped with a warning, as the server does; the subscription goes on. */
+function safeSnapshot(channel: string, read: () => unknown): () => unknown {
+  return () => {
+    try {
+      return read()
+    } catch (error) {
+      warn(`channel ${quote(channel)}: the snapshot failed, so it was skipped: ${describeError(error)}`)
+      return undefined
+    }
   }
 }
 

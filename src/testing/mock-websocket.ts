@@ -27,6 +27,13 @@ export interface MockWebSocketOptions extends MockOptions {
    * @example mockWebSocketHandler(url, { capacity: 10 })
    */
   capacity?: number
+  /**
+   * The largest frame (bytes) a client may send; a bigger one closes the socket with 1009,
+   * as `createWebSocketHandler`'s `maxPayload` does.
+   * @defaultValue 65536
+   * @example mockWebSocketHandler(url, { maxPayload: 16 * 1024 })
+   */
+  maxPayload?: number
 }
 
 /** The mock of a `createWebSocketHandler` endpoint: its MSW handler and its controls. */
@@ -62,6 +69,7 @@ export function mockWebSocketHandler(url: string, options: MockWebSocketOptions 
     capacity: options.capacity ?? 1000,
     maxSubscriptions: Number.POSITIVE_INFINITY,
     maxPayload: Number.POSITIVE_INFINITY,
+    maxFrame: options.maxPayload ?? 65_536,
   })
   const handler = mock.webSocketHandler(url)
   return Object.defineProperties({ ...controlsOf(core), handlers: [handler] }, {

@@ -29,7 +29,7 @@ export interface TabControls {
   pageshow(): void
   /** Closes the tab: `pagehide` runs (goodbyes go out), then its locks, channels, timers and connections go. */
   close(): void
-  /** The tab's renderer dies: locks released, channels gone with no goodbye, timers stopped, connections cut. */
+  /** The tab's renderer dies: locks released, channels gone with no goodbye, timers stopped, connections cut. Its lock manager and channels never answer it again, as a dead renderer runs nothing; its controls throw. */
   crash(): void
   /** The observable contract: `getState()` changes are told to `subscribe`'s listeners. */
   subscribe(listener: () => void): () => void

@@ -190,3 +190,64 @@ describe('channel mock controls', () => {
     expect(again.frames[1]).toEqual({ type: 'reset', channel: 'prices', epoch, reason: 'epoch', head: `${epoch}.0` })
   })
 })
+
+describe('fault controls, checked (review findings)', () => {
+  it('fail(status, times): whole counts add up, Infinity refuses until fail(status, 0), anything else is a RangeError', async () => {
+    const mock = mockSseHandler(SSE, { log: createMemoryLog({ epoch: 'e' }) })
+    server.use(...mock.handlers)
+    for (const times of [-1, 1.5, Number.NaN]) expect(() => mock.fail(503, times)).toThrow(RangeError)
+    const status = async () => {
+      const reader = await openSse(SSE)
+      reader.close()
+      return reader.response.status
+    }
+    mock.fail(503, Number.POSITIVE_INFINITY)
+    expect([await status(), await status(), await status()]).toEqual([503, 503, 503])
+    mock.fail(503, 0)
+    mock.fail(500)
+    mock.fail(502)
+    expect([await status(), await status(), await status()]).toEqual([500, 502, 200])
+  })
+
+  it('close() ends a stream after the frames still held by setLatency, as a server’s written bytes arrive before its close', async () => {
+    const clock = manualTimers()
+    const mock = mockSseHandler(SSE, { log: createMemoryLog({ epoch: 'e' }), timers: clock.timers })
+    server.use(...mock.handlers)
+    const reader = await openSse(SSE)
+    await atLeast(() => reader.retries, 1)
+    mock.setLatency(50)
+    mock.append('before-close')
+    mock.close()
+    expect(reader.ended()).toBe(false)
+    while (clock.pending) clock.runAll()
+    await eventually(() => expect(reader.ended()).toBe(true))
+    expect(reader.events.map((e) => e.data)).toEqual(['before-close'])
+  })
+
+  it.each([
+    [150, 150],
+    [250, 250],
+    [333, 333],
+    [1000, 2000],
+  ])('flood(%i, %i/s) keeps its rate: the last entry goes out within one step of n / perSecond', async (n, perSecond) => {
+    // A virtual clock: each timer fires at its due time, in order.
+    let now = 0
+    const due: { at: number; run: () => void }[] = []
+    const timers: MockTimers = { setTimeout: (run, ms) => due.push({ at: now + ms, run }), clearTimeout: () => {} }
+    const log = createMemoryLog({ epoch: 'f', capacity: n })
+    const at: number[] = []
+    log.subscribe(() => void at.push(now))
+    const mock = mockSseHandler(SSE, { log, timers })
+    const done = mock.flood(n, perSecond)
+    while (due.length) {
+      due.sort((a, b) => a.at - b.at)
+      const next = due.shift()!
+      now = next.at
+      next.run()
+    }
+    await done
+    expect(at).toHaveLength(n)
+    const ideal = ((n - 1) / perSecond) * 1000
+    expect(Math.abs(at.at(-1)! - ideal), `last entry at ${at.at(-1)} ms, ideal ${ideal} ms`).toBeLessThanOrEqual(10)
+  })
+})

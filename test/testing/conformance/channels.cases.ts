@@ -16,6 +16,16 @@ const without = (frames: readonly Record<string, unknown>[], marker: string) => 
 
 export function channelCases(driver: Driver) {
   describe(`WebSocket channels (${driver.name})`, () => {
+    it('a frame over maxPayload (64 KiB by default) closes the socket with 1009 and publishes nothing', async () => {
+      const room = createMemoryLog()
+      const client = await openWs(await driver.channels({ channels: { room }, writable: ['room'] }))
+      client.send({ type: 'subscribe', channel: 'room' })
+      await atLeast(() => client.frames, 1)
+      client.send({ type: 'publish', channel: 'room', data: 'x'.repeat(100_000) })
+      expect(await client.closed).toBe(1009)
+      expect(room.head).toMatch(/\.0$/)
+    })
+
     it('subscribe: subscribed with the head, then live events (JSON data as JSON, other text as a string, the type when set)', async () => {
       const log = createMemoryLog({ epoch: 'e1' })
       log.append('"old"')

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { createMemoryLog } from '../../../src/server/log'
-import { atLeast, type Driver, eventually, openSse, openWs } from './clients'
+import { atLeast, type Driver, eventually, ofType, openSse, openWs } from './clients'
 import { connectRealtime, settle, subscribe, transports } from './realtime-client'
 
 const types = (frames: readonly Record<string, unknown>[]) => frames.map((f) => f.type)
@@ -116,9 +116,41 @@ export function realtimeCases(driver: Driver) {
       await client.send({ type: 'subscribe', channel: 'c' })
       await eventually(() => expect(client.of('error')).toEqual([{ type: 'error', code: 'too-many', message: 'at most 2 subscriptions per connection', channel: 'c' }]))
     })
+    it('a snapshot that throws is skipped: subscribed with no snapshot, and the connection and its other channels go on', async () => {
+      const prices = createMemoryLog({ epoch: 'p' })
+      const boom = { log: createMemoryLog({ epoch: 'b' }), snapshot: () => { throw new Error('snapshot down') } }
+      const client = await connectRealtime(await driver.realtime({ channels: { boom, prices } }), transport)
+      await subscribe(client, 'boom')
+      await subscribe(client, 'prices')
+      prices.append('42')
+      await eventually(() => expect(client.of('event', 'prices')).toHaveLength(1))
+      expect(types(client.frames())).toEqual(['subscribed', 'subscribed', 'event'])
+    })
+
+    it("a publish with a pid: the publisher gets the ack before the publish's own event", async () => {
+      const client = await connectRealtime(await driver.realtime({ channels: { room: { log: createMemoryLog({ epoch: 'r' }), writable: true } } }), transport)
+      await subscribe(client, 'room')
+      await client.send({ type: 'publish', channel: 'room', data: 1, pid: 'a' })
+      await client.send({ type: 'publish', channel: 'room', data: 2, pid: 'b' })
+      await eventually(() => expect(client.of('event')).toHaveLength(2))
+      await eventually(() => expect(client.of('ack')).toHaveLength(2))
+      // The server batches events (its batchWindow), so only each publish's own order is fixed.
+      const order = client.frames().map((f) => `${f.type} ${f.pid ?? f.data}`)
+      expect(order.indexOf('ack a')).toBeLessThan(order.indexOf('event 1'))
+      expect(order.indexOf('ack b')).toBeLessThan(order.indexOf('event 2'))
+    })
   })
 
   describe(`realtime transports apart (${driver.name})`, () => {
+    it('WebSocket: a frame beyond max(16 × maxPayload, 1 MiB) closes the socket with 1009; a publish over maxPayload only gets too-large', async () => {
+      const url = (await driver.realtime({ channels: { room: { log: createMemoryLog(), writable: true } }, maxPayload: 1024 })).replace(/^http/, 'ws')
+      const ws = await openWs(url)
+      ws.send({ type: 'publish', channel: 'room', data: 'x'.repeat(2000) })
+      await eventually(() => expect(ofType(ws.frames, 'error')).toMatchObject([{ code: 'too-large', channel: 'room' }]))
+      ws.send({ type: 'publish', channel: 'room', data: 'x'.repeat(1_100_000) })
+      expect(await ws.closed).toBe(1009)
+    })
+
     it('WebSocket: the text ping is answered pong', async () => {
       const ws = await openWs((await driver.realtime({ channels: {} })).replace(/^http/, 'ws'))
       ws.send('ping')
