@@ -15,12 +15,16 @@ export interface TabChannel {
 /** Options of {@link createNotificationCenter} and `useNotificationCenter`. */
 export interface NotificationCenterOptions<T> {
   /**
-   * Turns a message's data into a notification (`null` to skip it). A throw, or a result
-   * that is not a valid notification, is a `parse` error in the snapshot; the center goes on.
+   * Turns a message's data into a notification (`null` to skip it). A result without an
+   * `id` takes the message's event id (an SSE `id:`, a channel event's id), so
+   * notifications are taken once across reconnects without an id in the payload. A throw,
+   * or a result that is not a valid notification, is a `parse` error in the snapshot; the
+   * center goes on.
    * @defaultValue the data itself, as a {@link NotificationInput}
    * @example { read: (m: Alert) => ({ id: m.uuid, title: m.subject, severity: m.level }) }
+   * @example { read: (m: Alert) => ({ title: m.subject }) } // the event id is the notification's id
    */
-  read?: (data: T) => NotificationInput | null | undefined
+  read?: (data: T, message: { readonly data: T; readonly id?: string | undefined }) => Omit<NotificationInput, 'id'> & { id?: string } | null | undefined
   /**
    * Names the center: tabs with the same namespace and name share read state and choose one
    * toasting tab. Use one per stream of notifications.
@@ -78,7 +82,7 @@ export interface NotificationCenter<T> {
   subscribe(listener: () => void): () => void
   getSnapshot(): NotificationCenterSnapshot
   /** Takes one message; pass it as a hook's `onMessage` (one identity for the center's life). */
-  onMessage(message: { readonly data: T }): void
+  onMessage(message: { readonly data: T; readonly id?: string | undefined }): void
   /** Marks notifications read, in every tab. */
   markRead(ids: string | readonly string[]): void
   markAllRead(): void
@@ -202,11 +206,12 @@ export function createNotificationCenter<T>(options: NotificationCenterOptions<T
     onMessage(message) {
       let input: unknown
       try {
-        input = read ? read(message.data) : message.data
+        input = read ? read(message.data, message) : message.data
       } catch (thrown) {
         return fail(`read threw: ${String(thrown)}`, message.data, thrown)
       }
       if (input == null) return
+      if (typeof input === 'object' && (input as { id?: unknown }).id === undefined && typeof message.id === 'string') input = { ...input, id: message.id }
       const item = toItem(input, now())
       if (typeof item === 'string') return fail(item, message.data)
       error = null
