@@ -3,9 +3,9 @@
  * takes the message's event id: taken once across a replay without an id in the payload.
  */
 import { describe, expect, it } from 'vitest'
-import { createNotificationCenter } from '../../src/components/index'
+import { createNotificationCenter, type NotificationCenterOptions } from '../../src/components/index'
 
-const center = <T>(read?: Parameters<typeof createNotificationCenter<T>>[0]['read']) => createNotificationCenter<T>({ read, channel: null })
+const center = <T>(read?: NotificationCenterOptions<T>['read']) => createNotificationCenter<T>({ read, channel: null })
 
 describe('notification ids', () => {
   it('a notification without an id takes the event id, so a replayed event is taken once', () => {
