@@ -12,7 +12,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
-import { createMemoryLog, createRealtimeHandler, type LogEntry, type RealtimeChannel, type RealtimeHandler, type ReplayLog } from '../src/server/index.ts'
+import { type AnyReplayLog, createMemoryLog, createRealtimeHandler, type LogEntry, type RealtimeChannel, type RealtimeHandler } from '../src/server/index.ts'
 import type { Notice, OrderChange, Quote, RealtimeStats } from './shared.ts'
 
 export interface DemoRealtimeOptions {
@@ -26,6 +26,13 @@ export interface DemoRealtimeOptions {
   heartbeat: number
   /** Largest publish in bytes. */
   maxPayload: number
+  /**
+   * Makes the log of a channel (the demo with `--redis`: a Redis log any instance shares).
+   * @defaultValue a memory log of 1000 entries with the generation's epoch
+   */
+  log?: (channel: string, epoch: string) => AnyReplayLog
+  /** Told when an append failed (a Redis log while Redis is down); the event is not sent. */
+  onAppendError?: (error: unknown) => void
 }
 
 export interface DemoRealtime {
@@ -60,13 +67,13 @@ export function createDemoRealtime(options: DemoRealtimeOptions): DemoRealtime {
   function generation() {
     // One epoch for every channel of a generation: a restart visibly restarts them all.
     const epoch = Math.random().toString(36).slice(2, 10)
-    const log = () => createMemoryLog({ capacity: 1000, epoch })
-    const logs = new Map<string, ReplayLog>()
+    const log = (name: string) => options.log?.(name, epoch) ?? createMemoryLog({ capacity: 1000, epoch })
+    const logs = new Map<string, AnyReplayLog>()
     const room: LogEntry[] = []
-    for (const symbol of options.symbols) logs.set(`prices:${symbol}`, log())
-    logs.set('notifications', log())
-    logs.set('orders', log())
-    const lobby = log()
+    for (const symbol of options.symbols) logs.set(`prices:${symbol}`, log(`prices:${symbol}`))
+    logs.set('notifications', log('notifications'))
+    logs.set('orders', log('orders'))
+    const lobby = log(LOBBY)
     lobby.subscribe((entry) => {
       room.push(entry)
       if (room.length > 1000) room.shift()
@@ -96,7 +103,10 @@ export function createDemoRealtime(options: DemoRealtimeOptions): DemoRealtime {
     return { logs, room, subscribed, handler }
   }
 
-  const append = (name: string, data: unknown) => current.logs.get(name)?.append(JSON.stringify(data))
+  const append = (name: string, data: unknown) => {
+    const appended = current.logs.get(name)?.append(JSON.stringify(data))
+    if (appended instanceof Promise) appended.catch((error: unknown) => options.onAppendError?.(error))
+  }
 
   return {
     handleUpgrade(request, socket, head) {

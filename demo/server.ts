@@ -21,6 +21,11 @@
  * send without a preflight this server never answers.
  *
  * Run: `node demo/server.ts [--port 5173]` (or `PORT=…`); `--port 0` picks a free port.
+ *
+ * Scaled out: `node demo/server.ts --redis redis://127.0.0.1:6379 [--instances 2]` keeps
+ * every log in Redis and runs the instances behind a round-robin proxy on the port (see
+ * demo/scale.ts). `startDemo({ redis })` is one such instance; `feed: false` makes it
+ * serve the streams without publishing to them.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -28,11 +33,12 @@ import { resolve } from 'node:path'
 import type { Duplex } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import {
+  type AnyReplayLog,
   createMemoryLog,
+  createRedisLogs,
   createSseHandler,
   createWebSocketHandler,
   type LogEntry,
-  type ReplayLog,
   type SseHandler,
   type WebSocketHandler,
 } from '../src/server/index.ts'
@@ -57,6 +63,18 @@ export interface DemoOptions extends DemoOrdersOptions {
   retry?: number
   /** Largest chat frame in bytes. @defaultValue 16384 */
   maxPayload?: number
+  /**
+   * Keeps every log in this Redis (keys `tabwire-demo:*`), so several instances serve one history.
+   * @defaultValue none: memory logs
+   */
+  redis?: string
+  /**
+   * Whether this instance publishes the quotes, notifications and order changes. With
+   * `redis`, one publisher feeds every instance. @defaultValue true
+   */
+  feed?: boolean
+  /** Origins allowed on the chat and realtime WebSockets (behind a proxy: the proxy's). @defaultValue this server's */
+  origins?: readonly string[]
 }
 
 /** A stream request as it arrived (for tests: did the client resume?). */
@@ -90,6 +108,8 @@ export interface Demo {
 }
 
 const here = fileURLToPath(new URL('.', import.meta.url))
+/** The prefix of the demo's Redis keys. */
+export const REDIS_PREFIX = 'tabwire-demo:'
 const FLOOD_MAX_RATE = 20_000
 const FLOOD_MAX_SECONDS = 60
 
@@ -102,22 +122,47 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   const faults: { action: string; at: number }[] = []
   const fault = (action: string) => void faults.push({ action, at: Date.now() })
   const timers = new Set<ReturnType<typeof setInterval>>()
+  const feed = options.feed ?? true
   let port = 0
 
-  // --- streams: each log can be replaced (restart-log), so handlers are looked up per request
-  const sse = (capacity: number) => {
-    const log = createMemoryLog({ capacity })
-    return { capacity, log, handler: createSseHandler({ log, heartbeat, retry }), head: null as string | null }
+  // --- logs: in memory, or in Redis where every instance started with the same url shares them
+  const redis = options.redis ? createRedisLogs({ url: options.redis }) : undefined
+  const logOf = (name: string, capacity: number): AnyReplayLog => redis?.log(`${REDIS_PREFIX}${name}`, { capacity }) ?? createMemoryLog({ capacity })
+  /** Publishes to a log. A refused Redis append is reported by the logs' onError, once per outage. */
+  const publish = (log: AnyReplayLog, data: string, event?: string) => {
+    const appended = log.append(data, event)
+    if (appended instanceof Promise) appended.catch(() => {})
   }
-  const streams = { quotes: sse(10_000), notifications: sse(1000) }
+
+  // --- streams: each log can be replaced (restart-log), so handlers are looked up per request
+  interface Stream {
+    log: AnyReplayLog
+    handler: SseHandler
+    head: string | null
+    /** A new log (a new epoch) and a handler over it. */
+    renew(): void
+  }
+  const sse = (name: 'quotes' | 'notifications', capacity: number): Stream => {
+    const stream = {} as Stream
+    stream.renew = () => {
+      const log = logOf(name, capacity)
+      // Heads as the log tells them (any instance's appends); a replaced log no longer moves it.
+      log.subscribe((entry: LogEntry) => void (stream.log === log && (stream.head = entry.id)))
+      Object.assign(stream, { log, handler: createSseHandler({ log, heartbeat, retry }), head: null })
+    }
+    stream.renew()
+    return stream
+  }
+  const streams = { quotes: sse('quotes', 10_000), notifications: sse('notifications', 1000) }
   let chatHead: string | null = null
   const chatLogOf = () => {
-    const log = createMemoryLog({ capacity: 1000 })
+    const log = logOf('chat', 1000)
     // A late publish to a replaced log must not move the head of the new one.
     log.subscribe((entry: LogEntry) => void (log === chatLog && (chatHead = entry.id)))
     return log
   }
-  let chatLog: ReplayLog = chatLogOf()
+  let chatLog: AnyReplayLog = chatLogOf()
+  const origins = () => options.origins ?? [`http://127.0.0.1:${port}`, `http://localhost:${port}`]
   // Made once the port is known: the allowed origins name it.
   let chat: WebSocketHandler | undefined
   const retired = new Set<WebSocketHandler>()
@@ -127,7 +172,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       channels: { room: chatLog },
       writable: ['room'],
       // Same-origin pages only: another site cannot ride a visitor's browser into the chat.
-      origins: [`http://127.0.0.1:${port}`, `http://localhost:${port}`],
+      origins: origins(),
       maxPayload: options.maxPayload ?? 16_384,
       heartbeat: 10_000,
     })
@@ -146,13 +191,13 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     const change = Math.round(((price - opens.get(symbol)!) / opens.get(symbol)!) * 10_000) / 100
     const data: Quote = { symbol, price, change, time: Date.now() }
     quotes.set(symbol, data)
-    streams.quotes.head = streams.quotes.log.append(JSON.stringify(data), 'quote').id
+    publish(streams.quotes.log, JSON.stringify(data), 'quote')
     realtime?.quote(data)
   }
   let noticeCount = 0
   const notify = () => {
     const data: Notice = { ...NOTICES[noticeCount++ % NOTICES.length]!, time: Date.now() }
-    streams.notifications.head = streams.notifications.log.append(JSON.stringify(data), 'notification').id
+    publish(streams.notifications.log, JSON.stringify(data), 'notification')
     realtime?.notice(data)
   }
   const every = (ms: number, callback: () => void) => {
@@ -160,9 +205,18 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     timers.add(timer)
     return timer
   }
-  every(options.quoteInterval ?? 100, quote)
-  every(options.notifyInterval ?? 2500, notify)
-  const orders = createDemoOrders(options, every, (change) => realtime?.order(change))
+  if (feed) {
+    every(options.quoteInterval ?? 100, quote)
+    every(options.notifyInterval ?? 2500, notify)
+  } else {
+    // The realtime `prices:` snapshots follow the quotes the publisher appends.
+    streams.quotes.log.subscribe((entry) => {
+      const data = JSON.parse(entry.data) as Quote
+      quotes.set(data.symbol, data)
+      prices.set(data.symbol, data.price)
+    })
+  }
+  const orders = createDemoOrders(feed ? options : { orderInterval: 0 }, every, (change) => realtime?.order(change))
 
   // Made once the port is known, as the chat: the allowed origins name it.
   let realtime: DemoRealtime | undefined
@@ -205,14 +259,13 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       realtime?.drop()
     },
     restartLog() {
+      if (redis) throw new RangeError('restart-log: with --redis the history lives in Redis; FLUSHALL it to start new epochs (every client gets a reset)')
       fault('restart-log')
       // New logs, new handlers; the old streams are cut, so clients come back with an id
       // of the old epoch and get a `reset`.
       for (const stream of Object.values(streams)) {
         const old = stream.handler
-        stream.log = createMemoryLog({ capacity: stream.capacity })
-        stream.handler = createSseHandler({ log: stream.log, heartbeat, retry })
-        stream.head = null
+        stream.renew()
         old.dropAll()
       }
       const old = chat!
@@ -242,6 +295,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
         throw new RangeError(`flood: the rate must be above 0 and at most ${FLOOD_MAX_RATE} a second, for at most ${FLOOD_MAX_SECONDS} seconds`)
       }
       if (floods >= 3) throw new RangeError('flood: three floods are running already')
+      if (!feed) throw new RangeError('flood: this instance does not publish (feed: false)')
       fault('flood')
       const emit = stream === 'quotes' ? quote : notify
       const total = Math.round(rate * seconds)
@@ -363,7 +417,8 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     symbols: names,
     // Before a symbol's first quote, its opening price.
     current: (symbol) => quotes.get(symbol) ?? (prices.has(symbol) ? { symbol, price: prices.get(symbol)!, change: 0, time: Date.now() } : undefined),
-    origins: [`http://127.0.0.1:${port}`, `http://localhost:${port}`],
+    origins: origins(),
+    ...(redis && { log: (channel: string) => logOf(`realtime:${channel}`, 1000) }),
     // The realtime page takes a link silent for 6 s as dead (see demo/src/realtime-client.ts).
     heartbeat: 2000,
     maxPayload: options.maxPayload ?? 16_384,
@@ -380,20 +435,32 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       chat?.close()
       realtime?.close()
       for (const old of retired) old.close()
+      redis?.close()
     }))
   return demo
 }
 
 if (import.meta.main) {
   const argv = process.argv.slice(2)
-  const distAt = argv.indexOf('--dist')
+  const arg = (name: string) => {
+    const at = argv.indexOf(name)
+    return at >= 0 ? argv[at + 1] : undefined
+  }
   const port = portFromArgs(argv)
-  const demo = await startDemo({ port, dist: distAt >= 0 ? argv[distAt + 1] : undefined }).catch((error: NodeJS.ErrnoException) => {
+  const redis = arg('--redis')
+  const instances = Number(arg('--instances') ?? 2)
+  const options = { port, dist: arg('--dist') }
+  const start = redis ? import('./scale.ts').then(({ startScaleDemo }) => startScaleDemo({ ...options, redis, instances }, startDemo)) : startDemo(options)
+  const demo = await start.catch((error: NodeJS.ErrnoException) => {
     if (error.code !== 'EADDRINUSE') throw error
     console.error(`tabwire demo: port ${port} is in use; pick another with --port N or PORT=N (0 = any free port)`)
     process.exit(1)
   })
   console.log(`tabwire demo: ${demo.url}`)
+  if (redis) {
+    console.log(`  ${instances} instance(s) on ${redis}, round robin; kill one with:`)
+    console.log(`  curl -X POST -H 'content-type: application/json' ${demo.url}api/admin/instances/1/kill   (…/start brings it back)`)
+  }
   const stop = () => void demo.close().then(() => process.exit(0))
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
