@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'react'
+import type { InstanceInfo, ScaleStats } from '../scale.ts'
 import type { DemoStats } from '../shared.ts'
 
 /** Calls an admin endpoint; JSON so a cross-site form cannot (the server insists on it). */
@@ -39,6 +40,18 @@ export function FaultPanel() {
   }, [])
 
   const blocked = stats?.realtime.blocked ?? false
+  // Scaled out (`npm start -- --redis … --instances N`): the instances behind the proxy.
+  const instances = (stats as ScaleStats | null)?.instances ?? []
+  const instance = ({ n, up }: InstanceInfo) => async () => {
+    const label = `${up ? 'Kill' : 'Start'} instance ${n}`
+    try {
+      // The answer is the instance list; the next poll refreshes the panel.
+      await admin(`instances/${n}/${up ? 'kill' : 'start'}`)
+      setMessage(`${label}: done at ${new Date().toLocaleTimeString()}`)
+    } catch (error) {
+      setMessage(`${label} failed: ${error instanceof Error ? error.message : error}`)
+    }
+  }
   const run = (label: string, action: string, body?: object) => async () => {
     try {
       setStats(await admin(action, body))
@@ -69,6 +82,11 @@ export function FaultPanel() {
         >
           Block WebSocket (realtime)
         </button>
+        {instances.map((i) => (
+          <button key={i.n} type="button" data-action={i.up ? 'kill-instance' : 'start-instance'} data-instance={i.n} onClick={instance(i)}>
+            {i.up ? `Kill instance ${i.n}` : `Start instance ${i.n}`}
+          </button>
+        ))}
       </div>
       <form
         className="flood"

@@ -63,7 +63,7 @@ export function episodes(report: (error: RedisLogError) => void) {
       // Once per outage, not once per retry or per refused append.
       if (open.has(kind)) return
       if (kind !== 'history-lost') open.add(kind)
-      report(new RedisLogError(kind, `${message}: ${describeError(cause)}`, { cause }))
+      report(new RedisLogError(kind, cause === undefined ? message : `${message}: ${describeError(cause)}`, { cause }))
     },
     clear(kind: RedisLogErrorKind) {
       if (open.delete(kind) && kind === 'unavailable') warn('Redis log: Redis is reachable again; reading resumes from the last ids')

@@ -118,8 +118,9 @@ describe('two demo instances on one Redis behind a round-robin proxy', () => {
       texts.push(text)
       await sayIn(three[round % 3]!, text)
 
-      await admin(demo, `instances/${serving}/start`)
-      expect(demo.instances().every((i) => i.up)).toBe(true)
+      // Back through the fault panel's button (it lists the instances behind the proxy).
+      await three[round % 3]!.page.locator(`[data-action="start-instance"][data-instance="${serving}"]`).click()
+      await expect.poll(() => demo.instances().every((i) => i.up), { timeout: 10_000, message: `round ${round}: instance ${serving} back` }).toBe(true)
     }
 
     console.info(`ms from a killed instance's exit to the next quote, per tab: ${resumed.join(', ')} (max ${Math.max(...resumed)})`)
