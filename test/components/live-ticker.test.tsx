@@ -1,24 +1,30 @@
 /**
- * <LiveTicker> fed by the real hooks over MSW (SSE, WebSocket, the realtime protocol), in the
- * default share mode, with hand-cranked frames and timers: every status, a flood (commits ≤
- * frames, only changed rows render), reset, bad payloads, hostile text, keyboard, motion,
- * the summary, and axe in each state.
+ * <LiveTicker> fed by the real hooks over the tabwire/testing mocks (mockSseHandler,
+ * mockWebSocketHandler, mockRealtimeHandler), each in a simulated tab (createTabs(1): the
+ * default share mode on the tab's own locks and channels), with hand-cranked frames and
+ * timers: every status, a flood (commits ≤ frames, only changed rows render), reset, bad
+ * payloads, hostile text, keyboard, motion, the summary, and axe in each state.
  */
 import { act, render, screen, waitFor } from '@testing-library/react'
 import userEvent from '@testing-library/user-event'
-import { http, HttpResponse } from 'msw'
-import { Profiler, useCallback } from 'react'
+import { Profiler, useCallback, useEffect } from 'react'
 import { describe, expect, it, vi } from 'vitest'
 import { LiveTicker, type LiveTickerProps, type Ticker, type TickerOptions, useTicker } from '../../src/components/index'
-import { RealtimeProvider, useEventSource, useRealtime, useWebSocket } from '../../src/index'
-import { type ManualFrames, manualFrames, type ManualTimers, manualTimers, server, setupHarness, sseStream, steadyEnvironment, testFetch, testRegistry, uniqueUrl } from '../react/harness'
-import { realtimeServer, testClient } from '../react/realtime-server'
-import { wsServer, wsUrl } from '../react/ws-harness'
+import { useEventSource, useRealtime, useWebSocket } from '../../src/index'
+import { createMemoryLog, mockRealtimeHandler, mockSseHandler, mockWebSocketHandler } from '../../src/testing/index'
+import { type ManualFrames, manualFrames, type ManualTimers, manualTimers } from '../react/harness'
 import { expectNoAxeViolations } from './axe'
+import { server, setupKit } from './kit'
 
-setupHarness()
+const kit = setupKit()
 
-const quote = (symbol: string, value: number) => ({ data: JSON.stringify({ symbol, value }) })
+// One fixed url per endpoint, as an app has (MSW 3 keeps a listener per ws.link url); each
+// test makes a fresh mock and fresh tabs.
+const SSE_URL = 'http://localhost/ticker'
+const WS_URL = 'ws://localhost/ticker-ws'
+const RT_URL = 'http://localhost/ticker-rt'
+
+const quote = (symbol: string, value: number) => JSON.stringify({ symbol, value })
 
 interface Rig {
   frames: ManualFrames
@@ -35,89 +41,103 @@ function rig(): Rig {
 }
 
 /** An app's panel: a ticker fed by useEventSource, rendered in a Profiler that counts commits. */
-function SsePanel({ url, r, enabled = true, props = {}, options = {} }: { url: string; r: Rig; enabled?: boolean; props?: Partial<LiveTickerProps>; options?: TickerOptions<unknown> }) {
+function SsePanel({ r, enabled = true, props = {}, options = {} }: { r: Rig; enabled?: boolean; props?: Partial<LiveTickerProps>; options?: TickerOptions<unknown> }) {
   const ticker = useTicker<unknown>({ scheduleFrame: r.frames.scheduleFrame, timers: r.timers, now: () => r.time, ...options })
   r.ticker = ticker
   const onMessage = useCallback((m: { data: unknown }) => {
     r.received++
     ticker.onMessage(m)
   }, [ticker, r])
-  const registry = useRegistry()
-  const quotes = useEventSource<unknown>(url, { json: true, enabled, registry, fetch: testFetch, environment: steadyEnvironment, timers: r.timers, scheduleFrame: r.frames.scheduleFrame, onMessage })
+  const quotes = useEventSource<unknown>(SSE_URL, { json: true, enabled, timers: r.timers, scheduleFrame: r.frames.scheduleFrame, onMessage })
   return (
     <Profiler id="panel" onRender={() => void r.commits++}>
-      <LiveTicker ticker={ticker} source={quotes} label="Quotes" formatTime={(t) => `T${t}`} reducedMotion={false} {...props} />
+      <div data-status={quotes.status}>
+        <LiveTicker ticker={ticker} source={quotes} label="Quotes" formatTime={(t) => `T${t}`} reducedMotion={false} {...props} />
+      </div>
     </Profiler>
   )
 }
 
-let registryOfTest: ReturnType<typeof testRegistry> | undefined
-function useRegistry() {
-  registryOfTest ??= testRegistry()
-  return registryOfTest
-}
-
 const root = (container: HTMLElement) => container.querySelector('[data-tabwire-ticker]')!
+/** The stream's status, as the hook tells it. */
+const status = (container: HTMLElement) => container.querySelector('[data-status]')!.getAttribute('data-status')
 const rows = (container: HTMLElement) => [...container.querySelectorAll('tbody tr')].map((tr) => [...tr.children].map((c) => c.textContent))
 const flush = (r: Rig) => act(() => r.frames.flush())
 
+/** The SSE mock, given to MSW. */
+function sseMock() {
+  const stream = mockSseHandler(SSE_URL)
+  server.use(...stream.handlers)
+  return stream
+}
+
 async function openPanel(extra: Partial<Parameters<typeof SsePanel>[0]> = {}) {
-  registryOfTest = testRegistry()
-  const url = uniqueUrl('ticker')
-  const stream = sseStream(url)
+  const stream = sseMock()
+  const [tab] = kit.tabs(1)
   const r = rig()
-  const view = render(<SsePanel url={url} r={r} {...extra} />)
+  const view = render(<SsePanel r={r} {...extra} />, { wrapper: tab!.wrapper })
   await waitFor(() => expect(root(view.container).getAttribute('data-state')).toBe('live'))
-  const raw = (...messages: { data: string }[]) => {
-    for (const m of messages) stream.connection(stream.connections.length - 1).client.send(m)
+  // Taken, so the next nextConnection() is a reconnection.
+  expect((await stream.nextConnection()).lastEventId).toBeNull()
+  /** Appends each text to the log as it is (the mock sends it to the open stream). */
+  const raw = (...messages: string[]) => {
+    for (const m of messages) stream.append(m)
   }
-  const send = async (...messages: { data: string }[]) => {
+  const send = async (...messages: string[]) => {
     const before = r.received
     raw(...messages)
     await waitFor(() => expect(r.received).toBe(before + messages.length))
   }
-  return { ...view, url, stream, r, send, raw }
+  return { ...view, stream, r, send, raw }
 }
 
 describe('<LiveTicker> statuses', () => {
   it('idle (no stream) and connecting are stale with no time yet; open is live', async () => {
-    registryOfTest = testRegistry()
-    const url = uniqueUrl('ticker')
-    sseStream(url)
+    const stream = sseMock()
+    const [tab] = kit.tabs(1)
     const r = rig()
-    const view = render(<SsePanel url={url} r={r} enabled={false} />)
+    const view = render(<SsePanel r={r} enabled={false} />, { wrapper: tab!.wrapper })
     expect(root(view.container).getAttribute('data-state')).toBe('stale')
     expect(view.container.querySelector('[data-tabwire-ticker-as-of]')!.textContent).toBe('Not live')
     await expectNoAxeViolations(view.container)
-    view.rerender(<SsePanel url={url} r={r} />)
+    expect(stream.connections).toEqual([])
+    view.rerender(<SsePanel r={r} />)
     expect(root(view.container).getAttribute('data-state')).toBe('stale')
     await waitFor(() => expect(root(view.container).getAttribute('data-state')).toBe('live'))
+    expect(stream.connections).toHaveLength(1)
     expect(view.container.querySelector('[data-tabwire-ticker-as-of]')).toBeNull()
   })
 
   it('reconnecting is stale "as of" the last update, back to live after; closed (HTTP 204) stays stale', async () => {
-    const { container, stream, r, send, url } = await openPanel()
+    const { container, stream, r, send } = await openPanel()
     await send(quote('ACME', 10))
     flush(r)
     expect(rows(container)).toEqual([['ACME', '10', '']])
-    stream.connection(0).client.close()
+    const last = stream.log.head
+    act(() => stream.close())
     await waitFor(() => expect(root(container).getAttribute('data-state')).toBe('stale'))
+    expect(status(container)).toBe('reconnecting')
     expect(container.querySelector('[data-tabwire-ticker-as-of]')!.textContent).toBe('Not live, as of T60000')
     expect(container.querySelector('time')!.getAttribute('dateTime')).toBe(new Date(60_000).toISOString())
     await expectNoAxeViolations(container)
     // The stream reconnects (its retry timer is the test's) and goes on where it was.
     act(() => void r.timers.runAll())
+    expect((await stream.nextConnection()).lastEventId).toBe(last)
     await waitFor(() => expect(root(container).getAttribute('data-state')).toBe('live'))
     await send(quote('ACME', 12))
     flush(r)
     expect(rows(container)).toEqual([['ACME', '12', '▲ up 2']])
     // The server says stop: closed for good, stale.
-    server.use(http.get(url, () => new HttpResponse(null, { status: 204 })))
-    stream.connection(1).client.close()
+    stream.fail(204)
+    act(() => stream.close())
     await waitFor(() => expect(root(container).getAttribute('data-state')).toBe('stale'))
     act(() => void r.timers.runAll())
-    await waitFor(() => expect(container.querySelector('[data-tabwire-ticker-as-of]')!.textContent).toBe('Not live, as of T60000'))
+    // The attempt was answered 204: closed for good, still stale, no connection.
+    await waitFor(() => expect(status(container)).toBe('closed'))
+    expect(root(container).getAttribute('data-state')).toBe('stale')
+    expect(container.querySelector('[data-tabwire-ticker-as-of]')!.textContent).toBe('Not live, as of T60000')
     expect(rows(container)).toEqual([['ACME', '12', '▲ up 2']])
+    expect(stream.connections).toEqual([])
   })
 })
 
@@ -130,7 +150,7 @@ describe('<LiveTicker> under a flood', () => {
     }
     const { container, r, send } = await openPanel({ props: { format } })
     const symbols = Array.from({ length: 1000 }, (_, i) => `S${i}`)
-    await send({ data: JSON.stringify(symbols.map((symbol) => ({ symbol, value: 1 }))) })
+    await send(JSON.stringify(symbols.map((symbol) => ({ symbol, value: 1 }))))
     flush(r)
     expect(container.querySelectorAll('tbody tr')).toHaveLength(1000)
     formatted.length = 0
@@ -176,7 +196,7 @@ describe('<LiveTicker> bad input and hostile text', () => {
     const { container, r, send, raw } = await openPanel()
     await send(quote('ACME', 1))
     flush(r)
-    raw({ data: '{not json' })
+    raw('{not json')
     await waitFor(() => {
       flush(r)
       expect(container.querySelector('[data-tabwire-ticker-error]')?.getAttribute('data-kind')).toBe('parse')
@@ -191,7 +211,7 @@ describe('<LiveTicker> bad input and hostile text', () => {
   it('JSON that is not an update shows the ticker’s parse error; the rows go on', async () => {
     const { container, r, send } = await openPanel()
     await send(quote('ACME', 1))
-    await send({ data: JSON.stringify({ symbol: 'ACME' }) })
+    await send(JSON.stringify({ symbol: 'ACME' }))
     flush(r)
     expect(container.querySelector('[data-tabwire-ticker-error]')!.textContent).toMatch(/LiveTicker: an update needs/)
     expect(rows(container)).toEqual([['ACME', '1', '']])
@@ -235,7 +255,7 @@ describe('<LiveTicker> pause, keyboard, motion and announcements', () => {
   })
 
   it('highlights a changed value (a new cell, so the animation plays again); never under reduced motion', async () => {
-    const { container, r, send, rerender, url } = await openPanel()
+    const { container, r, send, rerender } = await openPanel()
     const cell = () => container.querySelector('[data-tabwire-ticker-value]')!
     await send(quote('ACME', 2))
     flush(r)
@@ -246,7 +266,7 @@ describe('<LiveTicker> pause, keyboard, motion and announcements', () => {
     expect(cell().getAttribute('data-highlight')).toBe('down')
     expect(cell()).not.toBe(first)
     expect(container.querySelector('tbody tr')!.getAttribute('data-direction')).toBe('down')
-    rerender(<SsePanel url={url} r={r} props={{ reducedMotion: true }} />)
+    rerender(<SsePanel r={r} props={{ reducedMotion: true }} />)
     expect(cell().hasAttribute('data-highlight')).toBe(false)
   })
 
@@ -287,46 +307,66 @@ describe('<LiveTicker> pause, keyboard, motion and announcements', () => {
 })
 
 describe('<LiveTicker> from useWebSocket and useRealtime', () => {
-  it('takes a WebSocket stream', async () => {
-    const url = wsUrl('ticker')
-    const srv = wsServer(url)
+  it('takes a WebSocket stream (the channel protocol of mockWebSocketHandler)', async () => {
+    const socket = mockWebSocketHandler(WS_URL, { channels: { prices: createMemoryLog() } })
+    server.use(...socket.handlers)
+    const [tab] = kit.tabs(1)
     const r = rig()
-    const registry = testRegistry()
+    type Frame = { type: string; data?: unknown }
     function WsPanel() {
       const ticker = useTicker<unknown>({ scheduleFrame: r.frames.scheduleFrame })
-      const prices = useWebSocket<unknown>(url, { json: true, registry, environment: steadyEnvironment, scheduleFrame: r.frames.scheduleFrame, onMessage: ticker.onMessage })
+      const prices = useWebSocket<Frame, { type: 'subscribe'; channel: string }>(WS_URL, {
+        json: true,
+        scheduleFrame: r.frames.scheduleFrame,
+        onMessage: ({ data }) => void (data.type === 'event' && ticker.onMessage({ data: data.data })),
+      })
+      const { send } = prices
+      useEffect(() => void send({ type: 'subscribe', channel: 'prices' }), [send])
       return <LiveTicker ticker={ticker} source={prices} />
     }
-    const { container } = render(<WsPanel />)
+    const { container } = render(<WsPanel />, { wrapper: tab!.wrapper })
     await waitFor(() => expect(root(container).getAttribute('data-state')).toBe('live'))
-    srv.connection(0).client.send(JSON.stringify([{ symbol: 'WS', value: 1 }]))
+    await socket.nextSubscribe('prices')
+    socket.publish('prices', [{ symbol: 'WS', value: 1 }])
     await waitFor(() => expect(r.frames.pending).toBeGreaterThan(0))
     flush(r)
     expect(rows(container)).toEqual([['WS', '1', '']])
   })
 
   it('takes a realtime channel; a reset clears the rows (onReset: ticker.clear) and the list goes on', async () => {
-    const srv = realtimeServer('ticker')
-    const { client } = testClient(srv, undefined)
+    const realtime = mockRealtimeHandler(RT_URL, { channels: { prices: createMemoryLog() } })
+    server.use(...realtime.handlers)
+    // A server restart is a close (1012): reconnect at once.
+    const [tab] = kit.tabs(1, { realtime: { url: RT_URL, transport: 'websocket', storage: null, initialDelay: 1, random: () => 0 } })
     const r = rig()
+    const resets: unknown[] = []
     function RtPanel() {
       const ticker = useTicker<unknown>({ scheduleFrame: r.frames.scheduleFrame })
-      const prices = useRealtime<unknown>('prices', { onMessage: ticker.onMessage, onReset: ticker.clear })
+      const prices = useRealtime<unknown>('prices', {
+        onMessage: ticker.onMessage,
+        onReset: (reset) => {
+          resets.push(reset.reason)
+          ticker.clear()
+        },
+      })
       return <LiveTicker ticker={ticker} source={prices} />
     }
-    const { container } = render(
-      <RealtimeProvider client={client}>
-        <RtPanel />
-      </RealtimeProvider>,
-    )
-    await waitFor(() => expect(srv.subscribed()).toEqual(['prices']))
-    srv.emit('prices', { symbol: 'OLD', value: 1 })
+    const { container } = render(<RtPanel />, { wrapper: tab!.wrapper })
+    expect(await realtime.nextSubscribe('prices')).toMatchObject({ since: undefined })
+    const old = realtime.publish('prices', { symbol: 'OLD', value: 1 })
     await waitFor(() => {
       flush(r)
       expect(rows(container)).toEqual([['OLD', '1', '']])
     })
-    srv.send({ type: 'reset', channel: 'prices', epoch: 'e2', reason: 'epoch', head: 'prices#0' })
-    srv.emit('prices', { symbol: 'NEW', value: 2 })
+    // A restart: a new epoch; the client resubscribes from OLD's id and is told to reset.
+    act(() => realtime.reset())
+    expect(await realtime.nextSubscribe('prices')).toMatchObject({ since: old.id })
+    await waitFor(() => {
+      flush(r)
+      expect(rows(container)).toEqual([])
+    })
+    expect(resets).toHaveLength(1)
+    realtime.publish('prices', { symbol: 'NEW', value: 2 })
     await waitFor(() => {
       flush(r)
       expect(rows(container)).toEqual([['NEW', '2', '']])

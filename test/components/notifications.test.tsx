@@ -1,31 +1,37 @@
 /**
- * The notification parts over a real useEventSource (MSW SSE, the default share: 'tabs', so
- * one tab leads the stream and relays it to the others) in two or three simulated tabs: each
- * tab has its own registry, center, page and timers; the centers meet on the in-memory hub of
- * test/components/tabs.ts (one test uses the real, test-scoped BroadcastChannel).
+ * The notification parts over a real useEventSource (mockSseHandler of tabwire/testing, the
+ * default share: 'tabs', so one tab leads the stream and relays it to the others) in one to
+ * three simulated tabs (createTabs): each tab has its own registry, locks, channels and
+ * lifecycle, and its own center, whose BroadcastChannel is the tab's (`tab.channel`), whose
+ * page is the tab's visibility with a focus the test sets (the simulator has no focus), and
+ * whose toast clocks are the test's. One test uses the real, test-scoped BroadcastChannel.
  */
 import { act, fireEvent, render, screen, waitFor, within } from '@testing-library/react'
 import userEvent from '@testing-library/user-event'
 import { describe, expect, it } from 'vitest'
 import { ConnectionStatus, type NotificationCenterOptions, Notifications, useNotificationCenter } from '../../src/components/index'
 import { useEventSource } from '../../src/index'
-import { manualTimers, setupHarness, sseStream, steadyEnvironment, testFetch, testRegistry, uniqueUrl } from '../react/harness'
+import { mockSseHandler, type SimulatedTab, type SimulatedTabs } from '../../src/testing/index'
+import { manualTimers } from '../react/harness'
 import { expectNoAxeViolations } from './axe'
-import { channelHub, type Hub, testPage } from './tabs'
+import { server, setupKit, tabPage, type Wire, wire } from './kit'
 
-setupHarness()
+const kit = setupKit()
+const ALERTS_URL = 'http://localhost/alerts'
 
-function makeTab(hub: Hub | null, id: string, page: { visible: boolean; focused: boolean }) {
+/** 'tab': the simulated tab's channel; 'global': the center's default (the test-scoped BroadcastChannel). */
+function makeTab(sim: SimulatedTab, page: { visible: boolean; focused: boolean }, channel: 'tab' | 'global', recorded: Wire) {
   const timers = manualTimers()
-  const testPageSource = testPage(page)
-  const options: NotificationCenterOptions<unknown> = { page: testPageSource, timers, now: () => 1_700_000_000_000, tabId: id, ...(hub && { channel: hub.factory }) }
-  return { id, page: testPageSource, timers, options, registry: testRegistry(), streamTimers: manualTimers() }
+  if (!page.visible) sim.hide()
+  const pageSource = tabPage(sim, page.focused)
+  const options: NotificationCenterOptions<unknown> = { page: pageSource, timers, now: () => 1_700_000_000_000, tabId: sim.id, ...(channel === 'tab' && { channel: recorded.channel(sim) }) }
+  return { id: sim.id, sim, page: pageSource, timers, options, streamTimers: manualTimers() }
 }
 type Tab = ReturnType<typeof makeTab>
 
-function App({ url, tab }: { url: string; tab: Tab }) {
+function App({ tab }: { tab: Tab }) {
   const center = useNotificationCenter(tab.options)
-  const alerts = useEventSource<unknown>(url, { json: true, registry: tab.registry, fetch: testFetch, environment: steadyEnvironment, timers: tab.streamTimers, onMessage: center.onMessage })
+  const alerts = useEventSource<unknown>(ALERTS_URL, { json: true, timers: tab.streamTimers, onMessage: center.onMessage })
   return (
     <div data-tab={tab.id}>
       <ConnectionStatus source={alerts} />
@@ -40,27 +46,36 @@ function App({ url, tab }: { url: string; tab: Tab }) {
   )
 }
 
-const alert = (id: string, extra: object = {}) => ({ id, data: JSON.stringify({ id, title: `Title ${id}`, ...extra }) })
+const alert = (id: string, extra: object = {}) => ({ id, title: `Title ${id}`, ...extra })
+
+/** Every task of the tabs (lock grants, channel messages, and what they make tabs post) done. */
+const settle = (sims: SimulatedTabs) => act(() => sims.settle())
 
 /** Opens the tabs one after the other (the first leads the stream) and waits until each is open. */
-async function openTabs(pages: { visible: boolean; focused: boolean }[], hub: Hub | null = channelHub(), strict = false) {
-  const url = uniqueUrl('alerts')
-  const stream = sseStream(url)
-  const tabs = pages.map((page, i) => makeTab(hub, `tab${i}`, page))
+async function openTabs(pages: { visible: boolean; focused: boolean }[], channel: 'tab' | 'global' = 'tab', strict = false) {
+  const stream = mockSseHandler(ALERTS_URL)
+  server.use(...stream.handlers)
+  const sims = kit.tabs(pages.length)
+  const recorded = wire()
+  const tabs = pages.map((page, i) => makeTab(sims[i]!, page, channel, recorded))
   const views: ReturnType<typeof render>[] = []
   for (const tab of tabs) {
-    const view = render(<App url={url} tab={tab} />, { reactStrictMode: strict })
+    const view = render(<App tab={tab} />, { wrapper: tab.sim.wrapper, reactStrictMode: strict })
     views.push(view)
     await waitFor(() => expect(view.container.querySelector('[data-tabwire-connection]')!.getAttribute('data-state')).toBe('open'))
   }
-  act(() => hub?.flush())
-  const send = async (...messages: { id: string; data: string }[]) => {
-    for (const m of messages) stream.connection(0).client.send(m)
+  // One connection for every tab, taken so that the next nextConnection() is a new one.
+  expect(stream.connections).toHaveLength(1)
+  await stream.nextConnection()
+  await settle(sims)
+  /** Appends each notification to the stream's log and waits until every open tab lists it. */
+  const send = async (...messages: { id: string; [field: string]: unknown }[]) => {
+    for (const m of messages) stream.append(m)
     await waitFor(() => {
-      for (const view of views) expect(inboxIds(view.container)).toEqual(expect.arrayContaining(messages.filter((m) => m.data.startsWith('{"id"')).map((m) => m.id)))
+      for (const [i, view] of views.entries()) if (sims[i]!.state !== 'closed') expect(inboxIds(view.container)).toEqual(expect.arrayContaining(messages.map((m) => m.id)))
     })
   }
-  return { url, stream, tabs, views, hub, send, flushTabs: () => act(() => hub?.flush()) }
+  return { stream, sims, tabs, views, wire: recorded, send, settleTabs: () => settle(sims) }
 }
 
 const inboxIds = (c: HTMLElement) => [...c.querySelectorAll('[data-tabwire-inbox-item]')].map((li) => li.getAttribute('data-id'))
@@ -69,7 +84,7 @@ const unread = (c: HTMLElement) => c.querySelector('[data-tabwire-unread]')!.tex
 
 describe('notifications across tabs', () => {
   it('a notification relayed to three tabs toasts only in the focused one; every inbox lists it; read state is shared', async () => {
-    const { views, send, flushTabs } = await openTabs([
+    const { views, send, settleTabs } = await openTabs([
       { visible: true, focused: false },
       { visible: true, focused: true },
       { visible: false, focused: false },
@@ -81,59 +96,63 @@ describe('notifications across tabs', () => {
     const user = userEvent.setup()
     await user.click(within(views[2]!.container).getByRole('button', { name: 'Mark as read' }))
     expect(unread(views[2]!.container)).toBe('0 unread')
-    flushTabs()
+    await settleTabs()
     expect(views.map((v) => unread(v.container))).toEqual(['0 unread', '0 unread', '0 unread'])
     expect(views[0]!.container.querySelector('[data-tabwire-inbox-item]')!.getAttribute('data-state')).toBe('read')
   })
 
   it('the same id again after a reconnect (the server replays it) is neither listed nor toasted twice', async () => {
-    const { views, stream, tabs, send } = await openTabs([
+    const { views, stream, tabs } = await openTabs([
       { visible: true, focused: true },
       { visible: true, focused: false },
     ])
-    await send(alert('n1'))
-    stream.connection(0).client.close()
+    const n1 = stream.append(alert('n1'))
+    await waitFor(() => expect(views.map((v) => inboxIds(v.container))).toEqual([['n1'], ['n1']]))
+    act(() => stream.drop())
     // The leader's retry timer is the test's: run it once the leader waits to retry.
     await waitFor(() => expect(views[0]!.container.querySelector('[data-tabwire-connection]')!.getAttribute('data-state')).toBe('reconnecting'))
     act(() => void tabs[0]!.streamTimers.runAll())
-    await waitFor(() => expect(stream.connections).toHaveLength(2))
-    stream.connection(1).client.send(alert('n1', { title: 'replayed' }))
-    stream.connection(1).client.send(alert('n2'))
+    expect((await stream.nextConnection()).lastEventId).toBe(n1.id)
+    // A server that delivers at least once sends n1 again (a new event, the same notification).
+    stream.append(alert('n1', { title: 'replayed' }))
+    stream.append(alert('n2'))
     await waitFor(() => expect(views.map((v) => inboxIds(v.container))).toEqual([['n2', 'n1'], ['n2', 'n1']]))
     expect(views.map((v) => toastTitles(v.container))).toEqual([['Title n2', 'Title n1'], []])
   })
 
   it('after a leader change the new leader’s stream replays what the tabs had: listed and toasted once', async () => {
-    const { views, stream, send, flushTabs } = await openTabs([
+    const { views, stream, sims } = await openTabs([
       { visible: true, focused: true },
       { visible: true, focused: false },
     ])
-    await send(alert('n1'))
+    const n1 = stream.append(alert('n1'))
+    await waitFor(() => expect(views.map((v) => inboxIds(v.container))).toEqual([['n1'], ['n1']]))
     expect(views.map((v) => toastTitles(v.container))).toEqual([['Title n1'], []])
-    // The leading tab closes: the other takes the stream over (resuming from id n1) and the toasts.
-    views[0]!.unmount()
-    flushTabs()
-    await waitFor(() => expect(stream.connections).toHaveLength(2))
-    expect(stream.connection(1).lastEventId).toBe('n1')
+    // The leading tab closes: the other takes the stream over (resuming from n1) and the toasts.
+    expect(await sims.leader()).toBe(sims[0])
+    act(() => sims[0]!.close())
+    expect((await stream.nextConnection()).lastEventId).toBe(n1.id)
+    expect(await sims.leader()).toBe(sims[1])
+    expect(views[0]!.container.innerHTML).toBe('')
     // A server that delivers at least once sends n1 again.
-    stream.connection(1).client.send(alert('n1'))
-    stream.connection(1).client.send(alert('n2'))
+    stream.append(alert('n1'))
+    stream.append(alert('n2'))
     await waitFor(() => expect(inboxIds(views[1]!.container)).toEqual(['n2', 'n1']))
     expect(toastTitles(views[1]!.container)).toEqual(['Title n2'])
   })
 
   it('under StrictMode (start, stop, start) the tabs still agree: one toast, every inbox', async () => {
-    const { views, send, hub } = await openTabs(
+    const { views, send, wire: recorded } = await openTabs(
       [
         { visible: true, focused: false },
         { visible: true, focused: true },
       ],
-      channelHub(),
+      'tab',
       true,
     )
     // Each tab's center stopped once (StrictMode's simulated unmount) and started again.
-    expect(hub!.posted.filter((p) => (p.data as { t: string }).t === 'bye')).toHaveLength(2)
-    expect(hub!.openChannels).toBe(2)
+    expect(recorded.posted.filter((p) => (p.data as { t: string }).t === 'bye').map((p) => p.tab)).toEqual(['tab-1', 'tab-2'])
+    expect(recorded.openChannels).toBe(2)
     await send(alert('n1'))
     expect(views.map((v) => toastTitles(v.container))).toEqual([[], ['Title n1']])
     expect(views.map((v) => inboxIds(v.container))).toEqual([['n1'], ['n1']])
@@ -145,7 +164,7 @@ describe('notifications across tabs', () => {
         { visible: true, focused: true },
         { visible: false, focused: false },
       ],
-      null,
+      'global',
     )
     await send(alert('n1'))
     await userEvent.setup().click(within(views[1]!.container).getByRole('button', { name: 'Mark all as read' }))
@@ -211,9 +230,9 @@ describe('<Notifications.Viewport>', () => {
   it('a hidden page stops the clocks', async () => {
     const { send, tabs } = await openTabs([{ visible: true, focused: true }])
     await send(alert('n1'))
-    act(() => tabs[0]!.page.set({ visible: false, focused: false }))
+    act(() => tabs[0]!.sim.hide())
     expect(tabs[0]!.timers.delays()).toEqual([])
-    act(() => tabs[0]!.page.set({ visible: true }))
+    act(() => tabs[0]!.sim.show())
     expect(tabs[0]!.timers.delays()).toEqual([5000])
   })
 
@@ -259,7 +278,7 @@ describe('<Notifications.Inbox>', () => {
     const { views, send, stream } = await openTabs([{ visible: true, focused: true }])
     const c = views[0]!.container
     await send(alert('n1'))
-    stream.connection(0).client.send({ data: JSON.stringify({ id: 'n2', title: { html: '<b>x</b>' } }) })
+    stream.append({ id: 'n2', title: { html: '<b>x</b>' } })
     await waitFor(() => expect(c.querySelector('[data-tabwire-inbox-error]')?.getAttribute('data-kind')).toBe('parse'))
     await expectNoAxeViolations(c)
     await send(alert('n3'))
@@ -272,7 +291,7 @@ describe('<Notifications.Inbox>', () => {
     const c = views[0]!.container
     const title = '<img src=x onerror="globalThis.pwned=1">'
     const body = '<script>globalThis.pwned=1</script><a href="javascript:alert(1)">click</a>'
-    await send({ id: 'x', data: JSON.stringify({ id: 'x', title, body }) })
+    await send({ id: 'x', title, body })
     expect(c.querySelector('img, script, a')).toBeNull()
     expect(c.querySelector('[data-tabwire-toast-title]')!.textContent).toBe(title)
     expect(c.querySelector('[data-tabwire-toast-body]')!.textContent).toBe(body)
