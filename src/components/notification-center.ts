@@ -62,6 +62,14 @@ export interface NotificationCenterOptions<T> {
   now?: () => number
   /** This tab's id on the channel. @defaultValue a random UUID @example { tabId: 'tab-1' } */
   tabId?: string
+  /**
+   * Where each tab holds a lock while its center runs, so the others can tell a tab that
+   * crashed (no goodbye) from one that lives: a notification that a dead tab would have
+   * toasted toasts in the next tab. `null`: no such check.
+   * @defaultValue navigator.locks where it exists
+   * @example { locks: null }
+   */
+  locks?: Pick<LockManager, 'request' | 'query'> | null
 }
 
 /** What the center shows. Immutable; keeps its identity until something changes. */
@@ -127,6 +135,32 @@ export function createNotificationCenter<T>(options: NotificationCenterOptions<T
   let snapshot: NotificationCenterSnapshot = { items, unread: 0, toasts: [], announcement, error }
   let channel: TabChannel | null = null
   let offPage: (() => void) | undefined
+  const locks = options.locks === undefined ? (globalThis.navigator?.locks ?? null) : options.locks
+  const lockOf = (id: string) => `${channelName}:tab:${id}`
+  let unlock: (() => void) | undefined
+  /**
+   * A notification this tab did not toast because `ranked` tabs outrank it: those whose lock
+   * is gone crashed (a tab that only just started holds its lock already, as it asks before
+   * it says hello). Forgets them, and toasts here if this tab is now the one.
+   */
+  const recheck = async (item: InboxItem, ranked: string[]) => {
+    let held: Set<string | undefined>
+    try {
+      held = new Set(((await locks?.query())?.held ?? []).map((l) => l.name))
+    } catch {
+      return
+    }
+    const dead = ranked.filter((id) => !held.has(lockOf(id)))
+    if (!dead.length || !offPage) return
+    for (const id of dead) presence.leave(id)
+    if (presence.isToaster()) announce(item), publish()
+  }
+  const announce = (item: InboxItem) => {
+    const stored = items.find((i) => i.id === item.id)
+    if (!stored) return
+    announcement = { id: item.id, notification: stored, duration: typeof duration === 'function' ? duration(stored) : duration }
+    toasts.add(announcement)
+  }
 
   const publish = () => {
     snapshot = { items, unread: items.filter((i) => !i.read).length, toasts: toasts.list(), announcement, error }
@@ -218,11 +252,8 @@ export function createNotificationCenter<T>(options: NotificationCenterOptions<T
       if (seen.has(item.id)) return publish()
       seen.add(item.id)
       store([item])
-      if (presence.isToaster() && items.some((i) => i.id === item.id)) {
-        const stored = items.find((i) => i.id === item.id)!
-        announcement = { id: item.id, notification: stored, duration: typeof duration === 'function' ? duration(stored) : duration }
-        toasts.add(announcement)
-      }
+      if (presence.isToaster()) announce(item)
+      else if (locks) void recheck(item, presence.above())
       publish()
     },
     markRead: (ids) => markRead(typeof ids === 'string' ? [ids] : ids, true),
@@ -239,6 +270,10 @@ export function createNotificationCenter<T>(options: NotificationCenterOptions<T
         channel = null
       }
       channel?.addEventListener('message', fromTab)
+      if (locks) {
+        const held = new Promise<void>((resolve) => (unlock = resolve))
+        locks.request(lockOf(tabId), () => held).catch(() => {})
+      }
       followPage()
       post({ t: 'hello' })
       post({ t: 'presence', presence: presence.current() })
@@ -249,6 +284,8 @@ export function createNotificationCenter<T>(options: NotificationCenterOptions<T
       offPage()
       offPage = undefined
       toasts.pause('stopped')
+      unlock?.()
+      unlock = undefined
       post({ t: 'bye' })
       channel?.close()
       channel = null

@@ -81,6 +81,11 @@ export function createTabPresence(tabId: string, page: PageSource, post: (presen
     leave(from: string) {
       peers.delete(from)
     },
+    /** The tabs that rank above this one now (one of them toasts instead of it). */
+    above(): string[] {
+      const mine = rank(tabId, self)
+      return [...peers].filter(([id, p]) => after(rank(id, p), mine) > 0).map(([id]) => id)
+    },
     /** Whether this tab is the one to toast now (reads its own page at once). */
     isToaster(): boolean {
       refresh()

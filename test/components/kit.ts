@@ -132,7 +132,7 @@ export function centerTab<T = unknown>(tab: SimulatedTab, page: { visible: boole
   const clock = { time: 1_000_000 }
   if (!page.visible) tab.hide()
   const pageSource = tabPage(tab, page.focused)
-  const center = createNotificationCenter<T>({ channel: recorded.channel(tab), page: pageSource, timers, now: () => clock.time, tabId: tab.id, ...extra })
+  const center = createNotificationCenter<T>({ channel: recorded.channel(tab), locks: tab.locks, page: pageSource, timers, now: () => clock.time, tabId: tab.id, ...extra })
   center.start()
   return {
     id: tab.id,

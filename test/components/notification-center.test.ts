@@ -6,7 +6,7 @@
  * id, what arrives from other tabs checked (a stranger posts on the channel from a tab of
  * its own), and the toasts' clocks.
  */
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { createNotificationCenter } from '../../src/components/index'
 import { manualTimers } from '../react/harness'
 import { centerTab, setupKit } from './kit'
@@ -85,6 +85,17 @@ describe('which tab toasts', () => {
     relay([a, c], note('n1'))
     expect([a.toasts(), c.toasts()]).toEqual([['n1'], []])
     expect(tabs.map((t) => t.inbox())).toEqual([['n1'], [], ['n1']])
+  })
+
+  it('when the toasting tab crashes (no goodbye), its lock goes with it: the next notification toasts in the next tab', async () => {
+    const { sims, flush, a, b, c } = await threeTabs()
+    await b.set({ visible: true, focused: true })
+    await flush()
+    sims[1]!.crash()
+    await flush()
+    relay([a, c], note('n2'))
+    // b still ranks first in the others' tables (it said nothing); its lock is gone, so it is forgotten.
+    await vi.waitFor(() => expect([a.toasts(), c.toasts()]).toEqual([['n2'], []]))
   })
 
   it('a tab that goes into the back/forward cache leaves the choice; back, it takes part again', async () => {

@@ -24,7 +24,7 @@ function makeTab(sim: SimulatedTab, page: { visible: boolean; focused: boolean }
   const timers = manualTimers()
   if (!page.visible) sim.hide()
   const pageSource = tabPage(sim, page.focused)
-  const options: NotificationCenterOptions<unknown> = { page: pageSource, timers, now: () => 1_700_000_000_000, tabId: sim.id, ...(channel === 'tab' && { channel: recorded.channel(sim) }) }
+  const options: NotificationCenterOptions<unknown> = { page: pageSource, timers, now: () => 1_700_000_000_000, tabId: sim.id, ...(channel === 'tab' && { channel: recorded.channel(sim), locks: sim.locks }) }
   return { id: sim.id, sim, page: pageSource, timers, options, streamTimers: manualTimers() }
 }
 type Tab = ReturnType<typeof makeTab>
