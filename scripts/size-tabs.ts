@@ -13,11 +13,14 @@ import { build, type Plugin } from 'esbuild'
 import { gzipSync } from 'node:zlib'
 import { fileURLToPath } from 'node:url'
 
-/** Per import, in bytes. */
+/**
+ * Per import, in bytes. Issue 14 raised them to what relaying the retry time and pause reason
+ * (validated) and telling each tab its role measured: +20, +37 and +33 B.
+ */
 const BUDGETS: Record<string, number> = {
-  useEventSource: 4200,
-  useWebSocket: 4700,
-  'useEventSource, useWebSocket': 4700,
+  useEventSource: 4220,
+  useWebSocket: 4740,
+  'useEventSource, useWebSocket': 4740,
 }
 const root = fileURLToPath(new URL('..', import.meta.url))
 

@@ -1,7 +1,7 @@
 import type { BackoffOptions } from './backoff'
 import type { Environment } from './environment'
 import type { RealtimeError } from './errors'
-import type { ConnectionStatus } from './machine'
+import type { ConnectionStatus, PauseReason } from './machine'
 import type { FrameScheduler, Timers } from './runtime'
 import type { TransportFactory, WireMessage } from './transport'
 
@@ -30,7 +30,42 @@ export interface ConnectionSnapshot<T> {
   readonly error: RealtimeError | null
   /** Failed attempts since the connection last stayed up for `minUptime`. */
   readonly attempt: number
+  /**
+   * When the next attempt starts (ms on the `now` clock, `Date.now` by default) after a
+   * failure, while `reconnecting`: set with the failure, it stays until that attempt opens
+   * or fails (so it is past while the attempt runs). `null` otherwise, also while an
+   * attempt started by `reconnect()` or a return online runs. Time left is
+   * `retryAt - Date.now()`. In a follower tab it is the leader tab's (the tabs of a browser
+   * share its clock).
+   * @example
+   * const { status, retryAt } = useEventSource('/api/quotes')
+   * if (retryAt !== null) console.log(`retrying in ${Math.ceil((retryAt - Date.now()) / 1000)} s`)
+   */
+  readonly retryAt: number | null
+  /**
+   * Why the connection is `paused`: `offline`, `hidden` (with `pauseWhenHidden`) or
+   * `pagehide` (in the back/forward cache); `null` in every other status. When several
+   * hold, the one that came first (it changes as each lifts). In a follower tab, the
+   * leader tab's.
+   * @example
+   * const { status, paused } = useEventSource('/api/quotes')
+   * if (paused === 'offline') return <p>You are offline; the stream resumes when you are back.</p>
+   */
+  readonly paused: PauseReason | null
+  /** This tab's part in the connection (see {@link TabRole}). @example const { role } = useEventSource('/api/quotes') // 'leader' */
+  readonly role: TabRole
 }
+
+/**
+ * This tab's part in a connection shared across tabs (`share: 'tabs'`):
+ * - `leader`: this tab holds the connection and relays it to the other tabs;
+ * - `follower`: another tab's connection serves this one;
+ * - `solo`: this tab is on its own: sharing is off (`share: 'tab'` or `false`) or unavailable
+ *   (no Web Locks or BroadcastChannel, a sandboxed frame), or this tab does not know yet
+ *   (from connecting until it leads or hears the leader, a task or so), or it is closed.
+ * @example const badge = { leader: 'Leads', follower: 'Follows', solo: 'Own' }[snapshot.role]
+ */
+export type TabRole = 'leader' | 'follower' | 'solo'
 
 /** Engine options shared by every transport. */
 export interface EngineOptions extends BackoffOptions {

@@ -7,7 +7,7 @@ import { defaultFrame, type Timers, timerSlot } from './runtime'
 import { createOutlet, IDLE } from './store'
 import type { TransportSink, WireMessage } from './transport'
 
-export type { Connection, ConnectionConfig, ConnectionSnapshot, EngineOptions, RealtimeMessage } from './connection-types'
+export type { Connection, ConnectionConfig, ConnectionSnapshot, EngineOptions, RealtimeMessage, TabRole } from './connection-types'
 
 /** How often the wake detector ticks, and the gap between ticks that means the machine slept. */
 const WAKE_TICK = 10_000
@@ -48,6 +48,8 @@ export function createConnection<T>(config: ConnectionConfig<T>): Connection<T> 
   let stopEnvironment: (() => void) | null = null
   /** When the latest attempts started, oldest first: the rate bound reads them. */
   const starts: number[] = []
+  /** When the pending retry fires (the snapshot's `retryAt`, published with the next transition); null while none is pending. */
+  let retryAt: number | null = null
 
   /** Runs a machine transition; `patch` goes into the snapshot with it, if it changed anything. */
   function dispatch(event: MachineEvent, patch?: Partial<ConnectionSnapshot<T>>) {
@@ -57,10 +59,11 @@ export function createConnection<T>(config: ConnectionConfig<T>): Connection<T> 
     const failure = next.error !== before.error && next.error
     for (const effect of effects) run(effect)
     // An effect may have run a nested transition (a transport that fails in its factory):
-    // publish what the machine is now, not what this transition made it.
+    // publish what the machine is now, not what this transition made it. (A retry that
+    // fires changes no state: `retryAt` stays until the attempt opens or fails.)
     if (machine !== before) {
-      const { status, attempt, error } = machine
-      store.set({ ...patch, status, attempt, ...(error !== before.error && { error }) }, { urgent: true })
+      const { status, attempt, error, paused } = machine
+      store.set({ ...patch, status, attempt, paused: status === 'paused' ? paused[0]! : null, retryAt, ...(error !== before.error && { error }) }, { urgent: true })
     }
     // Listeners hear of an error last, once the transition is done, so one that calls
     // reconnect() or close() starts from a settled state.
@@ -75,11 +78,16 @@ export function createConnection<T>(config: ConnectionConfig<T>): Connection<T> 
       transport = null
       idleTimer()
       uptimeTimer()
-      if (effect === 'stop') retryTimer()
+      if (effect === 'stop') retryTimer(), (retryAt = null)
     } else if (effect === 'uptime') {
       uptimeTimer(() => dispatch({ type: 'stable' }), config.minUptime ?? 5000)
     } else if ('retry' in effect) {
-      const delay = backoffDelay(config, effect.retry, (config.random ?? Math.random)(), serverRetry, effect.retryAfter)
+      // The rate bound is waited out here, not at the attempt, so `retryAt` is when it starts.
+      const delay = Math.max(
+        backoffDelay(config, effect.retry, (config.random ?? Math.random)(), serverRetry, effect.retryAfter),
+        attemptWait(starts, now()),
+      )
+      retryAt = now() + delay
       retryTimer(() => dispatch({ type: 'retry' }), delay)
     } else {
       const asked = generation
@@ -95,6 +103,7 @@ export function createConnection<T>(config: ConnectionConfig<T>): Connection<T> 
   function open() {
     transport?.close()
     transport = null
+    retryAt = null
     const gen = ++generation
     /** `callback`, for this attempt only: calls from a replaced transport are ignored, so a late one cannot disturb the current. */
     const live =

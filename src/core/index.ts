@@ -6,6 +6,7 @@ export {
   createConnection,
   type EngineOptions,
   type RealtimeMessage,
+  type TabRole,
 } from './connection'
 export { closeCodeOutcome } from './close-codes'
 export { createDecoder, type DecodeOptions, type StandardSchema } from './decode'

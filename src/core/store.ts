@@ -4,7 +4,16 @@ import { type FrameScheduler, reportListenerError } from './runtime'
 import type { WireMessage } from './transport'
 
 /** A snapshot before anything happened (the hooks render it on the server too). */
-export const IDLE: ConnectionSnapshot<never> = { status: 'idle', data: undefined, lastEventId: undefined, error: null, attempt: 0 }
+export const IDLE: ConnectionSnapshot<never> = {
+  status: 'idle',
+  data: undefined,
+  lastEventId: undefined,
+  error: null,
+  attempt: 0,
+  retryAt: null,
+  paused: null,
+  role: 'solo',
+}
 
 /** A listener set whose listeners cannot break each other: a throw is reported, not raised. */
 export function emitter<A>() {

@@ -3,6 +3,7 @@ import { useCallback, useRef, useSyncExternalStore } from 'react'
 import { misuse, RealtimeError } from '../core/errors'
 import type { ChannelMessage, ChannelReset, ChannelSnapshot, RealtimeClient, RealtimeSnapshot } from '../core/realtime/client-types'
 import { isChannelName } from '../core/realtime/protocol'
+import { IDLE as CONNECTION_IDLE } from '../core/store'
 import type { SendResult } from '../core/web-socket-options'
 import { useLatest } from './latest'
 import { useRealtimeClient } from './realtime-provider'
@@ -46,7 +47,7 @@ export interface UseRealtimeResult<S, Out> extends Omit<ChannelSnapshot<S>, 'dat
   reconnect(): void
 }
 
-const IDLE: ChannelSnapshot<never> = { status: 'idle', error: null, attempt: 0, transport: undefined, data: undefined, lastEventId: undefined, reset: null }
+const IDLE: ChannelSnapshot<never> = { ...CONNECTION_IDLE, transport: undefined, reset: null }
 const getServerSnapshot = () => IDLE
 
 /**

@@ -4,7 +4,7 @@ import { type Connection, type ConnectionConfig, createConnection, type Realtime
 import type { EnvironmentSignal } from '../../src/core/environment'
 import type { RealtimeError } from '../../src/core/errors'
 import type { WireMessage } from '../../src/core/transport'
-import { failure, fakeEnvironment, fakeTransport, flushMicrotasks, manualFrames, manualTimers, recordStatuses, seededRandom, sequence } from './fakes'
+import { failure, fakeEnvironment, fakeTransport, flushMicrotasks, manualFrames, manualTimers, recordSnapshots, recordStatuses, seededRandom, sequence } from './fakes'
 
 // The engine keeps a wake-detection timer ticking every 10 s while started: never
 // vi.runAllTimers() here, only advanceTimersByTime.
@@ -37,11 +37,24 @@ function setup<T = unknown>(options: Partial<ConnectionConfig<T>> = {}, initial:
   })
   open.push(connection as Connection<unknown>)
   const statuses = recordStatuses(connection as Connection<unknown>)
+  const snapshots = recordSnapshots(connection as Connection<unknown>)
   const messages: RealtimeMessage<T>[] = []
   connection.onMessage((message) => messages.push(message))
   const errors: RealtimeError[] = []
   connection.onError((error) => errors.push(error))
-  return { connection, transport, env, frames, statuses, messages, errors, snap: () => connection.getSnapshot() }
+  return {
+    connection,
+    transport,
+    env,
+    frames,
+    statuses,
+    snapshots,
+    /** The pause reason of every snapshot published, in order. */
+    reasons: () => snapshots.map((s) => s.paused),
+    messages,
+    errors,
+    snap: () => connection.getSnapshot(),
+  }
 }
 
 const wire = (data: unknown, event = 'message', id?: string) => ({ data, event, id })
@@ -246,6 +259,58 @@ describe('backoff', () => {
     connection.reconnect()
     transport.last.sink.open()
     expect(statuses).toEqual(['connecting', 'closed', 'connecting', 'open'])
+  })
+})
+
+describe('retryAt: when the next attempt starts', () => {
+  it('set with each failure (the backoff delay on the clock), kept while that attempt runs, null when it opens, pauses, reconnects or closes', () => {
+    const { connection, transport, env, snapshots } = setup()
+    const t0 = Date.now()
+    const seen = () => snapshots.map((s) => `${s.status} ${s.attempt} ${s.retryAt === null ? '-' : s.retryAt - t0}`)
+    connection.connect()
+    transport.last.sink.open()
+    vi.advanceTimersByTime(100)
+    transport.last.sink.fail(failure('network'), true) // at +100: the first retry 500 ms later
+    expectNextAttemptAfter(transport, 500)
+    expect(connection.getSnapshot().retryAt).toBe(t0 + 600) // past now, until the attempt opens or fails
+    transport.last.sink.fail(failure('network'), true) // at +600: 0.5 of 2000
+    env.emit('offline')
+    env.emit('online')
+    transport.last.sink.fail(failure('network'), true) // at +600: attempt 3, 0.5 of 4000
+    connection.reconnect()
+    transport.last.sink.fail(failure('http', 'busy', 503), true) // attempt 1 again: 500
+    transport.last.sink.fail(failure('auth', 'no', 401), false) // a retry the engine would not make: closed
+    expect(seen()).toEqual([
+      'connecting 0 -',
+      'open 0 -',
+      'reconnecting 1 600',
+      'reconnecting 2 1600',
+      'paused 2 -',
+      'reconnecting 2 -',
+      'reconnecting 3 2600',
+      'connecting 0 -',
+      'reconnecting 1 1100',
+    ])
+    expect(transport.attempts).toHaveLength(4)
+    vi.advanceTimersByTime(500)
+    transport.last.sink.open()
+    connection.close()
+    expect(seen().slice(9)).toEqual(['open 1 -', 'closed 1 -'])
+  })
+
+  it('includes the wait of the rate bound (4 attempts in any second): it is when the attempt really starts', () => {
+    const { connection, transport, snap } = setup({ random: () => 0 }) // every backoff delay 0
+    const t0 = Date.now()
+    connection.connect()
+    for (let i = 0; i < 3; i++) {
+      transport.last.sink.fail(failure('network'), true)
+      expect(snap()).toMatchObject({ status: 'reconnecting', attempt: i + 1, retryAt: t0 })
+      vi.advanceTimersByTime(0)
+    }
+    expect(transport.attempts).toHaveLength(4) // all at t0
+    transport.last.sink.fail(failure('network'), true)
+    expect(snap()).toMatchObject({ status: 'reconnecting', attempt: 4, retryAt: t0 + 1000 })
+    expectNextAttemptAfter(transport, 1000)
   })
 })
 
@@ -798,8 +863,8 @@ describe('environment', () => {
     expect(statuses).toEqual(['connecting', 'open', 'paused', 'connecting', 'open'])
   })
 
-  it('resumes only when every pause reason lifted (offline + pagehide)', () => {
-    const { connection, transport, env, statuses } = setup()
+  it('resumes only when every pause reason lifted (offline + pagehide); `paused` says the first that holds', () => {
+    const { connection, transport, env, statuses, reasons } = setup()
     connection.connect()
     transport.last.sink.open()
     env.emit('offline')
@@ -808,7 +873,8 @@ describe('environment', () => {
     expect(transport.attempts).toHaveLength(1)
     env.emit('pageshow')
     expect(transport.attempts).toHaveLength(2)
-    expect(statuses).toEqual(['connecting', 'open', 'paused', 'connecting'])
+    expect(statuses).toEqual(['connecting', 'open', 'paused', 'paused', 'connecting'])
+    expect(reasons()).toEqual([null, null, 'offline', 'pagehide', null])
   })
 
   it('ignores the page being hidden by default', () => {
@@ -884,7 +950,7 @@ describe('environment', () => {
   })
 
   it('hidden and offline together: resumes only when visible and online', () => {
-    const { connection, transport, env, statuses } = setup({ pauseWhenHidden: true })
+    const { connection, transport, env, statuses, reasons } = setup({ pauseWhenHidden: true })
     connection.connect()
     transport.last.sink.open()
     env.emit('hidden')
@@ -894,7 +960,8 @@ describe('environment', () => {
     expect(transport.attempts).toHaveLength(1)
     env.emit('online')
     expect(transport.attempts).toHaveLength(2)
-    expect(statuses).toEqual(['connecting', 'open', 'paused', 'connecting'])
+    expect(statuses).toEqual(['connecting', 'open', 'paused', 'paused', 'connecting'])
+    expect(reasons()).toEqual([null, null, 'hidden', 'offline', null])
   })
 
   it('re-reads the environment on connect after close (went offline while closed)', () => {
@@ -1091,7 +1158,7 @@ describe('snapshot identity', () => {
     const { connection, transport, frames, statuses } = setup()
     const idle = connection.getSnapshot()
     expect(connection.getSnapshot()).toBe(idle)
-    expect(idle).toEqual({ status: 'idle', data: undefined, lastEventId: undefined, error: null, attempt: 0 })
+    expect(idle).toEqual({ status: 'idle', data: undefined, lastEventId: undefined, error: null, attempt: 0, retryAt: null, paused: null, role: 'solo' })
 
     connection.connect()
     const connecting = connection.getSnapshot()

@@ -1,7 +1,7 @@
 // Test doubles for the core engine: a controllable transport, a scriptable environment,
 // a manual frame scheduler, manual timers and a seeded PRNG. No module mocking: the engine
 // takes all of these as injectables.
-import type { Connection } from '../../src/core/connection'
+import type { Connection, ConnectionSnapshot } from '../../src/core/connection'
 import type { Environment, EnvironmentSignal } from '../../src/core/environment'
 import { RealtimeError, type RealtimeErrorKind } from '../../src/core/errors'
 import type { FrameScheduler, Timers } from '../../src/core/runtime'
@@ -205,6 +205,13 @@ export function recordStatuses(connection: Connection<unknown>): string[] {
   const statuses: string[] = []
   connection.subscribe(() => statuses.push(connection.getSnapshot().status))
   return statuses
+}
+
+/** Records every snapshot published, in order (what a UI would render, field by field). */
+export function recordSnapshots<T>(connection: Connection<T>): ConnectionSnapshot<T>[] {
+  const snapshots: ConnectionSnapshot<T>[] = []
+  connection.subscribe(() => snapshots.push(connection.getSnapshot()))
+  return snapshots
 }
 
 export const failure = (kind: RealtimeErrorKind, message = `${kind} failure`, status?: number) =>

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { hashKey } from '../../src/core/key'
 import { PROTOCOL } from '../../src/core/tabs/frames'
 import { shareSlot, startShared } from '../../src/core/share'
+import { IDLE } from '../../src/core/store'
 
 const fakeConnection = () => ({
   connect: vi.fn(),
@@ -13,7 +14,7 @@ const fakeConnection = () => ({
   onMessage: () => () => {},
   onError: () => () => {},
   onWire: () => () => {},
-  getSnapshot: () => ({ status: 'idle' as const, data: undefined, lastEventId: undefined, error: null, attempt: 0 }),
+  getSnapshot: () => IDLE,
 })
 
 afterEach(() => vi.unstubAllGlobals())

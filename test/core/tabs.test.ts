@@ -10,6 +10,7 @@ import { shareAcrossTabs } from '../../src/core/tabs/share-across-tabs'
 import type { TabChannel } from '../../src/core/tabs/types'
 import type { WireMessage } from '../../src/core/transport'
 import { createConnection } from '../../src/core/connection'
+import { IDLE } from '../../src/core/store'
 import { fakeEnvironment, fakeTransport, manualTimers } from './fakes'
 import { fakePage, gatedChannel, sleep, type Tab, tabGroup } from './tabs-fakes'
 
@@ -276,14 +277,14 @@ describe('each tab decodes for itself', () => {
     await poll(() => later.shared.getSnapshot().data).toBe('m1')
   })
 
-  it("a forged state frame cannot set a tab's data: only status, attempt, lastEventId and error are taken", async () => {
+  it("a forged state frame cannot set a tab's data: only the connection's state is taken (status, attempt, lastEventId, error, retryAt, paused)", async () => {
     const [, [b]] = await started([tabs.open(), tabs.open()])
     const forger = new BroadcastChannel(`${namespace}:v${PROTOCOL}:${hashKey('stream')}`)
     try {
       forger.postMessage({ v: PROTOCOL, t: 'state', e: Date.now() + 1000, s: 1, state: { status: 'open', attempt: 0, error: null, data: { evil: true } } })
       await sleep(30)
       expect(b!.shared.getSnapshot().data).toBeUndefined()
-      expect(Object.keys(b!.shared.getSnapshot()).sort()).toEqual(['attempt', 'data', 'error', 'lastEventId', 'status'])
+      expect(Object.keys(b!.shared.getSnapshot()).sort()).toEqual(['attempt', 'data', 'error', 'lastEventId', 'paused', 'retryAt', 'role', 'status'])
     } finally {
       forger.close()
     }
@@ -705,7 +706,7 @@ describe('names, errors and queues', () => {
     const key = 'sse{"url":"https://api.example/stream?token=s3cret"}'
     const lockNames: string[] = []
     const channelNames: string[] = []
-    const shared = shareAcrossTabs(key, () => ({ connect() {}, close() {}, reconnect() {}, subscribe: () => () => {}, onMessage: () => () => {}, onError: () => () => {}, onWire: () => () => {}, report() {}, getSnapshot: () => ({ status: 'idle', data: undefined, lastEventId: undefined, error: null, attempt: 0 }) }), {
+    const shared = shareAcrossTabs(key, () => ({ connect() {}, close() {}, reconnect() {}, subscribe: () => () => {}, onMessage: () => () => {}, onError: () => () => {}, onWire: () => () => {}, report() {}, getSnapshot: () => IDLE }), {
       namespace: 'shop@2',
       locks: { request: ((name: string, _o: unknown, cb: () => Promise<void>) => (lockNames.push(name), navigator.locks.request(`${namespace}-${name}`, cb))) as never },
       channel: (name) => (channelNames.push(name), new BroadcastChannel(`${namespace}-${name}`)),

@@ -8,11 +8,13 @@
  * and leads. No test waits on a wall clock; a follower's liveness timeout (4 s of real
  * time) is far beyond what any of them takes.
  */
-import { render, waitFor } from '@testing-library/react'
+import { act, render, waitFor } from '@testing-library/react'
 import { describe, expect, it } from 'vitest'
 import { useEventSource, type UseEventSourceOptions } from '../../src/react/use-event-source'
 import { useWebSocket } from '../../src/react/use-web-socket'
 import {
+  dedupe,
+  manualTimers,
   renderEventSource,
   requests,
   setupHarness,
@@ -116,6 +118,31 @@ describe("the default share: 'tabs' across two tabs", () => {
     await waitFor(() => expect(third.seen).toEqual(['3']))
     await waitFor(() => expect(second.seen).toEqual(['2', '3']))
     expect(stream.connections).toHaveLength(2)
+  })
+
+  it('each tab says its role; the follower counts down to the leader’s retry (whole sequences)', async () => {
+    const url = uniqueUrl('retry-at')
+    const stream = sseStream(url, ({ client }, n) => client.send({ id: `${n + 1}`, data: `connection ${n + 1}` }))
+    const T = 1_800_000_000_000
+    // The leader's engine on hand-cranked timers and a fixed clock: the first retry is 500 ms
+    // after T (random 0.5 of 1000).
+    const timers = manualTimers()
+    const clock = { timers, now: () => T, random: () => 0.5 }
+    const shown = (r: { status: string; role: string; retryAt: number | null }) =>
+      `${r.status} ${r.role}${r.retryAt === null ? '' : ` +${r.retryAt - T}`}`
+    const leader = openTab(url, clock)
+    await waitFor(() => expect(leader.result.current.data).toBe('connection 1'))
+    const follower = openTab(url, clock)
+    await waitFor(() => expect(shown(follower.result.current)).toBe('open follower'))
+
+    stream.connection(0).client.close()
+    await waitFor(() => expect(shown(follower.result.current)).toBe('reconnecting follower +500'))
+    act(() => void timers.run(500))
+    await waitFor(() => expect(follower.result.current.data).toBe('connection 2'))
+    expect(stream.connections).toHaveLength(2)
+    expect(dedupe(leader.renders.map(shown))).toEqual(['idle solo', 'connecting solo', 'connecting leader', 'open leader', 'reconnecting leader +500', 'open leader'])
+    // The follower first renders what it knows before it hears the leader.
+    expect(dedupe(follower.renders.map(shown))).toEqual(['idle solo', 'connecting solo', 'open follower', 'reconnecting follower +500', 'open follower'])
   })
 
   it("share: 'tab' keeps a connection per tab", async () => {

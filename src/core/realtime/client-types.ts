@@ -1,4 +1,4 @@
-import type { EngineOptions, RealtimeMessage } from '../connection-types'
+import type { ConnectionSnapshot, EngineOptions, RealtimeMessage } from '../connection-types'
 import type { RealtimeError } from '../errors'
 import type { ConnectionStatus } from '../machine'
 import type { ShareMode } from '../share'
@@ -51,10 +51,11 @@ export interface RealtimeOptions extends EngineOptions, RealtimeTransportOptions
 }
 
 /** Where the realtime connection is. */
-export interface RealtimeSnapshot {
+export interface RealtimeSnapshot extends Pick<ConnectionSnapshot<unknown>, 'retryAt' | 'paused' | 'role'> {
   readonly status: ConnectionStatus
   /** The connection's latest error. */
   readonly error: RealtimeError | null
+  /** Failed attempts since the connection last stayed up for `minUptime`. */
   readonly attempt: number
   /** The transport carrying the channels: the last link's (known once one opened; kept while reconnecting). */
   readonly transport: RealtimeTransportKind | undefined

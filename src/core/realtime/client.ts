@@ -74,7 +74,7 @@ export function createRealtime(options: RealtimeOptions): RealtimeClient {
   const tabLock = `${namespace}:rt:${hashKey(key)}:`
   const channels = new Map<string, Channel>()
   const pending = new Map<string, Pending>()
-  const state = createStore<RealtimeSnapshot>({ status: 'idle', error: null, attempt: 0, transport: undefined }, schedule)
+  const state = createStore<RealtimeSnapshot>({ status: 'idle', error: null, attempt: 0, retryAt: null, paused: null, role: 'solo', transport: undefined }, schedule)
   const errors = emitter<RealtimeError>()
   let shared: Shareable<unknown> | undefined
   let wire: RealtimeWire | undefined
@@ -119,9 +119,10 @@ export function createRealtime(options: RealtimeOptions): RealtimeClient {
     for (const [, c] of held()) c.store!.set({ ...patch, ...('error' in patch && { error: c.failure ?? patch.error }) }, { urgent: true })
   }
   const mirror = () => {
-    const s = shared!.getSnapshot()
-    state.set({ status: s.status, attempt: s.attempt, error: s.error }, { urgent: true })
-    setAll({ status: s.status, attempt: s.attempt, error: s.error })
+    const { status, attempt, error, retryAt, paused, role } = shared!.getSnapshot()
+    const patch = { status, attempt, error, retryAt, paused, role }
+    state.set(patch, { urgent: true })
+    setAll(patch)
   }
   /** The channel is fine again: its error is the connection's. */
   const healed = (c: Channel) => {
@@ -346,8 +347,9 @@ export function createRealtime(options: RealtimeOptions): RealtimeClient {
       // Holds stay (a mounted component keeps its data and shows `closed`); `reconnect()`
       // subscribes them again. Channels nobody here holds are forgotten.
       for (const [name, c] of channels) if (!c.store) channels.delete(name)
-      state.set({ status: 'closed', error: null, attempt: 0 }, { urgent: true })
-      setAll({ status: 'closed', error: null, attempt: 0 })
+      const patch = { status: 'closed', error: null, attempt: 0, retryAt: null, paused: null, role: 'solo' } as const
+      state.set(patch, { urgent: true })
+      setAll(patch)
     },
   }
   return client

@@ -1,19 +1,30 @@
 import type { ConnectionSnapshot } from '../connection'
 import { REALTIME_ERROR_KINDS, RealtimeError, type RealtimeErrorKind } from '../errors'
+import type { PauseReason } from '../machine'
 import type { WireMessage } from '../transport'
 import type { TabChannel } from './types'
 
 /**
  * Bumped whenever frames change shape or meaning: it is in the channel name and in every
  * frame. 2: messages are relayed undecoded. 3: messages travel in batches; a refused send's
- * ack carries its error.
+ * ack carries its error. (A state's `retryAt` and `paused` came later within 3: optional, so
+ * tabs of an older build of it still share the connection.)
  */
 export const PROTOCOL = 3
 
 /** An error as it crosses the channel (an Error's prototype does not survive cloning). */
 export type WireError = { kind: RealtimeErrorKind; message: string; status?: number | undefined; id?: string | undefined }
-/** A snapshot as it crosses the channel; when answering a late tab's hello, `m` is the last message, undecoded. */
-export type WireState = Omit<ConnectionSnapshot<unknown>, 'error' | 'data'> & { error: WireError | null; m?: WireMessage | undefined }
+/**
+ * A snapshot as it crosses the channel (no `role`: each tab knows its own); when answering a
+ * late tab's hello, `m` is the last message, undecoded. `retryAt` and `paused` are absent in
+ * a state from a tab of an older build.
+ */
+export type WireState = Omit<ConnectionSnapshot<unknown>, 'error' | 'data' | 'role' | 'retryAt' | 'paused'> & {
+  error: WireError | null
+  retryAt?: number | null | undefined
+  paused?: PauseReason | null | undefined
+  m?: WireMessage | undefined
+}
 
 /**
  * What a leader's frames carry: its epoch, and the last event id it resumed from (so a tab
@@ -56,6 +67,7 @@ export type Frame =
   | { t: 'ack'; id: string; error?: WireError | undefined }
 
 const STATUSES = ['idle', 'connecting', 'open', 'reconnecting', 'paused', 'closed']
+const PAUSES: unknown[] = ['offline', 'hidden', 'pagehide'] satisfies PauseReason[]
 /** Most messages one frame may carry; a leader batches one task's messages. */
 export const MAX_BATCH = 100_000
 /**
@@ -96,6 +108,8 @@ export function readFrame(data: unknown, now = Date.now()): Frame | undefined {
       count(state.attempt, 0) &&
       (state.error === null || isWireError(state.error)) &&
       maybe(state.lastEventId) &&
+      (state.retryAt == null || Number.isFinite(state.retryAt)) &&
+      (state.paused == null || PAUSES.includes(state.paused)) &&
       (state.m === undefined || isMessage(state.m))) ||
     (t === 'msgs' && sequenced && Array.isArray(ms) && ms.length > 0 && ms.length <= MAX_BATCH && [...ms].every(isMessage)) ||
     (t === 'err' && sequenced && isWireError(f.error)) ||
@@ -115,6 +129,8 @@ export const wireState = (s: ConnectionSnapshot<unknown>): WireState => ({
   attempt: s.attempt,
   lastEventId: s.lastEventId,
   error: s.error?.kind === 'parse' ? null : toWire(s.error),
+  retryAt: s.retryAt,
+  paused: s.paused,
 })
 
 /**
@@ -127,6 +143,9 @@ export const fromWireState = (w: WireState, s: ConnectionSnapshot<unknown>): Par
   attempt: w.attempt,
   lastEventId: w.lastEventId ?? s.lastEventId,
   error: fromWire(w.error) ?? (w.status === s.status ? s.error : null),
+  retryAt: w.retryAt ?? null,
+  paused: w.paused ?? null,
+  role: 'follower',
 })
 
 /**

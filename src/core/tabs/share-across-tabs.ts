@@ -156,7 +156,8 @@ export function shareAcrossTabs<T>(
       () => leader === self && superseded(),
       (flushes ??= nextTask() ?? queueMicrotask),
     )
-    let relayed: WireState | undefined
+    /** What followers show of the last state relayed (see `mirror`). */
+    let relayed: string | undefined
     // A takeover while the tabs show open: the new connection's first attempt shows as open,
     // for up to `timeout`. A leader change is seen only when it fails or takes long.
     let hide = !!resume && s.status === 'open'
@@ -167,9 +168,12 @@ export function shareAcrossTabs<T>(
       if (s.status === 'open') sends?.opened()
       if (s.status !== 'connecting') hide = false
       if (hide) s = { ...s, status: 'open' }
-      store.set(s, urgent)
+      // Without a channel (a refusing lock manager) this tab serves itself only.
+      store.set({ ...s, role: channel ? 'leader' : 'solo' }, urgent)
       const w = wireState(s)
-      if (w.status !== relayed?.status || w.attempt !== relayed.attempt || w.error?.message !== relayed.error?.message) relay.state((relayed = w))
+      // Only the message may hold a comma, and it comes last: equal keys, equal states.
+      const shown = `${[w.status, w.attempt, w.retryAt, w.paused, w.error?.message]}`
+      if (shown !== relayed) relay.state(w), (relayed = shown)
     }
     let beat: unknown
     const tick = () => {
@@ -389,7 +393,8 @@ export function shareAcrossTabs<T>(
       joined = false
       stopPage?.()
       const mine = leave('closed')
-      store.set({ status: 'closed', error: null, attempt: 0 }, urgent)
+      // Nothing retries, pauses or leads for this tab now; `connect()` starts from here.
+      store.set({ status: 'closed', error: null, attempt: 0, retryAt: null, paused: null, role: 'solo' }, urgent)
       return mine
     },
     send: (message: unknown) => (leader ? sends?.own(message) : sends?.queue(message, !follower.epoch)),

@@ -3,7 +3,7 @@
 // realtime server behind the fake WebSocket. Real timers; every wait polls to a deadline.
 import { randomUUID } from 'node:crypto'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { ChannelMessage, RealtimeChannel, RealtimeClient } from '../../../src/core/realtime/client'
+import type { ChannelMessage, RealtimeChannel, RealtimeClient, RealtimeOptions } from '../../../src/core/realtime/client'
 import { createRealtime } from '../../../src/core/realtime/client'
 import { fakePage } from '../tabs-fakes'
 import { fakeRealtimeServer } from './fake-server'
@@ -17,9 +17,10 @@ afterEach(() => {
 function setup() {
   const server = fakeRealtimeServer()
   const namespace = `rt-${randomUUID()}`
-  const tab = () => {
+  const tab = (extra: Partial<RealtimeOptions> = {}) => {
     const page = fakePage()
     const client = createRealtime({
+      ...extra,
       url: 'ws://127.0.0.1:1/rt',
       transport: 'websocket',
       WebSocket: server.WebSocket,
@@ -183,6 +184,31 @@ describe('createRealtime across tabs', () => {
     await expect.poll(() => a.client.getSnapshot().status, poll).toBe('open')
     expect(secret.map((h) => h.getSnapshot().error?.kind)).toEqual(['auth', 'auth'])
     expect(ok.getSnapshot().error).toBeNull()
+  })
+
+  it("each tab's client and channels say its role; a follower shows the leader's retry time while the connection backs off", async () => {
+    const { server, tab } = setup()
+    // Every retry 30 s away (0.5 of 60 s): the test reads the wait, never runs into it.
+    const backoff = { initialDelay: 60_000, maxDelay: 60_000, random: () => 0.5 }
+    const a = tab(backoff)
+    const x = a.join('x')
+    await settle(server, ['x'])
+    const b = tab(backoff)
+    const y = b.join('x')
+    await expect.poll(() => [x, y].map((h) => `${h.getSnapshot().status} ${h.getSnapshot().role}`), poll).toEqual(['open leader', 'open follower'])
+    expect([a.client.getSnapshot().role, b.client.getSnapshot().role]).toEqual(['leader', 'follower'])
+    const before = Date.now()
+    server.drop()
+    await expect.poll(() => y.getSnapshot().status, poll).toBe('reconnecting')
+    const { retryAt } = a.client.getSnapshot()
+    expect(retryAt! - before).toBeGreaterThanOrEqual(30_000)
+    expect(retryAt! - Date.now()).toBeLessThanOrEqual(30_000)
+    expect([x, y, b.client].map((h) => h.getSnapshot().retryAt)).toEqual([retryAt, retryAt, retryAt])
+    a.client.reconnect()
+    await expect.poll(() => [x, y].map((h) => [h.getSnapshot().status, h.getSnapshot().retryAt]), poll).toEqual([
+      ['open', null],
+      ['open', null],
+    ])
   })
 
   it('a tab that opens later learns which transport carries the channels', async () => {

@@ -6,6 +6,7 @@
 import { setImmediate as nodeSetImmediate } from 'node:timers'
 import type { ConnectionSnapshot, RealtimeMessage } from '../../../src/core/connection'
 import type { RealtimeError } from '../../../src/core/errors'
+import { IDLE } from '../../../src/core/store'
 import type { Shareable, TabChannel } from '../../../src/core/tabs/types'
 import type { WireMessage } from '../../../src/core/transport'
 
@@ -315,7 +316,7 @@ export interface FakeShareable extends Shareable<unknown> {
 }
 
 export function fakeShareable(): FakeShareable {
-  let snapshot: ConnectionSnapshot<unknown> = { status: 'idle', data: undefined, lastEventId: undefined, error: null, attempt: 0 }
+  let snapshot: ConnectionSnapshot<unknown> = IDLE
   let closed = false
   const subs = new Set<() => void>()
   const wires = new Set<(m: WireMessage) => void>()

@@ -3,7 +3,7 @@
 // far ahead of the clock) is refused too.
 import { describe, expect, it } from 'vitest'
 import { RealtimeError } from '../../../src/core/errors'
-import { EPOCH_SKEW, fromWire, PROTOCOL, readFrame, toWire } from '../../../src/core/tabs/frames'
+import { EPOCH_SKEW, fromWire, fromWireState, PROTOCOL, readFrame, toWire, wireState } from '../../../src/core/tabs/frames'
 
 const NOW = 1_700_000_000_000
 const m = (id?: string, data: unknown = `d${id}`) => ({ data, event: 'message', id })
@@ -20,6 +20,10 @@ describe('readFrame accepts', () => {
     ['a state without a last event id', { t: 'state', e: 1, s: 1, state: { status: 'connecting', attempt: 2, error: null } }],
     ['a state answering a hello (the last message, undecoded)', { t: 'state', e: 1, s: 1, state: { ...open, m: m('1') } }],
     ['a state with an error', { t: 'state', e: 1, s: 1, state: { ...open, status: 'reconnecting', error: { kind: 'http', message: 'boom', status: 503 } } }],
+    ['a state with the next retry time', { t: 'state', e: 1, s: 1, state: { ...open, status: 'reconnecting', retryAt: NOW + 1500, paused: null } }],
+    ['a state with a fractional retry time (a performance.now clock)', { t: 'state', e: 1, s: 1, state: { ...open, status: 'reconnecting', retryAt: NOW + 0.5 } }],
+    ['a state with a pause reason', { t: 'state', e: 1, s: 1, state: { ...open, status: 'paused', retryAt: null, paused: 'offline' } }],
+    ...(['hidden', 'pagehide'] as const).map((paused): [string, Record<string, unknown>] => [`a state paused by ${paused}`, { t: 'state', e: 1, s: 1, state: { ...open, status: 'paused', paused } }]),
     ['a batch of one', { t: 'msgs', e: 1, s: 1, ms: [m('1')] }],
     ['a batch with id-less messages and any payload', { t: 'msgs', e: 1, s: 2, ms: [m('1'), m(undefined, { a: [1] }), m(undefined, null)] }],
     ['an err', { t: 'err', e: 1, s: 3, error: { kind: 'protocol', message: 'too large', id: '9' } }],
@@ -95,6 +99,13 @@ describe('readFrame rejects', () => {
     ['a state with an error of an unknown kind', { v: PROTOCOL, t: 'state', e: 1, s: 1, state: { ...open, error: { kind: 'evil', message: 'x' } } }],
     ['a state with a numeric last event id', { v: PROTOCOL, t: 'state', e: 1, s: 1, state: { ...open, lastEventId: 7 } }],
     ['a state with a malformed last message', { v: PROTOCOL, t: 'state', e: 1, s: 1, state: { ...open, m: { data: 'x', id: '1' } } }],
+    ['a state with a string retry time', { v: PROTOCOL, t: 'state', e: 1, s: 1, state: { ...open, retryAt: '1700000000000' } }],
+    ['a state with a boolean retry time', { v: PROTOCOL, t: 'state', e: 1, s: 1, state: { ...open, retryAt: true } }],
+    ['a state with a NaN retry time', { v: PROTOCOL, t: 'state', e: 1, s: 1, state: { ...open, retryAt: Number.NaN } }],
+    ['a state with an infinite retry time', { v: PROTOCOL, t: 'state', e: 1, s: 1, state: { ...open, retryAt: Number.POSITIVE_INFINITY } }],
+    ['a state with an unknown pause reason', { v: PROTOCOL, t: 'state', e: 1, s: 1, state: { ...open, status: 'paused', paused: 'evil' } }],
+    ['a state with a list of pause reasons', { v: PROTOCOL, t: 'state', e: 1, s: 1, state: { ...open, status: 'paused', paused: ['offline'] } }],
+    ['a state with a numeric pause reason', { v: PROTOCOL, t: 'state', e: 1, s: 1, state: { ...open, status: 'paused', paused: 1 } }],
     // errors
     ['an err without error', { v: PROTOCOL, t: 'err', e: 1, s: 1 }],
     ['an err without a message', { v: PROTOCOL, t: 'err', e: 1, s: 1, error: { kind: 'http' } }],
@@ -114,6 +125,21 @@ describe('readFrame rejects', () => {
   ]
   it.each(invalid)('%s', (_, frame) => {
     expect(readFrame(frame, NOW)).toBeUndefined()
+  })
+})
+
+describe('a state across the channel', () => {
+  it('carries retryAt and the pause reason, not the role; a tab of an older build sends neither and they read as null', () => {
+    const s = { status: 'reconnecting', data: 'x', lastEventId: '4', error: null, attempt: 2, retryAt: NOW + 900, paused: null, role: 'leader' } as const
+    const w = wireState(s)
+    expect(w).toEqual({ status: 'reconnecting', attempt: 2, lastEventId: '4', error: null, retryAt: NOW + 900, paused: null })
+    expect(readFrame(structuredClone({ v: PROTOCOL, t: 'state', e: 1, s: 1, state: w }), NOW)).toBeDefined()
+    const follower = { ...s, role: 'follower' as const, retryAt: null }
+    expect(fromWireState(w, follower)).toMatchObject({ retryAt: NOW + 900, paused: null, role: 'follower' })
+    expect(fromWireState({ status: 'paused', attempt: 0, lastEventId: undefined, error: null, paused: 'offline' }, follower)).toMatchObject({ paused: 'offline' })
+    const older = { status: 'open', attempt: 0, lastEventId: '5', error: null } as const
+    expect(readFrame({ v: PROTOCOL, t: 'state', e: 1, s: 1, state: older }, NOW)).toBeDefined()
+    expect(fromWireState(older, { ...follower, retryAt: NOW, paused: 'offline' })).toMatchObject({ retryAt: null, paused: null, role: 'follower' })
   })
 })
 

@@ -2,14 +2,15 @@
 // in-memory channels whose deliveries are tasks the test runs (and orders across senders,
 // as two IPC paths may), manual timers, a fixed random, a scripted page. No sleeps.
 import { describe, expect, it } from 'vitest'
-import type { RealtimeError } from '../../../src/core/errors'
+import { createConnection } from '../../../src/core/connection'
+import { RealtimeError } from '../../../src/core/errors'
 import { PROTOCOL } from '../../../src/core/tabs/frames'
 import { createSends } from '../../../src/core/tabs/sends'
 import { shareAcrossTabs } from '../../../src/core/tabs/share-across-tabs'
 import type { TabResume, TabShareInjectables, TabShareOptions } from '../../../src/core/tabs/types'
 import { createWebSocket } from '../../../src/core/web-socket'
 import { fakeWebSockets } from '../fake-web-socket'
-import { fakeEnvironment, manualFrames, manualTimers } from '../fakes'
+import { fakeEnvironment, fakeTransport, manualFrames, manualTimers } from '../fakes'
 import { type Delivery, type FakeLocksOptions, type FakeShareable, fakeChannels, fakeLocks, fakePage, fakeShareable } from './fakes'
 
 const BASE = 1_700_000_000_000
@@ -68,7 +69,7 @@ function world(lockOptions?: FakeLocksOptions) {
     }
   }
   const between = (from: string, to: string) => (d: Delivery) => d.from === from && d.to === to
-  return { timers, locks, channels, open, run, between }
+  return { timers, locks, channels, now, open, run, between }
 }
 
 /** A leads with its stream open; B (then C…) follow, in line for the lock in that order. */
@@ -540,5 +541,86 @@ describe('shareAcrossTabs (injected locks, channels and timers)', () => {
     expect(c.errors).toEqual([])
     expect(a.shared.getSnapshot().error).toBeNull()
     expect(c.shared.getSnapshot().error).toBeNull()
+  })
+})
+
+describe('what each tab shows of the shared connection: retryAt, paused, role', () => {
+  it("the follower shows the leader's retry time and pause reason, each tab its own role (whole sequences, a real engine)", async () => {
+    const w = world()
+    const transport = fakeTransport()
+    const env = fakeEnvironment()
+    const tab = (label: string) => {
+      const frames = manualFrames()
+      const shared = shareAcrossTabs<unknown>(
+        'stream',
+        () =>
+          createConnection({ transport: transport.factory, environment: env, timers: w.timers, now: w.now, random: () => 0.5, scheduleFrame: frames.schedule, idleTimeout: 0 }),
+        { locks: w.locks, channel: w.channels.factory(label), timers: w.timers, now: w.now, random: () => 0.5, scheduleFrame: frames.schedule, page: fakePage(), heartbeat: HEARTBEAT, timeout: TIMEOUT },
+      )
+      const seen: string[] = []
+      shared.subscribe(() => {
+        const { status, role, retryAt, paused } = shared.getSnapshot()
+        seen.push(`${status} ${role}${retryAt === null ? '' : ` retry at +${retryAt - BASE}`}${paused ? ` (${paused})` : ''}`)
+      })
+      return { shared, seen }
+    }
+    /** Lets `ms` pass in heartbeat-sized steps, delivering frames as they go (so nobody's watchdog fires). */
+    const pass = async (ms: number) => {
+      for (let t = 0; t < ms; t += HEARTBEAT / 2) w.timers.advance(HEARTBEAT / 2), await w.run()
+    }
+    const a = tab('A')
+    a.shared.connect()
+    await w.run()
+    const b = tab('B')
+    b.shared.connect()
+    await w.run()
+    transport.last.sink.open()
+    await w.run()
+    // At +0: the first retry in 500 ms (random 0.5 of 1000).
+    transport.last.sink.fail(new RealtimeError('network', 'lost'), true)
+    await w.run()
+    expect(b.shared.getSnapshot().retryAt).toBe(BASE + 500)
+    await pass(500)
+    expect(transport.attempts).toHaveLength(2)
+    // At +500: the second attempt failed; the next in 1000 ms (0.5 of 2000).
+    transport.last.sink.fail(new RealtimeError('network', 'lost'), true)
+    await w.run()
+    // Offline, then the leader's page hides for the back/forward cache (its engine hears it;
+    // the layer does not here): back online, it stays paused for the other reason.
+    for (const signal of ['offline', 'pagehide', 'online', 'pageshow'] as const) {
+      env.emit(signal)
+      await w.run()
+    }
+    transport.last.sink.open()
+    await w.run()
+    expect(a.seen).toEqual([
+      'connecting solo',
+      'connecting leader',
+      'open leader',
+      'reconnecting leader retry at +500',
+      'reconnecting leader retry at +1500',
+      'paused leader (offline)',
+      'paused leader (pagehide)',
+      'reconnecting leader',
+      'open leader',
+    ])
+    // B heard nobody yet when it connected; the leader's state made it a follower.
+    expect(b.seen).toEqual([
+      'connecting solo',
+      'connecting follower',
+      'open follower',
+      'reconnecting follower retry at +500',
+      'reconnecting follower retry at +1500',
+      'paused follower (offline)',
+      'paused follower (pagehide)',
+      'reconnecting follower',
+      'open follower',
+    ])
+    b.shared.close()
+    a.shared.close()
+    expect([a.shared.getSnapshot(), b.shared.getSnapshot()].map((s) => [s.status, s.role, s.retryAt, s.paused])).toEqual([
+      ['closed', 'solo', null, null],
+      ['closed', 'solo', null, null],
+    ])
   })
 })
