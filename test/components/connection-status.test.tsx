@@ -3,14 +3,15 @@
  * stream's timers and network signals in the test's hands: every status, the error in words,
  * the reconnect button, and axe in each state; and over useRealtime (its transport).
  */
+import { Profiler } from 'react'
 import { act, render, screen, waitFor } from '@testing-library/react'
 import userEvent from '@testing-library/user-event'
 import { http, HttpResponse } from 'msw'
 import { describe, expect, it } from 'vitest'
 import { ConnectionStatus, type ConnectionStatusProps, describeError } from '../../src/components/index'
 import type { EnvironmentSignal } from '../../src/core/index'
-import { RealtimeError, RealtimeProvider, useEventSource, useRealtime } from '../../src/index'
-import { manualTimers, server, setupHarness, sseStream, testFetch, testRegistry, uniqueUrl } from '../react/harness'
+import { type Registry, RealtimeError, RealtimeProvider, useEventSource, type UseEventSourceOptions, useRealtime } from '../../src/index'
+import { manualTimers, server, setupHarness, sseStream, steadyEnvironment, testFetch, testRegistry, uniqueUrl } from '../react/harness'
 import { realtimeServer, testClient } from '../react/realtime-server'
 import { expectNoAxeViolations } from './axe'
 
@@ -28,21 +29,22 @@ function network() {
   }
 }
 
-function setup() {
+function setup(options: UseEventSourceOptions<string> = {}) {
   const url = uniqueUrl('status')
   const stream = sseStream(url)
   const timers = manualTimers()
   const env = network()
   const registry = testRegistry()
   function Panel({ enabled = true, props = {} }: { enabled?: boolean; props?: Partial<ConnectionStatusProps> }) {
-    const source = useEventSource(url, { enabled, registry, fetch: testFetch, timers, environment: env })
+    const source = useEventSource(url, { enabled, registry, fetch: testFetch, timers, environment: env, ...options })
     return <ConnectionStatus source={source} {...props} />
   }
   const view = render(<Panel enabled={false} />)
   const root = () => view.container.querySelector('[data-tabwire-connection]')!
   const text = () => screen.getByRole('status').textContent
   const button = () => screen.queryByRole('button', { name: 'Reconnect now' })
-  return { url, stream, timers, env, view, Panel, root, text, button, state: () => root().getAttribute('data-state') }
+  const part = (name: string) => view.container.querySelector(`[data-tabwire-connection-${name}]`)
+  return { url, stream, timers, env, view, Panel, root, text, button, part, state: () => root().getAttribute('data-state') }
 }
 
 describe('<ConnectionStatus>', () => {
@@ -93,11 +95,101 @@ describe('<ConnectionStatus>', () => {
     await waitFor(() => expect(t.state()).toBe('open'))
     act(() => t.env.emit('offline'))
     await waitFor(() => expect(t.state()).toBe('paused'))
-    expect(t.text()).toBe('Paused')
+    expect(t.text()).toBe('Paused You are offline.')
+    expect(t.part('paused')!.getAttribute('data-reason')).toBe('offline')
     expect(t.button()).not.toBeNull()
     await expectNoAxeViolations(t.view.container)
     act(() => t.env.emit('online'))
     await waitFor(() => expect(t.state()).toBe('open'))
+    expect([t.text(), t.part('paused')]).toEqual(['Live', null])
+  })
+
+  it('counts down to the next attempt once a second on the injected clock and timers, outside the live region; only the countdown renders', async () => {
+    let now = 1_800_000_000_000
+    const clock = () => now
+    const ui = manualTimers()
+    // The first retry 3 s after the failure (random 0.5 of initialDelay 6000).
+    const t = setup({ now: clock, random: () => 0.5, initialDelay: 6000 })
+    let commits = 0
+    t.view.rerender(
+      <Profiler id="status" onRender={() => void commits++}>
+        <t.Panel props={{ now: clock, timers: ui }} />
+      </Profiler>,
+    )
+    await waitFor(() => expect(t.state()).toBe('open'))
+    expect([t.part('retry'), ui.delays()]).toEqual([null, []])
+    t.stream.connection(0).client.close()
+    await waitFor(() => expect(t.state()).toBe('reconnecting'))
+    const countdown = () => t.part('retry')?.textContent
+    expect([countdown(), ui.delays()]).toEqual(['Retrying in 3 s', [1000]])
+    expect(t.part('retry')!.closest('[role="status"]')).toBeNull()
+    await expectNoAxeViolations(t.view.container)
+    const seen: string[] = []
+    const before = commits
+    // Each timer that fires is one render, and the next is set for when the number shown
+    // changes: 400 ms after a timer woken 600 ms in (early, as the test runs it), then
+    // every second, then for the last 500 ms. At 0 it is due, and nothing more is set.
+    for (const ms of [600, 400, 1000, 500, 500]) {
+      now += ms
+      act(() => void ui.runAll())
+      seen.push(`${countdown()} [${ui.delays()}]`)
+    }
+    expect(seen).toEqual(['Retrying in 3 s [400]', 'Retrying in 2 s [1000]', 'Retrying in 1 s [1000]', 'Retrying in 1 s [500]', 'Retrying now []'])
+    expect(commits - before).toBe(5)
+    // The engine's retry: the countdown goes with the new attempt.
+    act(() => void t.timers.run(3000))
+    await waitFor(() => expect(t.state()).toBe('open'))
+    expect([t.part('retry'), ui.delays()]).toEqual([null, []])
+  })
+
+  it('nothing renders on its own while no retry is due', async () => {
+    const ui = manualTimers()
+    const t = setup()
+    t.view.rerender(<t.Panel props={{ timers: ui }} />)
+    await waitFor(() => expect(t.state()).toBe('open'))
+    expect(ui.delays()).toEqual([])
+  })
+
+  it('a badge says whether this tab leads the shared connection, follows it, or has its own (data-role)', async () => {
+    const url = uniqueUrl('roles')
+    sseStream(url)
+    // Each tab has its registry (as each real tab has): they meet through locks and BroadcastChannel.
+    function Tab({ registry, share }: { registry: Registry; share?: 'tab' }) {
+      const source = useEventSource(url, { registry, fetch: testFetch, environment: steadyEnvironment, share })
+      return <ConnectionStatus source={source} />
+    }
+    const badge = (view: ReturnType<typeof render>) => {
+      const el = view.container.querySelector('[data-tabwire-connection-role]')
+      return `${el?.getAttribute('data-role')}: ${el?.textContent}`
+    }
+    const leader = render(<Tab registry={testRegistry()} />)
+    await waitFor(() => expect(badge(leader)).toBe('leader: This tab leads'))
+    const follower = render(<Tab registry={testRegistry()} />)
+    await waitFor(() => expect(badge(follower)).toBe('follower: Via another tab'))
+    const solo = render(<Tab registry={testRegistry()} share="tab" />)
+    await waitFor(() => expect(badge(solo)).toBe('solo: This tab only'))
+    await expectNoAxeViolations(follower.container)
+    // The role is not announced: the live region holds the status alone.
+    expect(follower.container.querySelector('[role="status"]')!.textContent).toBe('Live')
+  })
+
+  it('takes words of its own for roles, pause reasons and the countdown', () => {
+    const labels = { paused: 'En pause', offline: 'Hors ligne.', follower: 'Suit un autre onglet' }
+    const retryIn = (s: number) => `Nouvel essai dans ${s} s`
+    const now = () => 10_000
+    const view = render(<ConnectionStatus source={{ status: 'paused', paused: 'offline', role: 'follower' }} labels={labels} />)
+    expect(view.container.textContent).toBe('En pause Hors ligne.Suit un autre onglet')
+    view.rerender(<ConnectionStatus source={{ status: 'reconnecting', retryAt: 12_500, role: 'follower' }} labels={labels} retryIn={retryIn} now={now} />)
+    expect(view.container.querySelector('[data-tabwire-connection-retry]')!.textContent).toBe('Nouvel essai dans 3 s')
+    // Each field alone renders it again (a leader change, a new retry time, another reason).
+    view.rerender(<ConnectionStatus source={{ status: 'reconnecting', retryAt: 14_500, role: 'follower' }} labels={labels} retryIn={retryIn} now={now} />)
+    expect(view.container.querySelector('[data-tabwire-connection-retry]')!.textContent).toBe('Nouvel essai dans 5 s')
+    view.rerender(<ConnectionStatus source={{ status: 'reconnecting', retryAt: 14_500, role: 'leader' }} labels={labels} retryIn={retryIn} now={now} />)
+    expect(view.container.querySelector('[data-tabwire-connection-role]')!.textContent).toBe('This tab leads')
+    view.rerender(<ConnectionStatus source={{ status: 'paused', paused: 'offline', role: 'leader' }} labels={labels} />)
+    view.rerender(<ConnectionStatus source={{ status: 'paused', paused: 'hidden', role: 'leader' }} labels={labels} />)
+    expect(screen.getByRole('status').textContent).toBe('En pause The page is hidden.')
+    view.unmount()
   })
 
   it('takes labels and error words of its own; a new source object with the same fields does not render it', () => {
