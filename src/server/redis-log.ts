@@ -194,7 +194,12 @@ function redisLog(
     if (parsed.seq === Number(seq)) return { entries: [] }
     const oldest = Math.max(Number(first) || Number(seq) + 1, Number(seq) - capacity + 1)
     if (parsed.seq < oldest - 1) return reset('gap')
-    return { entries: raw.map(([id, fields]) => ({ id: `${epoch}.${seqOf(id)}`, seq: seqOf(id), ...fieldsOf(fields) })) }
+    return {
+      entries: raw.map(([id, fields]) => {
+        const { data, event } = fieldsOf(fields)
+        return { id: `${epoch}.${seqOf(id)}`, seq: seqOf(id), event, data }
+      }),
+    }
   }
 
   return {

@@ -15,6 +15,8 @@ export interface StreamState {
   readonly meta: string
   /** The epoch last seen in Redis (undefined before the first answer). */
   epoch: string | undefined
+  /** The epochs this stream had before: an entry of one is from a lost history. */
+  readonly left: Set<string>
   /** The newest seq told to the listeners (or the head when reading started). */
   seq: number
   /** Whether the loop reads it: its head was read after the first listener came. */
@@ -93,6 +95,7 @@ export function createReader(options: ReaderOptions): Reader {
   const seen = (state: StreamState, epoch: string, headSeq: number) => {
     if (state.epoch === undefined || state.epoch === epoch) return void (state.epoch = epoch)
     const before = state.epoch
+    state.left.add(before)
     state.epoch = epoch
     state.seq = headSeq
     settle(state, true)
@@ -125,12 +128,19 @@ export function createReader(options: ReaderOptions): Reader {
     return started
   }
 
+  /**
+   * Tells the listeners the entries an `XREAD` answered, each under the epoch it was appended
+   * in: one of a new epoch (a flushed Redis, noticed here before any epoch check) is a lost
+   * history first; one of an epoch already left (read before the flush) is dropped.
+   */
   const deliver = (state: StreamState, entries: readonly [string, string[]][]) => {
     for (const [id, fields] of entries) {
       const seq = seqOf(id)
-      if (!state.reading || !(seq > state.seq)) continue
+      const { epoch, data, event } = fieldsOf(fields)
+      if (!state.reading || !(seq > state.seq) || epoch === undefined || state.left.has(epoch)) continue
+      if (epoch !== state.epoch) seen(state, epoch, seq - 1)
       state.seq = seq
-      const entry: LogEntry = { id: `${state.epoch}.${seq}`, seq, ...fieldsOf(fields) }
+      const entry: LogEntry = { id: `${epoch}.${seq}`, seq, event, data }
       for (const listener of [...state.listeners]) {
         try {
           listener(entry)
@@ -198,7 +208,7 @@ export function createReader(options: ReaderOptions): Reader {
   return {
     stream(key) {
       let state = streams.get(key)
-      if (!state) streams.set(key, (state = { key, meta: `${key}:meta`, epoch: undefined, seq: 0, reading: false, started: undefined, listeners: new Set(), lost: new Set(), waiters: [] }))
+      if (!state) streams.set(key, (state = { key, meta: `${key}:meta`, epoch: undefined, left: new Set(), seq: 0, reading: false, started: undefined, listeners: new Set(), lost: new Set(), waiters: [] }))
       return state
     },
     listen(state, listener) {

@@ -4,7 +4,8 @@
  *
  * Keys: the stream (`key`) and its meta hash (`key:meta`, fields `epoch` and `seq`). Entries
  * have the explicit stream id `<seq>-0`, so a Redis id and a log id map one to one; fields
- * `d` (data) and, when set, `e` (event type).
+ * `p` (the epoch it was appended in: a reader never labels it with another), `d` (data) and,
+ * when set, `e` (event type).
  */
 
 /**
@@ -35,9 +36,9 @@ export const APPEND_SCRIPT = `${ENSURE_EPOCH}
 seq = redis.call('HINCRBY', KEYS[2], 'seq', 1)
 local id = string.format('%d-0', seq)
 if ARGV[5] == '1' then
-  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], id, 'd', ARGV[3], 'e', ARGV[4])
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], id, 'p', epoch, 'd', ARGV[3], 'e', ARGV[4])
 else
-  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], id, 'd', ARGV[3])
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], id, 'p', epoch, 'd', ARGV[3])
 end
 return {epoch, seq}`
 
@@ -66,15 +67,17 @@ export type RawEntry = [string, string[]]
 /** The seq of a Redis stream id `<seq>-0`. */
 export const seqOf = (id: string) => Number.parseInt(id, 10)
 
-/** The data and event type of a raw entry's fields. */
-export function fieldsOf(fields: readonly string[]): { data: string; event: string | undefined } {
+/** The data and event type of a raw entry's fields, and the epoch it was appended in. */
+export function fieldsOf(fields: readonly string[]): { data: string; event: string | undefined; epoch: string | undefined } {
   let data = ''
   let event: string | undefined
+  let epoch: string | undefined
   for (let i = 0; i + 1 < fields.length; i += 2) {
     if (fields[i] === 'd') data = String(fields[i + 1])
     else if (fields[i] === 'e') event = String(fields[i + 1])
+    else if (fields[i] === 'p') epoch = String(fields[i + 1])
   }
-  return { data, event }
+  return { data, event, epoch }
 }
 
 /**

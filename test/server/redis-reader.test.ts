@@ -1,0 +1,61 @@
+/**
+ * The reader of the Redis logs against a real redis-server: entries reach the listeners
+ * under the epoch they were appended in, and never with a silent hole.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { LogEntry } from '../../src/server/log'
+import { createRedisLogs, type RedisLogError, type RedisLogs } from '../../src/server/redis-log'
+import { eventually, onCleanup, runCleanups } from './helpers'
+import { type RedisServer, startRedis } from './redis-server'
+
+let redis: RedisServer
+let errors: RedisLogError[]
+const open = (block = 5000) => {
+  const logs = createRedisLogs({ url: redis.url, block, retry: { min: 20, max: 200 }, onError: (error) => errors.push(error) })
+  onCleanup(() => logs.close())
+  return logs
+}
+let a: RedisLogs
+let b: RedisLogs
+
+beforeEach(async () => {
+  redis = await startRedis()
+  onCleanup(() => redis.stop())
+  errors = []
+  a = open()
+  b = open()
+})
+
+afterEach(runCleanups)
+
+/** Follows `key` on instance A: what its listeners hear, and its lost histories. */
+async function follow(key: string, capacity?: number) {
+  const log = a.log(key, { capacity })
+  const heard: LogEntry[] = []
+  const lost: string[] = []
+  log.subscribe((entry) => heard.push(entry))
+  log.onHistoryLost((epoch) => lost.push(epoch))
+  await log.ready
+  await eventually(() => expect(log.head).toBeDefined())
+  return { log, heard, lost }
+}
+
+describe('the Redis log reader', () => {
+  it('FLUSHALL then appends on another instance: no entry of the new epoch is heard under the old one', async () => {
+    const { log, heard, lost } = await follow('flush')
+    const writer = b.log('flush')
+    for (let i = 1; i <= 5; i++) await writer.append(`old${i}`)
+    await eventually(() => expect(heard).toHaveLength(5))
+    const old = log.epoch
+    await redis.run('FLUSHALL')
+    const fresh: string[] = []
+    for (let i = 1; i <= 20; i++) fresh.push((await writer.append(`new${i}`)).id)
+    const epoch = fresh[0]!.split('.')[0]!
+    expect(epoch).not.toBe(old)
+    // Noticed from the entries themselves, long before A's next epoch check (block: 5 s).
+    await eventually(() => expect(lost).toEqual([epoch]))
+    for (const entry of heard) expect(entry.id.startsWith(`${old}.`)).toBe(entry.data.startsWith('old'))
+    await eventually(() => expect(heard.at(-1)?.id).toBe(fresh.at(-1)))
+    expect(errors.map((e) => e.kind)).toContain('history-lost')
+  })
+})
