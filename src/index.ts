@@ -19,6 +19,7 @@ export type {
   SendResult,
   ShareMode,
   StandardSchema,
+  TabRole,
   TabShareOptions,
   WebSocketOptions,
 } from './core/index'
