@@ -20,13 +20,15 @@ export interface RedisClientLike {
 }
 
 /** What failed, in a Redis log's error. */
-export type RedisLogErrorKind = 'unavailable' | 'append' | 'history-lost'
+export type RedisLogErrorKind = 'unavailable' | 'append' | 'history-lost' | 'gap'
 
 /**
  * A fault of the Redis logs, reported to `onError`: `unavailable` (the reader lost Redis; the
  * logs retry with backoff and resume from their last ids), `append` (an append failed: it
  * rejects, and the publish is refused), `history-lost` (a stream's epoch changed: a flushed
- * or restarted Redis; its clients are cut and resume to a `reset`).
+ * or restarted Redis; its clients are cut and resume to a `reset`), `gap` (this instance read a
+ * stream too late: entries were trimmed before it read them; its clients are cut and resume to
+ * a `reset`).
  */
 export class RedisLogError extends Error {
   override readonly name = 'RedisLogError'
@@ -62,7 +64,7 @@ export function episodes(report: (error: RedisLogError) => void) {
     fault(kind: RedisLogErrorKind, message: string, cause: unknown) {
       // Once per outage, not once per retry or per refused append.
       if (open.has(kind)) return
-      if (kind !== 'history-lost') open.add(kind)
+      if (kind !== 'history-lost' && kind !== 'gap') open.add(kind)
       report(new RedisLogError(kind, cause === undefined ? message : `${message}: ${describeError(cause)}`, { cause }))
     },
     clear(kind: RedisLogErrorKind) {

@@ -41,8 +41,8 @@ export interface RedisLogsOptions {
    */
   retry?: { min?: number; max?: number }
   /**
-   * Faults (a typed `RedisLogError`: `unavailable`, `append`, `history-lost`), once per
-   * outage. The logs go on: reads retry, appends reject until Redis is back.
+   * Faults (a typed `RedisLogError`: `unavailable`, `append`, `history-lost`, `gap`), once
+   * per outage. The logs go on: reads retry, appends reject until Redis is back.
    * @defaultValue a process warning (code `TABWIRE_SERVER`)
    * @example createRedisLogs({ url, onError: (error) => logger.error({ kind: error.kind }, error.message) })
    */
@@ -87,6 +87,11 @@ export interface RedisLog extends ReplayLog<Promise<LogEntry>> {
   readonly key: string
   /** Settles once the log knows its epoch (read or started in Redis); rejects when Redis could not be reached. */
   readonly ready: Promise<void>
+  /**
+   * Listens for a break in what the listeners heard: a lost history (a new epoch, passed) or
+   * a gap (this instance read the stream later than `capacity` entries: the same epoch). The
+   * handlers cut their clients then, which resume to a `reset`.
+   */
   onHistoryLost(listener: (epoch: string) => void): () => void
 }
 

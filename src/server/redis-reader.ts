@@ -52,7 +52,7 @@ export interface Reader {
   peek(key: string): StreamState | undefined
   /** Adds a listener to `state`; the stream is read while it has one. */
   listen(state: StreamState, listener: (entry: LogEntry) => void): () => void
-  /** Adds a listener for a lost history of `state`. */
+  /** Adds a listener for a lost history of `state` (a new epoch), or a gap in what was read (the same epoch). */
   lost(state: StreamState, listener: (epoch: string) => void): () => void
   /** Resolves once the listeners were told `seq` (at once when nobody listens). */
   told(state: StreamState, seq: number): Promise<void>
@@ -100,6 +100,12 @@ export function createReader(options: ReaderOptions): Reader {
     state.seq = headSeq
     settle(state, true)
     options.fault('history-lost', `stream "${state.key}" lost its history (epoch ${before} → ${epoch}, a flushed or restarted Redis); its clients resume to a reset`, undefined)
+    cut(state, epoch, headSeq)
+    wake()
+  }
+
+  /** Tells the `lost` listeners: the stream's clients are cut, and resume to a reset. */
+  const cut = (state: StreamState, epoch: string, headSeq: number) => {
     for (const listener of [...state.lost]) {
       try {
         listener(epoch)
@@ -107,7 +113,6 @@ export function createReader(options: ReaderOptions): Reader {
         options.listenerError(error, { id: `${epoch}.${headSeq}`, seq: headSeq, event: undefined, data: '' })
       }
     }
-    wake()
   }
 
   const start = (state: StreamState) => {
@@ -131,7 +136,9 @@ export function createReader(options: ReaderOptions): Reader {
   /**
    * Tells the listeners the entries an `XREAD` answered, each under the epoch it was appended
    * in: one of a new epoch (a flushed Redis, noticed here before any epoch check) is a lost
-   * history first; one of an epoch already left (read before the flush) is dropped.
+   * history first; one of an epoch already left (read before the flush) is dropped. A seq
+   * that skips some (trimmed before this reader read them: it fell behind by more than the
+   * capacity) is a gap: the clients are cut, and resume to a `reset`, never past a hole.
    */
   const deliver = (state: StreamState, entries: readonly [string, string[]][]) => {
     for (const [id, fields] of entries) {
@@ -139,6 +146,10 @@ export function createReader(options: ReaderOptions): Reader {
       const { epoch, data, event } = fieldsOf(fields)
       if (!state.reading || !(seq > state.seq) || epoch === undefined || state.left.has(epoch)) continue
       if (epoch !== state.epoch) seen(state, epoch, seq - 1)
+      else if (seq !== state.seq + 1) {
+        options.fault('gap', `stream "${state.key}" was read too late: entries ${state.seq + 1} to ${seq - 1} were trimmed first (more than its capacity behind); its clients resume to a reset`, undefined)
+        cut(state, epoch, seq - 1)
+      }
       state.seq = seq
       const entry: LogEntry = { id: `${epoch}.${seq}`, seq, event, data }
       for (const listener of [...state.listeners]) {

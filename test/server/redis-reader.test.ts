@@ -58,4 +58,25 @@ describe('the Redis log reader', () => {
     await eventually(() => expect(heard.at(-1)?.id).toBe(fresh.at(-1)))
     expect(errors.map((e) => e.kind)).toContain('history-lost')
   })
+
+  it('a reader more than `capacity` behind: the jump is a gap its clients are cut for, never a silent hole', async () => {
+    const { log, heard, lost } = await follow('lag', 10)
+    const first = await log.append('first')
+    await eventually(() => expect(heard).toHaveLength(1))
+    // 300 appends in one script, trimmed to 10 before the reader can read any of them.
+    await redis.run('EVAL', BULK, '2', 'lag', 'lag:meta', '300')
+    await eventually(() => expect(heard.at(-1)?.seq).toBe(301))
+    expect(lost).toEqual([log.epoch])
+    expect(errors.map((e) => e.kind)).toEqual(['gap'])
+    expect(await log.since(first.id)).toMatchObject({ reset: 'gap', headSeq: 301 })
+    expect(heard.map((e) => e.seq)).toEqual([1, ...Array.from({ length: 10 }, (_, i) => 292 + i)])
+  })
 })
+
+/** Appends ARGV[1] entries at once as the append script does, trimmed to exactly 10. */
+const BULK = `
+local epoch = redis.call('HGET', KEYS[2], 'epoch')
+for i = 1, tonumber(ARGV[1]) do
+  local seq = redis.call('HINCRBY', KEYS[2], 'seq', 1)
+  redis.call('XADD', KEYS[1], 'MAXLEN', '10', seq .. '-0', 'p', epoch, 'd', 'bulk' .. seq)
+end`
