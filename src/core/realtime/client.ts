@@ -336,7 +336,9 @@ export function createRealtime(options: RealtimeOptions): RealtimeClient {
     close() {
       for (const off of offs) off()
       offs = []
-      shared?.send?.({ op: 'bye', tab } satisfies WireRequest)
+      // A follower tells the leader its channels are free; a tab whose own connection closes
+      // now has nobody to tell (unsubscribing would only send frames, or POSTs, after it).
+      if (shared?.getSnapshot().role === 'follower') shared.send?.({ op: 'bye', tab } satisfies WireRequest)
       shared?.close()
       shared = undefined
       wire = undefined

@@ -230,6 +230,9 @@ describe('createRealtime across tabs', () => {
     a.client.close()
     await expect.poll(() => server.open, poll).toBe(0)
     expect(x.getSnapshot().status).toBe('closed')
+    // The tab's own connection closed: nobody to tell its channels are free (over SSE that
+    // would be POSTs after the close).
+    expect(server.received.filter((r) => r.frame.type === 'unsubscribe')).toEqual([])
     const y = a.join('y')
     expect(y.publish(1)).toBe('queued')
     await new Promise((resolve) => setTimeout(resolve, 100))
