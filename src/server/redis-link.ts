@@ -20,7 +20,7 @@ export interface RedisClientLike {
 }
 
 /** What failed, in a Redis log's error. */
-export type RedisLogErrorKind = 'unavailable' | 'append' | 'history-lost' | 'gap'
+export type RedisLogErrorKind = 'unavailable' | 'append' | 'history-lost' | 'gap' | 'corrupt'
 
 /**
  * A fault of the Redis logs, reported to `onError`: `unavailable` (the reader lost Redis; the
@@ -28,7 +28,8 @@ export type RedisLogErrorKind = 'unavailable' | 'append' | 'history-lost' | 'gap
  * rejects, and the publish is refused), `history-lost` (a stream's epoch changed: a flushed
  * or restarted Redis; its clients are cut and resume to a `reset`), `gap` (this instance read a
  * stream too late: entries were trimmed before it read them; its clients are cut and resume to
- * a `reset`).
+ * a `reset`), `corrupt` (a log's keys hold what no log wrote: another type, a malformed seq;
+ * that log's reads and appends fail, nothing is deleted, and the other logs go on).
  */
 export class RedisLogError extends Error {
   override readonly name = 'RedisLogError'
@@ -57,18 +58,21 @@ export interface LinkOptions {
   fault(kind: RedisLogErrorKind, message: string, cause: unknown): void
 }
 
-/** Reports a thrown value once per episode: the next report of the same kind waits for `clear`. */
+/**
+ * Reports a thrown value once per episode: the next report of the same kind (for the same
+ * log `key`, when given) waits for `clear`.
+ */
 export function episodes(report: (error: RedisLogError) => void) {
-  const open = new Set<RedisLogErrorKind>()
+  const open = new Set<string>()
   return {
-    fault(kind: RedisLogErrorKind, message: string, cause: unknown) {
+    fault(kind: RedisLogErrorKind, message: string, cause: unknown, key = '') {
       // Once per outage, not once per retry or per refused append.
-      if (open.has(kind)) return
-      if (kind !== 'history-lost' && kind !== 'gap') open.add(kind)
+      if (open.has(`${kind} ${key}`)) return
+      if (kind !== 'history-lost' && kind !== 'gap') open.add(`${kind} ${key}`)
       report(new RedisLogError(kind, cause === undefined ? message : `${message}: ${describeError(cause)}`, { cause }))
     },
-    clear(kind: RedisLogErrorKind) {
-      if (open.delete(kind) && kind === 'unavailable') warn('Redis log: Redis is reachable again; reading resumes from the last ids')
+    clear(kind: RedisLogErrorKind, key = '') {
+      if (open.delete(`${kind} ${key}`) && kind === 'unavailable') warn('Redis log: Redis is reachable again; reading resumes from the last ids')
     },
   }
 }

@@ -7,7 +7,7 @@ import { describeError, quote, ServerOptionsError, warn } from './errors.ts'
 import { type LogEntry, parseLogId, type Replay, type ReplayLog, type ResetReason } from './log.ts'
 import { createLink, episodes, type RedisClientLike, RedisLogError } from './redis-link.ts'
 import { createReader } from './redis-reader.ts'
-import { APPEND_SCRIPT, fieldsOf, type RawEntry, SINCE_SCRIPT, seqOf } from './redis-scripts.ts'
+import { APPEND_SCRIPT, fieldsOf, headOf, isCorrupt, keysOf, type RawEntry, SINCE_SCRIPT, seqOf } from './redis-scripts.ts'
 
 export { type RedisClientLike, RedisLogError, type RedisLogErrorKind } from './redis-link.ts'
 
@@ -41,8 +41,8 @@ export interface RedisLogsOptions {
    */
   retry?: { min?: number; max?: number }
   /**
-   * Faults (a typed `RedisLogError`: `unavailable`, `append`, `history-lost`, `gap`), once
-   * per outage. The logs go on: reads retry, appends reject until Redis is back.
+   * Faults (a typed `RedisLogError`: `unavailable`, `append`, `history-lost`, `gap`,
+   * `corrupt`), once per outage (per log for `corrupt`). The logs go on: reads retry, appends reject until Redis is back.
    * @defaultValue a process warning (code `TABWIRE_SERVER`)
    * @example createRedisLogs({ url, onError: (error) => logger.error({ kind: error.kind }, error.message) })
    */
@@ -68,7 +68,8 @@ export interface RedisLogsOptions {
 /** Options of one Redis log. */
 export interface RedisLogOptions {
   /**
-   * The stream's key; its epoch and sequence live in `<key>:meta`. With Redis Cluster, put
+   * The log's key: its entries live in the stream `<key>:stream`, its epoch and sequence in
+   * the hash `<key>:meta` (so no log's key names another log's keys). With Redis Cluster, put
    * the name in braces (`{quotes}`) so both keys share a slot.
    * @example createRedisLog({ url, key: 'tabwire:quotes' })
    */
@@ -169,7 +170,7 @@ function redisLog(
   const { key, capacity = 1000 } = options
   if (typeof key !== 'string' || !key) throw new ServerOptionsError('createRedisLog', 'key', '`key` must be a non-empty string')
   if (!(Number.isInteger(capacity) && capacity >= 1)) throw new ServerOptionsError('createRedisLog', 'capacity', 'capacity must be a whole number, at least 1')
-  const meta = `${key}:meta`
+  const [stream, meta] = keysOf(key)
   let known: string | undefined
   /** An epoch a script answered (with the seq before its newest entry). */
   const learn = (epoch: unknown, headSeq: number) => {
@@ -177,8 +178,8 @@ function redisLog(
     const state = reader.peek(key)
     if (state) reader.seen(state, known, headSeq)
   }
-  const script = (body: string, ...args: string[]) => command(['EVAL', body, '2', key, meta, freshEpoch(), ...args])
-  const ready = script(SINCE_SCRIPT, '-1', String(capacity)).then((reply) => learn((reply as unknown[])[0], Number((reply as unknown[])[1])))
+  const script = (body: string, ...args: string[]) => command(['EVAL', body, '2', stream, meta, freshEpoch(), ...args])
+  const ready = script(SINCE_SCRIPT, '-1', String(capacity)).then((reply) => learn(...headOf(reply)))
   ready.catch(() => {})
 
   const since = async (lastEventId: string | null | undefined): Promise<Replay> => {
@@ -190,19 +191,22 @@ function redisLog(
       await state.started
       if (!state.reading) throw new RedisLogError('unavailable', `stream ${quote(key)} is not being read yet`)
     }
-    const [epoch, seq, first, raw] = (await script(SINCE_SCRIPT, String(parsed?.seq ?? -1), String(capacity))) as [string, number, number, RawEntry[]]
-    learn(epoch, Number(seq))
-    const reset = (reason: ResetReason): Replay => ({ reset: reason, head: `${epoch}.${seq}`, headSeq: Number(seq) })
+    const reply = await script(SINCE_SCRIPT, String(parsed?.seq ?? -1), String(capacity))
+    const [epoch, seq] = headOf(reply)
+    const [, , first, raw] = reply as [string, number, number, RawEntry[]]
+    learn(epoch, seq)
+    const reset = (reason: ResetReason): Replay => ({ reset: reason, head: `${epoch}.${seq}`, headSeq: seq })
     if (!parsed) return reset('invalid')
     if (parsed.epoch !== String(epoch)) return reset('epoch')
     if (parsed.seq > seq) return reset('invalid')
-    if (parsed.seq === Number(seq)) return { entries: [] }
-    const oldest = Math.max(Number(first) || Number(seq) + 1, Number(seq) - capacity + 1)
+    if (parsed.seq === seq) return { entries: [] }
+    const oldest = Math.max(Number(first) || seq + 1, seq - capacity + 1)
     if (parsed.seq < oldest - 1) return reset('gap')
+    // Only entries this log wrote, in this epoch: another program's are not clients' to see.
     return {
-      entries: raw.map(([id, fields]) => {
-        const { data, event } = fieldsOf(fields)
-        return { id: `${epoch}.${seqOf(id)}`, seq: seqOf(id), event, data }
+      entries: raw.flatMap(([id, fields]) => {
+        const { data, event, epoch: appendedIn } = fieldsOf(fields)
+        return appendedIn === epoch && seqOf(id) > parsed.seq ? [{ id: `${epoch}.${seqOf(id)}`, seq: seqOf(id), event, data }] : []
       }),
     }
   }
@@ -223,16 +227,18 @@ function redisLog(
       try {
         reply = await script(APPEND_SCRIPT, String(capacity), String(data), event ?? '', event === undefined ? '0' : '1')
       } catch (error) {
-        report.fault('append', `an append to ${quote(key)} failed, so it was refused`, error)
-        throw new RedisLogError('append', `append to ${quote(key)} failed: ${describeError(error)}`, { cause: error })
+        // Keys another program wrote fail this log only, and are reported once for it.
+        const kind = isCorrupt(error) ? 'corrupt' : 'append'
+        report.fault(kind, `an append to ${quote(key)} failed, so it was refused`, error, kind === 'corrupt' ? key : '')
+        throw new RedisLogError(kind, `append to ${quote(key)} failed: ${describeError(error)}`, { cause: error })
       }
       report.clear('append')
-      const [epoch, seq] = reply as [string, number]
-      learn(epoch, Number(seq) - 1)
+      const [epoch, seq] = headOf(reply)
+      learn(epoch, seq - 1)
       const state = reader.peek(key)
       // Resolved once this instance's listeners heard it (through the reader, in stream order).
-      if (state) await reader.told(state, Number(seq))
-      return { id: `${epoch}.${seq}`, seq: Number(seq), event, data: String(data) }
+      if (state) await reader.told(state, seq)
+      return { id: `${epoch}.${seq}`, seq, event, data: String(data) }
     },
     since,
     subscribe: (listener) => reader.listen(reader.stream(key), listener),

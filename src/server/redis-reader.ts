@@ -1,67 +1,14 @@
 /**
  * The one reader of a set of Redis logs: a loop of blocking `XREAD`s, on its own connection,
  * over every stream that has a listener in this process, fanned out to those listeners
- * (one Redis read per instance, not per client). It notices a lost history (a new epoch),
- * and when Redis is unreachable it reports it, retries with backoff and resumes from the last
- * seq it told, so nothing appended meanwhile is missed.
+ * (one Redis read per instance, not per client). It notices a lost history (a new epoch)
+ * and a gap (entries trimmed before it read them), leaves out a stream whose keys are
+ * corrupt, and when Redis is unreachable it reports it, retries with backoff and resumes from
+ * the last seq it told, so nothing appended meanwhile is missed.
  */
-import type { LogEntry } from './log.ts'
-import type { RedisLink, RedisLogErrorKind } from './redis-link.ts'
-import { fieldsOf, HEAD_SCRIPT, readReply, seqOf } from './redis-scripts.ts'
-
-/** One stream, as this process follows it. */
-export interface StreamState {
-  readonly key: string
-  readonly meta: string
-  /** The epoch last seen in Redis (undefined before the first answer). */
-  epoch: string | undefined
-  /** The epochs this stream had before: an entry of one is from a lost history. */
-  readonly left: Set<string>
-  /** The newest seq told to the listeners (or the head when reading started). */
-  seq: number
-  /** Whether the loop reads it: its head was read after the first listener came. */
-  reading: boolean
-  /** The head being read for the first listener: `since` waits for it, so no entry falls between. */
-  started: Promise<void> | undefined
-  readonly listeners: Set<(entry: LogEntry) => void>
-  readonly lost: Set<(epoch: string) => void>
-  waiters: { seq: number; resolve(): void }[]
-}
-
-/** What the reader needs besides the connections. */
-export interface ReaderOptions {
-  link: RedisLink
-  /** How long one `XREAD` blocks (ms); lost histories are looked for at most this often. */
-  block: number
-  /** The wait before the retry after `attempt` failures, in ms. */
-  backoff(attempt: number): number
-  setTimeout(fn: () => void, ms: number): unknown
-  now(): number
-  freshEpoch(): string
-  fault(kind: RedisLogErrorKind, message: string, cause: unknown): void
-  recovered(kind: RedisLogErrorKind): void
-  /** A listener threw. */
-  listenerError(error: unknown, entry: LogEntry): void
-}
-
-/** The reader of a set of Redis logs. */
-export interface Reader {
-  /** The state of stream `key`, made on first use (dropped again when it has no listener). */
-  stream(key: string): StreamState
-  /** The state of stream `key` if this process follows it. */
-  peek(key: string): StreamState | undefined
-  /** Adds a listener to `state`; the stream is read while it has one. */
-  listen(state: StreamState, listener: (entry: LogEntry) => void): () => void
-  /** Adds a listener for a lost history of `state` (a new epoch), or a gap in what was read (the same epoch). */
-  lost(state: StreamState, listener: (epoch: string) => void): () => void
-  /** Resolves once the listeners were told `seq` (at once when nobody listens). */
-  told(state: StreamState, seq: number): Promise<void>
-  /** An epoch (and the seq before the newest entry) a script answered: a new one means the history was lost. */
-  seen(state: StreamState, epoch: string, headSeq: number): void
-  /** `'open'`, `'retrying'` while Redis is unreachable, `'closed'`. */
-  readonly status: 'open' | 'retrying' | 'closed'
-  close(): void
-}
+import { describeError } from './errors.ts'
+import { fieldsOf, HEAD_SCRIPT, headOf, isCorrupt, logKeyOf, readReply, seqOf } from './redis-scripts.ts'
+import { type Reader, type ReaderOptions, type StreamState, settle, streamState, tell, tellLost } from './redis-stream.ts'
 
 /** Starts the reader loop (it idles while no stream has a listener). */
 export function createReader(options: ReaderOptions): Reader {
@@ -73,13 +20,6 @@ export function createReader(options: ReaderOptions): Reader {
   let blockedId: string | undefined
   let readerId: string | undefined
   let checked = options.now()
-
-  const settle = (state: StreamState, all = false) => {
-    if (!state.waiters.length) return
-    const done = all ? state.waiters : state.waiters.filter((w) => w.seq <= state.seq)
-    state.waiters = all ? [] : state.waiters.filter((w) => w.seq > state.seq)
-    for (const waiter of done) waiter.resolve()
-  }
 
   /** A stream nobody here follows any more is dropped: dynamic channels come and go. */
   const forget = (state: StreamState) => {
@@ -104,24 +44,32 @@ export function createReader(options: ReaderOptions): Reader {
     wake()
   }
 
-  /** Tells the `lost` listeners: the stream's clients are cut, and resume to a reset. */
-  const cut = (state: StreamState, epoch: string, headSeq: number) => {
-    for (const listener of [...state.lost]) {
-      try {
-        listener(epoch)
-      } catch (error) {
-        options.listenerError(error, { id: `${epoch}.${headSeq}`, seq: headSeq, event: undefined, data: '' })
-      }
-    }
+  const cut = (state: StreamState, epoch: string, headSeq: number) => tellLost(state, epoch, headSeq, options.listenerError)
+
+  /** The stream's head, read (and its epoch started when it has none) in Redis. */
+  const head = (state: StreamState) => link.command(['EVAL', HEAD_SCRIPT, '2', state.stream, state.meta, options.freshEpoch()]).then(headOf)
+
+  /**
+   * The stream's keys hold what no log wrote: it alone stops being read (an `XREAD` of it
+   * would fail every stream's), its clients are cut, and it is tried again a `block` later.
+   */
+  const broke = (state: StreamState, error: unknown) => {
+    const wasReading = state.reading
+    state.reading = false
+    state.started = undefined
+    state.retryAt = options.now() + block
+    settle(state, true)
+    options.fault('corrupt', `stream "${state.key}" is not read: ${describeError(error)}`, undefined, state.key)
+    if (wasReading && state.epoch !== undefined) cut(state, state.epoch, state.seq)
   }
 
   const start = (state: StreamState) => {
-    const started: Promise<void> = link.command(['EVAL', HEAD_SCRIPT, '2', state.key, state.meta, options.freshEpoch()]).then((reply) => {
+    const started: Promise<void> = head(state).then(([epoch, seq]) => {
       if (state.started !== started || !state.listeners.size) return
-      const [epoch, seq] = reply as [string, number]
-      seen(state, String(epoch), Number(seq))
-      state.seq = Math.max(state.seq, Number(seq))
+      seen(state, epoch, seq)
+      state.seq = Math.max(state.seq, seq)
       state.reading = true
+      options.recovered('corrupt', state.key)
       settle(state)
       wake()
     })
@@ -151,46 +99,63 @@ export function createReader(options: ReaderOptions): Reader {
         cut(state, epoch, seq - 1)
       }
       state.seq = seq
-      const entry: LogEntry = { id: `${epoch}.${seq}`, seq, event, data }
-      for (const listener of [...state.listeners]) {
-        try {
-          listener(entry)
-        } catch (error) {
-          options.listenerError(error, entry)
-        }
-      }
+      tell(state, { id: `${epoch}.${seq}`, seq, event, data }, options.listenerError)
     }
     settle(state)
   }
 
-  /** Reads every followed stream's head: a changed epoch is a lost history. */
+  /** Reads every followed stream's head: a changed epoch is a lost history. Answers how many broke. */
   const checkEpochs = async () => {
     checked = options.now()
+    let broken = 0
     for (const state of streams.values()) {
       if (!state.reading) continue
-      const [epoch, seq] = (await link.command(['EVAL', HEAD_SCRIPT, '2', state.key, state.meta, options.freshEpoch()])) as [string, number]
-      seen(state, String(epoch), Number(seq))
+      try {
+        seen(state, ...(await head(state)))
+      } catch (error) {
+        if (!isCorrupt(error)) throw error
+        broke(state, error)
+        broken++
+      }
+    }
+    return broken
+  }
+
+  /** Starts reading the streams that have listeners; one whose keys are corrupt is left out. */
+  const startAll = async () => {
+    for (const state of streams.values()) {
+      if (!state.listeners.size || state.reading || options.now() < state.retryAt) continue
+      await (state.started ?? start(state)).catch((error: unknown) => {
+        if (!isCorrupt(error)) throw error
+        broke(state, error)
+      })
     }
   }
 
-  const idle = () => new Promise<void>((resolve) => (wakeIdle = resolve)).finally(() => (wakeIdle = undefined))
+  /** Waits for a new listener (or `ms`, when given). */
+  const idle = (ms?: number) =>
+    new Promise<void>((resolve) => {
+      wakeIdle = resolve
+      if (ms !== undefined) options.setTimeout(resolve, ms)
+    }).finally(() => (wakeIdle = undefined))
 
   const loop = async () => {
     let attempt = 0
     let recovering = false
     while (status !== 'closed') {
       try {
-        for (const state of streams.values()) if (state.listeners.size && !state.reading) await (state.started ?? start(state))
+        await startAll()
         const active = [...streams.values()].filter((s) => s.reading)
         if (!active.length) {
-          await idle()
+          // A stream left out is tried again later.
+          await idle([...streams.values()].some((s) => s.listeners.size) ? block : undefined)
           continue
         }
         const reader = await link.reader()
         readerId ??= String(await reader.sendCommand(['CLIENT', 'ID']))
         if (recovering) await checkEpochs()
         blockedId = readerId
-        const args = ['XREAD', 'COUNT', '1000', 'BLOCK', String(block), 'STREAMS', ...active.map((s) => s.key), ...active.map((s) => `${s.seq}-0`)]
+        const args = ['XREAD', 'COUNT', '1000', 'BLOCK', String(block), 'STREAMS', ...active.map((s) => s.stream), ...active.map((s) => `${s.seq}-0`)]
         const reply = await reader.sendCommand(args).finally(() => (blockedId = undefined))
         if (recovering) {
           recovering = false
@@ -199,7 +164,7 @@ export function createReader(options: ReaderOptions): Reader {
         }
         attempt = 0
         for (const [key, entries] of readReply(reply)) {
-          const state = streams.get(key)
+          const state = streams.get(logKeyOf(key))
           if (state) deliver(state, entries)
         }
         if (options.now() - checked >= block) await checkEpochs()
@@ -207,6 +172,8 @@ export function createReader(options: ReaderOptions): Reader {
         readerId = undefined
         // Closed while a read was in flight: the loop ends.
         if (isClosed()) return
+        // One stream's key of another type fails the whole XREAD: that stream is left out.
+        if (error instanceof Error && error.message.startsWith('WRONGTYPE') && (await checkEpochs().catch(() => 0))) continue
         recovering = true
         status = 'retrying'
         options.fault('unavailable', 'reading the streams failed; retrying with backoff', error)
@@ -219,7 +186,7 @@ export function createReader(options: ReaderOptions): Reader {
   return {
     stream(key) {
       let state = streams.get(key)
-      if (!state) streams.set(key, (state = { key, meta: `${key}:meta`, epoch: undefined, left: new Set(), seq: 0, reading: false, started: undefined, listeners: new Set(), lost: new Set(), waiters: [] }))
+      if (!state) streams.set(key, (state = streamState(key)))
       return state
     },
     listen(state, listener) {

@@ -2,18 +2,28 @@
  * The Lua scripts of the Redis log, and the shapes of their answers. Each runs atomically in
  * Redis, so every instance sees one epoch and one sequence per stream.
  *
- * Keys: the stream (`key`) and its meta hash (`key:meta`, fields `epoch` and `seq`). Entries
+ * Keys (see {@link keysOf}): the stream `<key>:stream` and its meta hash `<key>:meta` (fields
+ * `epoch` and `seq`); no log's key can name another log's keys. Entries
  * have the explicit stream id `<seq>-0`, so a Redis id and a log id map one to one; fields
  * `p` (the epoch it was appended in: a reader never labels it with another), `d` (data) and,
  * when set, `e` (event type).
  */
 
+/** The marker of a script's error for keys holding what no log wrote (see {@link isCorrupt}). */
+const CORRUPT = 'TABWIRE_CORRUPT'
+
 /**
  * Makes sure the meta hash names an epoch; with none (first use, a flushed or restarted
  * Redis), starts the new epoch `ARGV[1]` and drops a stream left without one (its entries
- * belong to a history no client can resume against). Leaves `epoch` and `seq` set.
+ * belong to a history no client can resume against). Leaves `epoch` and `seq` set. Keys of
+ * another type, a malformed epoch or seq: an error, and nothing is changed or deleted.
  */
 const ENSURE_EPOCH = `
+local streamType = redis.call('TYPE', KEYS[1])['ok']
+local metaType = redis.call('TYPE', KEYS[2])['ok']
+if (streamType ~= 'stream' and streamType ~= 'none') or (metaType ~= 'hash' and metaType ~= 'none') then
+  return redis.error_reply('${CORRUPT} ' .. KEYS[1] .. ' is a ' .. streamType .. ', ' .. KEYS[2] .. ' a ' .. metaType)
+end
 local epoch = redis.call('HGET', KEYS[2], 'epoch')
 if not epoch then
   redis.call('DEL', KEYS[1])
@@ -21,7 +31,26 @@ if not epoch then
   epoch = ARGV[1]
 end
 local seq = tonumber(redis.call('HGET', KEYS[2], 'seq'))
+if not string.match(epoch, '^[%w_-]+$') or not seq or seq < 0 or seq % 1 ~= 0 or seq >= 2^53 then
+  return redis.error_reply('${CORRUPT} ' .. KEYS[2] .. ' holds no valid epoch and seq')
+end
 `
+
+/** The stream and meta keys of log `key`: distinct suffixes, so no log key makes another's. */
+export const keysOf = (key: string): [stream: string, meta: string] => [`${key}:stream`, `${key}:meta`]
+
+/** The log key of stream key `stream` (see {@link keysOf}). */
+export const logKeyOf = (stream: string) => stream.slice(0, -':stream'.length)
+
+/** Whether a script failed because the keys hold what no log wrote (another type, a bad seq). */
+export const isCorrupt = (error: unknown) => error instanceof Error && error.message.includes(CORRUPT)
+
+/** The `{ epoch, seq }` a script answered, checked. */
+export function headOf(reply: unknown): [epoch: string, seq: number] {
+  const [epoch, seq] = reply as [unknown, unknown]
+  if (typeof epoch !== 'string' || !Number.isSafeInteger(Number(seq)) || Number(seq) < 0) throw new Error(`${CORRUPT}: the head is ${JSON.stringify(reply)}`)
+  return [epoch, Number(seq)]
+}
 
 /** Answers `{ epoch, seq }`: the epoch and the newest seq. ARGV: fresh epoch. */
 export const HEAD_SCRIPT = `${ENSURE_EPOCH}
@@ -64,8 +93,8 @@ return {epoch, seq, first, entries}`
 /** One entry as XRANGE and XREAD answer it: `[id, [field, value, …]]`. */
 export type RawEntry = [string, string[]]
 
-/** The seq of a Redis stream id `<seq>-0`. */
-export const seqOf = (id: string) => Number.parseInt(id, 10)
+/** The seq of a Redis stream id `<seq>-0` (NaN for another id: not an entry of a log). */
+export const seqOf = (id: string) => (/^\d{1,15}-0$/.test(String(id)) ? Number.parseInt(id, 10) : Number.NaN)
 
 /** The data and event type of a raw entry's fields, and the epoch it was appended in. */
 export function fieldsOf(fields: readonly string[]): { data: string; event: string | undefined; epoch: string | undefined } {

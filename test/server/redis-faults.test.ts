@@ -40,7 +40,7 @@ describe('createRedisLog behind the handlers', () => {
     const first = await log.append('a1')
     for (let i = 2; i <= 40; i++) await log.append(`a${i}`)
     // Redis itself keeps a little more (MAXLEN ~), the window is exactly the capacity.
-    expect(Number(await redis.run('XLEN', 'trim'))).toBeGreaterThanOrEqual(10)
+    expect(Number(await redis.run('XLEN', 'trim:stream'))).toBeGreaterThanOrEqual(10)
     const late = await openSse(url, { headers: { 'last-event-id': first.id } })
     await eventually(() => expect(late.events.map((e) => e.type)).toContain('reset'))
     const reset = late.events.find((e) => e.type === 'reset')!

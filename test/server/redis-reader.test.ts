@@ -64,7 +64,7 @@ describe('the Redis log reader', () => {
     const first = await log.append('first')
     await eventually(() => expect(heard).toHaveLength(1))
     // 300 appends in one script, trimmed to 10 before the reader can read any of them.
-    await redis.run('EVAL', BULK, '2', 'lag', 'lag:meta', '300')
+    await redis.run('EVAL', BULK, '2', 'lag:stream', 'lag:meta', '300')
     await eventually(() => expect(heard.at(-1)?.seq).toBe(301))
     expect(lost).toEqual([log.epoch])
     expect(errors.map((e) => e.kind)).toEqual(['gap'])
