@@ -43,7 +43,7 @@ export class RedisLogError extends Error {
 
 /** The command client and the reader, as a set of Redis logs uses them. */
 export interface RedisLink {
-  /** Runs a command on the command client, in call order; rejects at once while Redis is unreachable. */
+  /** Runs a command on the command client, in call order; rejects at once while Redis is unreachable (at start too). */
   command(args: readonly string[]): Promise<unknown>
   /** The reader's connection, made (and connected) on first use. */
   reader(): Promise<RedisClientLike>
@@ -97,11 +97,19 @@ export function createLink({ client, url, fault }: LinkOptions): RedisLink {
         quiet(c, 'command')
         return c
       })
-  /** Settles once the command client was first connected (or failed to be). */
-  const first = made.then(async (c) => {
-    if (!c.isOpen) await c.connect()
-    return c
-  })
+  /**
+   * The command client once its first connection attempt ended, connected or not: node-redis
+   * retries by itself, and its `connect()` would not settle while Redis is down.
+   */
+  const first = made.then(
+    (c) =>
+      new Promise<RedisClientLike>((resolve) => {
+        if (c.isReady) return resolve(c)
+        c.on('ready', () => resolve(c))
+        c.on('error', () => resolve(c))
+        if (!c.isOpen) c.connect().then(() => resolve(c), () => resolve(c))
+      }),
+  )
   first.catch(() => {})
 
   return {

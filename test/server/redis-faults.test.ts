@@ -8,7 +8,7 @@ import { createRealtimeHandler } from '../../src/server/realtime'
 import { createRedisLogs, type RedisLogError, type RedisLogs } from '../../src/server/redis-log'
 import { createSseHandler } from '../../src/server/sse'
 import { eventually, onCleanup, openSse, openWs, runCleanups, sleep, startServer } from './helpers'
-import { type RedisServer, startRedis } from './redis-server'
+import { freePort, type RedisServer, startRedis } from './redis-server'
 
 let redis: RedisServer
 let logs: RedisLogs
@@ -105,5 +105,17 @@ describe('createRedisLog behind the handlers', () => {
     expect(sse.ended).toBe(false)
     expect(logs.status).toBe('open')
     expect(errors.map((e) => e.kind)).not.toContain('history-lost')
+  })
+
+  it('Redis down at start: ready, append and since reject at once, as during an outage', async () => {
+    const down = createRedisLogs({ url: `redis://127.0.0.1:${await freePort()}`, block: 100, retry: { min: 20, max: 200 }, onError: () => {} })
+    onCleanup(() => down.close())
+    const log = down.log('down')
+    log.subscribe(() => {})
+    const started = performance.now()
+    await expect(log.ready).rejects.toMatchObject({ name: 'RedisLogError', kind: 'unavailable' })
+    await expect(log.append('x')).rejects.toMatchObject({ name: 'RedisLogError', kind: 'append', cause: { kind: 'unavailable' } })
+    await expect(log.since('a.1')).rejects.toMatchObject({ name: 'RedisLogError' })
+    expect(performance.now() - started).toBeLessThan(1000)
   })
 })
