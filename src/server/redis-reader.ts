@@ -7,7 +7,7 @@
  * the last seq it told, so nothing appended meanwhile is missed.
  */
 import { describeError } from './errors.ts'
-import { fieldsOf, HEAD_SCRIPT, headOf, isCorrupt, logKeyOf, readReply, seqOf } from './redis-scripts.ts'
+import { fieldsOf, HEAD_SCRIPT, HEADS_SCRIPT, headOf, isCorrupt, logKeyOf, readReply, seqOf } from './redis-scripts.ts'
 import { type Reader, type ReaderOptions, type StreamState, settle, streamState, tell, tellLost } from './redis-stream.ts'
 
 /** Starts the reader loop (it idles while no stream has a listener). */
@@ -104,18 +104,28 @@ export function createReader(options: ReaderOptions): Reader {
     settle(state)
   }
 
-  /** Reads every followed stream's head: a changed epoch is a lost history. Answers how many broke. */
+  /**
+   * Reads every followed stream's head, in one script call per 500 streams: a changed epoch
+   * is a lost history. Answers how many streams broke.
+   */
   const checkEpochs = async () => {
     checked = options.now()
+    const reading = [...streams.values()].filter((s) => s.reading)
     let broken = 0
-    for (const state of streams.values()) {
-      if (!state.reading) continue
-      try {
-        seen(state, ...(await head(state)))
-      } catch (error) {
-        if (!isCorrupt(error)) throw error
-        broke(state, error)
-        broken++
+    for (let i = 0; i < reading.length; i += 500) {
+      const batch = reading.slice(i, i + 500)
+      const keys = batch.flatMap((s) => [s.stream, s.meta])
+      const heads = (await link.command(['EVAL', HEADS_SCRIPT, String(keys.length), ...keys, options.freshEpoch()])) as [number, unknown, unknown][]
+      for (const [k, state] of batch.entries()) {
+        const [ok, epoch, seq] = heads[k] ?? []
+        if (!state.reading) continue
+        try {
+          if (ok !== 1) throw new Error(String(epoch))
+          seen(state, ...headOf([epoch, seq]))
+        } catch (error) {
+          broke(state, error)
+          broken++
+        }
       }
     }
     return broken

@@ -13,27 +13,37 @@
 const CORRUPT = 'TABWIRE_CORRUPT'
 
 /**
- * Makes sure the meta hash names an epoch; with none (first use, a flushed or restarted
- * Redis), starts the new epoch `ARGV[1]` and drops a stream left without one (its entries
- * belong to a history no client can resume against). Leaves `epoch` and `seq` set. Keys of
- * another type, a malformed epoch or seq: an error, and nothing is changed or deleted.
+ * `ensure(stream, meta, fresh)` makes sure the meta hash names an epoch; with none (first
+ * use, a flushed or restarted Redis), starts the new epoch `fresh` and drops a stream left
+ * without one (its entries belong to a history no client can resume against). Answers the
+ * epoch and seq; for keys of another type, a malformed epoch or seq: nil and an error
+ * message, and nothing is changed or deleted.
  */
-const ENSURE_EPOCH = `
-local streamType = redis.call('TYPE', KEYS[1])['ok']
-local metaType = redis.call('TYPE', KEYS[2])['ok']
-if (streamType ~= 'stream' and streamType ~= 'none') or (metaType ~= 'hash' and metaType ~= 'none') then
-  return redis.error_reply('${CORRUPT} ' .. KEYS[1] .. ' is a ' .. streamType .. ', ' .. KEYS[2] .. ' a ' .. metaType)
+const ENSURE = `
+local function ensure(stream, meta, fresh)
+  local streamType = redis.call('TYPE', stream)['ok']
+  local metaType = redis.call('TYPE', meta)['ok']
+  if (streamType ~= 'stream' and streamType ~= 'none') or (metaType ~= 'hash' and metaType ~= 'none') then
+    return nil, '${CORRUPT} ' .. stream .. ' is a ' .. streamType .. ', ' .. meta .. ' a ' .. metaType
+  end
+  local epoch = redis.call('HGET', meta, 'epoch')
+  if not epoch then
+    redis.call('DEL', stream)
+    redis.call('HSET', meta, 'epoch', fresh, 'seq', 0)
+    epoch = fresh
+  end
+  local seq = tonumber(redis.call('HGET', meta, 'seq'))
+  if not string.match(epoch, '^[%w_-]+$') or not seq or seq < 0 or seq % 1 ~= 0 or seq >= 2^53 then
+    return nil, '${CORRUPT} ' .. meta .. ' holds no valid epoch and seq'
+  end
+  return epoch, seq
 end
-local epoch = redis.call('HGET', KEYS[2], 'epoch')
-if not epoch then
-  redis.call('DEL', KEYS[1])
-  redis.call('HSET', KEYS[2], 'epoch', ARGV[1], 'seq', 0)
-  epoch = ARGV[1]
-end
-local seq = tonumber(redis.call('HGET', KEYS[2], 'seq'))
-if not string.match(epoch, '^[%w_-]+$') or not seq or seq < 0 or seq % 1 ~= 0 or seq >= 2^53 then
-  return redis.error_reply('${CORRUPT} ' .. KEYS[2] .. ' holds no valid epoch and seq')
-end
+`
+
+/** {@link ENSURE} on `KEYS[1]`, `KEYS[2]` and `ARGV[1]`: leaves `epoch` and `seq` set, or fails the script. */
+const ENSURE_EPOCH = `${ENSURE}
+local epoch, seq = ensure(KEYS[1], KEYS[2], ARGV[1])
+if not epoch then return redis.error_reply(seq) end
 `
 
 /** The stream and meta keys of log `key`: distinct suffixes, so no log key makes another's. */
@@ -55,6 +65,18 @@ export function headOf(reply: unknown): [epoch: string, seq: number] {
 /** Answers `{ epoch, seq }`: the epoch and the newest seq. ARGV: fresh epoch. */
 export const HEAD_SCRIPT = `${ENSURE_EPOCH}
 return {epoch, seq}`
+
+/**
+ * The heads of many logs in one call (KEYS: stream and meta of each, in pairs; ARGV: fresh
+ * epoch). Answers, per log, `{ 1, epoch, seq }`, or `{ 0, error }` for corrupt keys.
+ */
+export const HEADS_SCRIPT = `${ENSURE}
+local heads = {}
+for i = 1, #KEYS, 2 do
+  local epoch, seq = ensure(KEYS[i], KEYS[i + 1], ARGV[1])
+  if epoch then heads[#heads + 1] = {1, epoch, seq} else heads[#heads + 1] = {0, seq} end
+end
+return heads`
 
 /**
  * Appends one entry and trims to about `capacity` (`MAXLEN ~`: whole nodes only, cheap).

@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { LogEntry } from '../../src/server/log'
 import { createRedisLogs, type RedisLogError, type RedisLogs } from '../../src/server/redis-log'
-import { eventually, onCleanup, runCleanups } from './helpers'
+import { eventually, onCleanup, runCleanups, sleep } from './helpers'
 import { type RedisServer, startRedis } from './redis-server'
 
 let redis: RedisServer
@@ -70,6 +70,19 @@ describe('the Redis log reader', () => {
     expect(errors.map((e) => e.kind)).toEqual(['gap'])
     expect(await log.since(first.id)).toMatchObject({ reset: 'gap', headSeq: 301 })
     expect(heard.map((e) => e.seq)).toEqual([1, ...Array.from({ length: 10 }, (_, i) => 292 + i)])
+  })
+
+  it('idle: the epochs of all followed streams are checked in one script call per block, not one per stream', async () => {
+    const idle = open(100)
+    const logs = Array.from({ length: 50 }, (_, i) => idle.log(`idle:${i}`))
+    for (const log of logs) log.subscribe(() => {})
+    await Promise.all(logs.map((log) => log.ready))
+    await eventually(() => expect(logs.every((log) => log.head !== undefined)).toBe(true))
+    await redis.run('CONFIG', 'RESETSTAT')
+    await sleep(1000)
+    const evals = Number(/cmdstat_eval:calls=(\d+)/.exec(String(await redis.run('INFO', 'commandstats')))?.[1] ?? 0)
+    // About 10 rounds of 100 ms (not 10 × 50).
+    expect(evals).toBeLessThanOrEqual(20)
   })
 })
 
