@@ -105,7 +105,7 @@ describe('createRedisLog behind the handlers', () => {
     expect(sse.ended).toBe(false)
     expect(logs.status).toBe('open')
     expect(errors.map((e) => e.kind)).not.toContain('history-lost')
-  })
+  }, 15_000)
 
   it('Redis down at start: ready, append and since reject at once, as during an outage', async () => {
     const down = createRedisLogs({ url: `redis://127.0.0.1:${await freePort()}`, block: 100, retry: { min: 20, max: 200 }, onError: () => {} })
