@@ -28,6 +28,7 @@ export interface InboxItem {
 const SEVERITIES: readonly string[] = ['info', 'success', 'warning', 'error']
 const MAX_ID = 256
 const MAX_TEXT = 10_000
+const MAX_TIME = 8.64e15
 /** Most ids one message between tabs may carry. */
 export const MAX_IDS = 1000
 
@@ -43,7 +44,8 @@ export function toItem(input: unknown, receivedAt: number, read = false): InboxI
   if (!isText(title, MAX_TEXT)) return `a notification's title is a string of at most ${MAX_TEXT} characters`
   if (body !== undefined && !isText(body, MAX_TEXT)) return `a notification's body is a string of at most ${MAX_TEXT} characters`
   if (typeof severity !== 'string' || !SEVERITIES.includes(severity)) return `a notification's severity is one of ${SEVERITIES.join(', ')}`
-  if (typeof time !== 'number' || !Number.isFinite(time)) return "a notification's time is a finite number"
+  // Beyond ±8.64e15 ms a Date is invalid, and rendering its ISO string would throw.
+  if (typeof time !== 'number' || !(Math.abs(time) <= MAX_TIME)) return `a notification's time is ms since the epoch, at most ${MAX_TIME} either way`
   return { id, title, body, severity: severity as Severity, time, read }
 }
 

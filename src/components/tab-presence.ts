@@ -10,25 +10,29 @@ export interface PageSource {
 
 /**
  * The document's visibility and focus (`visibilitychange`, window `focus`/`blur`,
- * `pagehide`/`pageshow`). Looked up when called, never at import.
+ * `pagehide`/`pageshow`, and the document's `freeze`/`resume`: a frozen tab runs no code, so
+ * it counts as gone until it resumes). Looked up when called, never at import.
  */
 export function documentPage(): PageSource {
   const events = ['focus', 'blur', 'pageshow', 'pagehide'] as const
-  let gone = false
+  const documentEvents = ['visibilitychange', 'freeze', 'resume'] as const
+  let hidden = false
+  let frozen = false
   return {
     visible: () => typeof document === 'undefined' || document.visibilityState !== 'hidden',
     focused: () => typeof document !== 'undefined' && document.hasFocus(),
-    gone: () => gone,
+    gone: () => hidden || frozen,
     subscribe(listener) {
       if (typeof window === 'undefined') return () => {}
       const onEvent = (event: Event) => {
-        if (event.type === 'pagehide' || event.type === 'pageshow') gone = event.type === 'pagehide'
+        if (event.type === 'pagehide' || event.type === 'pageshow') hidden = event.type === 'pagehide'
+        if (event.type === 'freeze' || event.type === 'resume') frozen = event.type === 'freeze'
         listener()
       }
-      document.addEventListener('visibilitychange', onEvent)
+      for (const name of documentEvents) document.addEventListener(name, onEvent)
       for (const name of events) window.addEventListener(name, onEvent)
       return () => {
-        document.removeEventListener('visibilitychange', onEvent)
+        for (const name of documentEvents) document.removeEventListener(name, onEvent)
         for (const name of events) window.removeEventListener(name, onEvent)
       }
     },

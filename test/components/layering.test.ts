@@ -77,7 +77,7 @@ describe('documentPage', () => {
     vi.restoreAllMocks()
   })
 
-  it('reads visibility and focus when asked, and follows visibilitychange, focus, blur, pagehide and pageshow', () => {
+  it('reads visibility and focus when asked, and follows visibilitychange, focus, blur, pagehide, pageshow, freeze and resume', () => {
     const page = documentPage()
     let hidden = false
     vi.spyOn(document, 'visibilityState', 'get').mockImplementation(() => (hidden ? 'hidden' : 'visible'))
@@ -95,8 +95,14 @@ describe('documentPage', () => {
     expect([page.gone!(), calls]).toEqual([true, 4])
     window.dispatchEvent(new Event('pageshow'))
     expect(page.gone!()).toBe(false)
+    // A frozen page runs nothing: gone until it resumes (a frozen focused tab would swallow toasts).
+    document.dispatchEvent(new Event('freeze'))
+    expect([page.gone!(), calls]).toEqual([true, 6])
+    document.dispatchEvent(new Event('resume'))
+    expect([page.gone!(), calls]).toEqual([false, 7])
     off()
     document.dispatchEvent(new Event('visibilitychange'))
-    expect(calls).toBe(5)
+    document.dispatchEvent(new Event('freeze'))
+    expect(calls).toBe(7)
   })
 })

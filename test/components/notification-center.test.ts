@@ -206,6 +206,7 @@ describe('what arrives from other tabs is checked', () => {
     ['an unknown type', { v: 1, from: 'x', t: 'markRead', ids: ['n1'] }],
     ['not an object', 'read n1'],
     ['a state with one bad item', { v: 1, from: 'x', t: 'state', read: ['n1'], items: [{ id: 'n9', title: 'ok', time: 1 }, { id: 'n8', title: 5, time: 1 }] }],
+    ['a state whose item has a time no Date can hold', { v: 1, from: 'x', t: 'state', read: [], items: [{ id: 'n9', title: 'ok', time: 1.7e18 }] }],
     ['a presence with a clock past safe integers', { v: 1, from: 'x', t: 'presence', presence: { focused: true, seq: 1e300 } }],
     ['a presence whose focus is not a boolean', { v: 1, from: 'x', t: 'presence', presence: { focused: 'yes', seq: 99 } }],
   ])('ignores %s', async (_label, data) => {
@@ -239,6 +240,8 @@ describe('messages that are not notifications', () => {
     ['a title that is not text', { id: 'n', title: { html: '<b>' } }],
     ['an unknown severity', { id: 'n', title: 'x', severity: 'panic' }],
     ['a time that is not a number', { id: 'n', title: 'x', time: 'now' }],
+    ['a time no Date can hold (nanoseconds sent as milliseconds)', { id: 'n', title: 'x', time: 1.7e18 }],
+    ['a time just past the last valid Date', { id: 'n', title: 'x', time: -8.64e15 - 1 }],
     ['null data with the default read', 5],
   ])('%s is a parse error with the raw data; the inbox goes on and the next good one clears it', async (_label, data) => {
     const { a } = await threeTabs()

@@ -286,6 +286,17 @@ describe('<Notifications.Inbox>', () => {
     expect(inboxIds(c)).toEqual(['n3', 'n1'])
   })
 
+  it('a time at the edge of the Date range renders; one past it is refused, and the page stays up', async () => {
+    const { views, send, stream } = await openTabs([{ visible: true, focused: true }])
+    const c = views[0]!.container
+    await send(alert('edge', { time: 8.64e15 }))
+    expect(c.querySelector('[data-tabwire-inbox] time')!.getAttribute('datetime')).toBe(new Date(8.64e15).toISOString())
+    stream.append(alert('ns', { time: 1.7e18 }))
+    await waitFor(() => expect(c.querySelector('[data-tabwire-inbox-error]')?.getAttribute('data-kind')).toBe('parse'))
+    await send(alert('after'))
+    expect(inboxIds(c)).toEqual(['edge', 'after']) // newest first: 'edge' is in the year 275760
+  })
+
   it('renders hostile titles and bodies as text, in the inbox, the toast and the live region', async () => {
     const { views, send } = await openTabs([{ visible: true, focused: true }])
     const c = views[0]!.container

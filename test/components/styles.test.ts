@@ -33,6 +33,13 @@ describe('styles.css', () => {
     expect(states.length).toBeGreaterThan(8)
   })
 
+  it('breaks a long unbroken title or body (a URL, a hash) inside the toast and the inbox row', () => {
+    for (const part of ['[data-tabwire-toast]', '[data-tabwire-inbox-item]']) {
+      const rule = css.match(new RegExp(`^${part.replace(/[[\]]/g, '\\$&')} \\{([^}]*)\\}`, 'm'))
+      expect(rule?.[1], part).toMatch(/overflow-wrap: anywhere/)
+    }
+  })
+
   it('stops its motion under prefers-reduced-motion', () => {
     const reduced = css.slice(css.indexOf('@media (prefers-reduced-motion: reduce)'))
     expect(reduced).toMatch(/\[data-tabwire-ticker-value\]\[data-highlight\][^{]*\{[^}]*animation: none/)
