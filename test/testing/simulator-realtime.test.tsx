@@ -7,33 +7,14 @@
  * its own. Everything comes from tabwire/testing: createTabs(n, { realtime }) gives each tab
  * its realtime client, and the tab's wrapper provides it.
  */
-import { act, cleanup, configure, render, waitFor } from '@testing-library/react'
-import { setupServer } from 'msw/node'
+import { act, render, waitFor } from '@testing-library/react'
 import { useState } from 'react'
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { useRealtime } from '../../src/react/use-realtime'
-import { createMemoryLog, createTabs, type CreateTabsOptions, type MockRealtime, mockRealtimeHandler, type SimulatedTab, type SimulatedTabs } from '../../src/testing/index'
+import { createMemoryLog, type CreateTabsOptions, type MockRealtime, mockRealtimeHandler, type SimulatedTab } from '../../src/testing/index'
+import { server, setupKit } from './kit'
 
-const server = setupServer()
-// A wait ends as soon as its condition holds; the budget only decides when one that never
-// holds fails (with its diff), so a loaded machine does not fail a test that is only slow.
-configure({ asyncUtilTimeout: 10_000 })
-let open: SimulatedTabs | undefined
-let consoleError: ReturnType<typeof vi.spyOn>
-beforeAll(() => server.listen({ onUnhandledFrame: 'error' }))
-beforeEach(() => {
-  consoleError = vi.spyOn(console, 'error')
-})
-afterEach(() => {
-  cleanup()
-  open?.closeAll()
-  open = undefined
-  server.resetHandlers()
-  const calls = consoleError.mock.calls
-  consoleError.mockRestore()
-  expect(calls, 'console.error was called').toEqual([])
-})
-afterAll(() => server.close())
+const kit = setupKit()
 
 // One url for the file, as an app has one endpoint (the mock serves it as ws: and http:).
 const URL = 'http://localhost/realtime'
@@ -75,7 +56,7 @@ function setup(transport: 'websocket' | 'sse', count: number) {
   server.use(...mock.handlers)
   // storage: null, so no tab remembers a transport for the next test.
   const options: CreateTabsOptions = { realtime: { url: URL, transport, storage: null } }
-  const tabs = (open = createTabs(count, options))
+  const tabs = kit.tabs(count, options)
   return { mock, tabs, views: tabs.map(renderIn) }
 }
 
