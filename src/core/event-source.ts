@@ -1,7 +1,7 @@
 import { type Connection, createConnection, type EngineOptions } from './connection'
 import { createDecoder, type DecodeOptions } from './decode'
 import { misuse } from './errors'
-import { checkEventSource, parses } from './key'
+import { checkEventSource, toUrl } from './key'
 import { type FetchTransportOptions, fetchTransport } from './sse-fetch'
 import { type NativeTransportOptions, nativeTransport } from './sse-native'
 
@@ -60,7 +60,7 @@ export interface EventSourceOptions<T = string>
 export function createEventSource<T = string>(url: string, options: EventSourceOptions<T> = {}): Connection<T> {
   checkEventSource(url, options)
   // What only the runtime can tell, so not in checkEventSource (which a server render runs).
-  if (!parses(url, (globalThis as { location?: Location }).location?.href)) {
+  if (!toUrl(url, (globalThis as { location?: Location }).location?.href)) {
     throw misuse('createEventSource', 'url', process.env.NODE_ENV !== 'production' && `a relative url (${url}) needs a page to resolve against; give an absolute url here`)
   }
   const events = options.events ?? ['message']

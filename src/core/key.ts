@@ -142,24 +142,19 @@ function checkUrl(url: string, api: string): string | undefined {
   // for real, may not exist here (a server render).
   // Chromium takes 'ws://exa mple.com' and %-encodes the space into the host; Node refuses
   // it. A host with '%' in it names no server, so both refuse it here.
-  if (parses(url)) {
-    const { protocol, hostname } = new URL(url)
-    if (!hostname.includes('%')) return protocol
-  }
-  if (!parses(url, 'http://base.invalid/') || new URL(url, 'http://base.invalid/').hostname.includes('%')) {
+  const absolute = toUrl(url)
+  const resolved = absolute ?? toUrl(url, 'http://base.invalid/')
+  if (!resolved || resolved.hostname.includes('%')) {
     throw misuse(api, 'url', process.env.NODE_ENV !== 'production' && `the url does not parse: ${JSON.stringify(url)} (%-encode spaces and the like)`)
   }
-  return undefined
+  return absolute?.protocol
 }
 
-/** `URL.canParse`, which browsers before 2023 lack. */
-export function parses(url: string, base?: string): boolean {
+/** `url` parsed (against `base`), or undefined where it does not parse (`URL.parse`, which browsers before 2023 lack). */
+export function toUrl(url: string, base?: string): URL | undefined {
   try {
-    new URL(url, base)
-    return true
-  } catch {
-    return false
-  }
+    return new URL(url, base)
+  } catch {}
 }
 
 /** `fetch`'s method as it goes out: the standard methods are upper-cased, others are not. */
