@@ -84,44 +84,45 @@ const live = (s: ConnectionStatus) => s === 'connecting' || s === 'open' || s ==
  * Timers and I/O are effects the caller performs; none are performed here.
  */
 export function transition(s: MachineState, event: MachineEvent, config: MachineConfig): Result {
+  const { status } = s
   const same: Result = [s, []]
   const to = (patch: Partial<MachineState>, effects: readonly Effect[] = []): Result => [{ ...s, ...patch }, effects]
   switch (event.type) {
     case 'connect':
-      return s.status === 'idle' || s.status === 'closed' ? start(s, []) : same
+      return status === 'idle' || status === 'closed' ? start(s, []) : same
     case 'reconnect':
       return start({ ...s, attempt: 0, authRetried: false }, ['stop'])
     case 'close':
       // Nothing is watched while closed, so pause reasons are forgotten: the next start
       // reads them afresh. A final error stays visible.
-      return to({ status: 'closed', error: s.status === 'closed' ? s.error : null, paused: [] }, ['stop'])
+      return to({ status: 'closed', error: status === 'closed' ? s.error : null, paused: [] }, ['stop'])
     case 'opened':
-      return live(s.status) ? to({ status: 'open', error: null }, ['uptime']) : [s, ['drop']]
+      return live(status) ? to({ status: 'open', error: null }, ['uptime']) : [s, ['drop']]
     case 'stable':
-      return s.status === 'open' ? to({ attempt: 0, authRetried: false }) : same
+      return status === 'open' ? to({ attempt: 0, authRetried: false }) : same
     case 'retry':
-      return s.status === 'reconnecting' ? [s, ['open']] : same
+      return status === 'reconnecting' ? [s, ['open']] : same
     case 'auth-answered':
-      if (s.status !== 'reconnecting') return same
+      if (status !== 'reconnecting') return same
       return event.retry ? [s, ['open']] : to({ status: 'closed', error: event.error })
     case 'pause': {
       if (s.paused.includes(event.reason)) return same
       const paused = [...s.paused, event.reason]
-      return live(s.status) || s.status === 'paused' ? to({ paused, status: 'paused' }, ['stop']) : to({ paused })
+      return live(status) || status === 'paused' ? to({ paused, status: 'paused' }, ['stop']) : to({ paused })
     }
     case 'resume': {
       if (!s.paused.includes(event.reason)) return same
       const paused = s.paused.filter((r) => r !== event.reason)
       // Back online or visible: try at once; that is not a failure.
-      if (s.status !== 'paused' || paused.length > 0) return to({ paused })
+      if (status !== 'paused' || paused.length > 0) return to({ paused })
       return to({ paused, status: s.attempt > 0 ? 'reconnecting' : 'connecting' }, ['open'])
     }
     case 'wake':
       // After a sleep an "open" stream is most likely dead and a pending retry is late:
       // check at once. For a stream that cannot be pinged, the check is a fresh connection.
-      return s.status === 'open' || s.status === 'reconnecting' ? to({ status: 'reconnecting' }, ['stop', 'open']) : same
+      return status === 'open' || status === 'reconnecting' ? to({ status: 'reconnecting' }, ['stop', 'open']) : same
     case 'failed': {
-      if (!live(s.status)) return same
+      if (!live(status)) return same
       const { error } = event
       if (error.kind === 'auth' && config.hasAuthHook && !s.authRetried) {
         return to({ status: 'reconnecting', error, authRetried: true }, ['drop', { auth: error }])
