@@ -1,6 +1,6 @@
 import { RealtimeError } from '../errors'
 import { hashKey } from '../key'
-import { defaultFrame, devWarn, type Timers } from '../runtime'
+import { defaultFrame, devWarn, type Timers, timerSlot } from '../runtime'
 import { createOutlet, IDLE } from '../store'
 import type { WireMessage } from '../transport'
 import { createElection } from './election'
@@ -58,7 +58,7 @@ export function shareAcrossTabs<T>(
   let leader: { connection: Shareable<T>; newer(): void; hello(frame: Extract<Frame, { t: 'hello' }>): void; send(id: string, data: unknown): void; stop(): void } | undefined
   let joined = false
   let away = false
-  let watchdog: unknown
+  const watchdog = timerSlot(timers)
   let stopPage: (() => void) | undefined
   /** The last message off the wire this tab saw (led or relayed): a late tab decodes it for its snapshot. */
   let last: WireMessage | undefined
@@ -78,7 +78,9 @@ export function shareAcrossTabs<T>(
    * A tab back from a freeze or the back/forward cache, or one whose new leader may be ahead
    * of it: the leader's frames wait until its replay came.
    */
-  let catching: { c: string; frames: MessageEvent[]; timer: unknown } | undefined
+  let catching: { c: string; frames: MessageEvent[] } | undefined
+  /** Ends the wait for a replay (see `catchUp`). */
+  const catchTimer = timerSlot(timers)
   /** The epoch whose leader this tab last asked for a replay (once per leader). */
   let tried = 0
 
@@ -94,13 +96,13 @@ export function shareAcrossTabs<T>(
    * hidden tabs proves nothing, and the leader's lock already goes when it closes or crashes.
    */
   const guard = () => {
-    timers.clearTimeout(watchdog)
+    watchdog()
     if (joined && !away && !leader && page.visible()) {
       const wait = timeout * (1 - (options.random ?? Math.random)() / 4)
       const at = now() + wait
       // Far later than asked: every page was paused (a machine asleep), the leader's timers
       // too. It gets a new chance to beat before anyone steals.
-      watchdog = timers.setTimeout(() => (now() - at > timeout ? guard() : election.steal()), wait)
+      watchdog(() => (now() - at > timeout ? guard() : election.steal()), wait)
     }
   }
 
@@ -122,7 +124,7 @@ export function shareAcrossTabs<T>(
   const superseded = () => (follows(), election.leave(), election.join())
 
   function lead() {
-    timers.clearTimeout(watchdog)
+    watchdog()
     // A returning tab that leads resumes from its own last event: the server replays.
     caughtUp()
     const s = store.peek()
@@ -161,7 +163,8 @@ export function shareAcrossTabs<T>(
     // A takeover while the tabs show open: the new connection's first attempt shows as open,
     // for up to `timeout`. A leader change is seen only when it fails or takes long.
     let hide = !!resume && s.status === 'open'
-    const shown = hide ? timers.setTimeout(() => ((hide = false), mirror()), timeout) : undefined
+    const shown = timerSlot(timers)
+    if (hide) shown(() => ((hide = false), mirror()), timeout)
     /** Mirrors the connection; relays its state only when what followers show changed (messages carry their ids). */
     const mirror = () => {
       let s = connection.getSnapshot()
@@ -175,12 +178,12 @@ export function shareAcrossTabs<T>(
       const shown = `${[w.status, w.attempt, w.retryAt, w.paused, w.error?.message]}`
       if (shown !== relayed) relay.state(w), (relayed = shown)
     }
-    let beat: unknown
+    const beat = timerSlot(timers)
     const tick = () => {
       const pending = check(true)
       if (pending) void pending.then((leads) => (leads ? relay.beat() : leader === self && superseded()))
       else relay.beat()
-      beat = timers.setTimeout(tick, beatEvery)
+      beat(tick, beatEvery)
     }
     const offs = [
       connection.subscribe(mirror),
@@ -222,8 +225,8 @@ export function shareAcrossTabs<T>(
        */
       send: (id: string, data: unknown) => relay.own(() => sends?.fromFollower(id, data)),
       stop() {
-        timers.clearTimeout(beat)
-        timers.clearTimeout(shown)
+        beat()
+        shown()
         relay.stop()
         for (const off of offs) off()
       },
@@ -305,7 +308,7 @@ export function shareAcrossTabs<T>(
     const was = catching
     catching = undefined
     if (!was) return
-    timers.clearTimeout(was.timer)
+    catchTimer()
     // The leader no longer has where this tab left off, and dropped messages from its memory
     // (the tab was away, or hung, too long): nobody can give it what came between.
     if (replay?.miss && replay.gone) {
@@ -350,14 +353,15 @@ export function shareAcrossTabs<T>(
     let n = 0
     while (since !== undefined && follower.recent[follower.recent.length - 1 - n] === since) n++
     const c = Math.random().toString(36).slice(2)
-    catching = { c, frames, timer: timers.setTimeout(caughtUp, timeout) }
+    catching = { c, frames }
+    catchTimer(caughtUp, timeout)
     post({ t: 'hello', c, since, n, pe: follower.epoch, ps: follower.seq })
   }
 
   /** Leaves both (`next`: the election's state after), so the page can be frozen or go into the back/forward cache. */
   const leave = (next: 'idle' | 'closed') => {
-    timers.clearTimeout(watchdog)
-    timers.clearTimeout(catching?.timer)
+    watchdog()
+    catchTimer()
     catching = undefined
     const held = stepDown(next === 'idle')
     election.leave(next)
