@@ -2,7 +2,7 @@ import { attemptWait, backoffDelay, MAX_ATTEMPTS_PER_SECOND } from './backoff'
 import type { Connection, ConnectionConfig, ConnectionSnapshot } from './connection-types'
 import { type EnvironmentSignal, globalEnvironment } from './environment'
 import { RealtimeError } from './errors'
-import { type Effect, initialState, type MachineEvent, type MachineState, transition } from './machine'
+import { type Effect, initialState, type MachineEvent, type MachineState, type PauseReason, transition } from './machine'
 import { defaultFrame, type Timers, timerSlot } from './runtime'
 import { createOutlet, IDLE } from './store'
 import type { TransportSink, WireMessage } from './transport'
@@ -13,15 +13,15 @@ export type { Connection, ConnectionConfig, ConnectionSnapshot, EngineOptions, R
 const WAKE_TICK = 10_000
 const WAKE_GAP = 70_000
 
-/** What each network and page signal asks of the machine ('hidden' depends on `pauseWhenHidden`). */
-const SIGNALS: Record<Exclude<EnvironmentSignal, 'hidden'>, MachineEvent> = {
-  offline: { type: 'pause', reason: 'offline' },
-  online: { type: 'resume', reason: 'offline' },
-  pagehide: { type: 'pause', reason: 'pagehide' },
-  pageshow: { type: 'resume', reason: 'pagehide' },
-  visible: { type: 'resume', reason: 'hidden' },
+/** The pause reason each network and page signal starts (a signal named after its reason) or ends. */
+const REASONS: Record<EnvironmentSignal, PauseReason> = {
+  offline: 'offline',
+  online: 'offline',
+  pagehide: 'pagehide',
+  pageshow: 'pagehide',
+  hidden: 'hidden',
+  visible: 'hidden',
 }
-const HIDDEN: MachineEvent = { type: 'pause', reason: 'hidden' }
 
 /** The framework-free connection engine: one per stream. */
 export function createConnection<T>(config: ConnectionConfig<T>): Connection<T> {
@@ -160,10 +160,12 @@ export function createConnection<T>(config: ConnectionConfig<T>): Connection<T> 
 
   function onSignal(signal: EnvironmentSignal) {
     const after = config.pauseWhenHidden
+    const reason = REASONS[signal]
+    const event: MachineEvent = { type: signal === reason ? 'pause' : 'resume', reason }
     if (signal === 'visible') hiddenTimer()
-    if (signal !== 'hidden') dispatch(SIGNALS[signal])
-    else if (after === true) dispatch(HIDDEN)
-    else if (typeof after === 'number') hiddenTimer(() => dispatch(HIDDEN), after)
+    // 'hidden' pauses as `pauseWhenHidden` says: at once, after a delay, or never.
+    if (signal !== 'hidden' || after === true) dispatch(event)
+    else if (typeof after === 'number') hiddenTimer(() => dispatch(event), after)
   }
 
   /** Follows the environment from (re)start to close; syncs with its state now first. */
