@@ -1,4 +1,30 @@
-import { defineConfig } from 'tsdown'
+import { transform } from 'esbuild'
+import { defineConfig, type Rolldown } from 'tsdown'
+import { INTERNAL_PROPS } from './scripts/internal-props.ts'
+
+/**
+ * Shortens the internal property names (`_epoch`: see scripts/internal-props.ts) in the
+ * JavaScript chunks that have any. Each chunk is mangled on its own, so a name must live in
+ * one chunk only: the build fails when two chunks share one (they would name it apart).
+ */
+function mangleInternalProps(): Rolldown.Plugin {
+  const owner = new Map<string, string>()
+  return {
+    name: 'tabwire:mangle-internal-props',
+    async renderChunk(code, chunk) {
+      if (!chunk.fileName.endsWith('.js')) return null
+      const result = await transform(code, { loader: 'js', format: 'esm', target: 'es2022', mangleProps: INTERNAL_PROPS, mangleCache: {} })
+      const names = Object.keys(result.mangleCache ?? {})
+      if (!names.length) return null
+      for (const name of names) {
+        const first = owner.get(name)
+        if (first && first !== chunk.fileName) this.error(`internal property ${name} is in ${first} and ${chunk.fileName}: chunks mangle apart, so keep it in one (or rename it)`)
+        owner.set(name, chunk.fileName)
+      }
+      return { code: result.code, map: null }
+    },
+  }
+}
 
 export default defineConfig({
   entry: { index: 'src/index.ts', core: 'src/core/index.ts', server: 'src/server/index.ts', query: 'src/query/index.ts', testing: 'src/testing/index.ts', components: 'src/components/index.ts' },
@@ -25,6 +51,7 @@ export default defineConfig({
       groups: [{ name: 'core', test: /[\\/]src[\\/]core[\\/](?!realtime[\\/]protocol\.ts$|options-cell\.ts$)(?:[\w-]+[\\/])*[\w-]+\.ts$/ }],
     },
   },
+  plugins: [mangleInternalProps()],
   inputOptions: {
     onLog(level, log, handler) {
       if (log.code === 'MODULE_LEVEL_DIRECTIVE') return

@@ -7,11 +7,15 @@
  * out, as every bundler does); the development figure is printed too. Issue 5's first layer
  * had 2,000 B; the rebuilt one does more (an election machine with a token per request,
  * batches, sequence windows, the stall check, the back/forward cache), in small modules.
- * Run: `node scripts/size-tabs.ts` (part of `npm run size`).
+ * The bundles mangle the internal property names as the published build does
+ * (scripts/internal-props.ts), so the figures are what a user's bundle gets.
+ * Run: `node scripts/size-tabs.ts` (part of `npm run size`); `--breakdown [names]` lists what
+ * each module of an import costs instead (min+gzip without it, for `useEventSource` unless named).
  */
-import { build, type Plugin } from 'esbuild'
+import { build, type Plugin, transform } from 'esbuild'
 import { gzipSync } from 'node:zlib'
 import { fileURLToPath } from 'node:url'
+import { INTERNAL_PROPS } from './internal-props.ts'
 
 /**
  * Per import, in bytes. Issue 14 raised them to what relaying the retry time and pause reason
@@ -51,9 +55,44 @@ async function size(names: string, plugins: Plugin[], mode: 'production' | 'deve
     external: ['react', 'react-dom'],
     plugins,
     define: { 'process.env.NODE_ENV': JSON.stringify(mode) },
+    mangleProps: INTERNAL_PROPS,
     logLevel: 'silent',
   })
   return gzipSync(result.outputFiles[0]!.contents, { level: 9 }).length
+}
+
+/**
+ * What each module of an import costs: the production bundle's min+gzip size less the same
+ * without that module's code (so shared strings are counted where they are not repeated).
+ * The sum comes short of the whole: gzip finds more to share in the whole.
+ */
+async function breakdown(names: string): Promise<void> {
+  const { outputFiles } = await build({
+    stdin: { contents: `export { ${names} } from './src/index.ts'`, resolveDir: root, loader: 'ts' },
+    bundle: true,
+    minifySyntax: true,
+    minifyIdentifiers: true,
+    format: 'esm',
+    write: false,
+    external: ['react', 'react-dom'],
+    define: { 'process.env.NODE_ENV': '"production"' },
+    mangleProps: INTERNAL_PROPS,
+    logLevel: 'silent',
+  })
+  // esbuild heads each module's code with a `// src/…` comment when whitespace is kept.
+  const parts = outputFiles[0]!.text.split(/^(?=\/\/ src\/)/m)
+  const gz = async (code: string) => gzipSync((await transform(code, { minifyWhitespace: true, format: 'esm' })).code, { level: 9 }).length
+  const whole = await gz(parts.join(''))
+  const modules = [...new Set(parts.map((p) => /^\/\/ (src\/\S+)/.exec(p)?.[1]).filter((m) => m !== undefined))]
+  const rows = await Promise.all(modules.map(async (m) => [whole - (await gz(parts.filter((p) => !p.startsWith(`// ${m}\n`)).join(''))), m] as const))
+  console.log(`import { ${names} }: ${whole} B min+gzip (whitespace minified after bundling)`)
+  for (const [bytes, m] of rows.sort((a, b) => b[0] - a[0])) console.log(`${String(bytes).padStart(6)} B  ${m}`)
+}
+
+const at = process.argv.indexOf('--breakdown')
+if (at >= 0) {
+  await breakdown(process.argv[at + 1] ?? 'useEventSource')
+  process.exit(0)
 }
 
 let failed = false

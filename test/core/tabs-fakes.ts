@@ -8,6 +8,7 @@ import { createSends } from '../../src/core/tabs/sends'
 import { shareAcrossTabs } from '../../src/core/tabs/share-across-tabs'
 import type { PageEvents, Shareable, TabChannel, TabDecodeOptions, TabShareInjectables, TabShareOptions } from '../../src/core/tabs/types'
 import { type FakeTransport, fakeEnvironment, fakeTransport, manualFrames } from './fakes'
+import { checkWire } from './tabs/fakes'
 
 export type TabConnection = Connection<string> & { send: ReturnType<typeof vi.fn> }
 
@@ -134,6 +135,7 @@ export function gatedChannel() {
     const bc = new BroadcastChannel(name)
     return {
       postMessage(message: unknown) {
+        checkWire(message)
         if (gate.frozen) return void gate.dropped++
         bc.postMessage(message)
         gate.sent++

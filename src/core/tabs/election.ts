@@ -11,21 +11,21 @@ export type ElectionState = 'idle' | 'queued' | 'stealing' | 'leading' | 'refuse
 
 export interface ElectionEvents {
   /** This tab holds the lock; `release` gives it up. */
-  lead(release: () => void): void
+  _lead(release: () => void): void
   /** Another tab took the lock from this leader; the election is `queued` again. */
-  stolen(): void
+  _stolen(): void
   /** The lock manager refused a request (not an abort): the tab must do without sharing. */
-  refused(error: unknown): void
+  _refused(error: unknown): void
 }
 
 export interface Election {
   readonly state: () => ElectionState
   /** Queues for the lock (from `idle` or `closed`). */
-  join(): void
+  _join(): void
   /** Takes the lock from whoever holds it (a silent leader). */
-  steal(): void
+  _steal(): void
   /** Leaves: a request in flight is given up, a held lock released. */
-  leave(next?: 'idle' | 'closed'): void
+  _leave(next?: 'idle' | 'closed'): void
   /**
    * For a leader: a check that it still holds the lock, for when its timers ran late (a long
    * task, a paused page). Undefined while it ran on time in the last `late` ms (or the lock
@@ -33,7 +33,7 @@ export interface Election {
    * `beat`: the check is the leader's beat, which, run on time, counts as running; `ask`:
    * asks the lock manager even on time (a frame says another tab leads).
    */
-  watch(now: () => number, late: number): (beat?: boolean, ask?: boolean) => Promise<boolean> | undefined
+  _watch(now: () => number, late: number): (beat?: boolean, ask?: boolean) => Promise<boolean> | undefined
 }
 
 /**
@@ -62,7 +62,7 @@ export function createElection(locks: Pick<LockManager, 'request'> & Partial<Pic
       state = 'leading'
       return new Promise<void>((resolve) => {
         release = resolve
-        on.lead(resolve)
+        on._lead(resolve)
       })
     }
     let call: Promise<unknown>
@@ -76,27 +76,27 @@ export function createElection(locks: Pick<LockManager, 'request'> & Partial<Pic
       if ((error as Error)?.name !== 'AbortError') {
         state = 'refused'
         release = undefined
-        return on.refused(error)
+        return on._refused(error)
       }
       // A held lock broken by another tab's steal.
       if (state === 'leading') {
         release?.()
         release = undefined
         request(false)
-        on.stolen()
+        on._stolen()
       } else robbed = true // stolen between the grant and its callback: line up again then
     })
   }
 
   return {
     state: () => state,
-    join() {
+    _join() {
       if (state === 'idle' || state === 'closed') request(false)
     },
-    steal() {
+    _steal() {
       if (state === 'queued' || state === 'idle') request(true)
     },
-    leave(next = 'idle') {
+    _leave(next = 'idle') {
       if (state === 'refused') return
       token++
       abort?.abort()
@@ -106,7 +106,7 @@ export function createElection(locks: Pick<LockManager, 'request'> & Partial<Pic
       state = next
       held?.()
     },
-    watch(now, late) {
+    _watch(now, late) {
       const holder = () => locks.query?.().then(({ held }) => held?.find((l) => l.name === name)?.clientId)
       // Who holds the lock now, as the lock manager lists it: this tab, which just took it.
       let owner: string | undefined

@@ -4,19 +4,19 @@ import type { Frame, Sequenced, WireError, WireState, LeaderFrame } from './fram
 /** What a tab knows of the leader it follows and of what it delivered. */
 export interface FollowerState {
   /** The epoch of the leader this tab follows (0: none yet). */
-  readonly epoch: number
+  readonly _epoch: number
   /** The last sequence number taken in that epoch. */
-  readonly seq: number
+  readonly _seq: number
   /**
    * A frame that skipped ahead of `seq`: taken only when the next frame carries on from it
    * (frames really were missed), dropped when the leader's next frame carries on from `seq`
    * (it was forged). So one frame with a huge `s` can never deafen a tab.
    */
-  readonly held: Sequenced | undefined
+  readonly _held: Sequenced | undefined
   /** Ids of the messages delivered lately, in order; an id-less message's is the one before it. */
-  readonly recent: readonly string[]
+  readonly _recent: readonly string[]
   /** Ids delivered beyond the current leader's resume point: each is skipped once when it comes again. */
-  readonly ahead: readonly string[]
+  readonly _ahead: readonly string[]
 }
 
 /** What a frame asks the tab to do, in order. */
@@ -27,7 +27,7 @@ export type Delivery =
   | { t: 'state'; state: WireState }
   | { t: 'err'; error: WireError }
 
-export const FOLLOWER: FollowerState = { epoch: 0, seq: 0, held: undefined, recent: [], ahead: [] }
+export const FOLLOWER: FollowerState = { _epoch: 0, _seq: 0, _held: undefined, _recent: [], _ahead: [] }
 
 /** How many ids a tab remembers: the last 1000 to 2000, enough for a leader that was paused a while and ran ahead. */
 const KEEP = 2000
@@ -48,7 +48,7 @@ export function remember(recent: readonly string[], ids: readonly (string | unde
  * the ones before it too.
  */
 export function sift(state: FollowerState, messages: readonly WireMessage[]): [FollowerState, WireMessage[]] {
-  let ahead = state.ahead
+  let ahead = state._ahead
   const fresh: WireMessage[] = []
   for (const m of messages) {
     if (ahead.length) {
@@ -58,7 +58,7 @@ export function sift(state: FollowerState, messages: readonly WireMessage[]): [F
     }
     fresh.push(m)
   }
-  return [{ ...state, ahead, recent: remember(state.recent, fresh.map((m) => m.id)) }, fresh]
+  return [{ ...state, _ahead: ahead, _recent: remember(state._recent, fresh.map((m) => m.id)) }, fresh]
 }
 
 /**
@@ -69,32 +69,32 @@ export function sift(state: FollowerState, messages: readonly WireMessage[]): [F
  * beats follow its frames): the tab goes on from the beat.
  */
 export function follow(state: FollowerState, frame: LeaderFrame): [FollowerState, Delivery[]] {
-  if (frame.e < state.epoch) return [state, []]
+  if (frame.e < state._epoch) return [state, []]
   const out: Delivery[] = []
   let s = state
-  if (frame.e > s.epoch) {
+  if (frame.e > s._epoch) {
     // What this tab delivered after the new leader's resume point (id-less events carry
     // the id before them, so the first delivery with that id is the point). No resume
     // point (`r` undefined) is found nowhere: `recent` holds strings only.
-    const i = s.recent.indexOf(frame.r!)
-    s = { ...s, epoch: frame.e, seq: frame.t === 'beat' ? frame.s : frame.s - 1, held: undefined, ahead: i < 0 ? [] : s.recent.slice(i + 1) }
+    const i = s._recent.indexOf(frame.r!)
+    s = { ...s, _epoch: frame.e, _seq: frame.t === 'beat' ? frame.s : frame.s - 1, _held: undefined, _ahead: i < 0 ? [] : s._recent.slice(i + 1) }
     out.push({ t: 'leader' })
   }
   /** Takes a frame in sequence: a state or an error as it is, a batch's fresh messages one by one. */
   const take = (f: Sequenced) => {
-    s = { ...s, seq: f.s, held: undefined }
+    s = { ...s, _seq: f.s, _held: undefined }
     if (f.t !== 'msgs') return void out.push(f)
     const [next, fresh] = sift(s, f.ms)
     s = next
     for (const m of fresh) out.push({ t: 'msg', m })
   }
-  const { held } = s
+  const { _held: held } = s
   if (frame.t === 'beat') {
     // The leader's sequence reached the held frame: frames were missed, not forged.
     if (held && frame.s >= held.s) take(held)
-    else if (frame.s < s.seq) s = { ...s, seq: frame.s, held: undefined }
-  } else if (frame.s === s.seq + 1) take(frame)
+    else if (frame.s < s._seq) s = { ...s, _seq: frame.s, _held: undefined }
+  } else if (frame.s === s._seq + 1) take(frame)
   else if (held && frame.s === held.s + 1) take(held), take(frame)
-  else if (frame.s > s.seq) s = { ...s, held: frame }
+  else if (frame.s > s._seq) s = { ...s, _held: frame }
   return [s, out]
 }

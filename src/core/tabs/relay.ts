@@ -87,19 +87,19 @@ export function createRelay(
     else outbox.push(item)
   }
   return {
-    msg: (m: WireMessage) => add({ t: 'msgs', ms: [m] }),
+    _msg: (m: WireMessage) => add({ t: 'msgs', ms: [m] }),
     state: (state: WireState) => add({ t: 'state', state }),
-    err: (error: WireError) => add({ t: 'err', error }),
+    _err: (error: WireError) => add({ t: 'err', error }),
     /**
      * Delivers to this tab's own listeners: at once, or, while it is not known whether this
      * tab still leads, in order with what waits, and not at all if it no longer does (the
      * next leader delivers it).
      */
-    own: (run: () => void) => (begin(), checking ? outbox.push({ t: 'own', run }) : run()),
+    _own: (run: () => void) => (begin(), checking ? outbox.push({ t: 'own', run }) : run()),
     /** Liveness, with the last sequence number used, so a follower that missed frames can tell. */
-    beat: () => void (stopped || post({ t: 'beat', e: epoch, r: from, s: seq })),
+    _beat: () => void (stopped || post({ t: 'beat', e: epoch, r: from, s: seq })),
     /** The last sequence number posted. */
-    seq: () => seq,
+    _seq: () => seq,
     /** Flushes what is queued now (before the lead is given up). */
     flush,
     /** Drops what is queued: this tab no longer leads. */

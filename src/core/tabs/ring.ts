@@ -13,11 +13,11 @@ export function createRing() {
   /** Whether the ring dropped messages since this tab last took the lead. */
   let trimmed = false
   return {
-    keep(ms: readonly WireMessage[]) {
+    _keep(ms: readonly WireMessage[]) {
       if (ring.push(...ms) > 2000) (trimmed = true), ring.splice(0, ring.length - 1000)
     },
     /** This tab takes the lead: what it drops from now on, it delivered as the leader. */
-    lead() {
+    _lead() {
       trimmed = false
     },
     /**
@@ -28,7 +28,7 @@ export function createRing() {
      * cannot say where it was, only where it was in the sequence: gone if messages went out
      * since (or in an epoch it did not follow).
      */
-    answer(hello: Hello & { c: string }, epoch: number, s: number, from: string | undefined, relayedMsgs: number): Replay {
+    _answer(hello: Hello & { c: string }, epoch: number, s: number, from: string | undefined, relayedMsgs: number): Replay {
       const { c, since, n = 1 } = hello
       const i = since === undefined ? -1 : ring.findIndex((m) => m.id === since)
       const gone =

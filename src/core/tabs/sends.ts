@@ -61,7 +61,7 @@ export function createSends(ctx: SendsContext) {
      * keeps the send: `resend` posts it to the first leader it hears, and if this tab leads
      * first, nobody else can have taken it, so it goes out without a grace.
      */
-    queue(data: unknown, wait?: boolean) {
+    _queue(data: unknown, wait?: boolean) {
       if (unacked.size >= ctx.maxQueued) {
         ctx.report(new RealtimeError('overflow', 'the send queue is full'))
         return 'rejected'
@@ -72,19 +72,19 @@ export function createSends(ctx: SendsContext) {
       return 'queued'
     },
     /** A leader's answer: a refused send is reported here, in the tab that sent it, once. */
-    acked(id: string, error: WireError | undefined) {
+    _acked(id: string, error: WireError | undefined) {
       take(id)
       if (unacked.delete(id) && error) ctx.report(fromWire(error)!)
     },
     /** A new leader: what it may not have goes to it again. */
-    resend() {
+    _resend() {
       for (const [id, data] of unacked) ctx.post({ t: 'send', id, data })
     },
     /**
      * This tab leads with `connection`; after the grace (none for the first leader this tab
      * knows: no acknowledgement can be in flight), its own waiting sends go first, in order.
      */
-    lead(connection: Shareable<unknown>, ms: number) {
+    _lead(connection: Shareable<unknown>, ms: number) {
       waiting = []
       held = []
       const start = () => {
@@ -100,14 +100,14 @@ export function createSends(ctx: SendsContext) {
       else start()
     },
     /** A send while this tab leads: its own (no id) or a follower's. */
-    own: (data: unknown) => toSocket(data),
+    _own: (data: unknown) => toSocket(data),
     /** A follower's send reaching this leader; one already taken is acknowledged again unless its socket still holds it. */
-    fromFollower(id: string, data: unknown) {
+    _fromFollower(id: string, data: unknown) {
       if (!taken.includes(id) && !held.some(([, h]) => h === id)) toSocket(data, id)
       else if (socket && !waiting.includes(id)) ctx.post({ t: 'ack', id })
     },
     /** The leader's socket is open: it sent its queue, so the followers' sends in it are delivered. */
-    opened() {
+    _opened() {
       for (const id of waiting.splice(0)) id && ctx.post({ t: 'ack', id })
     },
     /**
@@ -115,7 +115,7 @@ export function createSends(ctx: SendsContext) {
      * returns this tab's own sends not sent yet (a follower's go again through the next
      * leader). When `keep`, they wait for that leader too; else they are given up.
      */
-    stepDown(closed: unknown, keep: boolean): unknown[] {
+    _stepDown(closed: unknown, keep: boolean): unknown[] {
       ctx.timers.clearTimeout(grace)
       // Stepping down during the grace: what this tab sent before it led is still unacked.
       const before = [...unacked.values()]

@@ -55,7 +55,7 @@ export function shareAcrossTabs<T>(
 
   let follower = FOLLOWER
   let channel: TabChannel | undefined
-  let leader: { connection: Shareable<T>; newer(): void; hello(frame: Extract<Frame, { t: 'hello' }>): void; send(id: string, data: unknown): void; stop(): void } | undefined
+  let leader: { connection: Shareable<T>; _newer(): void; _hello(frame: Extract<Frame, { t: 'hello' }>): void; send(id: string, data: unknown): void; stop(): void } | undefined
   let joined = false
   let away = false
   const watchdog = timerSlot(timers)
@@ -70,15 +70,15 @@ export function shareAcrossTabs<T>(
   let mine: WireMessage[] = []
   const settle = () => {
     if (!mine.length) return
-    ring.keep(mine)
-    follower = { ...follower, recent: remember(follower.recent, mine.map((m) => m.id)) }
+    ring._keep(mine)
+    follower = { ...follower, _recent: remember(follower._recent, mine.map((m) => m.id)) }
     mine = []
   }
   /**
    * A tab back from a freeze or the back/forward cache, or one whose new leader may be ahead
    * of it: the leader's frames wait until its replay came.
    */
-  let catching: { c: string; frames: MessageEvent[] } | undefined
+  let catching: { c: string; _frames: MessageEvent[] } | undefined
   /** Ends the wait for a replay (see `catchUp`). */
   const catchTimer = timerSlot(timers)
   /** The epoch whose leader this tab last asked for a replay (once per leader). */
@@ -102,15 +102,15 @@ export function shareAcrossTabs<T>(
       const at = now() + wait
       // Far later than asked: every page was paused (a machine asleep), the leader's timers
       // too. It gets a new chance to beat before anyone steals.
-      watchdog(() => (now() - at > timeout ? guard() : election.steal()), wait)
+      watchdog(() => (now() - at > timeout ? guard() : election._steal()), wait)
     }
   }
 
   const election = createElection(locks, name, {
-    lead,
-    stolen: () => (follows(), guard()),
+    _lead: lead,
+    _stolen: () => (follows(), guard()),
     // A refusing lock manager (a sandboxed frame): this tab gets a connection of its own.
-    refused: () => (channel?.close(), (channel = undefined), lead()),
+    _refused: () => (channel?.close(), (channel = undefined), lead()),
   })
   /**
    * This tab led until now: it follows, and asks the new leader for what it may have missed
@@ -121,7 +121,7 @@ export function shareAcrossTabs<T>(
     if (channel) catchUp([])
   }
   /** Another tab leads now: this one follows (and lines up for the lock again). */
-  const superseded = () => (follows(), election.leave(), election.join())
+  const superseded = () => (follows(), election._leave(), election._join())
 
   function lead() {
     watchdog()
@@ -130,23 +130,23 @@ export function shareAcrossTabs<T>(
     const s = store.peek()
     // Resume from the last event this tab handled: the snapshot's id is the leader's, and a
     // lagging leader's may be older than what this tab already delivered.
-    const from = follower.recent.at(-1) ?? s.lastEventId
-    const resume = follower.epoch ? { lastEventId: from, data: s.data } : undefined
+    const from = follower._recent.at(-1) ?? s.lastEventId
+    const resume = follower._epoch ? { lastEventId: from, data: s.data } : undefined
     // Above any epoch this tab heard and, by the clock, above one it may have missed.
-    const epoch = Math.max(follower.epoch + 1, now())
-    follower = { ...follower, epoch, seq: 0, held: undefined, ahead: [] }
-    ring.lead()
+    const epoch = Math.max(follower._epoch + 1, now())
+    follower = { ...follower, _epoch: epoch, _seq: 0, _held: undefined, _ahead: [] }
+    ring._lead()
     let connection: Shareable<T>
     try {
       connection = create(resume, !!channel)
     } catch (cause) {
-      election.leave('closed')
+      election._leave('closed')
       joined = false
       store.set({ status: 'closed' }, urgent)
       return report(new RealtimeError('protocol', 'could not start the connection', { cause }))
     }
     // After a stall, ask the lock manager before relaying (not in the fallback: it refuses queries too).
-    const check = channel ? election.watch(now, timeout * 0.75) : () => undefined
+    const check = channel ? election._watch(now, timeout * 0.75) : () => undefined
     /** The sequence number of the last batch of messages this leader relayed. */
     let relayedMsgs = 0
     const relay = createRelay(
@@ -168,7 +168,7 @@ export function shareAcrossTabs<T>(
     /** Mirrors the connection; relays its state only when what followers show changed (messages carry their ids). */
     const mirror = () => {
       let s = connection.getSnapshot()
-      if (s.status === 'open') sends?.opened()
+      if (s.status === 'open') sends?._opened()
       if (s.status !== 'connecting') hide = false
       if (hide) s = { ...s, status: 'open' }
       // Without a channel (a refusing lock manager) this tab serves itself only.
@@ -181,26 +181,26 @@ export function shareAcrossTabs<T>(
     const beat = timerSlot(timers)
     const tick = () => {
       const pending = check(true)
-      if (pending) void pending.then((leads) => (leads ? relay.beat() : leader === self && superseded()))
-      else relay.beat()
+      if (pending) void pending.then((leads) => (leads ? relay._beat() : leader === self && superseded()))
+      else relay._beat()
       beat(tick, beatEvery)
     }
     const offs = [
       connection.subscribe(mirror),
       // What this tab delivered counts when it delivers it (not when the relay posts it): a
       // leader that steps down with a batch still unposted has delivered it to itself.
-      connection.onWire((m) => (relay.msg((last = m)), relay.own(() => mine.push(m) > 1000 && settle()), out.wires.emit(m))),
-      connection.onMessage((m) => relay.own(() => out.messages.emit(m))),
+      connection.onWire((m) => (relay._msg((last = m)), relay._own(() => mine.push(m) > 1000 && settle()), out.wires.emit(m))),
+      connection.onMessage((m) => relay._own(() => out.messages.emit(m))),
       connection.onError((error) => {
         out.errors.emit(error)
-        if (error.kind !== 'parse') relay.err(toWire(error)!)
+        if (error.kind !== 'parse') relay._err(toWire(error)!)
       }),
     ]
     let asking = false
     const self = (leader = {
       connection,
       /** A frame of a newer epoch: this tab steps down if the lock manager says it no longer leads (it may be forged). */
-      newer() {
+      _newer() {
         const pending = asking ? undefined : check(false, true)
         if (!pending) return asking || superseded()
         asking = true
@@ -210,12 +210,12 @@ export function shareAcrossTabs<T>(
        * The hello of a late tab: the state now, with the last message (the connection
        * publishes ids once a frame); for a returning one, first what it missed.
        */
-      hello(f: Extract<Frame, { t: 'hello' }>) {
+      _hello(f: Extract<Frame, { t: 'hello' }>) {
         if (f.c !== undefined) {
           // Everything this tab delivered goes out first, so the replay ends where its sequence does.
           relay.flush()
           settle()
-          post(ring.answer(f as typeof f & { c: string }, epoch, relay.seq(), from, relayedMsgs))
+          post(ring._answer(f as typeof f & { c: string }, epoch, relay._seq(), from, relayedMsgs))
         }
         relay.state({ ...wireState(store.peek()), lastEventId: last?.id ?? store.peek().lastEventId, m: last })
       },
@@ -223,7 +223,7 @@ export function shareAcrossTabs<T>(
        * A follower's send. After a stall it waits, like a delivery, until this tab knows it
        * still leads: the followers sent it again through the next leader meanwhile.
        */
-      send: (id: string, data: unknown) => relay.own(() => sends?.fromFollower(id, data)),
+      send: (id: string, data: unknown) => relay._own(() => sends?._fromFollower(id, data)),
       stop() {
         beat()
         shown()
@@ -232,7 +232,7 @@ export function shareAcrossTabs<T>(
       },
     })
     // No grace for the first leader a tab knows of: it posted no send before (see `send`).
-    sends?.lead(connection as Shareable<unknown>, resume ? Math.min(beatEvery, 250) : 0)
+    sends?._lead(connection as Shareable<unknown>, resume ? Math.min(beatEvery, 250) : 0)
     connection.connect()
     mirror()
     tick()
@@ -249,7 +249,7 @@ export function shareAcrossTabs<T>(
     settle()
     was?.stop()
     const closed = was?.connection.close()
-    return sends?.stepDown(closed, keep) ?? []
+    return sends?._stepDown(closed, keep) ?? []
   }
 
   const onFrame = (event: MessageEvent) => {
@@ -263,17 +263,17 @@ export function shareAcrossTabs<T>(
     }
     // A newer leader: this tab's lock was stolen while it could not hear (a paused or
     // throttled page). It follows, before the lock manager tells it of the steal.
-    if (leader && 'e' in frame && frame.e > follower.epoch) leader.newer()
+    if (leader && 'e' in frame && frame.e > follower._epoch) leader._newer()
     // An acknowledgement may be the old leader's, after this tab took the lead: its grace is for this.
-    if (frame.t === 'ack') return sends?.acked(frame.id, frame.error)
+    if (frame.t === 'ack') return sends?._acked(frame.id, frame.error)
     if (catching && !leader) {
       if (frame.t === 'replay' && frame.c === catching.c) return caughtUp(frame)
       // A leader is there: the watchdog waits too.
-      if ('e' in frame) return void (catching.frames.push(event), guard())
+      if ('e' in frame) return void (catching._frames.push(event), guard())
     }
     if (frame.t === 'replay') return
     if (leader) {
-      if (frame.t === 'hello') leader.hello(frame)
+      if (frame.t === 'hello') leader._hello(frame)
       else if (frame.t === 'send') leader.send(frame.id, frame.data)
       return
     }
@@ -281,16 +281,16 @@ export function shareAcrossTabs<T>(
     // A new leader that may be ahead of this tab (its resume point is not among what this
     // tab delivered: it read the old leader's last frames, this tab did not yet): this tab
     // asks it for what it missed, once.
-    if (frame.e > follower.epoch && frame.e !== tried && follower.recent.length && !follower.recent.includes(frame.r!)) {
+    if (frame.e > follower._epoch && frame.e !== tried && follower._recent.length && !follower._recent.includes(frame.r!)) {
       tried = frame.e
       return catchUp([event])
     }
     const [next, deliveries] = follow(follower, frame)
-    if (next.epoch === frame.e) guard()
+    if (next._epoch === frame.e) guard()
     follower = next
     for (const d of deliveries) {
-      if (d.t === 'leader') sends?.resend()
-      else if (d.t === 'msg') ring.keep([d.m]), read(d.m)
+      if (d.t === 'leader') sends?._resend()
+      else if (d.t === 'msg') ring._keep([d.m]), read(d.m)
       else if (d.t === 'err') out.errors.emit(fromWire(d.error)!)
       else {
         // A late tab's first data: the last message, which it decodes itself.
@@ -312,16 +312,16 @@ export function shareAcrossTabs<T>(
     // The leader no longer has where this tab left off, and dropped messages from its memory
     // (the tab was away, or hung, too long): nobody can give it what came between.
     if (replay?.miss && replay.gone) {
-      report(new RealtimeError('gap', 'missed messages the leader tab no longer has', { id: follower.recent.at(-1) }))
+      report(new RealtimeError('gap', 'missed messages the leader tab no longer has', { id: follower._recent.at(-1) }))
     }
     if (replay && !replay.miss) {
-      if (replay.e !== follower.epoch) sends?.resend()
-      follower = { ...follower, epoch: replay.e, seq: replay.s, held: undefined, ahead: [], recent: remember(follower.recent, replay.ms.map((m) => m.id)) }
-      ring.keep(replay.ms)
+      if (replay.e !== follower._epoch) sends?._resend()
+      follower = { ...follower, _epoch: replay.e, _seq: replay.s, _held: undefined, _ahead: [], _recent: remember(follower._recent, replay.ms.map((m) => m.id)) }
+      ring._keep(replay.ms)
       for (const m of replay.ms) read(m)
     }
     if (leader) return
-    for (const event of was.frames) {
+    for (const event of was._frames) {
       // What came before the replay (a beat included, whose `s` is below the replay's) is in it.
       const f = event.data as { e?: unknown; s?: unknown }
       if (!replay || replay.miss || f.e !== replay.e || (f.s as number) >= replay.s) onFrame(event)
@@ -335,12 +335,12 @@ export function shareAcrossTabs<T>(
   const join = (returning?: boolean) => {
     channel = makeChannel(name)
     channel.onmessage = onFrame
-    election.join()
-    if (returning && follower.epoch) catchUp([])
+    election._join()
+    if (returning && follower._epoch) catchUp([])
     else post({ t: 'hello' })
     // Sends that waited while it was away go to whoever leads now (each id is taken once):
     // their acknowledgement may have come while its channel was closed.
-    if (returning) sends?.resend()
+    if (returning) sends?._resend()
     guard()
   }
   /**
@@ -349,13 +349,13 @@ export function shareAcrossTabs<T>(
    * `timeout`.
    */
   function catchUp(frames: MessageEvent[]) {
-    const since = follower.recent.at(-1)
+    const since = follower._recent.at(-1)
     let n = 0
-    while (since !== undefined && follower.recent[follower.recent.length - 1 - n] === since) n++
+    while (since !== undefined && follower._recent[follower._recent.length - 1 - n] === since) n++
     const c = Math.random().toString(36).slice(2)
-    catching = { c, frames }
+    catching = { c, _frames: frames }
     catchTimer(caughtUp, timeout)
-    post({ t: 'hello', c, since, n, pe: follower.epoch, ps: follower.seq })
+    post({ t: 'hello', c, since, n, pe: follower._epoch, ps: follower._seq })
   }
 
   /** Leaves both (`next`: the election's state after), so the page can be frozen or go into the back/forward cache. */
@@ -364,7 +364,7 @@ export function shareAcrossTabs<T>(
     catchTimer()
     catching = undefined
     const held = stepDown(next === 'idle')
-    election.leave(next)
+    election._leave(next)
     channel?.close()
     channel = undefined
     return held
@@ -389,7 +389,7 @@ export function shareAcrossTabs<T>(
       if (!joined) return this.connect()
       // A follower takes the lead to start the connection again itself.
       if (leader) leader.connection.reconnect()
-      else if (!away) election.steal()
+      else if (!away) election._steal()
     },
     /** Stops this tab only (another takes the lead); returns the sends it still held. */
     close() {
@@ -401,6 +401,6 @@ export function shareAcrossTabs<T>(
       store.set({ status: 'closed', error: null, attempt: 0, retryAt: null, paused: null, role: 'solo' }, urgent)
       return mine
     },
-    send: (message: unknown) => (leader ? sends?.own(message) : sends?.queue(message, !follower.epoch)),
+    send: (message: unknown) => (leader ? sends?._own(message) : sends?._queue(message, !follower._epoch)),
   }
 }

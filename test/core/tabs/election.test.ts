@@ -12,9 +12,9 @@ function tab(locks: Pick<LockManager, 'request'>, name = NAME) {
   const events: string[] = []
   const releases: (() => void)[] = []
   const election: Election = createElection(locks, name, {
-    lead: (release) => void (events.push('lead'), releases.push(release)),
-    stolen: () => void events.push('stolen'),
-    refused: (error) => void events.push(`refused ${(error as Error)?.name}`),
+    _lead: (release) => void (events.push('lead'), releases.push(release)),
+    _stolen: () => void events.push('stolen'),
+    _refused: (error) => void events.push(`refused ${(error as Error)?.name}`),
   })
   return { election, events, releases, state: () => election.state() }
 }
@@ -22,7 +22,7 @@ function tab(locks: Pick<LockManager, 'request'>, name = NAME) {
 /** A tab that leads: joined, and its grant delivered. */
 async function leading(locks: FakeLocks) {
   const a = tab(locks)
-  a.election.join()
+  a.election._join()
   await locks.tasks.run()
   expect(a.state()).toBe('leading')
   return a
@@ -34,7 +34,7 @@ describe('election', () => {
   it('join: queued until the grant arrives in a later task, then leading (lead called once)', async () => {
     const locks = fakeLocks()
     const a = tab(locks)
-    a.election.join()
+    a.election._join()
     expect(a.state()).toBe('queued')
     await settle()
     expect(a.events).toEqual([]) // granted, not yet delivered: nothing before the task
@@ -47,10 +47,10 @@ describe('election', () => {
   it('join is idempotent: queued or leading, no second request', async () => {
     const locks = fakeLocks()
     const a = tab(locks)
-    a.election.join()
-    a.election.join()
+    a.election._join()
+    a.election._join()
     await locks.tasks.run()
-    a.election.join()
+    a.election._join()
     await locks.tasks.run()
     expect(locks.log).toHaveLength(1)
     expect(a.events).toEqual(['lead'])
@@ -60,15 +60,15 @@ describe('election', () => {
     const locks = fakeLocks()
     const a = await leading(locks)
     const b = tab(locks)
-    b.election.join()
+    b.election._join()
     await locks.tasks.run()
     expect([a.state(), b.state()]).toEqual(['leading', 'queued'])
-    a.election.leave()
+    a.election._leave()
     expect(a.state()).toBe('idle')
     await locks.tasks.run()
     expect(b.events).toEqual(['lead'])
     expect(a.events).toEqual(['lead'])
-    b.election.leave('closed')
+    b.election._leave('closed')
     await locks.tasks.run()
     expect(await locks.query()).toEqual({ held: [], pending: [] })
   })
@@ -78,12 +78,12 @@ describe('election', () => {
     const a = await leading(locks)
     const b = tab(locks)
     const c = tab(locks)
-    b.election.join()
-    c.election.join()
-    b.election.leave()
+    b.election._join()
+    c.election._join()
+    b.election._leave()
     await locks.tasks.run()
     expect(locks.waiting(NAME)).toEqual([3])
-    a.election.leave()
+    a.election._leave()
     await locks.tasks.run()
     expect([b.events, c.events]).toEqual([[], ['lead']])
   })
@@ -92,11 +92,11 @@ describe('election', () => {
     const locks = fakeLocks()
     const a = await leading(locks)
     const b = tab(locks)
-    b.election.join()
+    b.election._join()
     await locks.tasks.run()
-    b.election.steal()
+    b.election._steal()
     expect(b.state()).toBe('stealing')
-    b.election.leave('closed') // before the stolen lock's callback runs
+    b.election._leave('closed') // before the stolen lock's callback runs
     expect(b.state()).toBe('closed')
     await locks.tasks.run()
     expect(b.events).toEqual([])
@@ -117,12 +117,12 @@ describe('election', () => {
     const locks = fakeLocks({ abortAfterGrant: 'ignored' })
     const a = await leading(locks)
     const b = tab(locks)
-    b.election.join()
+    b.election._join()
     await locks.tasks.run()
-    a.election.leave() // the lock goes to b; its callback runs in a later task
+    a.election._leave() // the lock goes to b; its callback runs in a later task
     await settle()
     expect(locks.holder(NAME)).toBe(2)
-    b.election.leave() // too late for the abort: the callback still runs
+    b.election._leave() // too late for the abort: the callback still runs
     await locks.tasks.run()
     expect(b.events).toEqual([])
     expect(await locks.query()).toEqual({ held: [], pending: [] })
@@ -131,10 +131,10 @@ describe('election', () => {
   it('leave() then join() at once: the first grant is released, the second request leads, once', async () => {
     const locks = fakeLocks({ abortAfterGrant: 'ignored' })
     const a = tab(locks)
-    a.election.join()
+    a.election._join()
     await settle() // granted, not delivered
-    a.election.leave()
-    a.election.join()
+    a.election._leave()
+    a.election._join()
     await locks.tasks.run()
     expect(a.events).toEqual(['lead'])
     expect(a.state()).toBe('leading')
@@ -148,7 +148,7 @@ describe('election', () => {
     await settle()
     expect(await heldBy(locks)).toEqual([])
     const b = await leading(locks)
-    b.election.leave('closed')
+    b.election._leave('closed')
     await settle()
     expect(await heldBy(locks)).toEqual([])
   })
@@ -158,9 +158,9 @@ describe('election', () => {
       const locks = fakeLocks()
       const a = await leading(locks)
       const b = tab(locks)
-      b.election.join()
+      b.election._join()
       await settle()
-      b.election.steal()
+      b.election._steal()
       await locks.tasks.run()
       expect(b.events).toEqual(['lead'])
       expect(b.state()).toBe('leading')
@@ -174,11 +174,11 @@ describe('election', () => {
       const locks = fakeLocks()
       const a = await leading(locks)
       const b = tab(locks)
-      b.election.steal()
+      b.election._steal()
       await locks.tasks.run()
       expect(a.events).toEqual(['lead', 'stolen'])
       expect(a.state()).toBe('queued')
-      b.election.leave()
+      b.election._leave()
       await locks.tasks.run()
       expect(a.events).toEqual(['lead', 'stolen', 'lead'])
       expect(locks.log).toHaveLength(3)
@@ -187,10 +187,10 @@ describe('election', () => {
     it('steal() is ignored while stealing or leading', async () => {
       const locks = fakeLocks()
       const a = tab(locks)
-      a.election.steal()
-      a.election.steal()
+      a.election._steal()
+      a.election._steal()
       await locks.tasks.run()
-      a.election.steal()
+      a.election._steal()
       await locks.tasks.run()
       expect(locks.log).toHaveLength(1)
       expect(a.events).toEqual(['lead'])
@@ -202,19 +202,19 @@ describe('election', () => {
       const locks = fakeLocks()
       const holder = await leading(locks)
       const a = tab(locks)
-      a.election.join()
+      a.election._join()
       await locks.tasks.run()
-      holder.election.leave('closed')
+      holder.election._leave('closed')
       await settle()
       expect(locks.holder(NAME)).toBe(2) // granted to a, not delivered
       const b = tab(locks)
-      b.election.steal()
+      b.election._steal()
       await locks.tasks.run()
       expect(b.events).toEqual(['lead'])
       expect(a.events).toEqual([]) // never two leaders
       expect(a.state()).toBe('queued')
       // a is still in line: when b leaves, a leads.
-      b.election.leave()
+      b.election._leave()
       await locks.tasks.run()
       expect(a.events).toEqual(['lead'])
     })
@@ -224,14 +224,14 @@ describe('election', () => {
     it('SecurityError: refused once, state refused, no further request', async () => {
       const locks = fakeLocks({ refuse: () => new DOMException('sandboxed', 'SecurityError') })
       const a = tab(locks)
-      a.election.join()
+      a.election._join()
       await locks.tasks.run()
       expect(a.events).toEqual(['refused SecurityError'])
       expect(a.state()).toBe('refused')
-      a.election.join()
-      a.election.steal()
-      a.election.leave('closed')
-      a.election.join()
+      a.election._join()
+      a.election._steal()
+      a.election._leave('closed')
+      a.election._join()
       await locks.tasks.run()
       expect(a.state()).toBe('refused')
       expect(locks.log).toHaveLength(1)
@@ -245,7 +245,7 @@ describe('election', () => {
           throw error
         },
       })
-      expect(() => a.election.join()).not.toThrow()
+      expect(() => a.election._join()).not.toThrow()
       await settle()
       expect(a.events).toEqual(['refused TypeError'])
       expect(a.state()).toBe('refused')
@@ -256,8 +256,8 @@ describe('election', () => {
       const inner = fakeLocks()
       const a = tab({ request: (...args: unknown[]) => (++n === 2 ? Promise.reject(new DOMException('no', 'SecurityError')) : (inner.request as (...a: unknown[]) => Promise<unknown>)(...args)) } as Pick<LockManager, 'request'>)
       const holder = await leading(inner)
-      a.election.join()
-      a.election.steal()
+      a.election._join()
+      a.election._steal()
       await inner.tasks.run()
       expect(a.events).toEqual(['refused SecurityError'])
       expect(holder.events).toEqual(['lead'])
@@ -266,7 +266,7 @@ describe('election', () => {
     it('no request loop: a manager that rejects every request with an AbortError gets one request', async () => {
       let requests = 0
       const a = tab({ request: () => (requests++, Promise.reject(abortError())) } as unknown as Pick<LockManager, 'request'>)
-      a.election.join()
+      a.election._join()
       for (let i = 0; i < 20; i++) await settle()
       expect(requests).toBe(1)
       expect(a.events).toEqual([])
@@ -277,9 +277,9 @@ describe('election', () => {
     const rejects: ((error: unknown) => void)[] = []
     const manual = { request: () => new Promise((_, reject) => void rejects.push(reject)) } as unknown as Pick<LockManager, 'request'>
     const a = tab(manual)
-    a.election.join()
-    a.election.leave()
-    a.election.join()
+    a.election._join()
+    a.election._leave()
+    a.election._join()
     rejects[0]!(new DOMException('gone', 'InvalidStateError'))
     await settle()
     expect(a.state()).toBe('queued')
@@ -291,13 +291,13 @@ describe('election', () => {
     const locks = fakeLocks()
     const a = tab(locks)
     const b = tab(locks)
-    a.election.join() // 1
-    b.election.join() // 2
+    a.election._join() // 1
+    b.election._join() // 2
     await locks.tasks.run()
     for (let i = 0; i < 5; i++) {
       // the follower steals (1 request), the robbed leader lines up again (1 request)
       const [thief] = [a, b].filter((t) => t.state() === 'queued')
-      thief!.election.steal()
+      thief!.election._steal()
       await locks.tasks.run()
     }
     for (let i = 0; i < 50; i++) await settle()

@@ -4,6 +4,8 @@
 // are tasks too, and a hand-driven connection to lead with. No sleeps: a test runs tasks
 // and lets microtasks settle explicitly.
 import { setImmediate as nodeSetImmediate } from 'node:timers'
+import { afterEach, expect } from 'vitest'
+import { INTERNAL_PROPS } from '../../../scripts/internal-props.ts'
 import type { ConnectionSnapshot, RealtimeMessage } from '../../../src/core/connection'
 import type { RealtimeError } from '../../../src/core/errors'
 import { IDLE } from '../../../src/core/store'
@@ -223,6 +225,25 @@ export interface FakeChannels {
   inject(name: string, data: unknown): void
 }
 
+/** Fields of posted frames that the build would rename (see `checkWire`). */
+const renamed: string[] = []
+/**
+ * Frames are a wire format between tabs of different builds: none of their field names may
+ * be one the build mangles (scripts/internal-props.ts), or two builds would not read each
+ * other. Every frame a tab posts is checked, down to its messages and states (an app's
+ * payload, `data`, is its own); a test that posted one fails.
+ */
+export function checkWire(frame: unknown, path = 'frame'): void {
+  if (!frame || typeof frame !== 'object') return
+  for (const [key, value] of Object.entries(frame)) {
+    if (INTERNAL_PROPS.test(key)) renamed.push(`${path}.${key}`)
+    if (key !== 'data') checkWire(value, `${path}.${key}`)
+  }
+}
+afterEach(() => {
+  expect(renamed.splice(0), 'frame fields that the build renames').toEqual([])
+})
+
 /**
  * BroadcastChannels in memory, as a browser's: `postMessage` clones (and throws a
  * DataCloneError for what cannot be cloned), a frame reaches every other open channel of
@@ -253,6 +274,7 @@ export function fakeChannels(): FakeChannels {
         onmessage: null,
         postMessage(message) {
           if (end.closed) throw new DOMException('the channel is closed', 'InvalidStateError')
+          checkWire(message)
           broadcast(tab, name, message, end)
         },
         close() {

@@ -51,39 +51,39 @@ function run(frames: Led[], from: FollowerState = FOLLOWER): { state: FollowerSt
 }
 
 /** The state of a tab that followed epoch 1 up to `seq`, having delivered `recent`. */
-const at = (seq: number, recent: string[] = [], epoch = 1): FollowerState => ({ ...FOLLOWER, epoch, seq, recent })
+const at = (seq: number, recent: string[] = [], epoch = 1): FollowerState => ({ ...FOLLOWER, _epoch: epoch, _seq: seq, _recent: recent })
 
 describe('follow', () => {
   const cases: [string, FollowerState, Led[], string[], Partial<Record<keyof FollowerState, unknown>>?][] = [
     // a leader's first frames
-    ['the first frame of the first leader: a new leader, then its messages', FOLLOWER, [msgs(1, 1, ['1', '2'])], ['leader', 'msg 1', 'msg 2'], { epoch: 1, seq: 1, recent: ['1', '2'] }],
-    ['a late tab: the first frame it hears may be far into the sequence', FOLLOWER, [state(1, 40), msgs(1, 41, ['9'])], ['leader', 'state open', 'msg 9'], { seq: 41 }],
-    ['a beat first: the leader is known, its sequence taken from the beat', FOLLOWER, [beat(1, 5), msgs(1, 6, ['6'])], ['leader', 'msg 6'], { seq: 6 }],
+    ['the first frame of the first leader: a new leader, then its messages', FOLLOWER, [msgs(1, 1, ['1', '2'])], ['leader', 'msg 1', 'msg 2'], { _epoch: 1, _seq: 1, _recent: ['1', '2'] }],
+    ['a late tab: the first frame it hears may be far into the sequence', FOLLOWER, [state(1, 40), msgs(1, 41, ['9'])], ['leader', 'state open', 'msg 9'], { _seq: 41 }],
+    ['a beat first: the leader is known, its sequence taken from the beat', FOLLOWER, [beat(1, 5), msgs(1, 6, ['6'])], ['leader', 'msg 6'], { _seq: 6 }],
     ['a beat first: frames up to its s are old and dropped', FOLLOWER, [beat(1, 5), msgs(1, 5, ['5']), msgs(1, 6, ['6'])], ['leader', 'msg 6']],
 
     // exact sequence
-    ['frames in sequence are each taken once, in order', FOLLOWER, [msgs(1, 1, ['1']), state(1, 2), msgs(1, 3, ['2']), err(1, 4), msgs(1, 5, ['3'])], ['leader', 'msg 1', 'state open', 'msg 2', 'err http', 'msg 3'], { seq: 5, held: undefined }],
-    ['a batch is delivered whole, in order', at(1), [msgs(1, 2, ['2', '3', '4', '5'])], ['msg 2', 'msg 3', 'msg 4', 'msg 5'], { seq: 2 }],
-    ['beats in sequence deliver nothing', at(3), [beat(1, 3), beat(1, 3)], [], { seq: 3 }],
+    ['frames in sequence are each taken once, in order', FOLLOWER, [msgs(1, 1, ['1']), state(1, 2), msgs(1, 3, ['2']), err(1, 4), msgs(1, 5, ['3'])], ['leader', 'msg 1', 'state open', 'msg 2', 'err http', 'msg 3'], { _seq: 5, _held: undefined }],
+    ['a batch is delivered whole, in order', at(1), [msgs(1, 2, ['2', '3', '4', '5'])], ['msg 2', 'msg 3', 'msg 4', 'msg 5'], { _seq: 2 }],
+    ['beats in sequence deliver nothing', at(3), [beat(1, 3), beat(1, 3)], [], { _seq: 3 }],
 
     // stale epochs
-    ['frames of an older epoch are dropped, whatever their s', at(2, [], 5), [msgs(4, 3, ['x']), state(4, 1), err(4, 99), beat(4, 7)], [], { epoch: 5, seq: 2 }],
-    ['an old leader that wakes up after a change is not heard', FOLLOWER, [msgs(1, 1, ['1']), msgs(2, 1, ['2'], '1'), msgs(1, 2, ['stale'])], ['leader', 'msg 1', 'leader', 'msg 2'], { epoch: 2 }],
+    ['frames of an older epoch are dropped, whatever their s', at(2, [], 5), [msgs(4, 3, ['x']), state(4, 1), err(4, 99), beat(4, 7)], [], { _epoch: 5, _seq: 2 }],
+    ['an old leader that wakes up after a change is not heard', FOLLOWER, [msgs(1, 1, ['1']), msgs(2, 1, ['2'], '1'), msgs(1, 2, ['stale'])], ['leader', 'msg 1', 'leader', 'msg 2'], { _epoch: 2 }],
 
     // duplicates
-    ['a frame posted twice is taken once', at(1), [msgs(1, 2, ['2']), msgs(1, 2, ['2']), beat(1, 2), msgs(1, 3, ['3'])], ['msg 2', 'msg 3'], { seq: 3, held: undefined }],
-    ['frames at or below seq are dropped', at(5), [msgs(1, 5, ['5']), msgs(1, 1, ['1']), state(1, 3)], [], { seq: 5 }],
+    ['a frame posted twice is taken once', at(1), [msgs(1, 2, ['2']), msgs(1, 2, ['2']), beat(1, 2), msgs(1, 3, ['3'])], ['msg 2', 'msg 3'], { _seq: 3, _held: undefined }],
+    ['frames at or below seq are dropped', at(5), [msgs(1, 5, ['5']), msgs(1, 1, ['1']), state(1, 3)], [], { _seq: 5 }],
 
     // a newer epoch and the resume point
-    ['a newer epoch: what the tab delivered after the resume point is skipped once', at(4, ['1', '2', '3', '4']), [msgs(2, 1, ['3', '4', '5'], '2')], ['leader', 'msg 5'], { epoch: 2, seq: 1, ahead: [], recent: ['1', '2', '3', '4', '5'] }],
-    ['a newer epoch announced by a beat sets ahead for the messages that follow', at(4, ['1', '2', '3', '4']), [beat(2, 0, '2'), msgs(2, 1, ['3']), msgs(2, 2, ['4', '5'])], ['leader', 'msg 5'], { ahead: [] }],
+    ['a newer epoch: what the tab delivered after the resume point is skipped once', at(4, ['1', '2', '3', '4']), [msgs(2, 1, ['3', '4', '5'], '2')], ['leader', 'msg 5'], { _epoch: 2, _seq: 1, _ahead: [], _recent: ['1', '2', '3', '4', '5'] }],
+    ['a newer epoch announced by a beat sets ahead for the messages that follow', at(4, ['1', '2', '3', '4']), [beat(2, 0, '2'), msgs(2, 1, ['3']), msgs(2, 2, ['4', '5'])], ['leader', 'msg 5'], { _ahead: [] }],
     ['repeats are skipped once: the same id again later is a new delivery', at(3, ['1', '2', '3']), [msgs(2, 1, ['2', '3'], '1'), msgs(2, 2, ['2'], '1')], ['leader', 'msg 2']],
-    ['a repeat skips the ones before it too (a paused page missed some)', at(4, ['1', '2', '3', '4']), [msgs(2, 1, ['3'], '1'), msgs(2, 2, ['5'], '1')], ['leader', 'msg 5'], { ahead: [] }],
+    ['a repeat skips the ones before it too (a paused page missed some)', at(4, ['1', '2', '3', '4']), [msgs(2, 1, ['3'], '1'), msgs(2, 2, ['5'], '1')], ['leader', 'msg 5'], { _ahead: [] }],
     ['a message that is no repeat ends the skipping: what comes after is delivered', at(3, ['1', '2', '3']), [msgs(2, 1, ['9', '2', '3'], '1')], ['leader', 'msg 9', 'msg 2', 'msg 3']],
     ['a resume point the tab never saw skips nothing', at(2, ['1', '2']), [msgs(2, 1, ['1', '2'], '7')], ['leader', 'msg 1', 'msg 2']],
     ['no resume point (the new leader started afresh) skips nothing', at(2, ['1', '2']), [msgs(2, 1, ['1', '2'])], ['leader', 'msg 1', 'msg 2']],
     ['a server that repeats the resume event itself: delivered again, as in the new leader', at(2, ['1', '2']), [msgs(2, 1, ['2', '3'], '2')], ['leader', 'msg 2', 'msg 3']],
-    ['a new leader that resumed from the last delivery skips nothing', at(2, ['1', '2']), [msgs(2, 1, ['3'], '2')], ['leader', 'msg 3'], { ahead: [] }],
+    ['a new leader that resumed from the last delivery skips nothing', at(2, ['1', '2']), [msgs(2, 1, ['3'], '2')], ['leader', 'msg 3'], { _ahead: [] }],
     // id-less events carry the id before them: the first delivery with the resume id is the point
     [
       'id-less events after the resume point are skipped with the rest',
@@ -111,18 +111,18 @@ describe('follow', () => {
     ],
 
     // a forged frame with a huge s (issue item 11): held, and dropped when the real next one comes
-    ['one forged frame with a huge s is held, not delivered', at(2), [msgs(1, 1e9, ['forged'])], [], { seq: 2 }],
-    ['the real next frame drops the forged one: the tab is not deaf', at(2), [msgs(1, 1e9, ['forged']), msgs(1, 3, ['3']), msgs(1, 4, ['4']), beat(1, 4)], ['msg 3', 'msg 4'], { seq: 4, held: undefined }],
-    ['a forged state or err with a huge s is dropped the same way', at(2), [state(1, 1e9, 'reconnecting'), msgs(1, 3, ['3']), err(1, 1e9 + 7), state(1, 4)], ['msg 3', 'state open'], { seq: 4 }],
+    ['one forged frame with a huge s is held, not delivered', at(2), [msgs(1, 1e9, ['forged'])], [], { _seq: 2 }],
+    ['the real next frame drops the forged one: the tab is not deaf', at(2), [msgs(1, 1e9, ['forged']), msgs(1, 3, ['3']), msgs(1, 4, ['4']), beat(1, 4)], ['msg 3', 'msg 4'], { _seq: 4, _held: undefined }],
+    ['a forged state or err with a huge s is dropped the same way', at(2), [state(1, 1e9, 'reconnecting'), msgs(1, 3, ['3']), err(1, 1e9 + 7), state(1, 4)], ['msg 3', 'state open'], { _seq: 4 }],
     ['a forged frame that guesses s = seq + 2 is replaced by the real one', at(2), [msgs(1, 4, ['forged']), msgs(1, 3, ['3']), msgs(1, 4, ['4'])], ['msg 3', 'msg 4']],
-    ['beats of the real leader never release a forged frame', at(2), [msgs(1, 1e9, ['forged']), beat(1, 2), beat(1, 3), msgs(1, 3, ['3'])], ['msg 3'], { seq: 3 }],
+    ['beats of the real leader never release a forged frame', at(2), [msgs(1, 1e9, ['forged']), beat(1, 2), beat(1, 3), msgs(1, 3, ['3'])], ['msg 3'], { _seq: 3 }],
 
     // a real gap: taken when the next frame carries on from it, or when a beat reaches it
-    ['a real gap: the skipped-to frame is taken when the next one continues it', at(2), [msgs(1, 5, ['5']), msgs(1, 6, ['6']), msgs(1, 7, ['7'])], ['msg 5', 'msg 6', 'msg 7'], { seq: 7, held: undefined }],
-    ['a real gap then silence: the beat that reaches the held s releases it', at(2), [msgs(1, 5, ['5']), beat(1, 4), beat(1, 5)], ['msg 5'], { seq: 5, held: undefined }],
-    ['a beat past the held s releases it too (more frames were missed)', at(2), [state(1, 5, 'reconnecting'), beat(1, 8), msgs(1, 9, ['9']), msgs(1, 10, ['10'])], ['state reconnecting', 'msg 9', 'msg 10'], { seq: 10 }],
-    ['a second gap replaces the first held frame', at(2), [msgs(1, 5, ['5']), msgs(1, 8, ['8']), msgs(1, 9, ['9'])], ['msg 8', 'msg 9'], { seq: 9 }],
-    ['a held frame of an older epoch goes with its leader', at(2), [msgs(1, 5, ['5']), msgs(2, 1, ['1'])], ['leader', 'msg 1'], { epoch: 2, seq: 1, held: undefined }],
+    ['a real gap: the skipped-to frame is taken when the next one continues it', at(2), [msgs(1, 5, ['5']), msgs(1, 6, ['6']), msgs(1, 7, ['7'])], ['msg 5', 'msg 6', 'msg 7'], { _seq: 7, _held: undefined }],
+    ['a real gap then silence: the beat that reaches the held s releases it', at(2), [msgs(1, 5, ['5']), beat(1, 4), beat(1, 5)], ['msg 5'], { _seq: 5, _held: undefined }],
+    ['a beat past the held s releases it too (more frames were missed)', at(2), [state(1, 5, 'reconnecting'), beat(1, 8), msgs(1, 9, ['9']), msgs(1, 10, ['10'])], ['state reconnecting', 'msg 9', 'msg 10'], { _seq: 10 }],
+    ['a second gap replaces the first held frame', at(2), [msgs(1, 5, ['5']), msgs(1, 8, ['8']), msgs(1, 9, ['9'])], ['msg 8', 'msg 9'], { _seq: 9 }],
+    ['a held frame of an older epoch goes with its leader', at(2), [msgs(1, 5, ['5']), msgs(2, 1, ['1'])], ['leader', 'msg 1'], { _epoch: 2, _seq: 1, _held: undefined }],
   ]
 
   it.each(cases)('%s', (_, from, frames, expected, fields) => {
@@ -135,7 +135,7 @@ describe('follow', () => {
     // A forged replay or frame set seq to 1e9; the leader's next beat says 4.
     const [next, out] = follow({ ...at(1e9, ['1', '2']) }, beat(1, 4))
     expect(out).toEqual([])
-    expect(next).toMatchObject({ seq: 4, held: undefined })
+    expect(next).toMatchObject({ _seq: 4, _held: undefined })
     expect(follow(next, msgs(1, 5, ['5']))[1]).toEqual([{ t: 'msg', m: expect.objectContaining({ id: '5' }) }])
   })
 
@@ -171,16 +171,16 @@ describe('follow', () => {
 
 describe('sift', () => {
   it('delivers what is not ahead, remembers what it delivered', () => {
-    const [s, fresh] = sift({ ...FOLLOWER, recent: ['1'], ahead: ['2', '3'] }, [m('2'), m('3'), m('4')])
+    const [s, fresh] = sift({ ...FOLLOWER, _recent: ['1'], _ahead: ['2', '3'] }, [m('2'), m('3'), m('4')])
     expect(fresh.map((x) => x.id)).toEqual(['4'])
-    expect(s.ahead).toEqual([])
-    expect(s.recent).toEqual(['1', '4'])
+    expect(s._ahead).toEqual([])
+    expect(s._recent).toEqual(['1', '4'])
   })
 
   it('with nothing ahead, delivers everything; id-less messages are delivered and not remembered', () => {
     const [s, fresh] = sift(FOLLOWER, [m('1'), m(undefined), m('2')])
     expect(fresh).toHaveLength(3)
-    expect(s.recent).toEqual(['1', '2'])
+    expect(s._recent).toEqual(['1', '2'])
   })
 })
 
@@ -205,7 +205,7 @@ describe('remember', () => {
     let s = FOLLOWER
     for (let i = 1; i <= 5000; i += 100) {
       const ids = Array.from({ length: 100 }, (_, k) => String(i + k))
-      s = follow(s, msgs(1, s.seq + 1, ids))[0]
+      s = follow(s, msgs(1, s._seq + 1, ids))[0]
     }
     // 5000 delivered; the new leader resumed 900 back.
     const [, out] = follow(s, msgs(2, 1, ['4101', '4102', '5000', '5001'], '4100'))

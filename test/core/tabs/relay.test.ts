@@ -25,7 +25,7 @@ function relay(from?: string) {
 describe('relay', () => {
   it("one task's messages go out as one 'msgs' frame, in order, after the task", async () => {
     const { r, frames, sent, shown } = relay()
-    for (const id of ['1', '2', undefined, '3']) r.msg(m(id))
+    for (const id of ['1', '2', undefined, '3']) r._msg(m(id))
     expect(frames).toEqual([]) // nothing inside the task
     await settle()
     expect(shown()).toEqual(['1: msgs 1 2 - 3'])
@@ -35,13 +35,13 @@ describe('relay', () => {
 
   it('state and error changes keep their place between the messages', async () => {
     const { r, shown } = relay()
-    r.msg(m('1'))
-    r.msg(m('2'))
+    r._msg(m('1'))
+    r._msg(m('2'))
     r.state({ ...open, status: 'reconnecting' })
-    r.msg(m('3'))
-    r.err({ kind: 'http', message: 'boom' })
-    r.err({ kind: 'network', message: 'again' })
-    r.msg(m('4'))
+    r._msg(m('3'))
+    r._err({ kind: 'http', message: 'boom' })
+    r._err({ kind: 'network', message: 'again' })
+    r._msg(m('4'))
     r.state(open)
     await settle()
     expect(shown()).toEqual(['1: msgs 1 2', '2: state reconnecting', '3: msgs 3', '4: err http', '5: err network', '6: msgs 4', '7: state open'])
@@ -51,7 +51,7 @@ describe('relay', () => {
     const { r, shown } = relay()
     for (let i = 0; i < 1000; i++) r.state({ ...open, status: 'reconnecting' })
     r.state(open)
-    r.msg(m('1'))
+    r._msg(m('1'))
     r.state({ ...open, status: 'reconnecting' })
     await settle()
     expect(shown()).toEqual(['1: state open', '2: msgs 1', '3: state reconnecting'])
@@ -59,12 +59,12 @@ describe('relay', () => {
 
   it('sequence numbers run on across tasks; every frame carries the epoch and the resume point', async () => {
     const { r, frames, shown } = relay('41')
-    r.msg(m('42'))
+    r._msg(m('42'))
     await settle()
     r.state(open)
-    r.msg(m('43'))
+    r._msg(m('43'))
     await settle()
-    r.msg(m('44'))
+    r._msg(m('44'))
     await settle()
     expect(shown()).toEqual(['1: msgs 42', '2: state open', '3: msgs 43', '4: msgs 44'])
     expect(frames.every((f) => 'r' in f && f.e === EPOCH && f.r === '41')).toBe(true)
@@ -73,10 +73,10 @@ describe('relay', () => {
   it('every frame it makes passes readFrame', async () => {
     const { r, frames } = relay('7')
     r.state(open)
-    r.msg(m('8'))
-    r.msg(m(undefined))
-    r.err({ kind: 'protocol', message: 'too large', id: '9' })
-    r.beat()
+    r._msg(m('8'))
+    r._msg(m(undefined))
+    r._err({ kind: 'protocol', message: 'too large', id: '9' })
+    r._beat()
     await settle()
     expect(frames).toHaveLength(4)
     for (const f of frames) expect(readFrame({ v: PROTOCOL, ...f })).toBeDefined()
@@ -84,22 +84,22 @@ describe('relay', () => {
 
   it('a beat goes out at once and carries the last sequence number used', async () => {
     const { r, shown } = relay()
-    r.beat()
-    r.msg(m('1'))
-    r.msg(m('2'))
-    r.beat() // the batch is not out yet: the beat still says 0
+    r._beat()
+    r._msg(m('1'))
+    r._msg(m('2'))
+    r._beat() // the batch is not out yet: the beat still says 0
     await settle()
-    r.beat()
+    r._beat()
     expect(shown()).toEqual(['beat 0', 'beat 0', '1: msgs 1 2', 'beat 1'])
   })
 
   it('flush() sends what is queued now; the task end sends nothing twice', async () => {
     const { r, shown } = relay()
-    r.msg(m('1'))
+    r._msg(m('1'))
     r.state(open)
     r.flush()
     expect(shown()).toEqual(['1: msgs 1', '2: state open'])
-    r.msg(m('2'))
+    r._msg(m('2'))
     await settle()
     expect(shown()).toEqual(['1: msgs 1', '2: state open', '3: msgs 2'])
   })
@@ -107,7 +107,7 @@ describe('relay', () => {
   it('a flood of one task is split at the most one frame may carry, so followers accept every frame', async () => {
     const { r, frames } = relay()
     const count = 100_000 + 5
-    for (let i = 1; i <= count; i++) r.msg(m(String(i)))
+    for (let i = 1; i <= count; i++) r._msg(m(String(i)))
     await settle()
     expect(frames.length).toBeGreaterThan(1)
     expect(frames.map((f) => 's' in f && f.s)).toEqual(frames.map((_, i) => i + 1))
@@ -137,9 +137,9 @@ describe('relay', () => {
 
     it('frames wait for the answer (one question at a time); if it leads, they go out in order with what came meanwhile', async () => {
       const { r, frames, answers, ids } = checked()
-      r.msg(m('1'))
+      r._msg(m('1'))
       await settle()
-      r.msg(m('2'))
+      r._msg(m('2'))
       r.state(open)
       await settle()
       expect(frames).toEqual([])
@@ -148,14 +148,14 @@ describe('relay', () => {
       await settle()
       expect(ids()).toEqual(['1', '2'])
       expect(frames.map((f) => 's' in f && f.s)).toEqual([1, 2])
-      r.msg(m('3'))
+      r._msg(m('3'))
       await settle()
       expect(ids()).toEqual(['1', '2', '3'])
     })
 
     it('if it no longer leads, nothing goes out and it says so (superseded)', async () => {
       const { r, frames, answers, superseded } = checked()
-      r.msg(m('1'))
+      r._msg(m('1'))
       await settle()
       answers[0]!(false)
       await settle()
@@ -166,23 +166,23 @@ describe('relay', () => {
     it("own(): this tab's deliveries and followers' sends run at once on time; while asking they wait, in order with the frames, and run if it still leads", async () => {
       const { r, answers, frames } = checked()
       const ran: string[] = []
-      r.msg(m('1'))
-      r.own(() => ran.push('deliver 1'))
-      r.own(() => ran.push('send x'))
+      r._msg(m('1'))
+      r._own(() => ran.push('deliver 1'))
+      r._own(() => ran.push('send x'))
       expect(ran).toEqual([])
       await settle()
       answers[0]!(true)
       await settle()
       expect(ran).toEqual(['deliver 1', 'send x'])
       expect(frames).toHaveLength(1)
-      r.own(() => ran.push('send y')) // on time now: at once
+      r._own(() => ran.push('send y')) // on time now: at once
       expect(ran).toEqual(['deliver 1', 'send x', 'send y'])
     })
 
     it('own(): if it no longer leads, what waited never runs (the next leader delivers it, followers send again through it)', async () => {
       const { r, answers } = checked()
       const ran: string[] = []
-      r.own(() => ran.push('send x'))
+      r._own(() => ran.push('send x'))
       await settle()
       answers[0]!(false)
       await settle()
@@ -191,7 +191,7 @@ describe('relay', () => {
 
     it('stopped while asking: nothing goes out when the answer comes', async () => {
       const { r, frames, answers } = checked()
-      r.msg(m('1'))
+      r._msg(m('1'))
       await settle()
       r.stop()
       answers[0]!(true)
@@ -203,7 +203,7 @@ describe('relay', () => {
   describe('stop()', () => {
     it('drops what is queued: nothing goes out at the task end', async () => {
       const { r, frames, sent } = relay()
-      r.msg(m('1'))
+      r._msg(m('1'))
       r.state(open)
       r.stop()
       await settle()
@@ -213,14 +213,14 @@ describe('relay', () => {
 
     it('nothing goes out after it: no message, state, error, flush or beat', async () => {
       const { r, frames, shown } = relay()
-      r.msg(m('1'))
+      r._msg(m('1'))
       await settle()
       r.stop()
-      r.msg(m('2'))
+      r._msg(m('2'))
       r.state(open)
-      r.err({ kind: 'http', message: 'x' })
+      r._err({ kind: 'http', message: 'x' })
       r.flush()
-      r.beat()
+      r._beat()
       await settle()
       expect(shown()).toEqual(['1: msgs 1'])
       expect(frames).toHaveLength(1)

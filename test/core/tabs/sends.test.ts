@@ -32,8 +32,8 @@ function setup({ maxQueued = 1000, postOk = true } = {}) {
 describe('a follower', () => {
   it('posts each send with an id of its own and keeps it until acknowledged', () => {
     const { sends, frames, sendIds } = setup()
-    expect(sends.queue('a')).toBe('queued')
-    expect(sends.queue('b')).toBe('queued')
+    expect(sends._queue('a')).toBe('queued')
+    expect(sends._queue('b')).toBe('queued')
     expect(frames).toEqual([
       { t: 'send', id: expect.any(String), data: 'a' },
       { t: 'send', id: expect.any(String), data: 'b' },
@@ -44,25 +44,25 @@ describe('a follower', () => {
       [a, 'a'],
       [b, 'b'],
     ])
-    sends.acked(a!, undefined)
+    sends._acked(a!, undefined)
     expect([...sends.unacked.values()]).toEqual(['b'])
   })
 
   it('before it heard of any leader (wait), keeps the send unposted; resend posts it to the first leader it hears', () => {
     const { sends, frames, shown } = setup()
-    expect(sends.queue('a', true)).toBe('queued')
-    expect(sends.queue('b', true)).toBe('queued')
+    expect(sends._queue('a', true)).toBe('queued')
+    expect(sends._queue('b', true)).toBe('queued')
     expect(frames).toEqual([])
     expect([...sends.unacked.values()]).toEqual(['a', 'b'])
-    sends.resend()
+    sends._resend()
     expect(shown()).toEqual(['send a', 'send b'])
   })
 
   it('past maxQueued unacknowledged sends, a send is refused with an overflow error and not posted', () => {
     const { sends, frames, reported } = setup({ maxQueued: 2 })
-    sends.queue('a')
-    sends.queue('b')
-    expect(sends.queue('c')).toBe('rejected')
+    sends._queue('a')
+    sends._queue('b')
+    expect(sends._queue('c')).toBe('rejected')
     expect(frames).toHaveLength(2)
     expect(reported.map((e) => [e.kind, e instanceof RealtimeError])).toEqual([['overflow', true]])
     expect([...sends.unacked.values()]).toEqual(['a', 'b'])
@@ -70,18 +70,18 @@ describe('a follower', () => {
 
   it('a send that cannot be posted (not cloneable) is refused and not kept', () => {
     const { sends } = setup({ postOk: false })
-    expect(sends.queue(() => 1)).toBe('rejected')
+    expect(sends._queue(() => 1)).toBe('rejected')
     expect(sends.unacked.size).toBe(0)
   })
 
   it("a refused send's acknowledgement is reported here once, as a RealtimeError; another tab's ack is not", () => {
     const { sends, reported, sendIds } = setup()
-    sends.queue('a')
+    sends._queue('a')
     const [a] = sendIds()
-    sends.acked('someone-else', { kind: 'overflow', message: 'full' })
+    sends._acked('someone-else', { kind: 'overflow', message: 'full' })
     expect(reported).toEqual([])
-    sends.acked(a!, { kind: 'protocol', message: 'could not serialize', id: undefined, status: undefined })
-    sends.acked(a!, { kind: 'protocol', message: 'could not serialize' }) // posted again: no second report
+    sends._acked(a!, { kind: 'protocol', message: 'could not serialize', id: undefined, status: undefined })
+    sends._acked(a!, { kind: 'protocol', message: 'could not serialize' }) // posted again: no second report
     expect(reported).toHaveLength(1)
     expect(reported[0]).toBeInstanceOf(RealtimeError)
     expect(reported[0]).toMatchObject({ kind: 'protocol', message: 'could not serialize' })
@@ -90,11 +90,11 @@ describe('a follower', () => {
 
   it('resend() posts what is not acknowledged to a new leader again, with the same ids, in order', () => {
     const { sends, frames, sendIds } = setup()
-    for (const data of ['a', 'b', 'c']) sends.queue(data)
+    for (const data of ['a', 'b', 'c']) sends._queue(data)
     const [a, b, c] = sendIds()
-    sends.acked(b!, undefined)
+    sends._acked(b!, undefined)
     frames.length = 0
-    sends.resend()
+    sends._resend()
     expect(frames).toEqual([
       { t: 'send', id: a, data: 'a' },
       { t: 'send', id: c, data: 'c' },
@@ -105,12 +105,12 @@ describe('a follower', () => {
 describe('a leader', () => {
   it('holds every send for the grace, then sends its own waiting ones first, then the rest in order', () => {
     const { sends, socket, timers, shown, sendIds } = setup()
-    sends.queue('mine 1') // sent while another tab led, never acknowledged
-    sends.queue('mine 2')
+    sends._queue('mine 1') // sent while another tab led, never acknowledged
+    sends._queue('mine 2')
     const ids = sendIds()
-    sends.lead(socket, GRACE)
-    expect(sends.own('mine 3')).toBe('queued')
-    sends.fromFollower('f1', 'theirs')
+    sends._lead(socket, GRACE)
+    expect(sends._own('mine 3')).toBe('queued')
+    sends._fromFollower('f1', 'theirs')
     timers.advance(GRACE - 1)
     expect(socket.sent).toEqual([])
     timers.advance(1)
@@ -121,19 +121,19 @@ describe('a leader', () => {
 
   it('with no grace (the first leader a tab knows), sends go at once', () => {
     const { sends, socket } = setup()
-    sends.queue('mine')
-    sends.lead(socket, 0)
+    sends._queue('mine')
+    sends._lead(socket, 0)
     expect(socket.sent).toEqual(['mine'])
-    expect(sends.own('now')).toBe('sent')
+    expect(sends._own('now')).toBe('sent')
     expect(socket.sent).toEqual(['mine', 'now'])
   })
 
   it("acks during the grace prevent a second send: a follower's send the old leader already took is acknowledged, not sent (item 3)", () => {
     const { sends, socket, timers, shown } = setup()
-    sends.lead(socket, GRACE)
-    sends.fromFollower('x', 'theirs') // posted again to this new leader, held
-    sends.acked('x', undefined) // the old leader's ack arrives during the grace
-    sends.fromFollower('y', 'other')
+    sends._lead(socket, GRACE)
+    sends._fromFollower('x', 'theirs') // posted again to this new leader, held
+    sends._acked('x', undefined) // the old leader's ack arrives during the grace
+    sends._fromFollower('y', 'other')
     timers.advance(GRACE)
     expect(socket.sent).toEqual(['other'])
     expect(shown()).toEqual(['ack x', 'ack y'])
@@ -141,29 +141,29 @@ describe('a leader', () => {
 
   it("acks during the grace prevent a second send: this tab's own send the old leader already took is not sent again (item 3)", () => {
     const { sends, socket, timers, sendIds } = setup()
-    sends.queue('mine 1')
-    sends.queue('mine 2')
+    sends._queue('mine 1')
+    sends._queue('mine 2')
     const [one] = sendIds()
-    sends.lead(socket, GRACE) // the lock came first...
-    sends.acked(one!, undefined) // ...the old leader's ack for 'mine 1' on the channel after it
+    sends._lead(socket, GRACE) // the lock came first...
+    sends._acked(one!, undefined) // ...the old leader's ack for 'mine 1' on the channel after it
     timers.advance(GRACE)
     expect(socket.sent).toEqual(['mine 2'])
   })
 
   it('a send id is taken once however often it is posted, and acknowledged each time', () => {
     const { sends, socket, shown } = setup()
-    sends.lead(socket, 0)
-    sends.fromFollower('x', 'theirs')
-    sends.fromFollower('x', 'theirs')
+    sends._lead(socket, 0)
+    sends._fromFollower('x', 'theirs')
+    sends._fromFollower('x', 'theirs')
     expect(socket.sent).toEqual(['theirs'])
     expect(shown()).toEqual(['ack x', 'ack x'])
   })
 
   it('a send some earlier leader took (its ack was heard as a follower) is acknowledged, not sent', () => {
     const { sends, socket, shown } = setup()
-    sends.acked('x', undefined)
-    sends.lead(socket, 0)
-    sends.fromFollower('x', 'theirs')
+    sends._acked('x', undefined)
+    sends._lead(socket, 0)
+    sends._fromFollower('x', 'theirs')
     expect(socket.sent).toEqual([])
     expect(shown()).toEqual(['ack x'])
   })
@@ -171,14 +171,14 @@ describe('a leader', () => {
   it("a follower's send the socket queues is acknowledged only once the socket opens; a repeat meanwhile is not", () => {
     const { sends, socket, shown } = setup()
     socket.sendWith = () => 'queued'
-    sends.lead(socket, 0)
-    sends.fromFollower('x', 'theirs')
-    sends.own('mine')
-    sends.fromFollower('x', 'theirs')
+    sends._lead(socket, 0)
+    sends._fromFollower('x', 'theirs')
+    sends._own('mine')
+    sends._fromFollower('x', 'theirs')
     expect(shown()).toEqual([])
-    sends.opened()
+    sends._opened()
     expect(shown()).toEqual(['ack x'])
-    sends.opened()
+    sends._opened()
     expect(shown()).toEqual(['ack x'])
     expect(socket.sent).toEqual(['theirs', 'mine'])
   })
@@ -186,8 +186,8 @@ describe('a leader', () => {
   it("a follower's send the socket refuses goes back in the ack with the socket's error; the leader reports nothing (item 13)", () => {
     const { sends, socket, reported, frames } = setup()
     socket.sendWith = (_, report) => (report?.(new RealtimeError('protocol', 'could not serialize')), 'rejected')
-    sends.lead(socket, 0)
-    sends.fromFollower('x', 10n)
+    sends._lead(socket, 0)
+    sends._fromFollower('x', 10n)
     expect(frames).toEqual([{ t: 'ack', id: 'x', error: expect.objectContaining({ kind: 'protocol', message: 'could not serialize' }) }])
     expect(reported).toEqual([])
   })
@@ -195,8 +195,8 @@ describe('a leader', () => {
   it('a refusal the socket does not explain is an overflow', () => {
     const { sends, socket, frames } = setup()
     socket.sendWith = () => 'rejected'
-    sends.lead(socket, 0)
-    sends.fromFollower('x', 'theirs')
+    sends._lead(socket, 0)
+    sends._fromFollower('x', 'theirs')
     expect(frames).toEqual([{ t: 'ack', id: 'x', error: expect.objectContaining({ kind: 'overflow' }) }])
   })
 
@@ -204,8 +204,8 @@ describe('a leader', () => {
     const { sends, socket, reported, frames } = setup()
     const error = new RealtimeError('overflow', 'full')
     socket.sendWith = (_, report) => (report?.(error), 'rejected')
-    sends.lead(socket, 0)
-    expect(sends.own('mine')).toBe('rejected')
+    sends._lead(socket, 0)
+    expect(sends._own('mine')).toBe('rejected')
     expect(reported).toEqual([error])
     expect(frames).toEqual([])
   })
@@ -216,9 +216,9 @@ describe('a leader', () => {
     socket.sendWith = () => {
       throw boom
     }
-    sends.lead(socket, 0)
+    sends._lead(socket, 0)
     let result: unknown
-    expect(() => (result = sends.own(10n))).not.toThrow()
+    expect(() => (result = sends._own(10n))).not.toThrow()
     expect(result).toBe('rejected')
     expect(reported).toHaveLength(1)
     expect(reported[0]).toBeInstanceOf(RealtimeError)
@@ -231,9 +231,9 @@ describe('a leader', () => {
       if (message === 'bad') throw new TypeError('nope')
       return 'sent'
     }
-    sends.lead(socket, 0)
-    expect(() => sends.fromFollower('x', 'bad')).not.toThrow()
-    sends.fromFollower('y', 'good')
+    sends._lead(socket, 0)
+    expect(() => sends._fromFollower('x', 'bad')).not.toThrow()
+    sends._fromFollower('y', 'good')
     expect(frames).toEqual([
       { t: 'ack', id: 'x', error: expect.objectContaining({ kind: expect.any(String), message: expect.any(String) }) },
       { t: 'ack', id: 'y' },
@@ -246,9 +246,9 @@ describe('a leader', () => {
     socket.sendWith = () => {
       throw new Error('boom')
     }
-    sends.queue('mine')
-    sends.lead(socket, GRACE)
-    sends.own('also mine')
+    sends._queue('mine')
+    sends._lead(socket, GRACE)
+    sends._own('also mine')
     expect(() => timers.advance(GRACE)).not.toThrow()
     expect(reported).toHaveLength(2)
   })
@@ -257,34 +257,34 @@ describe('a leader', () => {
     it("returns this tab's own sends not yet sent (held, or still in the socket queue), not a follower's", () => {
       const { sends, socket } = setup()
       socket.sendWith = () => 'queued'
-      sends.lead(socket, 0)
-      sends.own('mine 1')
-      sends.fromFollower('x', 'theirs')
-      sends.own('mine 2')
-      const returned = sends.stepDown(['mine 1', 'theirs', 'mine 2'], false)
+      sends._lead(socket, 0)
+      sends._own('mine 1')
+      sends._fromFollower('x', 'theirs')
+      sends._own('mine 2')
+      const returned = sends._stepDown(['mine 1', 'theirs', 'mine 2'], false)
       expect(returned).toEqual(['mine 1', 'mine 2'])
       expect(sends.unacked.size).toBe(0)
     })
 
     it('during the grace: what it held; with keep, they wait for the next leader (resend posts them)', () => {
       const { sends, socket, timers, frames } = setup()
-      sends.lead(socket, GRACE)
-      sends.own('mine')
-      sends.fromFollower('x', 'theirs')
-      expect(sends.stepDown([], true)).toEqual(['mine'])
+      sends._lead(socket, GRACE)
+      sends._own('mine')
+      sends._fromFollower('x', 'theirs')
+      expect(sends._stepDown([], true)).toEqual(['mine'])
       timers.advance(GRACE) // the grace is over: nothing goes to the old socket
       expect(socket.sent).toEqual([])
       frames.length = 0
-      sends.resend()
+      sends._resend()
       expect(frames).toEqual([{ t: 'send', id: expect.any(String), data: 'mine' }])
     })
 
     it("without keep (close), during the grace: returns this tab's sends from before it led first, and keeps none of them", () => {
       const { sends, socket, timers } = setup()
-      sends.queue('old')
-      sends.lead(socket, GRACE)
-      sends.own('new')
-      expect(sends.stepDown([], false)).toEqual(['old', 'new'])
+      sends._queue('old')
+      sends._lead(socket, GRACE)
+      sends._own('new')
+      expect(sends._stepDown([], false)).toEqual(['old', 'new'])
       expect(sends.unacked.size).toBe(0)
       timers.advance(GRACE)
       expect(socket.sent).toEqual([])
@@ -292,13 +292,13 @@ describe('a leader', () => {
 
     it("this tab's sends from before it led, not yet sent, are kept in order when it steps down during the grace", () => {
       const { sends, socket, frames } = setup()
-      sends.queue('old 1')
-      sends.queue('old 2')
-      sends.lead(socket, GRACE)
-      sends.own('new')
-      sends.stepDown([], true)
+      sends._queue('old 1')
+      sends._queue('old 2')
+      sends._lead(socket, GRACE)
+      sends._own('new')
+      sends._stepDown([], true)
       frames.length = 0
-      sends.resend()
+      sends._resend()
       expect(frames.map((f) => f.t === 'send' && f.data)).toEqual(['old 1', 'old 2', 'new'])
     })
   })
@@ -310,10 +310,10 @@ describe('a refused send, from one tab to another (item 13)', () => {
     const follower = setup()
     const leader = setup()
     leader.socket.sendWith = (_, report) => (report?.(new RealtimeError('overflow', 'the send queue is full (2)')), 'rejected')
-    leader.sends.lead(leader.socket, 0)
-    follower.sends.queue('hello')
-    for (const f of follower.frames.splice(0)) if (f.t === 'send') leader.sends.fromFollower(f.id, f.data)
-    for (const f of leader.frames.splice(0)) if (f.t === 'ack') follower.sends.acked(f.id, f.error)
+    leader.sends._lead(leader.socket, 0)
+    follower.sends._queue('hello')
+    for (const f of follower.frames.splice(0)) if (f.t === 'send') leader.sends._fromFollower(f.id, f.data)
+    for (const f of leader.frames.splice(0)) if (f.t === 'ack') follower.sends._acked(f.id, f.error)
     expect(follower.reported.map((e) => [e.kind, e.message])).toEqual([['overflow', 'the send queue is full (2)']])
     expect(leader.reported).toEqual([])
     expect(follower.sends.unacked.size).toBe(0)
