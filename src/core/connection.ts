@@ -40,7 +40,7 @@ export function createConnection<T>(config: ConnectionConfig<T>): Connection<T> 
   // Status, attempt and connection errors publish at once; data, ids and reported errors
   // once per frame (see createStore).
   const out = createOutlet<T>({ ...IDLE, lastEventId: config.lastEventId }, config.scheduleFrame ?? defaultFrame(timers))
-  const { store, report } = out
+  const { _store: store, _report: report } = out
   let serverRetry: number | undefined
   let generation = 0
   let transport: { close(): void } | null = null
@@ -67,7 +67,7 @@ export function createConnection<T>(config: ConnectionConfig<T>): Connection<T> 
     }
     // Listeners hear of an error last, once the transition is done, so one that calls
     // reconnect() or close() starts from a settled state.
-    if (failure) out.errors.emit(failure)
+    if (failure) out._errors.emit(failure)
   }
 
   function run(effect: Effect) {
@@ -124,7 +124,7 @@ export function createConnection<T>(config: ConnectionConfig<T>): Connection<T> 
       open: live(() => ((lastActivity = now()), dispatch({ type: 'opened' }, { error: null }))),
       message: live((message: WireMessage) => {
         lastActivity = now()
-        if (!config.accepts || config.accepts(message.event)) out.read(message, config.decode, store.peek().lastEventId)
+        if (!config.accepts || config.accepts(message.event)) out._read(message, config.decode, store.peek().lastEventId)
       }),
       activity: live(() => (lastActivity = now())),
       lastEventId: live((id: string) => store.set({ lastEventId: id })),
@@ -179,7 +179,7 @@ export function createConnection<T>(config: ConnectionConfig<T>): Connection<T> 
   }
 
   return {
-    ...out.api,
+    ...out._api,
     connect() {
       watch()
       dispatch({ type: 'connect' })

@@ -43,27 +43,27 @@ export interface RegistryOptions {
 
 export function createRegistry(options: RegistryOptions = {}): Registry {
   const timers = options.timers ?? (globalThis as Timers)
-  const entries = new Map<string, { value: Closable; holders: number; linger: unknown }>()
+  const entries = new Map<string, { value: Closable; _holders: number; _linger: unknown }>()
 
   return {
     acquire<V extends Closable>(key: string, create: () => V): Lease<V> {
       let entry = entries.get(key)
       if (!entry) {
-        entry = { value: create(), holders: 0, linger: undefined }
+        entry = { value: create(), _holders: 0, _linger: undefined }
         entries.set(key, entry)
       }
       const held = entry
-      timers.clearTimeout(held.linger)
-      held.linger = undefined
-      held.holders++
+      timers.clearTimeout(held._linger)
+      held._linger = undefined
+      held._holders++
       let released = false
       return {
         value: held.value as V,
         release() {
           if (released) return
           released = true
-          if (--held.holders > 0) return
-          held.linger = timers.setTimeout(() => {
+          if (--held._holders > 0) return
+          held._linger = timers.setTimeout(() => {
             // A lingering entry is the only one for its key: acquiring it again cancels this.
             entries.delete(key)
             held.value.close()

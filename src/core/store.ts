@@ -103,18 +103,18 @@ export function createOutlet<T>(initial: ConnectionSnapshot<T>, schedule: FrameS
     errors.emit(error)
   }
   return {
-    store,
-    messages,
-    wires,
-    errors,
-    report,
+    _store: store,
+    _messages: messages,
+    _wires: wires,
+    _errors: errors,
+    _report: report,
     /**
      * Reads a message off the wire: listeners of `onWire` hear it, then it is decoded and
      * delivered (data, `onMessage`), or reported as a `parse` error with its id. A good
      * message ends a `parse` error. `lastEventId` is the stream's once it arrived; `tap`
      * false only sets the snapshot (a late tab's first data), telling no listener.
      */
-    read(m: WireMessage, decode: ((message: WireMessage) => T) | undefined, lastEventId: string | undefined, tap = true) {
+    _read(m: WireMessage, decode: ((message: WireMessage) => T) | undefined, lastEventId: string | undefined, tap = true) {
       if (tap) wires.emit(m)
       let message: RealtimeMessage<T>
       try {
@@ -128,6 +128,6 @@ export function createOutlet<T>(initial: ConnectionSnapshot<T>, schedule: FrameS
       if (tap) messages.emit(message)
     },
     /** The listening half of a `Connection`. */
-    api: { subscribe: store.subscribe, getSnapshot: store.get, onMessage: messages.add, onWire: wires.add, onError: errors.add, report },
+    _api: { subscribe: store.subscribe, getSnapshot: store.get, onMessage: messages.add, onWire: wires.add, onError: errors.add, report },
   }
 }

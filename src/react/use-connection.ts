@@ -95,7 +95,7 @@ export function useConnection<T, S, O extends HookOptions<T, S> & DecodeOptions<
   const registry = options.registry ?? provided ?? defaultRegistry()
   const instance = useId()
   const slot = key === null ? null : shareSlot(key, options.share, instance)
-  const cache = useRef<{ base: ConnectionSnapshot<T>; select: unknown; view: ConnectionSnapshot<S> } | null>(null)
+  const cache = useRef<{ _base: ConnectionSnapshot<T>; _select: unknown; _view: ConnectionSnapshot<S> } | null>(null)
 
   /** Takes a hold on the entry for this render's slot, creating it from this render's options. */
   const acquire = useCallback((): Lease<Entry<T, O>> | undefined => {
@@ -139,14 +139,14 @@ export function useConnection<T, S, O extends HookOptions<T, S> & DecodeOptions<
     const { select, equals = Object.is } = options
     if (!select) return base as ConnectionSnapshot<unknown> as ConnectionSnapshot<S>
     const cached = cache.current
-    if (cached?.base === base && cached.select === select) return cached.view
+    if (cached?._base === base && cached._select === select) return cached._view
     // Keep the previous view, and so skip the render, when nothing but the unselected data
     // (and with it lastEventId) changed.
-    const prev = cached?.view
+    const prev = cached?._view
     const data = base.data === undefined ? undefined : select(base.data)
     const next = { ...base, data: prev?.data !== undefined && data !== undefined && equals(prev.data, data) ? prev.data : data }
     const view = prev && (Object.keys(next) as (keyof typeof next)[]).every((k) => k === 'lastEventId' || prev[k] === next[k]) ? prev : next
-    cache.current = { base, select, view }
+    cache.current = { _base: base, _select: select, _view: view }
     return view
   }
 

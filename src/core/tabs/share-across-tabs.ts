@@ -50,7 +50,7 @@ export function shareAcrossTabs<T>(
   const beatEvery = options.heartbeat ?? 1000
   const timeout = options.timeout ?? 4 * beatEvery
   const out = createOutlet<T>(IDLE, options.scheduleFrame ?? defaultFrame(timers), true)
-  const { store, report } = out
+  const { _store: store, _report: report } = out
   const urgent = { urgent: true }
 
   let follower = FOLLOWER
@@ -84,10 +84,10 @@ export function shareAcrossTabs<T>(
   /** The epoch whose leader this tab last asked for a replay (once per leader). */
   let tried = 0
 
-  const post = (frame: Frame) => postFrame(channel, frame, out.errors.emit, () => wireState(store.peek()))
+  const post = (frame: Frame) => postFrame(channel, frame, out._errors.emit, () => wireState(store.peek()))
   const sends = options.sends?.({ post, report, timers, maxQueued: options.maxQueued ?? 1000 })
   /** This tab's reading of a relayed message: delivered, or a `parse` error of this tab's own. */
-  const read = (m: WireMessage, tap?: boolean) => out.read((last = m), options.decode, m.id ?? store.peek().lastEventId, tap)
+  const read = (m: WireMessage, tap?: boolean) => out._read((last = m), options.decode, m.id ?? store.peek().lastEventId, tap)
 
   /**
    * A follower that hears nothing from the leader for `timeout` takes the lead: at a random
@@ -189,10 +189,10 @@ export function shareAcrossTabs<T>(
       connection.subscribe(mirror),
       // What this tab delivered counts when it delivers it (not when the relay posts it): a
       // leader that steps down with a batch still unposted has delivered it to itself.
-      connection.onWire((m) => (relay._msg((last = m)), relay._own(() => mine.push(m) > 1000 && settle()), out.wires.emit(m))),
-      connection.onMessage((m) => relay._own(() => out.messages.emit(m))),
+      connection.onWire((m) => (relay._msg((last = m)), relay._own(() => mine.push(m) > 1000 && settle()), out._wires.emit(m))),
+      connection.onMessage((m) => relay._own(() => out._messages.emit(m))),
       connection.onError((error) => {
-        out.errors.emit(error)
+        out._errors.emit(error)
         if (error.kind !== 'parse') relay._err(toWire(error)!)
       }),
     ]
@@ -291,7 +291,7 @@ export function shareAcrossTabs<T>(
     for (const d of deliveries) {
       if (d.t === 'leader') sends?._resend()
       else if (d.t === 'msg') ring._keep([d.m]), read(d.m)
-      else if (d.t === 'err') out.errors.emit(fromWire(d.error)!)
+      else if (d.t === 'err') out._errors.emit(fromWire(d.error)!)
       else {
         // A late tab's first data: the last message, which it decodes itself.
         if (!last && d.state.m) read(d.state.m, false)
@@ -371,7 +371,7 @@ export function shareAcrossTabs<T>(
   }
 
   return {
-    ...out.api,
+    ...out._api,
     connect() {
       if (joined) return
       joined = true
