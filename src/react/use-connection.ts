@@ -56,8 +56,8 @@ export interface HookState<S> extends Omit<ConnectionSnapshot<S>, 'data'> {
 
 /** What a registry holds for a stream: its connection and its holders' options. */
 export interface Entry<T, O> {
-  connection: Shareable<T>
-  options: OptionsCell<O>
+  _stream: Shareable<T>
+  _options: OptionsCell<O>
   close(): unknown
 }
 
@@ -104,20 +104,20 @@ export function useConnection<T, S, O extends HookOptions<T, S> & DecodeOptions<
     return registry.acquire(slot, (): Entry<T, O> => {
       const cell = createOptionsCell(inputs)
       const connection = startShared<T>(key!, inputs.share, (resume, shared) => create(inputs, cell.get, resume, shared), { ...registry.tab, decode: liveDecoder(cell.get), sends })
-      return { connection, options: cell, close: () => connection.close() }
+      return { _stream: connection, _options: cell, close: () => connection.close() }
     })
     // `key` is part of `slot`, and `create` stays the one of the render that made this slot.
   }, [slot, registry, latest])
   const peek = useCallback(() => registry.peek<Entry<T, O>>(slot), [slot, registry])
 
   // Every commit, this holder's newest options go to the entry it holds.
-  useInsertionEffect(() => peek()?.options.set(instance, options))
+  useInsertionEffect(() => peek()?._options.set(instance, options))
 
   const subscribe = useCallback(
     (notify: () => void) => {
       const lease = acquire()
       if (!lease) return () => {}
-      const { connection, options: cell } = lease.value
+      const { _stream: connection, _options: cell } = lease.value
       cell.set(instance, latest.current)
       const offs = [
         connection.subscribe(notify),
@@ -134,7 +134,7 @@ export function useConnection<T, S, O extends HookOptions<T, S> & DecodeOptions<
   )
 
   const getSnapshot = (): ConnectionSnapshot<S> => {
-    const base = peek()?.connection.getSnapshot() ?? IDLE
+    const base = peek()?._stream.getSnapshot() ?? IDLE
     // This render's select applies at once (it may close over new props).
     const { select, equals = Object.is } = options
     if (!select) return base as ConnectionSnapshot<unknown> as ConnectionSnapshot<S>
@@ -152,6 +152,6 @@ export function useConnection<T, S, O extends HookOptions<T, S> & DecodeOptions<
 
   const view = useSyncExternalStore(subscribe, getSnapshot, getServerSnapshot)
   const close = useCallback(() => void peek()?.close(), [peek])
-  const reconnect = useCallback(() => peek()?.connection.reconnect(), [peek])
+  const reconnect = useCallback(() => peek()?._stream.reconnect(), [peek])
   return { state: { ...view, close, reconnect }, acquire, peek }
 }

@@ -56,7 +56,7 @@ export function useWebSocket<In = unknown, Out = unknown, S = In>(
       // reaches the shared socket: take it, or start it, for a moment.
       const lease = acquire()
       lease?.release()
-      return (lease?.value.connection.send?.(message) as SendResult | undefined) ?? 'rejected'
+      return (lease?.value._stream.send?.(message) as SendResult | undefined) ?? 'rejected'
     },
     [acquire],
   )

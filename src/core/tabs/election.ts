@@ -19,7 +19,7 @@ export interface ElectionEvents {
 }
 
 export interface Election {
-  readonly state: () => ElectionState
+  readonly _state: () => ElectionState
   /** Queues for the lock (from `idle` or `closed`). */
   _join(): void
   /** Takes the lock from whoever holds it (a silent leader). */
@@ -89,7 +89,7 @@ export function createElection(locks: Pick<LockManager, 'request'> & Partial<Pic
   }
 
   return {
-    state: () => state,
+    _state: () => state,
     _join() {
       if (state === 'idle' || state === 'closed') request(false)
     },

@@ -88,7 +88,7 @@ export function createRelay(
   }
   return {
     _msg: (m: WireMessage) => add({ t: 'msgs', ms: [m] }),
-    state: (state: WireState) => add({ t: 'state', state }),
+    _state: (state: WireState) => add({ t: 'state', state }),
     _err: (error: WireError) => add({ t: 'err', error }),
     /**
      * Delivers to this tab's own listeners: at once, or, while it is not known whether this
@@ -101,9 +101,9 @@ export function createRelay(
     /** The last sequence number posted. */
     _seq: () => seq,
     /** Flushes what is queued now (before the lead is given up). */
-    flush,
+    _flush: flush,
     /** Drops what is queued: this tab no longer leads. */
-    stop() {
+    _stop() {
       stopped = true
       outbox = []
     },

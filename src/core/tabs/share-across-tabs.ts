@@ -55,7 +55,7 @@ export function shareAcrossTabs<T>(
 
   let follower = FOLLOWER
   let channel: TabChannel | undefined
-  let leader: { connection: Shareable<T>; _newer(): void; _hello(frame: Extract<Frame, { t: 'hello' }>): void; send(id: string, data: unknown): void; stop(): void } | undefined
+  let leader: { _connection: Shareable<T>; _newer(): void; _hello(frame: Extract<Frame, { t: 'hello' }>): void; _send(id: string, data: unknown): void; _stop(): void } | undefined
   let joined = false
   let away = false
   const watchdog = timerSlot(timers)
@@ -176,7 +176,7 @@ export function shareAcrossTabs<T>(
       const w = wireState(s)
       // Only the message may hold a comma, and it comes last: equal keys, equal states.
       const shown = `${[w.status, w.attempt, w.retryAt, w.paused, w.error?.message]}`
-      if (shown !== relayed) relay.state(w), (relayed = shown)
+      if (shown !== relayed) relay._state(w), (relayed = shown)
     }
     const beat = timerSlot(timers)
     const tick = () => {
@@ -198,7 +198,7 @@ export function shareAcrossTabs<T>(
     ]
     let asking = false
     const self = (leader = {
-      connection,
+      _connection: connection,
       /** A frame of a newer epoch: this tab steps down if the lock manager says it no longer leads (it may be forged). */
       _newer() {
         const pending = asking ? undefined : check(false, true)
@@ -213,21 +213,21 @@ export function shareAcrossTabs<T>(
       _hello(f: Extract<Frame, { t: 'hello' }>) {
         if (f.c !== undefined) {
           // Everything this tab delivered goes out first, so the replay ends where its sequence does.
-          relay.flush()
+          relay._flush()
           settle()
           post(ring._answer(f as typeof f & { c: string }, epoch, relay._seq(), from, relayedMsgs))
         }
-        relay.state({ ...wireState(store.peek()), lastEventId: last?.id ?? store.peek().lastEventId, m: last })
+        relay._state({ ...wireState(store.peek()), lastEventId: last?.id ?? store.peek().lastEventId, m: last })
       },
       /**
        * A follower's send. After a stall it waits, like a delivery, until this tab knows it
        * still leads: the followers sent it again through the next leader meanwhile.
        */
-      send: (id: string, data: unknown) => relay._own(() => sends?._fromFollower(id, data)),
-      stop() {
+      _send: (id: string, data: unknown) => relay._own(() => sends?._fromFollower(id, data)),
+      _stop() {
         beat()
         shown()
-        relay.stop()
+        relay._stop()
         for (const off of offs) off()
       },
     })
@@ -247,8 +247,8 @@ export function shareAcrossTabs<T>(
     const was = leader
     leader = undefined
     settle()
-    was?.stop()
-    const closed = was?.connection.close()
+    was?._stop()
+    const closed = was?._connection.close()
     return sends?._stepDown(closed, keep) ?? []
   }
 
@@ -274,7 +274,7 @@ export function shareAcrossTabs<T>(
     if (frame.t === 'replay') return
     if (leader) {
       if (frame.t === 'hello') leader._hello(frame)
-      else if (frame.t === 'send') leader.send(frame.id, frame.data)
+      else if (frame.t === 'send') leader._send(frame.id, frame.data)
       return
     }
     if (!('e' in frame)) return
@@ -382,13 +382,13 @@ export function shareAcrossTabs<T>(
         else if (event === 'return' && away) (away = false), join(true)
       })
       store.set({ status: 'connecting', error: null, attempt: 0 }, urgent)
-      if (election.state() === 'refused') lead()
+      if (election._state() === 'refused') lead()
       else join()
     },
     reconnect() {
       if (!joined) return this.connect()
       // A follower takes the lead to start the connection again itself.
-      if (leader) leader.connection.reconnect()
+      if (leader) leader._connection.reconnect()
       else if (!away) election._steal()
     },
     /** Stops this tab only (another takes the lead); returns the sends it still held. */

@@ -16,7 +16,7 @@ function tab(locks: Pick<LockManager, 'request'>, name = NAME) {
     _stolen: () => void events.push('stolen'),
     _refused: (error) => void events.push(`refused ${(error as Error)?.name}`),
   })
-  return { election, events, releases, state: () => election.state() }
+  return { election, events, releases, state: () => election._state() }
 }
 
 /** A tab that leads: joined, and its grant delivered. */
