@@ -4,10 +4,13 @@ import { INTERNAL_PROPS } from './scripts/internal-props.ts'
 
 /**
  * Shortens the internal property names (`_epoch`: see scripts/internal-props.ts) in the
- * JavaScript chunks that have any. Each chunk is mangled on its own, so a name must live in
- * one chunk only: the build fails when two chunks share one (they would name it apart).
+ * client chunks (tabwire and tabwire/core); the others (the server's, the testing kit's) are
+ * left as written, so code there that reaches into another library's `_private` fields keeps
+ * working. Each chunk is mangled on its own, so a name must live in one chunk only: the build
+ * fails when two chunks have one (they would name it apart, or one not at all).
  */
 function mangleInternalProps(): Rolldown.Plugin {
+  const client = new Set(['index', 'core'])
   const owner = new Map<string, string>()
   return {
     name: 'tabwire:mangle-internal-props',
@@ -15,13 +18,12 @@ function mangleInternalProps(): Rolldown.Plugin {
       if (!chunk.fileName.endsWith('.js')) return null
       const result = await transform(code, { loader: 'js', format: 'esm', target: 'es2022', mangleProps: INTERNAL_PROPS, mangleCache: {} })
       const names = Object.keys(result.mangleCache ?? {})
-      if (!names.length) return null
       for (const name of names) {
         const first = owner.get(name)
         if (first && first !== chunk.fileName) this.error(`internal property ${name} is in ${first} and ${chunk.fileName}: chunks mangle apart, so keep it in one (or rename it)`)
         owner.set(name, chunk.fileName)
       }
-      return { code: result.code, map: null }
+      return names.length && client.has(chunk.name) ? { code: result.code, map: null } : null
     },
   }
 }
