@@ -36,17 +36,17 @@ export function createRelay(
   epoch: number,
   from: string | undefined,
   /** Hears each batch as it is posted, with its sequence number. */
-  sent: (ms: WireMessage[], s: number) => void = () => {},
+  sent: (ms: WireMessage[], s: number) => void,
   /**
    * Undefined when this tab may post now; else whether it still leads, once known (a
    * leader whose own timers ran late may have been replaced meanwhile). While it is not
    * known, frames wait; when it no longer leads, they are dropped: followers never get a
    * stale batch.
    */
-  check: () => Promise<boolean> | undefined = () => undefined,
-  superseded: () => void = () => {},
+  check: () => Promise<boolean> | undefined,
+  superseded: () => void,
   /** Runs the flush soon: after this task (a microtask), or after the tasks already queued (see `nextTask`). */
-  schedule: (flush: () => void) => void = queueMicrotask,
+  schedule: (flush: () => void) => void,
 ) {
   let seq = 0
   let outbox: Item[] = []

@@ -13,7 +13,15 @@ const open = { status: 'open' as const, attempt: 0, lastEventId: undefined, erro
 function relay(from?: string) {
   const frames: Frame[] = []
   const sent: string[][] = []
-  const r = createRelay((f) => frames.push(f), EPOCH, from, (ms) => sent.push(ms.map((x) => x.id ?? '-')))
+  const r = createRelay(
+    (f) => frames.push(f),
+    EPOCH,
+    from,
+    (ms) => sent.push(ms.map((x) => x.id ?? '-')),
+    () => undefined, // its timers ran on time: it posts at once
+    () => {},
+    queueMicrotask,
+  )
   /** Frames in a compact form: 'msgs 1 2', 'state open', 'err http', 'beat'; with their s. */
   const shown = () =>
     frames.map((f) =>
@@ -130,6 +138,7 @@ describe('relay', () => {
         () => {},
         () => (late ? new Promise<boolean>((resolve) => answers.push((leads) => ((late = false), resolve(leads)))) : undefined),
         () => void superseded++,
+        queueMicrotask,
       )
       const ids = () => frames.flatMap((f) => (f.t === 'msgs' ? f.ms.map((x) => x.id) : []))
       return { r, frames, answers, ids, superseded: () => superseded }
