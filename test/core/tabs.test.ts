@@ -919,11 +919,11 @@ describe('frames', () => {
   ]
 
   it.each(valid.map((f) => [f.t, f] as const))('readFrame accepts a %s frame', (_, frame) => {
-    expect(readFrame(frame)).toBe(frame)
+    expect(readFrame(frame, Date.now())).toBe(frame)
   })
 
   it.each(invalid)('readFrame rejects %s', (_, frame) => {
-    expect(readFrame(frame)).toBeUndefined()
+    expect(readFrame(frame, Date.now())).toBeUndefined()
   })
 
   it('foreign, malformed and other-version frames on the channel change nothing', async () => {

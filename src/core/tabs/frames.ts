@@ -91,7 +91,7 @@ const isMessage = (m: any) => !!m && typeof m.event === 'string' && maybe(m.id)
  * another version. Everything a follower acts on is checked here, since any script on the
  * origin can post to the channel.
  */
-export function readFrame(data: unknown, now = Date.now()): Frame | undefined {
+export function readFrame(data: unknown, now: number): Frame | undefined {
   const f = data as any
   if (f?.v !== PROTOCOL) return undefined
   const { t, s, state, ms } = f

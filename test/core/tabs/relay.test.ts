@@ -87,7 +87,7 @@ describe('relay', () => {
     r._beat()
     await settle()
     expect(frames).toHaveLength(4)
-    for (const f of frames) expect(readFrame({ v: PROTOCOL, ...f })).toBeDefined()
+    for (const f of frames) expect(readFrame({ v: PROTOCOL, ...f }, EPOCH)).toBeDefined()
   })
 
   it('a beat goes out at once and carries the last sequence number used', async () => {
@@ -119,7 +119,7 @@ describe('relay', () => {
     await settle()
     expect(frames.length).toBeGreaterThan(1)
     expect(frames.map((f) => 's' in f && f.s)).toEqual(frames.map((_, i) => i + 1))
-    for (const f of frames) expect(readFrame({ v: PROTOCOL, ...f })).toBeDefined()
+    for (const f of frames) expect(readFrame({ v: PROTOCOL, ...f }, EPOCH)).toBeDefined()
     const ids = frames.flatMap((f) => (f.t === 'msgs' ? f.ms.map((x) => x.id) : []))
     expect(ids).toHaveLength(count)
     expect(ids.every((id, i) => id === String(i + 1))).toBe(true)
