@@ -76,7 +76,7 @@ export const MAX_BATCH = 100_000
  * the leader it had); one further ahead is forged, and would leave no room for the next
  * leader's (who takes the highest epoch it heard, plus one).
  */
-export const EPOCH_SKEW = 365 * 24 * 3600_000
+export const EPOCH_SKEW = 31_536_000_000 // 365 × 24 × 3600 × 1000
 
 /** A safe integer of at least `min`. */
 const count = (value: unknown, min: number) => Number.isSafeInteger(value) && (value as number) >= min
