@@ -4,10 +4,10 @@ import { type Frame, fromWire, toWire, type WireError } from './frames'
 import type { Shareable } from './types'
 
 export interface SendsContext {
-  post(frame: Frame): boolean | undefined
-  report(error: RealtimeError): void
-  timers: Timers
-  maxQueued: number
+  _post(frame: Frame): boolean | undefined
+  _report(error: RealtimeError): void
+  _timers: Timers
+  _maxQueued: number
 }
 
 /**
@@ -32,7 +32,7 @@ export function createSends(ctx: SendsContext) {
   const newId = () => Math.random().toString(36).slice(2)
 
   const refused = (id: string | undefined, error: RealtimeError) =>
-    id ? void ctx.post({ t: 'ack', id, error: toWire(error)! }) : ctx.report(error)
+    id ? void ctx._post({ t: 'ack', id, error: toWire(error)! }) : ctx._report(error)
 
   /** Hands a message to the socket; a follower's (`id`) is acknowledged once the socket has it. */
   const toSocket = (data: unknown, id?: string): unknown => {
@@ -50,7 +50,7 @@ export function createSends(ctx: SendsContext) {
     }
     if (r === 'queued') waiting.push(id)
     else if (r === 'rejected') refused(id, error ?? new RealtimeError('overflow', 'the send queue is full'))
-    else if (id) ctx.post({ t: 'ack', id })
+    else if (id) ctx._post({ t: 'ack', id })
     return r
   }
 
@@ -62,23 +62,23 @@ export function createSends(ctx: SendsContext) {
      * first, nobody else can have taken it, so it goes out without a grace.
      */
     _queue(data: unknown, wait?: boolean) {
-      if (unacked.size >= ctx.maxQueued) {
-        ctx.report(new RealtimeError('overflow', 'the send queue is full'))
+      if (unacked.size >= ctx._maxQueued) {
+        ctx._report(new RealtimeError('overflow', 'the send queue is full'))
         return 'rejected'
       }
       const id = newId()
-      if (!wait && !ctx.post({ t: 'send', id, data })) return 'rejected'
+      if (!wait && !ctx._post({ t: 'send', id, data })) return 'rejected'
       unacked.set(id, data)
       return 'queued'
     },
     /** A leader's answer: a refused send is reported here, in the tab that sent it, once. */
     _acked(id: string, error: WireError | undefined) {
       take(id)
-      if (unacked.delete(id) && error) ctx.report(fromWire(error)!)
+      if (unacked.delete(id) && error) ctx._report(fromWire(error)!)
     },
     /** A new leader: what it may not have goes to it again. */
     _resend() {
-      for (const [id, data] of unacked) ctx.post({ t: 'send', id, data })
+      for (const [id, data] of unacked) ctx._post({ t: 'send', id, data })
     },
     /**
      * This tab leads with `connection`; after the grace (none for the first leader this tab
@@ -94,9 +94,9 @@ export function createSends(ctx: SendsContext) {
         const mine = [...unacked.values()]
         unacked.clear()
         for (const data of mine) toSocket(data)
-        for (const [data, id] of held.splice(0)) id && taken.includes(id) ? ctx.post({ t: 'ack', id }) : toSocket(data, id)
+        for (const [data, id] of held.splice(0)) id && taken.includes(id) ? ctx._post({ t: 'ack', id }) : toSocket(data, id)
       }
-      if (ms > 0) grace = ctx.timers.setTimeout(start, ms)
+      if (ms > 0) grace = ctx._timers.setTimeout(start, ms)
       else start()
     },
     /** A send while this tab leads: its own (no id) or a follower's. */
@@ -104,11 +104,11 @@ export function createSends(ctx: SendsContext) {
     /** A follower's send reaching this leader; one already taken is acknowledged again unless its socket still holds it. */
     _fromFollower(id: string, data: unknown) {
       if (!taken.includes(id) && !held.some(([, h]) => h === id)) toSocket(data, id)
-      else if (socket && !waiting.includes(id)) ctx.post({ t: 'ack', id })
+      else if (socket && !waiting.includes(id)) ctx._post({ t: 'ack', id })
     },
     /** The leader's socket is open: it sent its queue, so the followers' sends in it are delivered. */
     _opened() {
-      for (const id of waiting.splice(0)) id && ctx.post({ t: 'ack', id })
+      for (const id of waiting.splice(0)) id && ctx._post({ t: 'ack', id })
     },
     /**
      * The lead ends (`closed`: what the closed socket still held), or a follower leaves:
@@ -116,7 +116,7 @@ export function createSends(ctx: SendsContext) {
      * leader). When `keep`, they wait for that leader too; else they are given up.
      */
     _stepDown(closed: unknown, keep: boolean): unknown[] {
-      ctx.timers.clearTimeout(grace)
+      ctx._timers.clearTimeout(grace)
       // Stepping down during the grace: what this tab sent before it led is still unacked.
       const before = [...unacked.values()]
       const mine = [...held.filter(([, id]) => !id).map(([data]) => data)]

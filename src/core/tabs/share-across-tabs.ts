@@ -85,7 +85,7 @@ export function shareAcrossTabs<T>(
   let tried = 0
 
   const post = (frame: Frame) => postFrame(channel, frame, out._errors.emit, () => wireState(store.peek()))
-  const sends = options.sends?.({ post, report, timers, maxQueued: options.maxQueued ?? 1000 })
+  const sends = options.sends?.({ _post: post, _report: report, _timers: timers, _maxQueued: options.maxQueued ?? 1000 })
   /** This tab's reading of a relayed message: delivered, or a `parse` error of this tab's own. */
   const read = (m: WireMessage, tap?: boolean) => out._read((last = m), options.decode, m.id ?? store.peek().lastEventId, tap)
 

@@ -16,10 +16,10 @@ function setup({ maxQueued = 1000, postOk = true } = {}) {
   const reported: RealtimeError[] = []
   const timers = manualTimers()
   const ctx = {
-    post: (frame: Frame) => (frames.push(frame), postOk),
-    report: (error: RealtimeError) => void reported.push(error),
-    timers,
-    maxQueued,
+    _post: (frame: Frame) => (frames.push(frame), postOk),
+    _report: (error: RealtimeError) => void reported.push(error),
+    _timers: timers,
+    _maxQueued: maxQueued,
   }
   const sends = createSends(ctx)
   const socket = fakeShareable()
