@@ -8,8 +8,8 @@ export interface FollowerState {
   /** The last sequence number taken in that epoch. */
   readonly _seq: number
   /**
-   * A frame that skipped ahead of `seq`: taken only when the next frame carries on from it
-   * (frames really were missed), dropped when the leader's next frame carries on from `seq`
+   * A frame that skipped ahead of `_seq`: taken only when the next frame carries on from it
+   * (frames really were missed), dropped when the leader's next frame carries on from `_seq`
    * (it was forged). So one frame with a huge `s` can never deafen a tab.
    */
   readonly _held: Sequenced | undefined
@@ -32,7 +32,7 @@ export const FOLLOWER: FollowerState = { _epoch: 0, _seq: 0, _held: undefined, _
 /** How many ids a tab remembers: the last 1000 to 2000, enough for a leader that was paused a while and ran ahead. */
 const KEEP = 2000
 
-/** `recent` with `ids` appended, trimmed to the last half once past {@link KEEP}. */
+/** `_recent` with `ids` appended, trimmed to the last half once past {@link KEEP}. */
 export function remember(recent: readonly string[], ids: readonly (string | undefined)[]): readonly string[] {
   const known = ids.filter((id): id is string => id !== undefined)
   if (!known.length) return recent
@@ -75,7 +75,7 @@ export function follow(state: FollowerState, frame: LeaderFrame): [FollowerState
   if (frame.e > s._epoch) {
     // What this tab delivered after the new leader's resume point (id-less events carry
     // the id before them, so the first delivery with that id is the point). No resume
-    // point (`r` undefined) is found nowhere: `recent` holds strings only.
+    // point (`r` undefined) is found nowhere: `_recent` holds strings only.
     const i = s._recent.indexOf(frame.r!)
     s = { ...s, _epoch: frame.e, _seq: frame.t === 'beat' ? frame.s : frame.s - 1, _held: undefined, _ahead: i < 0 ? [] : s._recent.slice(i + 1) }
     out.push({ t: 'leader' })

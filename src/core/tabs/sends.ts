@@ -58,7 +58,7 @@ export function createSends(ctx: SendsContext) {
     unacked,
     /**
      * A send from this tab while it does not lead. Before it heard of any leader (`wait`) it
-     * keeps the send: `resend` posts it to the first leader it hears, and if this tab leads
+     * keeps the send: `_resend` posts it to the first leader it hears, and if this tab leads
      * first, nobody else can have taken it, so it goes out without a grace.
      */
     _queue(data: unknown, wait?: boolean) {
