@@ -231,7 +231,7 @@ export function shareAcrossTabs<T>(
         for (const off of offs) off()
       },
     })
-    // No grace for the first leader a tab knows of: it posted no send before (see `_send`).
+    // No grace for the first leader a tab knows of: it posted no send before (see `send` below).
     sends?._lead(connection as Shareable<unknown>, resume ? Math.min(beatEvery, 250) : 0)
     connection.connect()
     mirror()
