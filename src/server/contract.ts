@@ -47,6 +47,11 @@ async function replayOf(log: ReplayLog, id: string | null | undefined): Promise<
 async function entriesAfter(log: ReplayLog, id: string | null | undefined): Promise<readonly LogEntry[]> {
   const replay = await replayOf(log, id)
   check('entries' in replay && Array.isArray(replay.entries), `since(${show(id)}) answered a reset, expected entries: ${show(replay)}`)
+  if (!('entries' in replay)) return []
+  if (replay.afterSeq !== undefined) {
+    check(Number.isSafeInteger(replay.afterSeq), `since(${show(id)}) answered afterSeq ${show(replay.afterSeq)}, not a safe integer`)
+    check(replay.entries.every((e) => e.seq > replay.afterSeq!), `since(${show(id)}) answered entries at or before its afterSeq ${replay.afterSeq}`)
+  }
   return replay.entries
 }
 
@@ -225,6 +230,8 @@ export function replayLogContract(create: ReplayLogFactory): ReplayLogCheck[] {
         for (let i = 0; i < entries.length; i++) {
           const got = await entriesAfter(log, entries[i]!.id)
           const expected = entries.slice(i + 1)
+          const { afterSeq } = (await replayOf(log, entries[i]!.id)) as { afterSeq?: number }
+          check(afterSeq === undefined || afterSeq === entries[i]!.seq, `since(${entries[i]!.id}) answered afterSeq ${show(afterSeq)}: it is the seq of the entry the id names (${entries[i]!.seq})`)
           check(show(ids(got)) === show(ids(expected)), `since(${entries[i]!.id}) replayed ${show(ids(got))}, expected ${show(ids(expected))}`)
           check(
             got.every((e, j) => e.seq === expected[j]!.seq && e.data === expected[j]!.data && e.event === expected[j]!.event),

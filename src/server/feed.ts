@@ -297,6 +297,9 @@ export function createFeed({ log, frame, name, maxBuffered, batchWindow }: FeedO
     if (member.stopped) return
     if (!isReplay(replay)) throw new TypeError('since() answered neither { entries } nor { reset, head, headSeq }')
     if ('reset' in replay) member.lastSeq = Math.max(member.lastSeq, replay.headSeq)
+    // The client has everything up to its id: a listener that hears those entries late (a
+    // shared store's reader behind the store) must not send them again.
+    else if (Number.isSafeInteger(replay.afterSeq)) member.lastSeq = Math.max(member.lastSeq, replay.afterSeq!)
     const first = options.start(replay)
     if (first) {
       // Frames before the replay count against the bound too (a client that resubscribes

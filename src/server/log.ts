@@ -29,7 +29,18 @@ export type ResetReason = 'epoch' | 'gap' | 'invalid'
  * the `seq` of every entry to come: the memory log's is 0): the client goes on from there,
  * and every entry appended later has a greater `seq`.
  */
-export type Replay = { readonly entries: readonly LogEntry[] } | { readonly reset: ResetReason; readonly head: string; readonly headSeq: number }
+export type Replay =
+  | {
+      readonly entries: readonly LogEntry[]
+      /**
+       * The `seq` of the entry the client's id names: it has every entry up to this one. A
+       * store whose listeners may hear an entry after `since` already covered it (a shared
+       * store's reader a little behind the store) must tell it, so the handlers never send a
+       * client what it had; the memory log tells it too. Not for a replay without an id.
+       */
+      readonly afterSeq?: number
+    }
+  | { readonly reset: ResetReason; readonly head: string; readonly headSeq: number }
 
 /**
  * A bounded log of recent events that clients resume from. Behind this small interface a
@@ -57,7 +68,9 @@ export type Replay = { readonly entries: readonly LogEntry[] } | { readonly rese
  *   epoch, malformed, from the future), it answers a reset instead: never a replay with a
  *   hole. It may be async and may fail; the handlers cut that client, which retries.
  * - Entries appended while `since` runs may be in its answer or not: the handlers also hear
- *   them live and drop by `seq` what they already sent. A listener subscribed before
+ *   them live and drop by `seq` what they already sent, and what is at or below the
+ *   answer's `afterSeq` (the client had it: a listener that hears entries late must not
+ *   send them again). A listener subscribed before
  *   `since` is called hears every entry `since` does not answer.
  *
  * `Appended` is what `append` answers: `LogEntry` for a store that answers at once (the
@@ -194,7 +207,7 @@ export function createMemoryLog(options: MemoryLogOptions = {}): MemoryLog {
       if (parsed.seq > seq) return reset('invalid')
       // The client must have seen the entry just before the oldest one kept.
       if (parsed.seq < first - 1) return reset('gap')
-      return { entries: entries.slice(parsed.seq - first + 1) }
+      return { entries: entries.slice(parsed.seq - first + 1), afterSeq: parsed.seq }
     },
     subscribe(listener) {
       listeners.add(listener)

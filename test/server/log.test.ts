@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { createMemoryLog, parseLogId, type Replay, type ReplayLog } from '../../src/server/log'
+import { createMemoryLog, type LogEntry, parseLogId, type Replay, type ReplayLog } from '../../src/server/log'
 import { createSseHandler } from '../../src/server/sse'
 import { createWebSocketHandler } from '../../src/server/ws'
-import { asyncLog, deferred, eventually, onCleanup, openSse, openWs, runCleanups, startServer } from './helpers'
+import { asyncLog, deferred, eventually, onCleanup, openSse, openWs, runCleanups, startServer, tick } from './helpers'
 
 afterEach(runCleanups)
 
@@ -329,6 +329,65 @@ describe('ReplayLog: an async store works with both handlers', () => {
     client.send('ping')
     await eventually(() => expect(client.frames.at(-1)).toBe('pong'))
     expect(client.frames).toHaveLength(4)
+  })
+
+  /**
+   * A store like a server instance's Redis log: its reader is behind the store, so listeners
+   * hear entries late, after `since` (which asks the store) already knows them. A client that
+   * saw e1.1–e1.3 on another instance resumes here before this reader has told them.
+   */
+  function laggingLog() {
+    const inner = createMemoryLog({ epoch: 'e1' })
+    const listeners = new Set<(entry: LogEntry) => void>()
+    const late: LogEntry[] = []
+    inner.subscribe((entry) => void late.push(entry))
+    const log: ReplayLog = {
+      epoch: inner.epoch,
+      append: (data, event) => inner.append(data, event),
+      since: (id) => inner.since(id),
+      subscribe(listener) {
+        listeners.add(listener)
+        return () => void listeners.delete(listener)
+      },
+    }
+    /** The reader catches up: every listener hears what it had not told yet. */
+    const catchUp = () => {
+      for (const entry of late.splice(0)) for (const listener of listeners) listener(entry)
+    }
+    return { inner, log, catchUp }
+  }
+
+  it('SSE: a store whose listeners hear entries late never sends what is at or before the resume id', async () => {
+    const { inner, log, catchUp } = laggingLog()
+    for (const data of ['d1', 'd2', 'd3']) inner.append(data)
+    const sse = createSseHandler({ log, heartbeat: 0 })
+    const srv = await startServer({ request: sse })
+    const client = await openSse(srv.url('/'), { headers: { 'last-event-id': 'e1.3' } })
+    await eventually(() => expect(client.response.status).toBe(200))
+    await tick()
+    catchUp() // e1.1–e1.3, which the client has
+    inner.append('d4')
+    catchUp()
+    await eventually(() => expect(client.events.map((e) => e.id)).toEqual(['e1.4']))
+    await tick()
+    expect(client.events.map((e) => e.id)).toEqual(['e1.4'])
+  })
+
+  it('WebSocket: the same for a channel subscribed with since', async () => {
+    const { inner, log, catchUp } = laggingLog()
+    for (const data of ['d1', 'd2', 'd3']) inner.append(data)
+    const ws = createWebSocketHandler({ channels: { feed: log }, heartbeat: 0 })
+    onCleanup(() => ws.close())
+    const srv = await startServer({ upgrade: ws.handleUpgrade })
+    const client = await openWs(`ws://127.0.0.1:${srv.port}/`)
+    client.send({ type: 'subscribe', channel: 'feed', since: 'e1.3' })
+    await eventually(() => expect(client.frames).toEqual([{ type: 'subscribed', channel: 'feed', head: null }]))
+    await tick()
+    catchUp()
+    inner.append('d4')
+    catchUp()
+    await eventually(() => expect(client.frames.at(-1)).toEqual({ type: 'event', channel: 'feed', id: 'e1.4', data: 'd4' }))
+    expect(client.frames).toHaveLength(2)
   })
 
   it('WebSocket: unsubscribing while the async replay is pending delivers nothing and leaves no listener', async () => {
