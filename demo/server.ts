@@ -448,6 +448,16 @@ if (import.meta.main) {
   }
   const port = portFromArgs(argv)
   const redis = arg('--redis')
+  /** The Redis URL as printed: a password in it is never logged. */
+  const withoutPassword = (url: string) => {
+    try {
+      const parsed = new URL(url)
+      if (parsed.password) parsed.password = '***'
+      return parsed.href
+    } catch {
+      return 'the --redis URL'
+    }
+  }
   const instances = Number(arg('--instances') ?? 2)
   const options = { port, dist: arg('--dist') }
   const start = redis ? import('./scale.ts').then(({ startScaleDemo }) => startScaleDemo({ ...options, redis, instances }, startDemo)) : startDemo(options)
@@ -458,7 +468,7 @@ if (import.meta.main) {
   })
   console.log(`tabwire demo: ${demo.url}`)
   if (redis) {
-    console.log(`  ${instances} instance(s) on ${redis}, round robin; kill one with:`)
+    console.log(`  ${instances} instance(s) on ${withoutPassword(redis)}, round robin; kill one with:`)
     console.log(`  curl -X POST -H 'content-type: application/json' ${demo.url}api/admin/instances/1/kill   (…/start brings it back)`)
   }
   const stop = () => void demo.close().then(() => process.exit(0))

@@ -89,11 +89,27 @@ export function createLink({ client, url, fault }: LinkOptions): RedisLink {
       if (!closed) fault('unavailable', `the ${role} connection failed`, error)
     })
 
+  const closedError = () => new RedisLogError('unavailable', 'the logs are closed')
+  /** Keeps a connection this link made, to end it on close; one made after close ends now. */
+  const own = (c: RedisClientLike) => {
+    owned.push(c)
+    if (closed) end(c)
+  }
+  const end = (c: RedisClientLike) => {
+    try {
+      c.destroy()
+    } catch {
+      // Already gone.
+    }
+  }
+
   const made: Promise<RedisClientLike> = client
     ? Promise.resolve(client)
     : import('redis').then(({ createClient }) => {
+        // Closed while the package loaded: no connection at all (it would keep the process up).
+        if (closed) throw closedError()
         const c = createClient({ url }) as unknown as RedisClientLike
-        owned.push(c)
+        own(c)
         quiet(c, 'command')
         return c
       })
@@ -104,7 +120,7 @@ export function createLink({ client, url, fault }: LinkOptions): RedisLink {
   const first = made.then(
     (c) =>
       new Promise<RedisClientLike>((resolve) => {
-        if (c.isReady) return resolve(c)
+        if (c.isReady || closed) return resolve(c)
         c.on('ready', () => resolve(c))
         c.on('error', () => resolve(c))
         if (!c.isOpen) c.connect().then(() => resolve(c), () => resolve(c))
@@ -115,7 +131,7 @@ export function createLink({ client, url, fault }: LinkOptions): RedisLink {
   return {
     command(args) {
       return first.then((c) => {
-        if (closed) throw new RedisLogError('unavailable', 'the logs are closed')
+        if (closed) throw closedError()
         // A client that waits to reconnect would queue the command for later: refused now instead.
         if (!c.isReady) throw new RedisLogError('unavailable', 'Redis is unreachable')
         return c.sendCommand(args)
@@ -123,10 +139,13 @@ export function createLink({ client, url, fault }: LinkOptions): RedisLink {
     },
     reader() {
       const reader = (readerClient ??= first.then(async (c) => {
+        if (closed) throw closedError()
         const r = c.duplicate({ disableOfflineQueue: true })
-        owned.push(r)
+        own(r)
         quiet(r, 'reader')
         await r.connect()
+        // Closed while it connected: close() ended it, and nobody may read on it.
+        if (closed) throw closedError()
         return r
       }))
       // A first connection that failed is tried again on the next call.
@@ -137,13 +156,7 @@ export function createLink({ client, url, fault }: LinkOptions): RedisLink {
     },
     close() {
       closed = true
-      for (const c of owned) {
-        try {
-          c.destroy()
-        } catch {
-          // Already gone.
-        }
-      }
+      for (const c of owned) end(c)
     },
   }
 }
