@@ -72,7 +72,9 @@ interface Slot {
  * use, keeps at most `max`, and drops one idle (no subscriber, no append) for `idle` ms.
  * The handler tells it which logs are in use through `retain` / `release` (it calls them
  * on any resolver that has them); an append is noticed through the log's own listener.
- * Eviction runs when a name is asked for: no timer.
+ * Eviction runs when a name is asked for, and on one timer (unref'd) while some log is idle:
+ * a log it keeps is followed (a Redis log keeps reading its stream), so one that clients
+ * left goes after `idle` ms even when no other name is asked for.
  *
  * @example
  * const rooms = createChannelLogs({ writable: true, max: 5000 })
@@ -111,6 +113,22 @@ export function createChannelLogs(options: ChannelLogsOptions = {}): ChannelLogs
     }
   }
 
+  /** One timer, for when the least recently used idle log would go; none while none is idle. */
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const sweepLater = () => {
+    if (timer !== undefined) return
+    for (const slot of slots.values()) {
+      if (slot.users) continue
+      timer = setTimeout(() => {
+        timer = undefined
+        sweep()
+        sweepLater()
+      }, Math.max(0, slot.last + idle - now()))
+      timer.unref?.()
+      return
+    }
+  }
+
   const logOf = (name: string): AnyReplayLog | undefined => {
     sweep()
     let slot = slots.get(name)
@@ -128,6 +146,7 @@ export function createChannelLogs(options: ChannelLogsOptions = {}): ChannelLogs
       slot = made
     }
     touch(name, slot)
+    sweepLater()
     return slot.log
   }
 
@@ -152,6 +171,7 @@ export function createChannelLogs(options: ChannelLogsOptions = {}): ChannelLogs
         if (!slot || !slot.users) return
         slot.users--
         touch(name, slot)
+        sweepLater()
       },
     },
     log: { value: logOf },

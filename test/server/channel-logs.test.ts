@@ -4,13 +4,13 @@
  * client cycling through 20,000 channel names leaves the logs and the handler's channel
  * states bounded.
  */
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createChannelLogs } from '../../src/server/channel-logs'
 import { ServerOptionsError } from '../../src/server/errors'
 import { createMemoryLog, type ReplayLog } from '../../src/server/log'
 import { handlerStats } from '../../src/server/realtime'
 import { MAX_IDLE } from '../../src/server/realtime-channels'
-import { eventually, runCleanups } from './helpers'
+import { eventually, onCleanup, runCleanups } from './helpers'
 import { connect, startRealtime, subscribe, waitFor } from './realtime-helpers'
 
 afterEach(runCleanups)
@@ -82,6 +82,28 @@ describe('createChannelLogs', () => {
     clock.now = 52_000
     logOf('other')
     expect(logs.log('followed')).not.toBe(followed)
+  })
+
+  it('drops idle logs on a timer too: a log clients left goes after idle ms though no other name is asked for', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+    onCleanup(() => vi.useRealTimers())
+    const { clock, logs } = clocked({ idle: 1000 })
+    const made = ['a', 'b', 'c'].map((name) => logs.log(name))
+    for (const name of ['a', 'b', 'c']) logs.retain(name)
+    clock.now = 10
+    logs.release('a')
+    clock.now = 500
+    logs.release('b')
+    made[1]!.append('"x"')
+    expect(vi.getTimerCount()).toBe(1)
+    clock.now = 1010
+    vi.advanceTimersByTime(1010)
+    expect(logs.size).toBe(2) // a went; b (released at 500) has 490 ms to go, c is followed
+    clock.now = 1500
+    vi.advanceTimersByTime(490)
+    expect(logs.size).toBe(1)
+    expect(logs.log('c')).toBe(made[2])
+    expect(vi.getTimerCount()).toBe(0) // nothing idle: no timer
   })
 
   it('release without retain, and retain of an unknown name, change nothing', () => {
