@@ -179,6 +179,8 @@ function redisLog(
     if (state) reader.seen(state, known, headSeq)
   }
   const script = (body: string, ...args: string[]) => command(['EVAL', body, '2', stream, meta, freshEpoch(), ...args])
+  /** A script's failure, typed: keys another program wrote are `corrupt`. */
+  const failed = (error: unknown, what: string) => (isCorrupt(error) ? new RedisLogError('corrupt', `${what} ${quote(key)} failed: ${describeError(error)}`, { cause: error }) : error)
   const ready = script(SINCE_SCRIPT, '-1', String(capacity)).then((reply) => learn(...headOf(reply)))
   ready.catch(() => {})
 
@@ -191,8 +193,15 @@ function redisLog(
       await state.started
       if (!state.reading) throw new RedisLogError('unavailable', `stream ${quote(key)} is not being read yet`)
     }
-    const reply = await script(SINCE_SCRIPT, String(parsed?.seq ?? -1), String(capacity))
-    const [epoch, seq] = headOf(reply)
+    let reply: unknown
+    let epoch: string
+    let seq: number
+    try {
+      reply = await script(SINCE_SCRIPT, String(parsed?.seq ?? -1), String(capacity))
+      ;[epoch, seq] = headOf(reply)
+    } catch (error) {
+      throw failed(error, 'a resume from')
+    }
     const [, , first, raw] = reply as [string, number, number, RawEntry[]]
     learn(epoch, seq)
     const reset = (reason: ResetReason): Replay => ({ reset: reason, head: `${epoch}.${seq}`, headSeq: seq })
@@ -223,17 +232,17 @@ function redisLog(
     },
     async append(data, event) {
       if (event !== undefined && /[\r\n]/.test(event)) throw new TypeError('[tabwire/server] append: the event type must not contain a line break')
-      let reply: unknown
+      let epoch: string
+      let seq: number
       try {
-        reply = await script(APPEND_SCRIPT, String(capacity), String(data), event ?? '', event === undefined ? '0' : '1')
+        ;[epoch, seq] = headOf(await script(APPEND_SCRIPT, String(capacity), String(data), event ?? '', event === undefined ? '0' : '1'))
       } catch (error) {
-        // Keys another program wrote fail this log only, and are reported once for it.
+        // Keys another program wrote (or a log at its largest seq) fail this log only, and are reported once for it.
         const kind = isCorrupt(error) ? 'corrupt' : 'append'
         report.fault(kind, `an append to ${quote(key)} failed, so it was refused`, error, kind === 'corrupt' ? key : '')
         throw new RedisLogError(kind, `append to ${quote(key)} failed: ${describeError(error)}`, { cause: error })
       }
       report.clear('append')
-      const [epoch, seq] = headOf(reply)
       learn(epoch, seq - 1)
       const state = reader.peek(key)
       // Resolved once this instance's listeners heard it (through the reader, in stream order).

@@ -13,11 +13,17 @@
 const CORRUPT = 'TABWIRE_CORRUPT'
 
 /**
+ * The largest seq: ids carry at most 15 digits (see `parseLogId`), so every seq is also a safe
+ * integer and exact in Lua's doubles. A log that reached it refuses appends (`corrupt`).
+ */
+export const MAX_SEQ = 999_999_999_999_999
+
+/**
  * `ensure(stream, meta, fresh)` makes sure the meta hash names an epoch; with none (first
  * use, a flushed or restarted Redis), starts the new epoch `fresh` and drops a stream left
  * without one (its entries belong to a history no client can resume against). Answers the
- * epoch and seq; for keys of another type, a malformed epoch or seq: nil and an error
- * message, and nothing is changed or deleted.
+ * epoch and seq; for keys of another type, a malformed epoch or seq (a seq must be a whole
+ * number of at most 15 digits): nil and an error message, and nothing is changed or deleted.
  */
 const ENSURE = `
 local function ensure(stream, meta, fresh)
@@ -32,11 +38,11 @@ local function ensure(stream, meta, fresh)
     redis.call('HSET', meta, 'epoch', fresh, 'seq', 0)
     epoch = fresh
   end
-  local seq = tonumber(redis.call('HGET', meta, 'seq'))
-  if not string.match(epoch, '^[%w_-]+$') or not seq or seq < 0 or seq % 1 ~= 0 or seq >= 2^53 then
+  local raw = redis.call('HGET', meta, 'seq')
+  if not string.match(epoch, '^[%w_-]+$') or not raw or not string.match(raw, '^%d+$') or #raw > 15 then
     return nil, '${CORRUPT} ' .. meta .. ' holds no valid epoch and seq'
   end
-  return epoch, seq
+  return epoch, tonumber(raw)
 end
 `
 
@@ -55,10 +61,10 @@ export const logKeyOf = (stream: string) => stream.slice(0, -':stream'.length)
 /** Whether a script failed because the keys hold what no log wrote (another type, a bad seq). */
 export const isCorrupt = (error: unknown) => error instanceof Error && error.message.includes(CORRUPT)
 
-/** The `{ epoch, seq }` a script answered, checked. */
+/** The `{ epoch, seq }` a script answered, checked (a plain `Error` marked corrupt otherwise). */
 export function headOf(reply: unknown): [epoch: string, seq: number] {
   const [epoch, seq] = reply as [unknown, unknown]
-  if (typeof epoch !== 'string' || !Number.isSafeInteger(Number(seq)) || Number(seq) < 0) throw new Error(`${CORRUPT}: the head is ${JSON.stringify(reply)}`)
+  if (typeof epoch !== 'string' || !Number.isSafeInteger(Number(seq)) || Number(seq) < 0 || Number(seq) > MAX_SEQ) throw new Error(`${CORRUPT}: the head is ${JSON.stringify(reply)}`)
   return [epoch, Number(seq)]
 }
 
@@ -81,15 +87,26 @@ return heads`
 /**
  * Appends one entry and trims to about `capacity` (`MAXLEN ~`: whole nodes only, cheap).
  * ARGV: fresh epoch, capacity, data, event type ('' with ARGV[5] = '0': none). Answers
- * `{ epoch, seq }` of the new entry.
+ * `{ epoch, seq }` of the new entry. A log at {@link MAX_SEQ}, or whose stream holds an entry
+ * another program added at or after the next id, fails (corrupt) with nothing written: the
+ * seq taken for it is given back, so no seq is skipped.
  */
 export const APPEND_SCRIPT = `${ENSURE_EPOCH}
+if seq >= ${MAX_SEQ} then return redis.error_reply('${CORRUPT} ' .. KEYS[2] .. ' reached the largest seq') end
 seq = redis.call('HINCRBY', KEYS[2], 'seq', 1)
 local id = string.format('%d-0', seq)
+local added
 if ARGV[5] == '1' then
-  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], id, 'p', epoch, 'd', ARGV[3], 'e', ARGV[4])
+  added = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], id, 'p', epoch, 'd', ARGV[3], 'e', ARGV[4])
 else
-  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], id, 'p', epoch, 'd', ARGV[3])
+  added = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], id, 'p', epoch, 'd', ARGV[3])
+end
+if type(added) == 'table' and added['err'] then
+  redis.call('HINCRBY', KEYS[2], 'seq', -1)
+  if string.find(added['err'], 'equal or smaller', 1, true) then
+    return redis.error_reply('${CORRUPT} ' .. KEYS[1] .. ' holds an entry at or after ' .. id .. ' that no log wrote')
+  end
+  return added
 end
 return {epoch, seq}`
 

@@ -76,4 +76,46 @@ describe('the keys of the Redis logs', () => {
     expect(await redis.run('HGET', 'nan:meta', 'seq')).toBe('abc')
     expect(logs.status).toBe('open')
   })
+
+  it('a seq at the largest id, or near 2^53: append rejects (corrupt) and stores nothing', async () => {
+    for (const [key, seq] of [
+      ['max', '999999999999999'],
+      ['near', '9007199254740990'],
+    ]) {
+      await redis.run('HSET', `${key}:meta`, 'epoch', 'e1', 'seq', seq!)
+      const log = logs.log(key!)
+      for (let i = 0; i < 2; i++) await expect(log.append('x')).rejects.toMatchObject({ name: 'RedisLogError', kind: 'corrupt' })
+      expect(Number(await redis.run('XLEN', `${key}:stream`))).toBe(0)
+      expect(await redis.run('HGET', `${key}:meta`, 'seq')).toBe(seq)
+    }
+    // One below the largest: the last append there is.
+    await redis.run('HSET', 'last:meta', 'epoch', 'e1', 'seq', '999999999999998')
+    expect((await logs.log('last').append('x')).id).toBe('e1.999999999999999')
+    expect(errors.map((e) => e.kind)).toEqual(['corrupt', 'corrupt'])
+  })
+
+  it('a seq written as "1e3" is no seq: appends and resumes reject (corrupt), nothing is changed', async () => {
+    await redis.run('HSET', 'float:meta', 'epoch', 'e1', 'seq', '1e3')
+    const log = logs.log('float')
+    await expect(log.append('x')).rejects.toMatchObject({ name: 'RedisLogError', kind: 'corrupt' })
+    await expect(log.since('e1.1')).rejects.toMatchObject({ name: 'RedisLogError', kind: 'corrupt' })
+    expect(await redis.run('HGETALL', 'float:meta')).toEqual({ epoch: 'e1', seq: '1e3' })
+    expect(Number(await redis.run('EXISTS', 'float:stream'))).toBe(0)
+  })
+
+  it('an entry another client added after the next id: appends fail (corrupt) with no seq burned and no false gap, the entry stays', async () => {
+    const foreign = await follow('foreign')
+    for (let i = 1; i <= 4; i++) await foreign.log.append(`m${i}`)
+    await eventually(() => expect(foreign.heard).toHaveLength(4))
+    await redis.run('XADD', 'foreign:stream', '5-1', 'd', 'not ours')
+    for (let i = 0; i < 2; i++) await expect(foreign.log.append('refused')).rejects.toMatchObject({ name: 'RedisLogError', kind: 'corrupt' })
+    expect(await redis.run('HGET', 'foreign:meta', 'seq')).toBe('4')
+    expect(await redis.run('XRANGE', 'foreign:stream', '5-1', '5-1')).toHaveLength(1)
+    // Once the operator removes it, appends go on at 5: nothing skipped, nobody cut.
+    await redis.run('XDEL', 'foreign:stream', '5-1')
+    await redis.run('XSETID', 'foreign:stream', '4-0')
+    await flows(foreign)
+    expect(foreign.heard.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5])
+    expect(errors.map((e) => e.kind)).toEqual(['corrupt'])
+  })
 })
