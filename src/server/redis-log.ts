@@ -171,14 +171,27 @@ function redisLog(
   if (typeof key !== 'string' || !key) throw new ServerOptionsError('createRedisLog', 'key', '`key` must be a non-empty string')
   if (!(Number.isInteger(capacity) && capacity >= 1)) throw new ServerOptionsError('createRedisLog', 'capacity', 'capacity must be a whole number, at least 1')
   const [stream, meta] = keysOf(key)
+  /** The epoch this view last saw, and the highest seq Redis answered or issued in it. */
   let known: string | undefined
-  /** An epoch a script answered (with the seq before its newest entry). */
-  const learn = (epoch: unknown, headSeq: number) => {
+  let floor = 0
+  /**
+   * An epoch and a seq Redis answered (`headSeq`: the seq before the newest entry, for the
+   * reader; `top`: the highest seq seen, when higher).
+   */
+  const learn = (epoch: unknown, headSeq: number, top = headSeq) => {
+    if (String(epoch) !== known) floor = 0
     known = String(epoch)
+    floor = Math.max(floor, top)
     const state = reader.peek(key)
     if (state) reader.seen(state, known, headSeq)
   }
-  const script = (body: string, ...args: string[]) => command(['EVAL', body, '2', stream, meta, freshEpoch(), ...args])
+  /** What this instance knows of the stream, for the scripts: its epoch and the highest seq seen in it. */
+  const knows = (): [string, string] => {
+    const state = reader.peek(key)
+    if (state?.epoch !== undefined && state.epoch !== known) return [state.epoch, String(state.seq)]
+    return [known ?? '', String(Math.max(floor, state?.seq ?? 0))]
+  }
+  const script = (body: string, ...args: string[]) => command(['EVAL', body, '2', stream, meta, freshEpoch(), ...knows(), ...args])
   /** A script's failure, typed: keys another program wrote are `corrupt`. */
   const failed = (error: unknown, what: string) => (isCorrupt(error) ? new RedisLogError('corrupt', `${what} ${quote(key)} failed: ${describeError(error)}`, { cause: error }) : error)
   const ready = script(SINCE_SCRIPT, '-1', String(capacity)).then((reply) => learn(...headOf(reply)))
@@ -207,6 +220,7 @@ function redisLog(
     const reset = (reason: ResetReason): Replay => ({ reset: reason, head: `${epoch}.${seq}`, headSeq: seq })
     if (!parsed) return reset('invalid')
     if (parsed.epoch !== String(epoch)) return reset('epoch')
+    // Ahead of the head: this client's alone (a client's cursor never moves the others).
     if (parsed.seq > seq) return reset('invalid')
     if (parsed.seq === seq) return { entries: [] }
     const oldest = Math.max(Number(first) || seq + 1, seq - capacity + 1)
@@ -243,7 +257,7 @@ function redisLog(
         throw new RedisLogError(kind, `append to ${quote(key)} failed: ${describeError(error)}`, { cause: error })
       }
       report.clear('append')
-      learn(epoch, seq - 1)
+      learn(epoch, seq - 1, seq)
       const state = reader.peek(key)
       // Resolved once this instance's listeners heard it (through the reader, in stream order).
       if (state) await reader.told(state, seq)

@@ -46,8 +46,14 @@ export function createReader(options: ReaderOptions): Reader {
 
   const cut = (state: StreamState, epoch: string, headSeq: number) => tellLost(state, epoch, headSeq, options.listenerError)
 
-  /** The stream's head, read (and its epoch started when it has none) in Redis. */
-  const head = (state: StreamState) => link.command(['EVAL', HEAD_SCRIPT, '2', state.stream, state.meta, options.freshEpoch()]).then(headOf)
+  /**
+   * What this process knows of a stream, for the scripts: its epoch and the seq it read up to
+   * (a Redis that answers a lower seq in that epoch went back in time: see `ENSURE`).
+   */
+  const knows = (state: StreamState) => [state.epoch ?? '', String(state.seq)]
+
+  /** The stream's head, read (and its epoch started when it has none, or went back) in Redis. */
+  const head = (state: StreamState) => link.command(['EVAL', HEAD_SCRIPT, '2', state.stream, state.meta, options.freshEpoch(), ...knows(state)]).then(headOf)
 
   /**
    * The stream's keys hold what no log wrote: it alone stops being read (an `XREAD` of it
@@ -106,7 +112,8 @@ export function createReader(options: ReaderOptions): Reader {
 
   /**
    * Reads every followed stream's head, in one script call per 500 streams: a changed epoch
-   * is a lost history. Answers how many streams broke.
+   * is a lost history, and so is a seq below the one read in the same epoch (the script
+   * starts a new epoch then). Answers how many streams broke.
    */
   const checkEpochs = async () => {
     checked = options.now()
@@ -115,7 +122,7 @@ export function createReader(options: ReaderOptions): Reader {
     for (let i = 0; i < reading.length; i += 500) {
       const batch = reading.slice(i, i + 500)
       const keys = batch.flatMap((s) => [s.stream, s.meta])
-      const heads = (await link.command(['EVAL', HEADS_SCRIPT, String(keys.length), ...keys, options.freshEpoch()])) as [number, unknown, unknown][]
+      const heads = (await link.command(['EVAL', HEADS_SCRIPT, String(keys.length), ...keys, options.freshEpoch(), ...batch.flatMap(knows)])) as [number, unknown, unknown][]
       for (const [k, state] of batch.entries()) {
         const [ok, epoch, seq] = heads[k] ?? []
         if (!state.reading) continue

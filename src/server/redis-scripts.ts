@@ -19,14 +19,20 @@ const CORRUPT = 'TABWIRE_CORRUPT'
 export const MAX_SEQ = 999_999_999_999_999
 
 /**
- * `ensure(stream, meta, fresh)` makes sure the meta hash names an epoch; with none (first
- * use, a flushed or restarted Redis), starts the new epoch `fresh` and drops a stream left
- * without one (its entries belong to a history no client can resume against). Answers the
- * epoch and seq; for keys of another type, a malformed epoch or seq (a seq must be a whole
- * number of at most 15 digits): nil and an error message, and nothing is changed or deleted.
+ * `ensure(stream, meta, fresh, known, floor)` makes sure the meta hash names an epoch; with
+ * none (first use, a flushed or restarted Redis), starts the new epoch `fresh` and drops a
+ * stream left without one (its entries belong to a history no client can resume against).
+ * `known` is the epoch this instance last saw and `floor` the highest seq it saw or issued in
+ * it: the same epoch with a lower seq is a Redis that went back in time (restarted from an
+ * older snapshot, failed over to a lagging replica), whose next appends would reuse ids
+ * clients already saw with other data; that history is dropped too, for a fresh epoch, so
+ * every instance and client moves to it (a reset, never wrong data). Only what Redis answered
+ * is a floor, never a client's cursor. Answers the epoch and seq; for keys of another type,
+ * a malformed epoch or seq (a seq must be a whole number of at most 15 digits): nil and an
+ * error message, and nothing is changed or deleted.
  */
 const ENSURE = `
-local function ensure(stream, meta, fresh)
+local function ensure(stream, meta, fresh, known, floor)
   local streamType = redis.call('TYPE', stream)['ok']
   local metaType = redis.call('TYPE', meta)['ok']
   if (streamType ~= 'stream' and streamType ~= 'none') or (metaType ~= 'hash' and metaType ~= 'none') then
@@ -42,13 +48,23 @@ local function ensure(stream, meta, fresh)
   if not string.match(epoch, '^[%w_-]+$') or not raw or not string.match(raw, '^%d+$') or #raw > 15 then
     return nil, '${CORRUPT} ' .. meta .. ' holds no valid epoch and seq'
   end
-  return epoch, tonumber(raw)
+  local seq = tonumber(raw)
+  if epoch == known and seq < (tonumber(floor) or 0) then
+    redis.call('DEL', stream)
+    redis.call('HSET', meta, 'epoch', fresh, 'seq', 0)
+    epoch = fresh
+    seq = 0
+  end
+  return epoch, seq
 end
 `
 
-/** {@link ENSURE} on `KEYS[1]`, `KEYS[2]` and `ARGV[1]`: leaves `epoch` and `seq` set, or fails the script. */
+/**
+ * {@link ENSURE} on `KEYS[1]`, `KEYS[2]` and `ARGV[1..3]` (fresh epoch, known epoch, floor):
+ * leaves `epoch` and `seq` set, or fails the script.
+ */
 const ENSURE_EPOCH = `${ENSURE}
-local epoch, seq = ensure(KEYS[1], KEYS[2], ARGV[1])
+local epoch, seq = ensure(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3])
 if not epoch then return redis.error_reply(seq) end
 `
 
@@ -68,38 +84,39 @@ export function headOf(reply: unknown): [epoch: string, seq: number] {
   return [epoch, Number(seq)]
 }
 
-/** Answers `{ epoch, seq }`: the epoch and the newest seq. ARGV: fresh epoch. */
+/** Answers `{ epoch, seq }`: the epoch and the newest seq. ARGV: fresh epoch, known epoch, floor. */
 export const HEAD_SCRIPT = `${ENSURE_EPOCH}
 return {epoch, seq}`
 
 /**
  * The heads of many logs in one call (KEYS: stream and meta of each, in pairs; ARGV: fresh
- * epoch). Answers, per log, `{ 1, epoch, seq }`, or `{ 0, error }` for corrupt keys.
+ * epoch, then the known epoch and floor of each log, in pairs). Answers, per log,
+ * `{ 1, epoch, seq }`, or `{ 0, error }` for corrupt keys.
  */
 export const HEADS_SCRIPT = `${ENSURE}
 local heads = {}
 for i = 1, #KEYS, 2 do
-  local epoch, seq = ensure(KEYS[i], KEYS[i + 1], ARGV[1])
+  local epoch, seq = ensure(KEYS[i], KEYS[i + 1], ARGV[1], ARGV[i + 1], ARGV[i + 2])
   if epoch then heads[#heads + 1] = {1, epoch, seq} else heads[#heads + 1] = {0, seq} end
 end
 return heads`
 
 /**
  * Appends one entry and trims to about `capacity` (`MAXLEN ~`: whole nodes only, cheap).
- * ARGV: fresh epoch, capacity, data, event type ('' with ARGV[5] = '0': none). Answers
- * `{ epoch, seq }` of the new entry. A log at {@link MAX_SEQ}, or whose stream holds an entry
- * another program added at or after the next id, fails (corrupt) with nothing written: the
- * seq taken for it is given back, so no seq is skipped.
+ * ARGV: fresh epoch, known epoch, floor, capacity, data, event type ('' with ARGV[7] = '0':
+ * none). Answers `{ epoch, seq }` of the new entry. A log at {@link MAX_SEQ}, or whose stream
+ * holds an entry another program added at or after the next id, fails (corrupt) with nothing
+ * written: the seq taken for it is given back, so no seq is skipped.
  */
 export const APPEND_SCRIPT = `${ENSURE_EPOCH}
 if seq >= ${MAX_SEQ} then return redis.error_reply('${CORRUPT} ' .. KEYS[2] .. ' reached the largest seq') end
 seq = redis.call('HINCRBY', KEYS[2], 'seq', 1)
 local id = string.format('%d-0', seq)
 local added
-if ARGV[5] == '1' then
-  added = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], id, 'p', epoch, 'd', ARGV[3], 'e', ARGV[4])
+if ARGV[7] == '1' then
+  added = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], id, 'p', epoch, 'd', ARGV[5], 'e', ARGV[6])
 else
-  added = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], id, 'p', epoch, 'd', ARGV[3])
+  added = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], id, 'p', epoch, 'd', ARGV[5])
 end
 if type(added) == 'table' and added['err'] then
   redis.call('HINCRBY', KEYS[2], 'seq', -1)
@@ -111,20 +128,20 @@ end
 return {epoch, seq}`
 
 /**
- * What a client that last saw seq `ARGV[2]` missed. ARGV: fresh epoch, after (seq), capacity.
- * Answers `{ epoch, seq, first, entries }`: `first` the seq of the oldest entry kept (0: none);
- * `entries` (raw XRANGE) only when every entry after `after` is kept and within the newest
- * `capacity`, else none (the caller answers a reset).
+ * What a client that last saw seq `ARGV[4]` missed. ARGV: fresh epoch, known epoch, floor,
+ * after (seq), capacity. Answers `{ epoch, seq, first, entries }`: `first` the seq of the
+ * oldest entry kept (0: none); `entries` (raw XRANGE) only when every entry after `after` is
+ * kept and within the newest `capacity`, else none (the caller answers a reset).
  */
 export const SINCE_SCRIPT = `${ENSURE_EPOCH}
-local after = tonumber(ARGV[2])
+local after = tonumber(ARGV[4])
 local oldest = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)
 local first = 0
 if oldest[1] then first = tonumber(string.match(oldest[1][1], '^(%d+)')) end
 local entries = {}
 local kept = first > 0 and after + 1 >= first
 if seq == 0 or after >= seq then kept = true end
-if kept and after >= 0 and after < seq and after >= seq - tonumber(ARGV[3]) then
+if kept and after >= 0 and after < seq and after >= seq - tonumber(ARGV[5]) then
   entries = redis.call('XRANGE', KEYS[1], string.format('(%d-0', after), '+')
 end
 return {epoch, seq, first, entries}`
