@@ -7,7 +7,7 @@ import { describeError, quote, ServerOptionsError, warn } from './errors.ts'
 import { type LogEntry, parseLogId, type Replay, type ReplayLog, type ResetReason } from './log.ts'
 import { createLink, episodes, type RedisClientLike, RedisLogError } from './redis-link.ts'
 import { createReader } from './redis-reader.ts'
-import { APPEND_SCRIPT, fieldsOf, headOf, isCorrupt, keysOf, type RawEntry, SINCE_SCRIPT, seqOf } from './redis-scripts.ts'
+import { APPEND_SCRIPT, fieldsOf, HEAD_SCRIPT, headOf, isCorrupt, keysOf, pageCount, type RawEntry, SINCE_SCRIPT, seqOf, sizeOf } from './redis-scripts.ts'
 
 export { type RedisClientLike, RedisLogError, type RedisLogErrorKind } from './redis-link.ts'
 
@@ -217,7 +217,7 @@ function redisLog(
     }
     const [, , first, raw] = reply as [string, number, number, RawEntry[]]
     learn(epoch, seq)
-    const reset = (reason: ResetReason): Replay => ({ reset: reason, head: `${epoch}.${seq}`, headSeq: seq })
+    const reset = (reason: ResetReason, at = epoch, atSeq = seq): Replay => ({ reset: reason, head: `${at}.${atSeq}`, headSeq: atSeq })
     if (!parsed) return reset('invalid')
     if (parsed.epoch !== String(epoch)) return reset('epoch')
     // Ahead of the head: this client's alone (a client's cursor never moves the others).
@@ -225,13 +225,60 @@ function redisLog(
     if (parsed.seq === seq) return { entries: [] }
     const oldest = Math.max(Number(first) || seq + 1, seq - capacity + 1)
     if (parsed.seq < oldest - 1) return reset('gap')
-    // Only entries this log wrote, in this epoch: another program's are not clients' to see.
-    return {
-      entries: raw.flatMap(([id, fields]) => {
+    // The entries up to the head, page by page, without a hole: only entries this log wrote,
+    // in this epoch (another program's are not clients' to see).
+    const entries: LogEntry[] = []
+    let next = parsed.seq + 1
+    let after = `${parsed.seq}-0`
+    let page = raw
+    let read = 0
+    let bytes = 0
+    for (let pages = 1; ; pages++) {
+      for (const entry of page) {
+        const [id, fields] = entry
+        const at = seqOf(id)
+        after = String(id)
+        read++
+        bytes += sizeOf(entry)
+        if (Number.isNaN(at)) continue
+        // A page that does not go on where the last one ended: trimmed (or flushed) meanwhile.
+        if (at !== next) return lostWhileReading(epoch)
+        next++
         const { data, event, epoch: appendedIn } = fieldsOf(fields)
-        return appendedIn === epoch && seqOf(id) > parsed.seq ? [{ id: `${epoch}.${seqOf(id)}`, seq: seqOf(id), event, data }] : []
-      }),
+        if (appendedIn === epoch) entries.push({ id: `${epoch}.${at}`, seq: at, event, data })
+      }
+      if (next > seq) {
+        // Read in several steps: the epoch must still be the same (a flush between two pages).
+        if (pages > 1) {
+          const [now, headSeq] = await head()
+          if (now !== epoch) return reset('epoch', now, headSeq)
+        }
+        return { entries }
+      }
+      if (!page.length) return lostWhileReading(epoch)
+      try {
+        page = (await command(['XRANGE', stream, `(${after}`, `${seq}-0`, 'COUNT', String(pageCount(read, bytes))])) as RawEntry[]
+      } catch (error) {
+        throw failed(error, 'a resume from')
+      }
     }
+  }
+
+  /** The head, read (with what this instance knows). */
+  const head = async () => {
+    try {
+      const [epoch, seq] = headOf(await script(HEAD_SCRIPT))
+      learn(epoch, seq)
+      return [epoch, seq] as const
+    } catch (error) {
+      throw failed(error, 'a resume from')
+    }
+  }
+
+  /** A resume that found a hole: a reset to the head now (a new epoch, or a gap in this one). */
+  const lostWhileReading = async (epoch: string): Promise<Replay> => {
+    const [now, seq] = await head()
+    return { reset: now === epoch ? 'gap' : 'epoch', head: `${now}.${seq}`, headSeq: seq }
   }
 
   return {

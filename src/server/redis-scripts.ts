@@ -19,6 +19,14 @@ const CORRUPT = 'TABWIRE_CORRUPT'
 export const MAX_SEQ = 999_999_999_999_999
 
 /**
+ * At most this many entries, or about this many bytes (ids and field values), per read of a
+ * resume: `since` reads a long window page by page, so no single script or `XRANGE` keeps
+ * Redis busy for long, whatever the entries' size.
+ */
+export const PAGE_ENTRIES = 500
+export const PAGE_BYTES = 1 << 20
+
+/**
  * `ensure(stream, meta, fresh, known, floor)` makes sure the meta hash names an epoch; with
  * none (first use, a flushed or restarted Redis), starts the new epoch `fresh` and drops a
  * stream left without one (its entries belong to a history no client can resume against).
@@ -128,10 +136,12 @@ end
 return {epoch, seq}`
 
 /**
- * What a client that last saw seq `ARGV[4]` missed. ARGV: fresh epoch, known epoch, floor,
- * after (seq), capacity. Answers `{ epoch, seq, first, entries }`: `first` the seq of the
- * oldest entry kept (0: none); `entries` (raw XRANGE) only when every entry after `after` is
- * kept and within the newest `capacity`, else none (the caller answers a reset).
+ * What a client that last saw seq `after` missed, first page. ARGV: fresh epoch, known epoch,
+ * floor, after (seq), capacity. Answers `{ epoch, seq, first, entries }`: `first` the seq of
+ * the oldest entry kept (0: none); `entries` (raw XRANGE, up to the head) only when every
+ * entry after `after` is kept and within the newest `capacity`, else none (the caller answers
+ * a reset), and at most one page ({@link PAGE_ENTRIES}, about {@link PAGE_BYTES}: each read
+ * asks for as many entries as the ones before suggest fit). The caller reads the rest.
  */
 export const SINCE_SCRIPT = `${ENSURE_EPOCH}
 local after = tonumber(ARGV[4])
@@ -142,9 +152,28 @@ local entries = {}
 local kept = first > 0 and after + 1 >= first
 if seq == 0 or after >= seq then kept = true end
 if kept and after >= 0 and after < seq and after >= seq - tonumber(ARGV[5]) then
-  entries = redis.call('XRANGE', KEYS[1], string.format('(%d-0', after), '+')
+  local from = string.format('(%d-0', after)
+  local to = string.format('%d-0', seq)
+  local bytes, n = 0, 1
+  while n > 0 do
+    local page = redis.call('XRANGE', KEYS[1], from, to, 'COUNT', n)
+    for _, entry in ipairs(page) do
+      entries[#entries + 1] = entry
+      bytes = bytes + #entry[1]
+      for _, value in ipairs(entry[2]) do bytes = bytes + #value end
+      from = '(' .. entry[1]
+    end
+    if #page < n then break end
+    n = math.min(${PAGE_ENTRIES} - #entries, math.floor((${PAGE_BYTES} - bytes) * #entries / bytes))
+  end
 end
 return {epoch, seq, first, entries}`
+
+/** How many entries the next page of a resume asks for: about {@link PAGE_BYTES}, by the size of the ones read. */
+export const pageCount = (entries: number, bytes: number) => Math.max(1, Math.min(PAGE_ENTRIES, Math.floor((PAGE_BYTES * entries) / Math.max(1, bytes))))
+
+/** The size of a raw entry, as a page counts it (see {@link PAGE_BYTES}). */
+export const sizeOf = ([id, fields]: RawEntry) => String(id).length + fields.reduce((sum, value) => sum + String(value).length, 0)
 
 /** One entry as XRANGE and XREAD answer it: `[id, [field, value, …]]`. */
 export type RawEntry = [string, string[]]
