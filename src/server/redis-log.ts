@@ -222,7 +222,8 @@ function redisLog(
     if (parsed.epoch !== String(epoch)) return reset('epoch')
     // Ahead of the head: this client's alone (a client's cursor never moves the others).
     if (parsed.seq > seq) return reset('invalid')
-    if (parsed.seq === seq) return { entries: [] }
+    // The client has everything up to its id: this instance's reader may hear some of it late.
+    if (parsed.seq === seq) return { entries: [], afterSeq: parsed.seq }
     const oldest = Math.max(Number(first) || seq + 1, seq - capacity + 1)
     if (parsed.seq < oldest - 1) return reset('gap')
     // The entries up to the head, page by page, without a hole: only entries this log wrote,
@@ -253,7 +254,7 @@ function redisLog(
           const [now, headSeq] = await head()
           if (now !== epoch) return reset('epoch', now, headSeq)
         }
-        return { entries }
+        return { entries, afterSeq: parsed.seq }
       }
       if (!page.length) return lostWhileReading(epoch)
       try {

@@ -8,7 +8,8 @@ import { createClient } from 'redis'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createRedisLogs, type RedisClientLike, type RedisLogs } from '../../src/server/redis-log'
 import { PAGE_BYTES, PAGE_ENTRIES } from '../../src/server/redis-scripts'
-import { onCleanup, runCleanups } from './helpers'
+import { createSseHandler } from '../../src/server/sse'
+import { eventually, onCleanup, openSse, runCleanups, sleep, startServer } from './helpers'
 import { type RedisServer, startRedis } from './redis-server'
 
 let redis: RedisServer
@@ -30,7 +31,7 @@ interface Answer {
  * Logs over a real client whose command replies are measured; `before(args)` runs before each
  * command is sent (to change Redis between two pages).
  */
-function measured(before: (args: readonly string[]) => Promise<void> = async () => {}) {
+function measured(before: (args: readonly string[]) => Promise<void> = async () => {}, reader = (client: RedisClientLike) => client) {
   const real = createClient({ url: redis.url }) as unknown as RedisClientLike
   const answers: Answer[] = []
   const client: RedisClientLike = {
@@ -41,7 +42,7 @@ function measured(before: (args: readonly string[]) => Promise<void> = async () 
       if (Array.isArray(raw)) answers.push({ command: String(args[0]), entries: raw.length, bytes: JSON.stringify(raw).length })
       return reply
     },
-    duplicate: (overrides) => real.duplicate(overrides),
+    duplicate: (overrides) => reader(real.duplicate(overrides)),
     connect: () => real.connect(),
     get isOpen() {
       return real.isOpen
@@ -124,5 +125,33 @@ describe('a long resume from the Redis log', () => {
     const log = logs.log('flushed', { capacity: 3000 })
     flush = true
     expect(await log.since(`${epoch}.0`)).toEqual({ reset: 'epoch', head: 'other.2000', headSeq: 2000 })
+  })
+})
+
+describe('a resume on an instance whose reader is behind Redis', () => {
+  it('the client gets nothing it had: since says the seq its id names (afterSeq), the entries its reader hears late are dropped', async () => {
+    // Instance B's reader hears every entry 150 ms after Redis has it.
+    const late = (client: RedisClientLike): RedisClientLike =>
+      Object.assign(Object.create(client) as RedisClientLike, {
+        async sendCommand(args: readonly string[]) {
+          const reply = await client.sendCommand(args)
+          if (args[0] === 'XREAD' && reply) await sleep(150)
+          return reply
+        },
+      })
+    const b = measured(undefined, late).logs.log('late')
+    const sse = await startServer({ request: createSseHandler({ log: b, heartbeat: 0, batchWindow: 0 }) })
+    b.subscribe(() => {})
+    await eventually(() => expect(b.head).toBeDefined())
+    const a = measured().logs.log('late')
+    for (let i = 1; i <= 3; i++) await a.append(`m${i}`)
+    // The client saw 1-3 on instance A and resumes on B before B's reader heard them.
+    const last = `${b.epoch}.3`
+    expect(await b.since(last)).toEqual({ entries: [], afterSeq: 3 })
+    const client = await openSse(sse.url('/'), { headers: { 'last-event-id': last } })
+    const next = await a.append('m4')
+    await eventually(() => expect(client.events.filter((e) => e.type === 'message').map((e) => e.id)).toEqual([next.id]))
+    await sleep(300)
+    expect(client.events.filter((e) => e.type === 'message').map((e) => e.id)).toEqual([next.id])
   })
 })
