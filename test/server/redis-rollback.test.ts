@@ -28,8 +28,8 @@ beforeEach(async () => {
 afterEach(runCleanups)
 
 /** Follows `key` on `logs`: what its listeners hear, and its lost histories. */
-async function follow(logs: RedisLogs, key: string) {
-  const log = logs.log(key, { capacity: 100 })
+async function follow(logs: RedisLogs, key: string, capacity = 100) {
+  const log = logs.log(key, { capacity })
   const heard: LogEntry[] = []
   const lost: string[] = []
   log.subscribe((entry) => heard.push(entry))
@@ -114,6 +114,37 @@ describe('a Redis that went back in time', () => {
     const next = await log.append('m-21')
     expect(next.id).toBe(`${epoch}.21`)
     await eventually(() => expect(heard.at(-1)?.id).toBe(next.id))
+    expect(errors).toEqual([])
+  })
+
+  it('no false alarm: two instances appending and resuming at once, for a second, never start a new epoch', async () => {
+    const b = open()
+    const followers = [await follow(a, 'busy', 100_000), await follow(b, 'busy', 100_000)]
+    const epoch = followers[0]!.log.epoch
+    let stop = false
+    const appenders = followers.flatMap(({ log }) =>
+      Array.from({ length: 8 }, async () => {
+        while (!stop) await log.append('x')
+      }),
+    )
+    const resumes = (async () => {
+      for (let i = 0; !stop; i++) {
+        const log = followers[i % 2]!.log
+        const replay = await log.since(`${epoch}.${Math.max(0, (followers[i % 2]!.heard.at(-1)?.seq ?? 0) - 20)}`)
+        expect('entries' in replay).toBe(true)
+      }
+    })()
+    await sleep(1000)
+    stop = true
+    await Promise.all([...appenders, resumes])
+    const head = Number(await redis.run('HGET', 'busy:meta', 'seq'))
+    expect(head).toBeGreaterThan(100)
+    for (const { heard, lost } of followers) {
+      await eventually(() => expect(heard.at(-1)?.seq).toBe(head))
+      expect(heard.map((e) => e.seq)).toEqual(Array.from({ length: head }, (_, i) => i + 1))
+      expect(lost).toEqual([])
+    }
+    expect(await redis.run('HGET', 'busy:meta', 'epoch')).toBe(epoch)
     expect(errors).toEqual([])
   })
 })
