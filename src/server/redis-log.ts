@@ -41,6 +41,14 @@ export interface RedisLogsOptions {
    */
   retry?: { min?: number; max?: number }
   /**
+   * Resumes longer than one page (500 entries or about 1 MB) that read at once; the others
+   * wait their turn. Each holds the entries its client missed until they are written, so
+   * this bounds the memory many clients resuming at once take (say, after a deploy).
+   * @defaultValue 4
+   * @example createRedisLogs({ url, resumes: 16 })
+   */
+  resumes?: number
+  /**
    * Faults (a typed `RedisLogError`: `unavailable`, `append`, `history-lost`, `gap`,
    * `corrupt`), once per outage (per log for `corrupt`). The logs go on: reads retry, appends reject until Redis is back.
    * @defaultValue a process warning (code `TABWIRE_SERVER`)
@@ -124,6 +132,9 @@ export function createRedisLogs(options: RedisLogsOptions): RedisLogs {
   const { block = 1000, onError = (error: RedisLogError) => warn(error.message.replace('[tabwire/server] ', '')), random = Math.random } = options
   if (!(Number.isInteger(block) && block >= 1)) throw new ServerOptionsError('createRedisLogs', 'block', '`block` must be a whole number of ms, at least 1')
   const { min = 100, max = 2000 } = options.retry ?? {}
+  const { resumes = 4 } = options
+  if (!(Number.isInteger(resumes) && resumes >= 1)) throw new ServerOptionsError('createRedisLogs', 'resumes', '`resumes` must be a whole number, at least 1')
+  const turn = turns(resumes)
   const report = episodes(onError)
   const link = createLink({ client: options.client, url: options.url, fault: report.fault })
   const reader = createReader({
@@ -138,7 +149,7 @@ export function createRedisLogs(options: RedisLogsOptions): RedisLogs {
     listenerError: options.onListenerError ?? ((error, entry) => warn(`a Redis log listener threw on entry ${quote(entry.id)}: ${describeError(error)}`)),
   })
   return {
-    log: (key, logOptions = {}) => redisLog({ ...logOptions, key }, link.command, reader, report),
+    log: (key, logOptions = {}) => redisLog({ ...logOptions, key }, link.command, reader, report, turn),
     get status() {
       return reader.status
     },
@@ -158,7 +169,13 @@ export function createRedisLogs(options: RedisLogsOptions): RedisLogs {
  */
 export function createRedisLog(options: RedisLogsOptions & RedisLogOptions): RedisLog & { close(): void } {
   const logs = createRedisLogs(options)
-  return Object.assign(logs.log(options.key, options), { close: () => logs.close() })
+  try {
+    return Object.assign(logs.log(options.key, options), { close: () => logs.close() })
+  } catch (error) {
+    // A bad key or capacity: no connection may outlive the throw.
+    logs.close()
+    throw error
+  }
 }
 
 function redisLog(
@@ -166,6 +183,7 @@ function redisLog(
   command: (args: readonly string[]) => Promise<unknown>,
   reader: ReturnType<typeof createReader>,
   report: ReturnType<typeof episodes>,
+  turn: () => Promise<() => void>,
 ): RedisLog {
   const { key, capacity = 1000 } = options
   if (typeof key !== 'string' || !key) throw new ServerOptionsError('createRedisLog', 'key', '`key` must be a non-empty string')
@@ -234,34 +252,41 @@ function redisLog(
     let page = raw
     let read = 0
     let bytes = 0
-    for (let pages = 1; ; pages++) {
-      for (const entry of page) {
-        const [id, fields] = entry
-        const at = seqOf(id)
-        after = String(id)
-        read++
-        bytes += sizeOf(entry)
-        if (Number.isNaN(at)) continue
-        // A page that does not go on where the last one ended: trimmed (or flushed) meanwhile.
-        if (at !== next) return lostWhileReading(epoch)
-        next++
-        const { data, event, epoch: appendedIn } = fieldsOf(fields)
-        if (appendedIn === epoch) entries.push({ id: `${epoch}.${at}`, seq: at, event, data })
-      }
-      if (next > seq) {
-        // Read in several steps: the epoch must still be the same (a flush between two pages).
-        if (pages > 1) {
-          const [now, headSeq] = await head()
-          if (now !== epoch) return reset('epoch', now, headSeq)
+    /** This resume's turn to read more pages (see `resumes`), taken before the second page. */
+    let done: (() => void) | undefined
+    try {
+      for (let pages = 1; ; pages++) {
+        for (const entry of page) {
+          const [id, fields] = entry
+          const at = seqOf(id)
+          after = String(id)
+          read++
+          bytes += sizeOf(entry)
+          if (Number.isNaN(at)) continue
+          // A page that does not go on where the last one ended: trimmed (or flushed) meanwhile.
+          if (at !== next) return lostWhileReading(epoch)
+          next++
+          const { data, event, epoch: appendedIn } = fieldsOf(fields)
+          if (appendedIn === epoch) entries.push({ id: `${epoch}.${at}`, seq: at, event, data })
         }
-        return { entries, afterSeq: parsed.seq }
+        if (next > seq) {
+          // Read in several steps: the epoch must still be the same (a flush between two pages).
+          if (pages > 1) {
+            const [now, headSeq] = await head()
+            if (now !== epoch) return reset('epoch', now, headSeq)
+          }
+          return { entries, afterSeq: parsed.seq }
+        }
+        if (!page.length) return lostWhileReading(epoch)
+        done ??= await turn()
+        try {
+          page = (await command(['XRANGE', stream, `(${after}`, `${seq}-0`, 'COUNT', String(pageCount(read, bytes))])) as RawEntry[]
+        } catch (error) {
+          throw failed(error, 'a resume from')
+        }
       }
-      if (!page.length) return lostWhileReading(epoch)
-      try {
-        page = (await command(['XRANGE', stream, `(${after}`, `${seq}-0`, 'COUNT', String(pageCount(read, bytes))])) as RawEntry[]
-      } catch (error) {
-        throw failed(error, 'a resume from')
-      }
+    } finally {
+      done?.()
     }
   }
 
@@ -314,5 +339,27 @@ function redisLog(
     since,
     subscribe: (listener) => reader.listen(reader.stream(key), listener),
     onHistoryLost: (listener) => reader.lost(reader.stream(key), listener),
+  }
+}
+
+/** Turns for at most `n` tasks at once, in the order asked: `await turn()` answers the function that ends the turn. */
+function turns(n: number): () => Promise<() => void> {
+  let running = 0
+  const waiting: (() => void)[] = []
+  const end = () => {
+    const next = waiting.shift()
+    if (next) next()
+    else running--
+  }
+  return () => {
+    let ended = false
+    const once = () => {
+      if (!ended) (ended = true), end()
+    }
+    if (running < n) {
+      running++
+      return Promise.resolve(once)
+    }
+    return new Promise((resolve) => waiting.push(() => resolve(once)))
   }
 }

@@ -4,6 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { createRedisLog, createRedisLogs, type RedisLogError } from '../../src/server/redis-log'
+import { ServerOptionsError } from '../../src/server/errors'
 import { onCleanup, runCleanups } from './helpers'
 import { startRedis } from './redis-server'
 
@@ -13,6 +14,15 @@ afterEach(runCleanups)
 const others = async (run: (...args: string[]) => Promise<unknown>) => String(await run('CLIENT', 'LIST')).trim().split('\n').length - 1
 
 describe('the Redis link', () => {
+  it('options are checked before any connection is made', () => {
+    const url = 'redis://127.0.0.1:1'
+    expect(() => createRedisLogs({} as never)).toThrow(ServerOptionsError)
+    expect(() => createRedisLogs({ url, block: 0 })).toThrow(/block/)
+    for (const resumes of [0, 1.5, Number.NaN]) expect(() => createRedisLogs({ url, resumes })).toThrow(/resumes/)
+    expect(() => createRedisLog({ url, key: '' })).toThrow(/key/)
+    expect(() => createRedisLog({ url, key: 'k', capacity: 0 })).toThrow(/capacity/)
+  })
+
   it('close() right after createRedisLog({ url }): ready rejects as closed, and no connection is made', async () => {
     const redis = await startRedis()
     onCleanup(() => redis.stop())

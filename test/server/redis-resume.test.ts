@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createRedisLogs, type RedisClientLike, type RedisLogs } from '../../src/server/redis-log'
 import { PAGE_BYTES, PAGE_ENTRIES } from '../../src/server/redis-scripts'
 import { createSseHandler } from '../../src/server/sse'
-import { eventually, onCleanup, openSse, runCleanups, sleep, startServer } from './helpers'
+import { eventually, onCleanup, openSse, runCleanups, sleep, startServer, tick } from './helpers'
 import { type RedisServer, startRedis } from './redis-server'
 
 let redis: RedisServer
@@ -31,7 +31,7 @@ interface Answer {
  * Logs over a real client whose command replies are measured; `before(args)` runs before each
  * command is sent (to change Redis between two pages).
  */
-function measured(before: (args: readonly string[]) => Promise<void> = async () => {}, reader = (client: RedisClientLike) => client) {
+function measured(before: (args: readonly string[]) => Promise<void> = async () => {}, reader = (client: RedisClientLike) => client, options: { resumes?: number } = {}) {
   const real = createClient({ url: redis.url }) as unknown as RedisClientLike
   const answers: Answer[] = []
   const client: RedisClientLike = {
@@ -53,7 +53,7 @@ function measured(before: (args: readonly string[]) => Promise<void> = async () 
     on: ((event: 'error', listener: (error: Error) => void) => real.on(event, listener)) as RedisClientLike['on'],
     destroy: () => real.destroy(),
   }
-  const logs = createRedisLogs({ client, block: 100, onError: () => {} })
+  const logs = createRedisLogs({ client, block: 100, onError: () => {}, ...options })
   onCleanup(() => {
     logs.close()
     real.destroy()
@@ -97,6 +97,36 @@ describe('a long resume from the Redis log', () => {
     const replay = await log.since(`${epoch}.0`)
     expect('entries' in replay && replay.entries.map((e) => [e.seq, e.data.length])).toEqual(Array.from({ length: 60 }, (_, i) => [i + 1, 200_000]))
     expect(Math.max(...answers.map((a) => a.bytes))).toBeLessThan(PAGE_BYTES + 2 * 200_100)
+  })
+
+  it('long resumes read their pages `resumes` at a time; the others wait their turn, and each is whole', async () => {
+    // Every XRANGE (a page after the first) waits until the test lets it go.
+    const held: (() => void)[] = []
+    let most = 0
+    const { logs } = measured(
+      (args) => {
+        if (args[0] !== 'XRANGE') return Promise.resolve()
+        return new Promise<void>((resolve) => {
+          held.push(resolve)
+          most = Math.max(most, held.length)
+        })
+      },
+      undefined,
+      { resumes: 2 },
+    )
+    const epoch = await fill(logs, 'many', 2000, 10)
+    const log = logs.log('many', { capacity: 3000 })
+    let finished = false
+    const replays = Promise.all([0, 1, 2].map(() => log.since(`${epoch}.0`))).finally(() => void (finished = true))
+    await eventually(() => expect(held.length).toBe(2))
+    for (let i = 0; i < 20; i++) await tick()
+    expect(held.length).toBe(2) // the third resume waits for a turn
+    while (!finished) {
+      if (held.length) held.shift()!()
+      else await tick()
+    }
+    for (const replay of await replays) expect('entries' in replay && replay.entries.length).toBe(2000)
+    expect(most).toBe(2)
   })
 
   it('trimmed between two pages: a gap reset to the head, never a hole', async () => {
