@@ -162,7 +162,9 @@ export function createSession(link: SessionLink, options: ResolvedOptions, chann
             return undefined
           }
         }
-        const texts = subscribeFrames(channel, logHead, state.log, replay, snapshot && wantsSnapshot(since, replay) ? safeSnapshot(snapshot) : undefined)
+        // A store that could not tell its head before following (a Redis log whose reader had
+        // not started) can once `since` answered: every entry after it still reaches this client.
+        const texts = subscribeFrames(channel, logHead ?? readHead(state.log), state.log, replay, snapshot && wantsSnapshot(since, replay) ? safeSnapshot(snapshot) : undefined)
         return Buffer.concat(texts.map((text) => link.payload(text)))
       },
       cut: (reason) => link.cut(reason),

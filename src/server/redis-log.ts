@@ -216,7 +216,13 @@ function redisLog(
   ready.catch(() => {})
 
   const since = async (lastEventId: string | null | undefined): Promise<Replay> => {
-    if (!lastEventId) return { entries: [] }
+    if (!lastEventId) {
+      // A client with no id takes the head the reader starts from (the handlers read `head`
+      // again once this answers): the first subscriber of an instance waits for the reader.
+      const state = reader.peek(key)
+      if (state?.listeners.size) await state.started
+      return { entries: [] }
+    }
     const parsed = parseLogId(lastEventId)
     // Read after the head the reader started from: whatever this answers not, the listeners hear.
     const state = reader.peek(key)

@@ -194,7 +194,8 @@ export function createWebSocketHandler(options: WebSocketHandlerOptions): WebSoc
         sink,
         since: since as string | undefined,
         after,
-        start: (replay) => Buffer.concat(subscribeFrames(channel, head, log, replay).map(text)),
+        // A head the store could not tell before following, read once `since` answered (see realtime-session).
+        start: (replay) => Buffer.concat(subscribeFrames(channel, head ?? readHead(log), log, replay).map(text)),
         cut: (reason) => (reason === 'slow' ? ws.terminate() : ws.close(1011, 'the channel log failed')),
       })
       subscriptions.set(channel, following)
