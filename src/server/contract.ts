@@ -38,9 +38,16 @@ function unsubscribed(off: () => void) {
   }
 }
 
+/** What `since(id)` answers, a long replay's pages (`more`) read and joined. */
 async function replayOf(log: ReplayLog, id: string | null | undefined): Promise<Replay> {
-  const replay = await log.since(id)
+  let replay = await log.since(id)
   check(typeof replay === 'object' && replay !== null, `since(${show(id)}) answered ${show(replay)}`)
+  while ('entries' in replay && replay.more) {
+    const rest = await replay.more()
+    check(typeof rest === 'object' && rest !== null, `since(${show(id)}): a page answered ${show(rest)}`)
+    if ('reset' in rest) return rest
+    replay = { entries: [...replay.entries, ...rest.entries], afterSeq: replay.afterSeq, more: rest.more }
+  }
   return replay
 }
 

@@ -308,7 +308,18 @@ export function createFeed({ log, frame, name, maxBuffered, batchWindow }: FeedO
       if (!fits(options.sink, bytes.length, maxBuffered + CHUNK_BYTES)) return cut(member, 'slow')
       options.sink.write(bytes)
     }
-    if ('entries' in replay) await paced(member, replay.entries.flatMap((entry) => frameOf(entry) ?? []))
+    // A long replay page by page: the next is asked for once this one is written, and not at
+    // all for a client that left. A page that cannot follow on (trimmed or flushed meanwhile)
+    // cuts the client, which resumes to that reset.
+    for (let page: Replay = replay; 'entries' in page; ) {
+      await paced(member, page.entries.flatMap((entry) => frameOf(entry) ?? []))
+      if (typeof page.more !== 'function' || member.stopped || !options.sink.open) break
+      const rest: unknown = await page.more()
+      if (member.stopped) return
+      if (!isReplay(rest)) throw new TypeError('a replay page answered neither { entries } nor { reset, head, headSeq }')
+      if ('reset' in rest) return cut(member, 'failed')
+      page = rest
+    }
     while (member.held.length && !member.stopped) {
       const held = member.held
       member.held = []

@@ -39,6 +39,13 @@ export type Replay =
        * client what it had; the memory log tells it too. Not for a replay without an id.
        */
       readonly afterSeq?: number
+      /**
+       * The rest of a long replay, page by page: the handlers call it once they wrote these
+       * entries (never when the client left), for the next page (which may have `more`), or a
+       * reset when continuity broke meanwhile (the handlers then cut the client, which
+       * resumes to that reset). Without it, `entries` is the whole replay.
+       */
+      readonly more?: () => Promise<Replay>
     }
   | { readonly reset: ResetReason; readonly head: string; readonly headSeq: number }
 

@@ -41,9 +41,9 @@ export interface RedisLogsOptions {
    */
   retry?: { min?: number; max?: number }
   /**
-   * Resumes longer than one page (500 entries or about 1 MB) that read at once; the others
-   * wait their turn. Each holds the entries its client missed until they are written, so
-   * this bounds the memory many clients resuming at once take (say, after a deploy).
+   * Pages of long resumes (500 entries or about 1 MB each) read from Redis at once; the
+   * others wait their turn. A resume reads its next page only once its client took the last
+   * one, so each holds at most about a page, and one whose client left reads no further.
    * @defaultValue 4
    * @example createRedisLogs({ url, resumes: 16 })
    */
@@ -250,50 +250,59 @@ function redisLog(
     if (parsed.seq === seq) return { entries: [], afterSeq: parsed.seq }
     const oldest = Math.max(Number(first) || seq + 1, seq - capacity + 1)
     if (parsed.seq < oldest - 1) return reset('gap')
-    // The entries up to the head, page by page, without a hole: only entries this log wrote,
-    // in this epoch (another program's are not clients' to see).
-    const entries: LogEntry[] = []
+    // The entries up to the head, a page at a time: the handlers ask for the next page once
+    // they wrote this one, so a resume holds one page (not the window) and one whose client
+    // left reads no further. Without a hole, and only entries this log wrote, in this epoch
+    // (another program's are not clients' to see).
     let next = parsed.seq + 1
     let after = `${parsed.seq}-0`
-    let page = raw
     let read = 0
     let bytes = 0
-    /** This resume's turn to read more pages (see `resumes`), taken before the second page. */
-    let done: (() => void) | undefined
-    try {
-      for (let pages = 1; ; pages++) {
-        for (const entry of page) {
-          const [id, fields] = entry
-          const at = seqOf(id)
-          after = String(id)
-          read++
-          bytes += sizeOf(entry)
-          if (Number.isNaN(at)) continue
-          // A page that does not go on where the last one ended: trimmed (or flushed) meanwhile.
-          if (at !== next) return lostWhileReading(epoch)
-          next++
-          const { data, event, epoch: appendedIn } = fieldsOf(fields)
-          if (appendedIn === epoch) entries.push({ id: `${epoch}.${at}`, seq: at, event, data })
-        }
-        if (next > seq) {
-          // Read in several steps: the epoch must still be the same (a flush between two pages).
-          if (pages > 1) {
-            const [now, headSeq] = await head()
-            if (now !== epoch) return reset('epoch', now, headSeq)
-          }
-          return { entries, afterSeq: parsed.seq }
-        }
-        if (!page.length) return lostWhileReading(epoch)
-        done ??= await turn()
-        try {
-          page = (await command(['XRANGE', stream, `(${after}`, `${seq}-0`, 'COUNT', String(pageCount(read, bytes))])) as RawEntry[]
-        } catch (error) {
-          throw failed(error, 'a resume from')
-        }
+    let pages = 0
+    const take = async (page: readonly RawEntry[]): Promise<Replay> => {
+      pages++
+      const entries: LogEntry[] = []
+      for (const entry of page) {
+        const [id, fields] = entry
+        const at = seqOf(id)
+        after = String(id)
+        read++
+        bytes += sizeOf(entry)
+        if (Number.isNaN(at)) continue
+        // A page that does not go on where the last one ended: trimmed (or flushed) meanwhile.
+        if (at !== next) return lostWhileReading(epoch)
+        next++
+        const { data, event, epoch: appendedIn } = fieldsOf(fields)
+        if (appendedIn === epoch) entries.push({ id: `${epoch}.${at}`, seq: at, event, data })
       }
-    } finally {
-      done?.()
+      if (next > seq) {
+        // Read in several steps: the epoch must still be the same (a flush between two pages).
+        if (pages > 1) {
+          const [now, headSeq] = await head()
+          if (now !== epoch) return reset('epoch', now, headSeq)
+        }
+        return { entries }
+      }
+      if (!page.length) return lostWhileReading(epoch)
+      return {
+        entries,
+        more: async () => {
+          // This page's turn (see `resumes`): Redis reads at most that many long resumes at once.
+          const done = await turn()
+          let raw: RawEntry[]
+          try {
+            raw = (await command(['XRANGE', stream, `(${after}`, `${seq}-0`, 'COUNT', String(pageCount(read, bytes))])) as RawEntry[]
+          } catch (error) {
+            throw failed(error, 'a resume from')
+          } finally {
+            done()
+          }
+          return take(raw)
+        },
+      }
     }
+    const answer = await take(raw)
+    return 'entries' in answer ? { ...answer, afterSeq: parsed.seq } : answer
   }
 
   /** The head, read (with what this instance knows). */

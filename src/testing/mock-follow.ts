@@ -44,14 +44,28 @@ export function followLog(log: ReplayLog, options: MockFollowOptions): MockFollo
     stopped = true
     return lastSeq
   }
-  const catchUp = (replay: Replay) => {
-    if (stopped) return
+  const check = (replay: Replay) => {
     if (typeof replay !== 'object' || replay === null || !('reset' in replay || Array.isArray((replay as { entries?: unknown }).entries))) {
       throw new TypeError('since() answered neither { entries } nor { reset, head, headSeq }')
     }
+  }
+  const catchUp = async (replay: Replay) => {
+    if (stopped) return
+    check(replay)
     if ('reset' in replay) lastSeq = Math.max(lastSeq, replay.headSeq)
+    // As the feed: the client has everything up to its id, and a long replay comes page by page.
+    else if (Number.isSafeInteger(replay.afterSeq)) lastSeq = Math.max(lastSeq, replay.afterSeq!)
     options.start(replay)
-    if ('entries' in replay) replay.entries.forEach(deliver)
+    for (let page: Replay = replay; 'entries' in page; ) {
+      page.entries.forEach(deliver)
+      if (typeof page.more !== 'function' || stopped) break
+      const rest = await page.more()
+      if (stopped) return
+      check(rest)
+      if ('reset' in rest) throw new Error(`the replay lost continuity (${rest.reset}): the client resumes to a reset`)
+      page = rest
+    }
+    if (stopped) return
     const waiting = held!.sort((a, b) => a.seq - b.seq)
     held = undefined
     waiting.forEach(deliver)

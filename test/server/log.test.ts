@@ -390,6 +390,91 @@ describe('ReplayLog: an async store works with both handlers', () => {
     expect(client.frames).toHaveLength(2)
   })
 
+  /**
+   * A store that answers long replays page by page (`more`, two entries a page), as the Redis
+   * log does; `pages` counts the pages asked for, `gate` holds the next page until let go,
+   * `resetAt` answers a reset for that page instead (trimmed meanwhile).
+   */
+  function pagedLog(count: number, { resetAt = Number.POSITIVE_INFINITY } = {}) {
+    const inner = filled(count)
+    const counts = { pages: 0, listening: 0 }
+    let gate = deferred()
+    gate.resolve()
+    const pageFrom = (entries: readonly LogEntry[], page: number): Replay => ({
+      entries: entries.slice(0, 2),
+      ...(entries.length > 2 && {
+        more: async () => {
+          counts.pages++
+          await gate.promise
+          if (page + 1 >= resetAt) return { reset: 'gap', head: inner.head, headSeq: Number(inner.head.split('.')[1]) }
+          return pageFrom(entries.slice(2), page + 1)
+        },
+      }),
+    })
+    const log: ReplayLog = {
+      epoch: inner.epoch,
+      append: (data, event) => inner.append(data, event),
+      since(id) {
+        const replay = inner.since(id)
+        return 'entries' in replay ? { ...pageFrom(replay.entries, 0), afterSeq: replay.afterSeq } : replay
+      },
+      subscribe(listener) {
+        counts.listening++
+        const off = inner.subscribe(listener)
+        return () => {
+          counts.listening--
+          off()
+        }
+      },
+    }
+    return {
+      inner,
+      log,
+      counts,
+      hold: () => void (gate = deferred()),
+      release: () => gate.resolve(),
+    }
+  }
+
+  it('SSE: a replay in pages arrives whole and in order, live entries during it once', async () => {
+    const p = pagedLog(9)
+    p.hold()
+    const sse = createSseHandler({ log: p.log, heartbeat: 0 })
+    const srv = await startServer({ request: sse })
+    const client = await openSse(srv.url('/'), { headers: { 'last-event-id': 'e1.1' } })
+    await eventually(() => expect(p.counts.pages).toBe(1))
+    p.inner.append('live')
+    p.release()
+    await eventually(() => expect(client.events.map((e) => e.data)).toEqual(['d2', 'd3', 'd4', 'd5', 'd6', 'd7', 'd8', 'd9', 'live']))
+    expect(p.counts.pages).toBe(3)
+  })
+
+  it('a client that leaves mid-replay: no page is asked for after it left', async () => {
+    const p = pagedLog(9)
+    p.hold()
+    const sse = createSseHandler({ log: p.log, heartbeat: 0 })
+    const srv = await startServer({ request: sse })
+    const client = await openSse(srv.url('/'), { headers: { 'last-event-id': 'e1.1' } })
+    await eventually(() => expect(p.counts.pages).toBe(1))
+    client.close()
+    // The handler let the client go (its feed stopped listening to the log).
+    await eventually(() => expect(p.counts.listening).toBe(0))
+    p.release()
+    for (let i = 0; i < 10; i++) await tick()
+    expect(p.counts.pages).toBe(1)
+  })
+
+  it('WebSocket: a page that cannot follow on (a reset) cuts the client, after the pages it had', async () => {
+    const p = pagedLog(9, { resetAt: 2 })
+    const ws = createWebSocketHandler({ channels: { feed: p.log }, heartbeat: 0 })
+    onCleanup(() => ws.close())
+    const srv = await startServer({ upgrade: ws.handleUpgrade })
+    const client = await openWs(`ws://127.0.0.1:${srv.port}/`)
+    client.send({ type: 'subscribe', channel: 'feed', since: 'e1.1' })
+    expect((await client.closed).code).toBe(1011)
+    expect(client.frames.filter((f) => (f as { type?: string }).type === 'event').map((f) => (f as { data: string }).data)).toEqual(['d2', 'd3', 'd4', 'd5'])
+  })
+
   it('WebSocket: unsubscribing while the async replay is pending delivers nothing and leaves no listener', async () => {
     const inner = filled(2)
     const release = deferred()

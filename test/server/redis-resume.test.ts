@@ -6,6 +6,7 @@
  */
 import { createClient } from 'redis'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { AnyReplayLog, Replay } from '../../src/server/log'
 import { createRedisLogs, type RedisClientLike, type RedisLogs } from '../../src/server/redis-log'
 import { PAGE_BYTES, PAGE_ENTRIES } from '../../src/server/redis-scripts'
 import { createSseHandler } from '../../src/server/sse'
@@ -69,6 +70,17 @@ async function fill(logs: RedisLogs, key: string, n: number, size: number) {
   return log.epoch
 }
 
+/** `since(id)` with every page read (`more`) and joined, as the handlers read them one by one. */
+async function whole(log: AnyReplayLog, id: string): Promise<Replay> {
+  let replay = await log.since(id)
+  while ('entries' in replay && replay.more) {
+    const rest = await replay.more()
+    if ('reset' in rest) return rest
+    replay = { entries: [...replay.entries, ...rest.entries], more: rest.more }
+  }
+  return replay
+}
+
 const BULK = `
 local epoch = redis.call('HGET', KEYS[2], 'epoch')
 local data = string.rep('x', tonumber(ARGV[2]))
@@ -83,7 +95,7 @@ describe('a long resume from the Redis log', () => {
     const epoch = await fill(logs, 'small', 2500, 10)
     const log = logs.log('small', { capacity: 3000 })
     answers.length = 0
-    const replay = await log.since(`${epoch}.3`)
+    const replay = await whole(log, `${epoch}.3`)
     expect('entries' in replay && replay.entries.map((e) => e.id)).toEqual(Array.from({ length: 2497 }, (_, i) => `${epoch}.${i + 4}`))
     expect(answers.length).toBeGreaterThanOrEqual(5)
     expect(Math.max(...answers.map((a) => a.entries))).toBeLessThanOrEqual(PAGE_ENTRIES)
@@ -94,7 +106,7 @@ describe('a long resume from the Redis log', () => {
     const epoch = await fill(logs, 'big', 60, 200_000)
     const log = logs.log('big', { capacity: 100 })
     answers.length = 0
-    const replay = await log.since(`${epoch}.0`)
+    const replay = await whole(log, `${epoch}.0`)
     expect('entries' in replay && replay.entries.map((e) => [e.seq, e.data.length])).toEqual(Array.from({ length: 60 }, (_, i) => [i + 1, 200_000]))
     expect(Math.max(...answers.map((a) => a.bytes))).toBeLessThan(PAGE_BYTES + 2 * 200_100)
   })
@@ -117,7 +129,7 @@ describe('a long resume from the Redis log', () => {
     const epoch = await fill(logs, 'many', 2000, 10)
     const log = logs.log('many', { capacity: 3000 })
     let finished = false
-    const replays = Promise.all([0, 1, 2].map(() => log.since(`${epoch}.0`))).finally(() => void (finished = true))
+    const replays = Promise.all([0, 1, 2].map(() => whole(log, `${epoch}.0`))).finally(() => void (finished = true))
     await eventually(() => expect(held.length).toBe(2))
     for (let i = 0; i < 20; i++) await tick()
     expect(held.length).toBe(2) // the third resume waits for a turn
@@ -139,7 +151,7 @@ describe('a long resume from the Redis log', () => {
     const epoch = await fill(logs, 'trimmed', 2000, 10)
     const log = logs.log('trimmed', { capacity: 3000 })
     trim = true
-    expect(await log.since(`${epoch}.0`)).toEqual({ reset: 'gap', head: `${epoch}.2000`, headSeq: 2000 })
+    expect(await whole(log, `${epoch}.0`)).toEqual({ reset: 'gap', head: `${epoch}.2000`, headSeq: 2000 })
   })
 
   it('flushed and refilled under another epoch between two pages: an epoch reset to the new head', async () => {
@@ -154,7 +166,7 @@ describe('a long resume from the Redis log', () => {
     const epoch = await fill(logs, 'flushed', 2000, 10)
     const log = logs.log('flushed', { capacity: 3000 })
     flush = true
-    expect(await log.since(`${epoch}.0`)).toEqual({ reset: 'epoch', head: 'other.2000', headSeq: 2000 })
+    expect(await whole(log, `${epoch}.0`)).toEqual({ reset: 'epoch', head: 'other.2000', headSeq: 2000 })
   })
 })
 
