@@ -265,19 +265,26 @@ export function createFeed({ log, frame, name, maxBuffered, batchWindow }: FeedO
     const { sink } = member.options
     let chunk: Buffer[] = []
     let bytes = 0
+    /** The newest seq in the chunk being built. The client's position moves only once it is written. */
+    let pending = member.lastSeq
+    /** Writes the chunk; false when the client stopped (or went) while it waited to. */
     const write = async () => {
       const payload = chunk.length === 1 ? chunk[0]! : Buffer.concat(chunk, bytes)
       chunk = []
       bytes = 0
-      if (sink.needsDrain && !(await drain(member))) return
+      // A chunk thrown away here was never the client's: a subscription that replaces this
+      // one on the same socket must write it (see `stop`).
+      if (sink.needsDrain && !(await drain(member))) return false
+      member.lastSeq = pending
       if (!sink.write(sink.encode(payload))) await drain(member)
+      return true
     }
     for (const f of frames) {
       if (member.stopped || !sink.open) return
-      if (f.seq <= member.lastSeq) continue
-      member.lastSeq = f.seq
+      if (f.seq <= pending) continue
+      pending = f.seq
       chunk.push(f.bytes)
-      if ((bytes += f.bytes.length) >= CHUNK_BYTES) await write()
+      if ((bytes += f.bytes.length) >= CHUNK_BYTES && !(await write())) return
     }
     if (chunk.length && !member.stopped && sink.open) await write()
   }
