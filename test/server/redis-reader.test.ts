@@ -4,26 +4,16 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { LogEntry } from '../../src/server/log'
-import { createRedisLogs, type RedisLogError, type RedisLogs } from '../../src/server/redis-log'
+import type { RedisLogs } from '../../src/server/redis-log'
 import { eventually, onCleanup, runCleanups, sleep } from './helpers'
-import { type RedisServer, startRedis } from './redis-server'
+import { redisPerTest } from './redis-fixture'
 
-let redis: RedisServer
-let errors: RedisLogError[]
-const open = (block = 5000) => {
-  const logs = createRedisLogs({ url: redis.url, block, retry: { min: 20, max: 200 }, onError: (error) => errors.push(error) })
-  onCleanup(() => logs.close())
-  return logs
-}
+const t = redisPerTest(5000)
 let a: RedisLogs
 let b: RedisLogs
-
-beforeEach(async () => {
-  redis = await startRedis()
-  onCleanup(() => redis.stop())
-  errors = []
-  a = open()
-  b = open()
+beforeEach(() => {
+  a = t.open()
+  b = t.open()
 })
 
 afterEach(runCleanups)
@@ -47,7 +37,7 @@ describe('the Redis log reader', () => {
     for (let i = 1; i <= 5; i++) await writer.append(`old${i}`)
     await eventually(() => expect(heard).toHaveLength(5))
     const old = log.epoch
-    await redis.run('FLUSHALL')
+    await t.redis.run('FLUSHALL')
     const fresh: string[] = []
     for (let i = 1; i <= 20; i++) fresh.push((await writer.append(`new${i}`)).id)
     const epoch = fresh[0]!.split('.')[0]!
@@ -56,7 +46,7 @@ describe('the Redis log reader', () => {
     await eventually(() => expect(lost).toEqual([epoch]))
     for (const entry of heard) expect(entry.id.startsWith(`${old}.`)).toBe(entry.data.startsWith('old'))
     await eventually(() => expect(heard.at(-1)?.id).toBe(fresh.at(-1)))
-    expect(errors.map((e) => e.kind)).toContain('history-lost')
+    expect(t.errors.map((e) => e.kind)).toContain('history-lost')
   })
 
   it('a reader more than `capacity` behind: the jump is a gap its clients are cut for, never a silent hole', async () => {
@@ -64,23 +54,23 @@ describe('the Redis log reader', () => {
     const first = await log.append('first')
     await eventually(() => expect(heard).toHaveLength(1))
     // 300 appends in one script, trimmed to 10 before the reader can read any of them.
-    await redis.run('EVAL', BULK, '2', 'lag:stream', 'lag:meta', '300')
+    await t.redis.run('EVAL', BULK, '2', 'lag:stream', 'lag:meta', '300')
     await eventually(() => expect(heard.at(-1)?.seq).toBe(301))
     expect(lost).toEqual([log.epoch])
-    expect(errors.map((e) => e.kind)).toEqual(['gap'])
+    expect(t.errors.map((e) => e.kind)).toEqual(['gap'])
     expect(await log.since(first.id)).toMatchObject({ reset: 'gap', headSeq: 301 })
     expect(heard.map((e) => e.seq)).toEqual([1, ...Array.from({ length: 10 }, (_, i) => 292 + i)])
   })
 
   it('idle: the epochs of all followed streams are checked in one script call per block, not one per stream', async () => {
-    const idle = open(100)
+    const idle = t.open(100)
     const logs = Array.from({ length: 50 }, (_, i) => idle.log(`idle:${i}`))
     for (const log of logs) log.subscribe(() => {})
     await Promise.all(logs.map((log) => log.ready))
     await eventually(() => expect(logs.every((log) => log.head !== undefined)).toBe(true))
-    await redis.run('CONFIG', 'RESETSTAT')
+    await t.redis.run('CONFIG', 'RESETSTAT')
     await sleep(1000)
-    const evals = Number(/cmdstat_eval:calls=(\d+)/.exec(String(await redis.run('INFO', 'commandstats')))?.[1] ?? 0)
+    const evals = Number(/cmdstat_eval:calls=(\d+)/.exec(String(await t.redis.run('INFO', 'commandstats')))?.[1] ?? 0)
     // About 10 rounds of 100 ms (not 10 × 50).
     expect(evals).toBeLessThanOrEqual(20)
   })

@@ -5,24 +5,14 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { LogEntry } from '../../src/server/log'
-import { createRedisLogs, type RedisLogError, type RedisLogs } from '../../src/server/redis-log'
+import type { RedisLogs } from '../../src/server/redis-log'
 import { eventually, onCleanup, runCleanups, sleep } from './helpers'
-import { type RedisServer, startRedis } from './redis-server'
+import { redisPerTest } from './redis-fixture'
 
-let redis: RedisServer
-let errors: RedisLogError[]
-const open = (block = 100) => {
-  const logs = createRedisLogs({ url: redis.url, block, retry: { min: 20, max: 200 }, onError: (error) => errors.push(error) })
-  onCleanup(() => logs.close())
-  return logs
-}
+const t = redisPerTest(100)
 let a: RedisLogs
-
-beforeEach(async () => {
-  redis = await startRedis()
-  onCleanup(() => redis.stop())
-  errors = []
-  a = open()
+beforeEach(() => {
+  a = t.open()
 })
 
 afterEach(runCleanups)
@@ -41,22 +31,22 @@ async function follow(logs: RedisLogs, key: string, capacity = 100) {
 
 /** Stops Redis without saving (the snapshot on disk is older) and starts it again from that snapshot. */
 async function restartFromSnapshot() {
-  await redis.run('SHUTDOWN', 'NOSAVE').catch(() => {})
-  await eventually(() => expect(redis.run('PING')).rejects.toThrow(), 3000)
+  await t.redis.run('SHUTDOWN', 'NOSAVE').catch(() => {})
+  await eventually(() => expect(t.redis.run('PING')).rejects.toThrow(), 3000)
   await sleep(100)
-  await redis.restart()
+  await t.redis.restart()
 }
 
 describe('a Redis that went back in time', () => {
   it('restarted from an older snapshot: the next append starts a new epoch, the clients are cut, no id is reused', async () => {
     const { log, heard, lost } = await follow(a, 'rb')
     for (let i = 1; i <= 10; i++) await log.append(`old-${i}`)
-    await redis.run('SAVE')
+    await t.redis.run('SAVE')
     for (let i = 11; i <= 20; i++) await log.append(`old-${i}`)
     await eventually(() => expect(heard).toHaveLength(20))
     const old = log.epoch
     await restartFromSnapshot()
-    expect(await redis.run('HGET', 'rb:meta', 'seq')).toBe('10')
+    expect(await t.redis.run('HGET', 'rb:meta', 'seq')).toBe('10')
 
     const after = await eventually(() => log.append('new-1'), 5000)
     expect(after.id.startsWith(`${old}.`)).toBe(false)
@@ -65,10 +55,10 @@ describe('a Redis that went back in time', () => {
     await eventually(() => expect(heard.at(-1)?.id).toBe(after.id))
     // Nothing was told under an id of the old epoch after the restart.
     expect(heard.filter((e) => e.id.startsWith(`${old}.`)).map((e) => e.data)).toEqual(Array.from({ length: 20 }, (_, i) => `old-${i + 1}`))
-    expect(errors.map((e) => e.kind)).toContain('history-lost')
+    expect(t.errors.map((e) => e.kind)).toContain('history-lost')
 
     // Another instance: a client that saw old-15, or old-9, gets a reset to the new epoch.
-    const b = open().log('rb', { capacity: 100 })
+    const b = t.open().log('rb', { capacity: 100 })
     for (const seen of [15, 9, 20]) expect(await b.since(`${old}.${seen}`)).toEqual({ reset: 'epoch', head: after.id, headSeq: 1 })
   }, 15_000)
 
@@ -78,26 +68,26 @@ describe('a Redis that went back in time', () => {
     await eventually(() => expect(heard).toHaveLength(20))
     const old = log.epoch
     // The state a restart from a snapshot taken at seq 10 leaves, on the same connection.
-    await redis.run('XTRIM', 'quiet:stream', 'MAXLEN', '10')
-    await redis.run('HSET', 'quiet:meta', 'seq', '10')
+    await t.redis.run('XTRIM', 'quiet:stream', 'MAXLEN', '10')
+    await t.redis.run('HSET', 'quiet:meta', 'seq', '10')
     await eventually(() => expect(lost).toHaveLength(1), 2000)
     expect(lost[0]).not.toBe(old)
     expect(log.epoch).toBe(lost[0])
-    expect(await redis.run('HGET', 'quiet:meta', 'epoch')).toBe(lost[0])
-    expect(Number(await redis.run('XLEN', 'quiet:stream'))).toBe(0)
+    expect(await t.redis.run('HGET', 'quiet:meta', 'epoch')).toBe(lost[0])
+    expect(Number(await t.redis.run('XLEN', 'quiet:stream'))).toBe(0)
     // An instance that never saw seq 20 appends into the new epoch, and A's listeners hear it.
-    const entry = await open().log('quiet').append('new-1')
+    const entry = await t.open().log('quiet').append('new-1')
     expect(entry.id).toBe(`${lost[0]}.1`)
     await eventually(() => expect(heard.at(-1)?.id).toBe(entry.id))
-    expect(errors.map((e) => e.kind)).toEqual(['history-lost'])
+    expect(t.errors.map((e) => e.kind)).toEqual(['history-lost'])
   })
 
   it('a since on an instance that saw a higher seq notices the rollback, and answers a reset', async () => {
     const log = a.log('resume')
     for (let i = 1; i <= 20; i++) await log.append(`old-${i}`)
     const old = log.epoch
-    await redis.run('XTRIM', 'resume:stream', 'MAXLEN', '10')
-    await redis.run('HSET', 'resume:meta', 'seq', '10')
+    await t.redis.run('XTRIM', 'resume:stream', 'MAXLEN', '10')
+    await t.redis.run('HSET', 'resume:meta', 'seq', '10')
     const replay = await log.since(`${old}.9`)
     expect(replay).toMatchObject({ reset: 'epoch', headSeq: 0 })
     expect(log.epoch).not.toBe(old)
@@ -108,17 +98,17 @@ describe('a Redis that went back in time', () => {
     for (let i = 1; i <= 20; i++) await log.append(`m-${i}`)
     const epoch = log.epoch
     // A hostile (or stale) client claims an id this history never reached.
-    for (const logs of [a, open()]) expect(await logs.log('ahead').since(`${epoch}.50`)).toEqual({ reset: 'invalid', head: `${epoch}.20`, headSeq: 20 })
+    for (const logs of [a, t.open()]) expect(await logs.log('ahead').since(`${epoch}.50`)).toEqual({ reset: 'invalid', head: `${epoch}.20`, headSeq: 20 })
     await sleep(300)
     expect(lost).toEqual([])
     const next = await log.append('m-21')
     expect(next.id).toBe(`${epoch}.21`)
     await eventually(() => expect(heard.at(-1)?.id).toBe(next.id))
-    expect(errors).toEqual([])
+    expect(t.errors).toEqual([])
   })
 
   it('no false alarm: two instances appending and resuming at once, for a second, never start a new epoch', async () => {
-    const b = open()
+    const b = t.open()
     const followers = [await follow(a, 'busy', 100_000), await follow(b, 'busy', 100_000)]
     const epoch = followers[0]!.log.epoch
     let stop = false
@@ -137,14 +127,14 @@ describe('a Redis that went back in time', () => {
     await sleep(1000)
     stop = true
     await Promise.all([...appenders, resumes])
-    const head = Number(await redis.run('HGET', 'busy:meta', 'seq'))
+    const head = Number(await t.redis.run('HGET', 'busy:meta', 'seq'))
     expect(head).toBeGreaterThan(100)
     for (const { heard, lost } of followers) {
       await eventually(() => expect(heard.at(-1)?.seq).toBe(head))
       expect(heard.map((e) => e.seq)).toEqual(Array.from({ length: head }, (_, i) => i + 1))
       expect(lost).toEqual([])
     }
-    expect(await redis.run('HGET', 'busy:meta', 'epoch')).toBe(epoch)
-    expect(errors).toEqual([])
+    expect(await t.redis.run('HGET', 'busy:meta', 'epoch')).toBe(epoch)
+    expect(t.errors).toEqual([])
   })
 })
