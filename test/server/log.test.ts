@@ -436,13 +436,18 @@ describe('ReplayLog: an async store works with both handlers', () => {
     }
   }
 
-  it('SSE: a replay in pages arrives whole and in order, live entries during it once', async () => {
+  /** An SSE client resuming from e1.1 over a paged log of 9 entries, its second page held. */
+  async function pagedSse() {
     const p = pagedLog(9)
     p.hold()
-    const sse = createSseHandler({ log: p.log, heartbeat: 0 })
-    const srv = await startServer({ request: sse })
+    const srv = await startServer({ request: createSseHandler({ log: p.log, heartbeat: 0 }) })
     const client = await openSse(srv.url('/'), { headers: { 'last-event-id': 'e1.1' } })
     await eventually(() => expect(p.counts.pages).toBe(1))
+    return { p, client }
+  }
+
+  it('SSE: a replay in pages arrives whole and in order, live entries during it once', async () => {
+    const { p, client } = await pagedSse()
     p.inner.append('live')
     p.release()
     await eventually(() => expect(client.events.map((e) => e.data)).toEqual(['d2', 'd3', 'd4', 'd5', 'd6', 'd7', 'd8', 'd9', 'live']))
@@ -450,12 +455,7 @@ describe('ReplayLog: an async store works with both handlers', () => {
   })
 
   it('a client that leaves mid-replay: no page is asked for after it left', async () => {
-    const p = pagedLog(9)
-    p.hold()
-    const sse = createSseHandler({ log: p.log, heartbeat: 0 })
-    const srv = await startServer({ request: sse })
-    const client = await openSse(srv.url('/'), { headers: { 'last-event-id': 'e1.1' } })
-    await eventually(() => expect(p.counts.pages).toBe(1))
+    const { p, client } = await pagedSse()
     client.close()
     // The handler let the client go (its feed stopped listening to the log).
     await eventually(() => expect(p.counts.listening).toBe(0))
