@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, inject, it, type TestContext } from 'vit
 import { type ScaleDemo, startScaleDemo } from '../../demo/scale.ts'
 import { startDemo } from '../../demo/server.ts'
 import type { StreamName } from '../../demo/shared.ts'
-import { createRedisLog } from '../../src/server/index.ts'
+import { createRedisLog, type Replay } from '../../src/server/index.ts'
 import { type RedisServer, startRedis } from '../server/redis-server.ts'
 import { FAST, IDLE, launchChromium, parseId } from './helpers.ts'
 import { deliveries, pollFor, recordingOf, sayIn, type Tab, Tabs } from './tabs-helpers.ts'
@@ -64,9 +64,13 @@ async function clientsByInstance(demo: ScaleDemo): Promise<Record<number, Record
 async function logFrom(redis: RedisServer, key: string, first: string): Promise<string[]> {
   const log = createRedisLog({ url: redis.url, key, capacity: 10_000 })
   try {
-    const replay = await log.since(first)
-    if ('reset' in replay) throw new Error(`${key}: ${first} is no longer in the log (${replay.reset})`)
-    return [first, ...replay.entries.map((e) => e.id)]
+    const ids = [first]
+    // A long replay comes page by page (more()).
+    for (let replay: Replay | undefined = await log.since(first); replay; replay = 'entries' in replay ? await replay.more?.() : undefined) {
+      if ('reset' in replay) throw new Error(`${key}: ${first} is no longer in the log (${replay.reset})`)
+      ids.push(...replay.entries.map((e) => e.id))
+    }
+    return ids
   } finally {
     log.close()
   }
