@@ -12,7 +12,7 @@
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, it, type TestContext } from 'vitest'
 import type { Demo } from '../../demo/server.ts'
-import { appUrl, chatCounts, expectExactlyOnceInOrder, launchChromium, parseId, STREAMS, startTestDemo } from './helpers.ts'
+import { appUrl, chatCounts, expectExactlyOnceInOrder, FAST, launchChromium, parseId, STREAMS, startTestDemo } from './helpers.ts'
 import {
   crash,
   deliveries,
@@ -51,13 +51,13 @@ const FAILOVER_MS = 1000
 const HUNG_MS = 3000
 
 /** A server and a browser context of the test's own. */
-async function fresh({ onTestFinished }: TestContext, params: Record<string, string | number> = {}): Promise<{ demo: Demo; tabs: Tabs }> {
+async function fresh({ onTestFinished }: TestContext, params: Record<string, string | number> = {}, prepare?: (page: Page) => Promise<void>): Promise<{ demo: Demo; tabs: Tabs }> {
   const [demo, context] = await Promise.all([startTestDemo(), browser.newContext()])
   onTestFinished(async () => {
     await context.close()
     await demo.close()
   })
-  return { demo, tabs: new Tabs(context, appUrl(demo, { idle: IDLE, ...params })) }
+  return { demo, tabs: new Tabs(context, appUrl(demo, { idle: IDLE, ...params }), prepare) }
 }
 
 const others = (tabs: Tabs, tab: Tab) => tabs.live().filter((t) => t !== tab)
@@ -374,6 +374,48 @@ describe('sending from a follower while the lead moves', () => {
     await expect.poll(() => demo.stats().clients.chat, { timeout: 10_000 }).toBe(1)
     const counts = () => Promise.all(tabs.live().map(async (t) => ({ tab: t.n, counts: chatCounts(await recordingOf(t), texts) })))
     await expect.poll(counts, { timeout: 10_000 }).toEqual(tabs.live().map((t) => ({ tab: t.n, counts: [1, 1] })))
+    expect(tabs.errors()).toEqual([])
+  }, 60_000)
+})
+
+describe('a same-origin page forges frames', () => {
+  it('one forged batch with a newer epoch and a made-up id on every channel: no tab takes the lead, and every tab still gets every event once', async (test) => {
+    // The page's own BroadcastChannel names, as a script of the same origin can learn them.
+    const channelNames = async (page: Page) =>
+      void (await page.addInitScript(() => {
+        const Native = BroadcastChannel
+        const names: string[] = ((window as unknown as { __channels: string[] }).__channels = [])
+        window.BroadcastChannel = class extends Native {
+          constructor(name: string) {
+            super(name)
+            names.push(name)
+          }
+        }
+      }))
+    const { expect } = test
+    const { demo, tabs } = await fresh(test, {}, channelNames)
+    const three = await tabs.openMany(3)
+    const names = [...new Set(await three[0]!.page.evaluate(() => (window as unknown as { __channels: string[] }).__channels))].filter((n) => n.startsWith('tabwire:'))
+    expect(names.length).toBeGreaterThanOrEqual(2)
+
+    const forger = await tabs.context.newPage()
+    await forger.goto(new URL('/api/nope', tabs.url).href)
+    const head = demo.stats().heads.quotes
+    await forger.evaluate((names) => {
+      for (const name of names) {
+        const channel = new BroadcastChannel(name)
+        channel.postMessage({ v: 3, t: 'msgs', e: Date.now() + 1000, s: 1, r: 'nowhere', ms: [{ event: 'message', id: 'forged', data: 'not json' }] })
+        channel.close()
+      }
+    }, names)
+
+    // Well past the followers' timeout (4 s): before the fix they followed the forged epoch,
+    // heard nothing of it, took the lead and resumed from 'forged', losing what came meanwhile.
+    const lastSeq = async (t: Tab) => parseId((await deliveries(t, 'quotes')).ids.at(-1) ?? 'none.0').seq
+    const target = parseId(head ?? 'none.0').seq + 7000 / FAST.quoteInterval! // 7 s of quotes
+    await expect.poll(async () => Math.min(...(await Promise.all(three.map(lastSeq)))), { timeout: 40_000 }).toBeGreaterThan(target)
+    for (const stream of STREAMS) expect(new Set(tabs.opened.filter((o) => o.stream === stream).map((o) => o.tab.n)), stream).toEqual(new Set([1]))
+    await expectEveryEventOnce(three)
     expect(tabs.errors()).toEqual([])
   }, 60_000)
 })

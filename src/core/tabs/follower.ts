@@ -17,6 +17,12 @@ export interface FollowerState {
   readonly _recent: readonly string[]
   /** Ids delivered beyond the current leader's resume point: each is skipped once when it comes again. */
   readonly _ahead: readonly string[]
+  /**
+   * Where the tab was with the leader before, while the newer one has sent one frame only:
+   * that frame may be forged. When the leader before carries on, the tab goes back to it as
+   * if the newer frame never came; when the newer one carries on, it leads.
+   */
+  readonly _prev?: FollowerState
 }
 
 /** What a frame asks the tab to do, in order. */
@@ -62,24 +68,43 @@ export function sift(state: FollowerState, messages: readonly WireMessage[]): [F
 }
 
 /**
+ * Whether a frame comes from a leader newer than the one the tab follows: above the last
+ * epoch that carried on past its first frame, and not the one the tab just took.
+ */
+export const newer = (state: FollowerState, frame: LeaderFrame) => frame.e > (state._prev ?? state)._epoch && frame.e !== state._epoch
+
+/**
  * A follower's reading of a leader's frame: pure, so it is tested like a parser. Frames of
  * an older epoch are dropped; a newer epoch is a new leader, whose resume point `r` says
- * which of this tab's deliveries come again; within an epoch, each sequence number is taken
- * once, in order, and a beat below the last one taken proves that one forged (the leader's
- * beats follow its frames): the tab goes on from the beat.
+ * which of this tab's deliveries come again, and it leads once it carries on past its first
+ * frame (until then the leader before may carry on instead: one forged frame of a newer
+ * epoch cannot take a tab from a live leader); within an epoch, each sequence number is
+ * taken once, in order, and a beat below the last one taken proves that one forged (the
+ * leader's beats follow its frames): the tab goes on from the beat.
  */
 export function follow(state: FollowerState, frame: LeaderFrame): [FollowerState, Delivery[]] {
-  if (frame.e < state._epoch) return [state, []]
   const out: Delivery[] = []
   let s = state
-  if (frame.e > s._epoch) {
-    // What this tab delivered after the new leader's resume point (id-less events carry
-    // the id before them, so the first delivery with that id is the point). No resume
-    // point (`r` undefined) is found nowhere: `_recent` holds strings only.
-    const i = s._recent.indexOf(frame.r!)
-    s = { ...s, _epoch: frame.e, _seq: frame.t === 'beat' ? frame.s : frame.s - 1, _held: undefined, _ahead: i < 0 ? [] : s._recent.slice(i + 1) }
-    out.push({ t: 'leader' })
-  }
+  const p = s._prev
+  if (frame.e !== s._epoch) {
+    if (frame.e === p?._epoch) {
+      // The leader before is alive: the newer epoch's one frame was not a new leader's. The
+      // tab goes on from where it was (and reads the frame as that leader's); what it
+      // delivered meanwhile is skipped once should the leader before send it too (a real
+      // new leader's first frame that overtook the old one's last: the new one's next frame
+      // takes the tab again).
+      const i = s._recent.lastIndexOf(p._recent.at(-1)!)
+      s = { ...p, _recent: s._recent, _ahead: p._ahead.concat(s._recent.slice(i + 1)) }
+    } else if (!newer(s, frame)) return [state, []]
+    else {
+      // What this tab delivered after the new leader's resume point (id-less events carry
+      // the id before them, so the first delivery with that id is the point). No resume
+      // point (`r` undefined) is found nowhere: `_recent` holds strings only.
+      const i = s._recent.indexOf(frame.r!)
+      s = { ...s, _epoch: frame.e, _seq: frame.t === 'beat' ? frame.s : frame.s - 1, _held: undefined, _ahead: i < 0 ? [] : s._recent.slice(i + 1), _prev: p ?? s }
+      out.push({ t: 'leader' })
+    }
+  } else if (p && frame.s >= s._seq) s = { ...s, _prev: undefined }
   /** Takes a frame in sequence: a state or an error as it is, a batch's fresh messages one by one. */
   const take = (f: Sequenced) => {
     s = { ...s, _seq: f.s, _held: undefined }

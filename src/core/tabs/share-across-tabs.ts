@@ -4,7 +4,7 @@ import { defaultFrame, devWarn, type Timers, timerSlot } from '../runtime'
 import { createOutlet, IDLE } from '../store'
 import type { WireMessage } from '../transport'
 import { createElection } from './election'
-import { FOLLOWER, follow, remember } from './follower'
+import { FOLLOWER, follow, newer, remember } from './follower'
 import { type Frame, fromWire, fromWireState, PROTOCOL, postFrame, readFrame, toWire, wireState, type WireState } from './frames'
 import { globalPage } from './page'
 import { createRelay, nextTask } from './relay'
@@ -134,7 +134,7 @@ export function shareAcrossTabs<T>(
     const resume = follower._epoch ? { lastEventId: from, data: s.data } : undefined
     // Above any epoch this tab heard and, by the clock, above one it may have missed.
     const epoch = Math.max(follower._epoch + 1, now())
-    follower = { ...follower, _epoch: epoch, _seq: 0, _held: undefined, _ahead: [] }
+    follower = { ...follower, _epoch: epoch, _seq: 0, _held: undefined, _ahead: [], _prev: undefined }
     ring._lead()
     let connection: Shareable<T>
     try {
@@ -281,7 +281,7 @@ export function shareAcrossTabs<T>(
     // A new leader that may be ahead of this tab (its resume point is not among what this
     // tab delivered: it read the old leader's last frames, this tab did not yet): this tab
     // asks it for what it missed, once.
-    if (frame.e > follower._epoch && frame.e !== tried && follower._recent.length && !follower._recent.includes(frame.r!)) {
+    if (newer(follower, frame) && frame.e !== tried && follower._recent.length && !follower._recent.includes(frame.r!)) {
       tried = frame.e
       return catchUp([event])
     }
@@ -316,7 +316,7 @@ export function shareAcrossTabs<T>(
     }
     if (replay && !replay.miss) {
       if (replay.e !== follower._epoch) sends?._resend()
-      follower = { ...follower, _epoch: replay.e, _seq: replay.s, _held: undefined, _ahead: [], _recent: remember(follower._recent, replay.ms.map((m) => m.id)) }
+      follower = { ...follower, _epoch: replay.e, _seq: replay.s, _held: undefined, _ahead: [], _prev: undefined, _recent: remember(follower._recent, replay.ms.map((m) => m.id)) }
       ring._keep(replay.ms)
       for (const m of replay.ms) read(m)
     }

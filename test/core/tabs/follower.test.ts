@@ -51,7 +51,7 @@ function run(frames: Led[], from: FollowerState = FOLLOWER): { state: FollowerSt
 }
 
 /** The state of a tab that followed epoch 1 up to `seq`, having delivered `recent`. */
-const at = (seq: number, recent: string[] = [], epoch = 1): FollowerState => ({ ...FOLLOWER, _epoch: epoch, _seq: seq, _recent: recent })
+const at = (seq: number, recent: string[] = [], epoch = 1): FollowerState => ({ ...FOLLOWER, _epoch: epoch, _seq: seq, _recent: recent, _prev: undefined })
 
 describe('follow', () => {
   const cases: [string, FollowerState, Led[], string[], Partial<Record<keyof FollowerState, unknown>>?][] = [
@@ -68,7 +68,13 @@ describe('follow', () => {
 
     // stale epochs
     ['frames of an older epoch are dropped, whatever their s', at(2, [], 5), [msgs(4, 3, ['x']), state(4, 1), err(4, 99), beat(4, 7)], [], { _epoch: 5, _seq: 2 }],
-    ['an old leader that wakes up after a change is not heard', FOLLOWER, [msgs(1, 1, ['1']), msgs(2, 1, ['2'], '1'), msgs(1, 2, ['stale'])], ['leader', 'msg 1', 'leader', 'msg 2'], { _epoch: 2 }],
+    [
+      'an old leader that wakes up after the new one carried on is not heard',
+      FOLLOWER,
+      [msgs(1, 1, ['1']), msgs(1, 2, ['2']), msgs(2, 1, ['3'], '2'), beat(2, 1, '2'), msgs(1, 3, ['stale']), beat(1, 3)],
+      ['leader', 'msg 1', 'msg 2', 'leader', 'msg 3'],
+      { _epoch: 2, _prev: undefined },
+    ],
 
     // duplicates
     ['a frame posted twice is taken once', at(1), [msgs(1, 2, ['2']), msgs(1, 2, ['2']), beat(1, 2), msgs(1, 3, ['3'])], ['msg 2', 'msg 3'], { _seq: 3, _held: undefined }],
@@ -116,6 +122,40 @@ describe('follow', () => {
     ['a forged state or err with a huge s is dropped the same way', at(2), [state(1, 1e9, 'reconnecting'), msgs(1, 3, ['3']), err(1, 1e9 + 7), state(1, 4)], ['msg 3', 'state open'], { _seq: 4 }],
     ['a forged frame that guesses s = seq + 2 is replaced by the real one', at(2), [msgs(1, 4, ['forged']), msgs(1, 3, ['3']), msgs(1, 4, ['4'])], ['msg 3', 'msg 4']],
     ['beats of the real leader never release a forged frame', at(2), [msgs(1, 1e9, ['forged']), beat(1, 2), beat(1, 3), msgs(1, 3, ['3'])], ['msg 3'], { _seq: 3 }],
+
+    // a newer epoch leads once it carries on past its first frame (the issue's forged-epoch finding)
+    [
+      'one forged frame of a newer epoch: the leader before carries on, and the tab goes back to it',
+      at(2, ['1', '2']),
+      [msgs(9e12, 1, ['forged'], 'x'), msgs(1, 3, ['3']), beat(1, 3), msgs(1, 4, ['4'])],
+      ['leader', 'msg forged', 'msg 3', 'msg 4'],
+      { _epoch: 1, _seq: 4, _prev: undefined, _ahead: [], _recent: ['1', '2', 'forged', '3', '4'] },
+    ],
+    ['a forged beat of a newer epoch: the leader\'s next beat takes the tab back', at(2), [beat(9e12, 0), beat(1, 2), msgs(1, 3, ['3'])], ['leader', 'msg 3'], { _epoch: 1, _seq: 3, _prev: undefined }],
+    ['an old frame of the leader before takes the tab back but delivers nothing; the new leader\'s next frame takes it again', at(2, ['1', '2']), [msgs(5, 1, ['3'], '2'), msgs(1, 2, ['2']), msgs(5, 2, ['4'], '2')], ['leader', 'msg 3', 'leader', 'msg 4'], { _epoch: 5, _seq: 2 }],
+    ['a new leader that carries on past its first frame leads: the one before is not heard again', at(2, ['1', '2']), [beat(5, 0, '2'), state(5, 1), msgs(1, 3, ['stale']), beat(1, 3)], ['leader', 'state open'], { _epoch: 5, _seq: 1, _prev: undefined }],
+    [
+      'a new leader\'s first frame that overtook the old one\'s last: the old one\'s comes once, the new one skips it',
+      at(2, ['1', '2']),
+      [msgs(5, 1, ['3'], '2'), msgs(1, 3, ['3']), msgs(5, 2, ['4'], '2'), msgs(5, 3, ['5'], '2')],
+      ['leader', 'msg 3', 'leader', 'msg 4', 'msg 5'],
+      { _epoch: 5, _seq: 3, _prev: undefined },
+    ],
+    [
+      'a real new leader below a forged epoch: the tab follows it (the forged one never carried on)',
+      at(2, ['1', '2']),
+      [msgs(9e12, 1, ['forged'], 'x'), beat(5, 0, '2'), msgs(5, 1, ['3'], '2'), msgs(5, 2, ['4'], '2')],
+      ['leader', 'msg forged', 'leader', 'msg 3', 'msg 4'],
+      { _epoch: 5, _seq: 2, _prev: undefined },
+    ],
+    [
+      'two forged epochs in a row: the tab still goes back to the last leader that carried on',
+      at(2, ['1', '2']),
+      [beat(9e12, 0), beat(8e12, 0), msgs(1, 3, ['3'])],
+      ['leader', 'leader', 'msg 3'],
+      { _epoch: 1, _seq: 3, _prev: undefined },
+    ],
+    ['a fresh tab taken by a forged first frame follows the real leader at its first frame', FOLLOWER, [msgs(9e12, 1, ['forged']), state(7, 40), msgs(7, 41, ['9'])], ['leader', 'msg forged', 'leader', 'state open', 'msg 9'], { _epoch: 7, _seq: 41, _prev: undefined }],
 
     // a real gap: taken when the next frame carries on from it, or when a beat reaches it
     ['a real gap: the skipped-to frame is taken when the next one continues it', at(2), [msgs(1, 5, ['5']), msgs(1, 6, ['6']), msgs(1, 7, ['7'])], ['msg 5', 'msg 6', 'msg 7'], { _seq: 7, _held: undefined }],
