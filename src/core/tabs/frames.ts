@@ -62,6 +62,11 @@ export type Frame =
   /** `s`: the last sequence number the leader used, so a tab that missed frames can tell. */
   | ({ t: 'beat'; s: number } & Led)
   | Sequenced
+  /**
+   * A follower's send. Its `id` is random, then, when the tab's previous send was still
+   * unacknowledged, a dot and that one's id (its random part): the leader keeps the tab's
+   * sends in order (see sends.ts). An older build's ids have no dot.
+   */
   | { t: 'send'; id: string; data: unknown }
   /** `error`: the leader refused the send (its queue was full, it could not serialize it). */
   | { t: 'ack'; id: string; error?: WireError | undefined }
@@ -78,6 +83,9 @@ export const MAX_BATCH = 100_000
  */
 export const EPOCH_SKEW = 31_536_000_000 // 365 × 24 × 3600 × 1000
 
+/** Longest send id a tab accepts (this build's have at most 45 characters: see sends.ts; tabs remember the ids they saw). */
+export const MAX_ID = 64
+
 /** A safe integer of at least `min`. */
 const count = (value: unknown, min: number) => Number.isSafeInteger(value) && (value as number) >= min
 /** Absent, or of this type. */
@@ -85,6 +93,7 @@ const maybe = (value: unknown, type = 'string') => value === undefined || typeof
 const isWireError = (e: any): e is WireError =>
   !!e && REALTIME_ERROR_KINDS.includes(e.kind) && typeof e.message === 'string' && maybe(e.id) && maybe(e.status, 'number')
 const isMessage = (m: any) => !!m && typeof m.event === 'string' && maybe(m.id)
+const isId = (id: unknown) => typeof id === 'string' && id.length <= MAX_ID
 
 /**
  * A frame from a tab running this protocol, or undefined: foreign, malformed or from
@@ -113,8 +122,8 @@ export function readFrame(data: unknown, now: number): Frame | undefined {
       (state.m === undefined || isMessage(state.m))) ||
     (t === 'msgs' && sequenced && Array.isArray(ms) && ms.length > 0 && ms.length <= MAX_BATCH && [...ms].every(isMessage)) ||
     (t === 'err' && sequenced && isWireError(f.error)) ||
-    (t === 'send' && typeof f.id === 'string') ||
-    (t === 'ack' && typeof f.id === 'string' && (f.error === undefined || isWireError(f.error)))
+    (t === 'send' && isId(f.id)) ||
+    (t === 'ack' && isId(f.id) && (f.error === undefined || isWireError(f.error)))
   return ok ? f : undefined
 }
 

@@ -11,25 +11,49 @@ export interface SendsContext {
 }
 
 /**
+ * How long a leader keeps a follower's send back for the one that tab made before it (see
+ * `_fromFollower`) at most. That one comes as soon as the follower hears the new leader:
+ * the bound matters when it never comes (its tab closed meanwhile).
+ */
+const WAIT = 1000
+
+/**
+ * A send id's own part. An id is a random part, then, after a dot, the own part of the send
+ * its tab made before it, when that one was still unacknowledged (an older build's ids have
+ * no dot: its sends wait for nothing).
+ */
+const own = (id: string) => id.split('.')[0]!
+
+/**
  * What happens to sends while the lead moves between tabs. A follower's send waits (in
  * order, bounded) until a leader's acknowledgement; a new leader gets what was not yet
  * acknowledged. A leader takes each send id once however often it is posted, and holds
  * every send for a short grace after it took the lead, so an acknowledgement the old leader
  * posted (on another IPC path than the lock grant) arrives before the send could go twice.
+ * A follower's sends reach the socket in the order that tab made them, whichever leader
+ * each reached first: a leader keeps a send back until it took the one its id names.
  */
 export function createSends(ctx: SendsContext) {
   /** Sends not yet acknowledged by a leader, in order (this tab's, waiting for one). */
   const unacked = new Map<string, unknown>()
-  /** Ids of sends some leader took: a send posted again (to a leader just found) is taken once. */
+  /**
+   * Own parts of the ids of sends some leader took: a send posted again (to a leader just
+   * found) is taken once, and one made after it need not wait for it.
+   */
   const taken: string[] = []
   /** While leading: what the socket queue holds, in order (a follower's send id, or undefined for this tab's own). */
   let waiting: (string | undefined)[] = []
   /** While leading: the socket, or undefined during the grace (sends wait in `held`). */
   let socket: Shareable<unknown> | undefined
+  /** While leading: what waits for the socket, in order: every send during the grace, then followers' sends kept back (see `_fromFollower`). */
   let held: [unknown, string | undefined][] = []
   let grace: unknown
-  const take = (id: string) => taken.push(id) > 1000 && taken.shift()
-  const newId = () => Math.random().toString(36).slice(2)
+  /** While leading and something waits in `held`: the timer that ends its wait (`WAIT` after the first). */
+  let expiry: unknown
+  const take = (id: string) => taken.push(own(id)) > 1000 && taken.shift()
+  const has = (id: string) => taken.includes(own(id))
+  /** A new send's id: it names this tab's last send not yet acknowledged, if any. */
+  const newId = (before = [...unacked.keys()].pop()) => Math.random().toString(36).slice(2) + (before ? '.' + own(before) : '')
 
   const refused = (id: string | undefined, error: RealtimeError) =>
     id ? void ctx._post({ t: 'ack', id, error: toWire(error)! }) : ctx._report(error)
@@ -54,6 +78,21 @@ export function createSends(ctx: SendsContext) {
     return r
   }
 
+  /**
+   * Once the grace is over, what `held` has goes to the socket, in order, but for a
+   * follower's send whose predecessor no leader took yet; when `all` (its wait is over, or
+   * too many wait), that one too. One another leader took meanwhile is acknowledged instead.
+   */
+  const drain = (all?: unknown) => {
+    for (let i = 0, e; socket && (e = held[i]); ) {
+      const [data, id] = e
+      const before = id?.split('.')[1]
+      if (all || !before || taken.includes(before)) held.splice(i, 1), (i = 0), id && has(id) ? ctx._post({ t: 'ack', id }) : toSocket(data, id)
+      else i++
+    }
+    expiry = held[0] ? (expiry ?? ctx._timers.setTimeout(() => ((expiry = undefined), drain(1)), WAIT)) : ctx._timers.clearTimeout(expiry)
+  }
+
   return {
     unacked,
     /**
@@ -74,6 +113,8 @@ export function createSends(ctx: SendsContext) {
     /** A leader's answer: a refused send is reported here, in the tab that sent it, once. */
     _acked(id: string, error: WireError | undefined) {
       take(id)
+      // What waited for it, here, goes.
+      drain()
       if (unacked.delete(id) && error) ctx._report(fromWire(error)!)
     },
     /** A new leader: what it may not have goes to it again. */
@@ -94,17 +135,23 @@ export function createSends(ctx: SendsContext) {
         const mine = [...unacked.values()]
         unacked.clear()
         for (const data of mine) toSocket(data)
-        for (const [data, id] of held.splice(0)) id && taken.includes(id) ? ctx._post({ t: 'ack', id }) : toSocket(data, id)
+        drain()
       }
       if (ms > 0) grace = ctx._timers.setTimeout(start, ms)
       else start()
     },
     /** A send while this tab leads: its own (no id) or a follower's. */
     _own: (data: unknown) => toSocket(data),
-    /** A follower's send reaching this leader; one already taken is acknowledged again unless its socket still holds it. */
+    /**
+     * A follower's send reaching this leader; one already taken is acknowledged again unless
+     * its socket still holds it. One whose predecessor (the send its id names) no leader
+     * took is kept back until this one takes it: that tab posted it to the old leader, which
+     * did not acknowledge it, and posts it again when it hears this one. Bounded: after
+     * `WAIT`, or with 1000 kept back, they go anyway, in the order they came.
+     */
     _fromFollower(id: string, data: unknown) {
-      if (!taken.includes(id) && !held.some(([, h]) => h === id)) toSocket(data, id)
-      else if (socket && !waiting.includes(id)) ctx._post({ t: 'ack', id })
+      if (has(id)) socket && !waiting.includes(id) && ctx._post({ t: 'ack', id })
+      else if (!held.some(([, h]) => h === id)) drain(held.push([data, id]) > 999)
     },
     /** The leader's socket is open: it sent its queue, so the followers' sends in it are delivered. */
     _opened() {
@@ -125,6 +172,8 @@ export function createSends(ctx: SendsContext) {
       socket = undefined
       held = []
       waiting = []
+      // The followers post what was kept back again, to the next leader.
+      drain()
       if (keep) for (const data of mine) unacked.set(newId(), data)
       else unacked.clear()
       return [...before, ...mine]

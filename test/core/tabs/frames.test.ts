@@ -3,7 +3,7 @@
 // far ahead of the clock) is refused too.
 import { describe, expect, it } from 'vitest'
 import { RealtimeError } from '../../../src/core/errors'
-import { EPOCH_SKEW, fromWire, fromWireState, PROTOCOL, readFrame, toWire, wireState } from '../../../src/core/tabs/frames'
+import { EPOCH_SKEW, fromWire, fromWireState, MAX_ID, PROTOCOL, readFrame, toWire, wireState } from '../../../src/core/tabs/frames'
 
 const NOW = 1_700_000_000_000
 const m = (id?: string, data: unknown = `d${id}`) => ({ data, event: 'message', id })
@@ -125,6 +125,15 @@ describe('readFrame rejects', () => {
   ]
   it.each(invalid)('%s', (_, frame) => {
     expect(readFrame(frame, NOW)).toBeUndefined()
+  })
+
+  it("a send or ack whose id is longer than MAX_ID (tabs remember ids; a tab's own, naming its send before, has at most 45 characters)", () => {
+    const longest = `${'a'.repeat(31)}.${'b'.repeat(MAX_ID - 32)}`
+    for (const frame of [{ t: 'send', data: 1 }, { t: 'ack' }]) {
+      const ok = { v: PROTOCOL, ...frame, id: longest }
+      expect(readFrame(ok, NOW)).toBe(ok)
+      expect(readFrame({ ...ok, id: `${longest}b` }, NOW)).toBeUndefined()
+    }
   })
 })
 

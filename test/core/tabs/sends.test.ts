@@ -88,6 +88,33 @@ describe('a follower', () => {
     expect(sends.unacked.size).toBe(0)
   })
 
+  it("each send's id names this tab's send before it while that one is unacknowledged (its random part, after a dot); none once all are acknowledged", () => {
+    const { sends, sendIds, frames, socket } = setup()
+    sends._queue('a')
+    sends._queue('b')
+    sends._queue('c')
+    const [a, b, c] = sendIds()
+    expect(a).not.toContain('.')
+    expect(b!.split('.')).toEqual([expect.any(String), a])
+    expect(c!.split('.')).toEqual([expect.any(String), b!.split('.')[0]])
+    sends._acked(c!, undefined) // acknowledged out of order: the next names the last one still unacknowledged
+    sends._queue('d')
+    expect(sendIds()[3]!.split('.')[1]).toBe(b!.split('.')[0])
+    for (const id of sendIds()) sends._acked(id, undefined)
+    sends._queue('e')
+    expect(sendIds()[4]).not.toContain('.')
+    // A leader's own sends it still held when it stepped down wait for the next leader in a chain too.
+    sends._lead(socket, GRACE)
+    sends._own('f')
+    sends._own('g')
+    sends._stepDown([], true)
+    frames.length = 0
+    sends._resend()
+    const [e, f, g] = sendIds()
+    expect(frames.map((x) => x.t === 'send' && x.data)).toEqual(['e', 'f', 'g'])
+    expect([f!.split('.')[1], g!.split('.')[1]]).toEqual([e, f!.split('.')[0]])
+  })
+
   it('resend() posts what is not acknowledged to a new leader again, with the same ids, in order', () => {
     const { sends, frames, sendIds } = setup()
     for (const data of ['a', 'b', 'c']) sends._queue(data)
@@ -251,6 +278,139 @@ describe('a leader', () => {
     sends._own('also mine')
     expect(() => timers.advance(GRACE)).not.toThrow()
     expect(reported).toHaveLength(2)
+  })
+
+  describe("a follower's sends, in the order that tab made them", () => {
+    it('during the grace: a send that reached this leader before the one it names waits for it, then both go in order, each once', () => {
+      const { sends, socket, timers, shown } = setup()
+      sends._lead(socket, GRACE)
+      sends._fromFollower('m2.m1', 'm2') // posted straight to this leader; m1 went to the old one, unacknowledged
+      sends._fromFollower('m1', 'm1') // that tab heard this leader: it posts m1 and m2 again
+      sends._fromFollower('m2.m1', 'm2')
+      timers.advance(GRACE)
+      expect(socket.sent).toEqual(['m1', 'm2'])
+      expect(shown()).toEqual(['ack m1', 'ack m2.m1'])
+    })
+
+    it("after the grace: kept back (not acknowledged, not sent when posted again) until the one it names comes; another tab's sends and this tab's own go meanwhile", () => {
+      const { sends, socket, shown } = setup()
+      sends._lead(socket, 0)
+      sends._fromFollower('m2.m1', 'm2')
+      sends._fromFollower('m3.m2', 'm3')
+      sends._fromFollower('m2.m1', 'm2')
+      sends._fromFollower('z', 'another tab') // an older build's id: it names nothing
+      sends._own('mine')
+      expect(socket.sent).toEqual(['another tab', 'mine'])
+      expect(shown()).toEqual(['ack z'])
+      sends._fromFollower('m1', 'm1')
+      expect(socket.sent).toEqual(['another tab', 'mine', 'm1', 'm2', 'm3'])
+      expect(shown()).toEqual(['ack z', 'ack m1', 'ack m2.m1', 'ack m3.m2'])
+    })
+
+    it("kept back until another leader's acknowledgement of the one it names; one that leader took too is acknowledged, not sent", () => {
+      const { sends, socket, shown } = setup()
+      sends._lead(socket, 0)
+      sends._fromFollower('m2.m1', 'm2')
+      sends._fromFollower('n2.n1', 'n2')
+      sends._fromFollower('n3.n2', 'n3')
+      expect(socket.sent).toEqual([])
+      sends._acked('m1', undefined) // the old leader took m1: its ack was late
+      expect(socket.sent).toEqual(['m2'])
+      sends._acked('n2.n1', undefined) // it took n2 too: what comes after n2 goes
+      expect(socket.sent).toEqual(['m2', 'n3'])
+      sends._acked('n1', undefined)
+      expect(socket.sent).toEqual(['m2', 'n3'])
+      expect(shown()).toEqual(['ack m2.m1', 'ack n3.n2', 'ack n2.n1'])
+    })
+
+    it('bounded in time: when the one it names does not come, it goes after a second anyway, in the order they came; the late one still goes', () => {
+      const { sends, socket, timers, shown } = setup()
+      sends._lead(socket, 0)
+      sends._fromFollower('m2.m1', 'm2')
+      timers.advance(500)
+      sends._fromFollower('m3.m2', 'm3')
+      timers.advance(499)
+      expect(socket.sent).toEqual([])
+      timers.advance(1)
+      expect(socket.sent).toEqual(['m2', 'm3'])
+      sends._fromFollower('m1', 'm1')
+      sends._fromFollower('m2.m1', 'm2')
+      expect(socket.sent).toEqual(['m2', 'm3', 'm1'])
+      expect(shown()).toEqual(['ack m2.m1', 'ack m3.m2', 'ack m1', 'ack m2.m1'])
+      // A later wait has a second of its own.
+      sends._fromFollower('n2.n1', 'n2')
+      timers.advance(999)
+      expect(socket.sent).toHaveLength(3)
+      timers.advance(1)
+      expect(socket.sent).toHaveLength(4)
+    })
+
+    it('bounded in number: with 1000 kept back, they all go, in the order they came', () => {
+      const { sends, socket } = setup()
+      sends._lead(socket, 0)
+      for (let i = 1; i < 1000; i++) sends._fromFollower(`s${i}.gone${i}`, i)
+      expect(socket.sent).toEqual([])
+      sends._fromFollower('s1000.gone1000', 1000)
+      expect(socket.sent).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1))
+    })
+
+    it('fuzzed: sends made before, during and after a hand-over whose frames arrive in any order across senders reach the new leader once each, in order', () => {
+      let seed = 0
+      const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31)
+      for (let run = 1; run <= 300; run++) {
+        seed = run
+        const f = setup()
+        const [l1, l2] = [setup(), setup()]
+        l1.socket.sendWith = () => 'queued' // the old leader's socket never opens: it acknowledges nothing
+        l1.sends._lead(l1.socket, 0)
+        let leads = 1 // which of them leads (0: between the two)
+        /** In flight, in order per path: what the follower posted to each leader, and the new leader's frames to it ('leader': its first). */
+        const paths = { toL1: [] as Frame[], toL2: [] as Frame[], toF: [] as (Frame | 'leader')[] }
+        const post = () => {
+          for (const frame of f.frames.splice(0)) paths.toL1.push(frame), paths.toL2.push(frame)
+          paths.toF.push(...l2.frames.splice(0))
+          l1.frames.length = 0
+        }
+        let made = 0
+        const steps: (() => unknown)[] = [
+          () => made < 30 && f.sends._queue(made++),
+          () => {
+            const frame = paths.toL1.shift()
+            if (frame?.t === 'send' && leads === 1) l1.sends._fromFollower(frame.id, frame.data)
+          },
+          () => {
+            const frame = paths.toL2.shift()
+            if (frame?.t === 'send' && leads === 2) l2.sends._fromFollower(frame.id, frame.data)
+          },
+          () => {
+            const frame = paths.toF.shift()
+            if (frame === 'leader') f.sends._resend()
+            else if (frame?.t === 'ack') f.sends._acked(frame.id, frame.error)
+          },
+          () => leads === 1 && ((leads = 0), l1.sends._stepDown(l1.socket.close(), false)),
+          () => leads === 0 && ((leads = 2), l2.sends._lead(l2.socket, GRACE), paths.toF.push('leader')),
+          () => l2.timers.advance(30), // less than the wait in all (it is for a follower that never comes)
+        ]
+        for (let i = 0; i < 400; i++) steps[Math.floor(random() * steps.length)]!(), post()
+        if (leads === 1) steps[4]!()
+        if (leads === 0) steps[5]!()
+        while (made < 30) steps[0]!(), post()
+        while (paths.toL2.length + paths.toF.length) steps[2 + Math.floor(random() * 2)]!(), post()
+        l2.timers.advance(10_000)
+        expect(l2.socket.sent, `run ${run}`).toEqual(Array.from({ length: 30 }, (_, i) => i))
+        expect(f.sends.unacked.size).toBe(0)
+      }
+    })
+
+    it('a leader that steps down drops what it kept back (its tab posts it again to the next leader), and its wait ends', () => {
+      const { sends, socket, timers, frames } = setup()
+      sends._lead(socket, 0)
+      sends._fromFollower('m2.m1', 'm2')
+      expect(sends._stepDown([], true)).toEqual([])
+      timers.advance(10_000)
+      expect(socket.sent).toEqual([])
+      expect(frames).toEqual([])
+    })
   })
 
   describe('stepDown', () => {

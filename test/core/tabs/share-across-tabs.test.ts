@@ -559,6 +559,26 @@ describe('shareAcrossTabs (injected locks, channels and timers)', () => {
     expect(a.shared.getSnapshot().error).toBeNull()
     expect(c.shared.getSnapshot().error).toBeNull()
   })
+
+  it("a follower's sends across a leader change reach the new leader's socket in the order the follower sent them, each once", async () => {
+    const w = world()
+    const [a, b, c] = await started(w, 'A', 'B', 'C')
+    a!.conn.sendWith = () => 'queued' // A's socket only queues: 1 is never acknowledged
+    c!.shared.send!('1')
+    await w.channels.deliver((d) => d.from === 'C') // A takes 1; B, a follower, lets it pass
+    a!.shared.close()
+    await w.locks.tasks.run() // B leads, in its grace
+    c!.shared.send!('2') // C has not heard of B yet: 2 goes straight to it
+    await w.channels.deliver(w.between('C', 'B'))
+    await w.run() // C hears B and posts what is unacknowledged (1, 2) again
+    w.timers.advance(HEARTBEAT * 3)
+    await w.run()
+    b!.conn.setStatus('open')
+    c!.shared.send!('3')
+    await w.run()
+    expect(b!.conn.sent).toEqual(['1', '2', '3'])
+    expect(c!.errors).toEqual([])
+  })
 })
 
 describe('what each tab shows of the shared connection: retryAt, paused, role', () => {
