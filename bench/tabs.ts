@@ -362,7 +362,7 @@ async function openTab(context: BrowserContext, url: string, n: number, loadTime
   await Promise.all(
     STREAMS.map(async (stream) => {
       try {
-        await page.locator(`[data-stream="${stream}"][data-state="open"]`).waitFor({ timeout: Math.max(1, end - Date.now()) })
+        await page.locator(`[data-stream="${stream}"] > [data-tabwire-connection][data-state="open"]`).waitFor({ timeout: Math.max(1, end - Date.now()) })
         tab.open[stream] = true
       } catch {
         // Reported as a tab whose stream did not open.

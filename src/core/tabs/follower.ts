@@ -19,8 +19,9 @@ export interface FollowerState {
   readonly _ahead: readonly string[]
   /**
    * Where the tab was with the leader before, while the newer one has sent one frame only:
-   * that frame may be forged. When the leader before carries on, the tab goes back to it as
-   * if the newer frame never came; when the newer one carries on, it leads.
+   * that frame may be forged, so it is held, not delivered. When the leader before carries
+   * on, the tab goes back to it as if the newer frame never came; when the newer one carries
+   * on, it leads (and its first frame is taken).
    */
   readonly _prev?: FollowerState
 }
@@ -69,7 +70,7 @@ export function sift(state: FollowerState, messages: readonly WireMessage[]): [F
 
 /**
  * Whether a frame comes from a leader newer than the one the tab follows: above the last
- * epoch that carried on past its first frame, and not the one the tab just took.
+ * epoch that carried on past its first frame, and not the one the tab is trying.
  */
 export const newer = (state: FollowerState, frame: LeaderFrame) => frame.e > (state._prev ?? state)._epoch && frame.e !== state._epoch
 
@@ -87,22 +88,20 @@ export function follow(state: FollowerState, frame: LeaderFrame): [FollowerState
   let s = state
   const p = s._prev
   if (frame.e !== s._epoch) {
-    if (frame.e === p?._epoch) {
-      // The leader before is alive: the newer epoch's one frame was not a new leader's. The
-      // tab goes on from where it was (and reads the frame as that leader's); what it
-      // delivered meanwhile is skipped once should the leader before send it too (a real
-      // new leader's first frame that overtook the old one's last: the new one's next frame
-      // takes the tab again).
-      const i = s._recent.lastIndexOf(p._recent.at(-1)!)
-      s = { ...p, _recent: s._recent, _ahead: p._ahead.concat(s._recent.slice(i + 1)) }
-    } else if (!newer(s, frame)) return [state, []]
+    // The leader before is alive: the newer epoch's one frame was not a new leader's, and
+    // the tab goes on from where it was (nothing of that frame was delivered).
+    if (frame.e === p?._epoch) s = p
+    else if (!newer(s, frame)) return [state, []]
     else {
       // What this tab delivered after the new leader's resume point (id-less events carry
       // the id before them, so the first delivery with that id is the point). No resume
-      // point (`r` undefined) is found nowhere: `_recent` holds strings only.
+      // point (`r` undefined) is found nowhere: `_recent` holds strings only. The frame
+      // itself is held until the new leader carries on (a real one's first frame is a
+      // beat, and its next one follows at once).
       const i = s._recent.indexOf(frame.r!)
-      s = { ...s, _epoch: frame.e, _seq: frame.t === 'beat' ? frame.s : frame.s - 1, _held: undefined, _ahead: i < 0 ? [] : s._recent.slice(i + 1), _prev: p ?? s }
+      const beat = frame.t === 'beat'
       out.push({ t: 'leader' })
+      return [{ ...s, _epoch: frame.e, _seq: beat ? frame.s : frame.s - 1, _held: beat ? undefined : frame, _ahead: i < 0 ? [] : s._recent.slice(i + 1), _prev: p ?? s }, out]
     }
   } else if (p && frame.s >= s._seq) s = { ...s, _prev: undefined }
   /** Takes a frame in sequence: a state or an error as it is, a batch's fresh messages one by one. */

@@ -218,6 +218,9 @@ export function shareAcrossTabs<T>(
           post(ring._answer(f as typeof f & { c: string }, epoch, relay._seq(), from, relayedMsgs))
         }
         relay._state({ ...wireState(store.peek()), lastEventId: last?.id ?? store.peek().lastEventId, m: last })
+        // Posted at once, so it comes before that state: a tab that knew no leader takes a
+        // new epoch's frames once it carries on past its first one (see `follow`).
+        relay._beat()
       },
       /**
        * A follower's send. After a stall it waits, like a delivery, until this tab knows it

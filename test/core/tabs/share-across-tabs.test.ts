@@ -227,7 +227,21 @@ describe('shareAcrossTabs (injected locks, channels and timers)', () => {
     ])
   })
 
-  it('one forged batch with a future epoch and a made-up id: the followers deliver it, go back to the leader at its next frame, and lose nothing (a takeover would have resumed from the made-up id)', async () => {
+  it('a late tab shows the current state and last message at once: the leader answers its hello with a beat first, so the state that follows carries on (no wait for a heartbeat)', async () => {
+    const w = world()
+    const [a] = await started(w, 'A', 'B')
+    a!.conn.emit({ data: 'd1', event: 'message', id: '1' })
+    await w.run()
+    const late = w.open('C')
+    late.shared.connect()
+    await w.run()
+    expect(late.shared.getSnapshot()).toMatchObject({ status: 'open', data: 'd1', lastEventId: '1' })
+    a!.conn.emit({ data: 'd2', event: 'message', id: '2' })
+    await w.run()
+    expect(late.ids).toEqual(['2'])
+  })
+
+  it('one forged batch with a future epoch and a made-up id: the followers hold it, go back to the leader at its next frame, deliver nothing of it and lose nothing', async () => {
     const w = world()
     const [a, b] = await started(w, 'A', 'B')
     const name = w.channels.posted[0]!.name
@@ -242,11 +256,40 @@ describe('shareAcrossTabs (injected locks, channels and timers)', () => {
     }
     expect(w.locks.log.filter((r) => r.steal)).toEqual([])
     expect([a!.made.length, b!.made.length]).toEqual([1, 0])
-    expect(b!.ids).toEqual(['1', 'forged', '2', '3', '4', '5', '6', '7', '8'])
-    // Were B to lead now, it resumes from the leader's last event, not from the forged one.
+    expect(b!.ids).toEqual(['1', '2', '3', '4', '5', '6', '7', '8'])
+  })
+
+  it('a quiet stream: after one forged batch of a newer epoch and only beats since, a leader change resumes from the last real event', async () => {
+    const w = world()
+    const [a, b] = await started(w, 'A', 'B')
+    const name = w.channels.posted[0]!.name
+    a!.conn.emit({ data: 'd1', event: 'message', id: '1' })
+    await w.run()
+    w.channels.inject(name, { v: PROTOCOL, t: 'msgs', e: BASE + w.timers.now + 5000, s: 1, r: 'nowhere', ms: [{ data: 'forged', event: 'message', id: 'forged' }] })
+    await w.run()
+    w.timers.advance(HEARTBEAT)
+    await w.run()
     a!.shared.close()
     await w.locks.tasks.run()
-    expect(b!.resumes).toEqual([expect.objectContaining({ lastEventId: '8' })])
+    expect(b!.resumes).toEqual([expect.objectContaining({ lastEventId: '1' })])
+    expect(b!.ids).toEqual(['1'])
+  })
+
+  it('one forged state of a newer epoch: no follower shows it, though the leader relays its state only when it changes', async () => {
+    const w = world()
+    const [, b, c] = await started(w, 'A', 'B', 'C')
+    const name = w.channels.posted[0]!.name
+    const shown = () => [b!.shared.getSnapshot().status, c!.shared.getSnapshot().status]
+    expect(shown()).toEqual(['open', 'open'])
+    w.channels.inject(name, { v: PROTOCOL, t: 'state', e: BASE + w.timers.now + 5000, s: 1, state: { status: 'closed', attempt: 9, error: { kind: 'network', message: 'forged' } } })
+    await w.run()
+    expect(shown()).toEqual(['open', 'open'])
+    for (let i = 0; i < 6; i++) {
+      w.timers.advance(HEARTBEAT)
+      await w.run()
+      expect(shown()).toEqual(['open', 'open'])
+    }
+    expect(w.locks.log.filter((r) => r.steal)).toEqual([])
   })
 
   it('every tab stalls at once (a laptop asleep): the followers\' late watchdogs give the leader a new chance instead of stealing', async () => {
