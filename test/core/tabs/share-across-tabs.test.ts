@@ -241,7 +241,8 @@ describe('shareAcrossTabs (injected locks, channels and timers)', () => {
     expect(late.ids).toEqual(['2'])
   })
 
-  it('one forged batch with a future epoch and a made-up id: the followers hold it, go back to the leader at its next frame, deliver nothing of it and lose nothing', async () => {
+  /** Tabs A (leader) and B after event 1, and then one forged batch of a newer epoch with a made-up id. */
+  const afterForgedBatch = async () => {
     const w = world()
     const [a, b] = await started(w, 'A', 'B')
     const name = w.channels.posted[0]!.name
@@ -249,30 +250,29 @@ describe('shareAcrossTabs (injected locks, channels and timers)', () => {
     await w.run()
     w.channels.inject(name, { v: PROTOCOL, t: 'msgs', e: BASE + w.timers.now + 5000, s: 1, r: 'nowhere', ms: [{ data: 'forged', event: 'message', id: 'forged' }] })
     await w.run()
+    return { w, a: a!, b: b! }
+  }
+
+  it('one forged batch with a future epoch and a made-up id: the followers hold it, go back to the leader at its next frame, deliver nothing of it and lose nothing', async () => {
+    const { w, a, b } = await afterForgedBatch()
     for (let i = 2; i <= 8; i++) {
-      a!.conn.emit({ data: `d${i}`, event: 'message', id: String(i) })
+      a.conn.emit({ data: `d${i}`, event: 'message', id: String(i) })
       w.timers.advance(HEARTBEAT)
       await w.run()
     }
     expect(w.locks.log.filter((r) => r.steal)).toEqual([])
-    expect([a!.made.length, b!.made.length]).toEqual([1, 0])
-    expect(b!.ids).toEqual(['1', '2', '3', '4', '5', '6', '7', '8'])
+    expect([a.made.length, b.made.length]).toEqual([1, 0])
+    expect(b.ids).toEqual(['1', '2', '3', '4', '5', '6', '7', '8'])
   })
 
   it('a quiet stream: after one forged batch of a newer epoch and only beats since, a leader change resumes from the last real event', async () => {
-    const w = world()
-    const [a, b] = await started(w, 'A', 'B')
-    const name = w.channels.posted[0]!.name
-    a!.conn.emit({ data: 'd1', event: 'message', id: '1' })
-    await w.run()
-    w.channels.inject(name, { v: PROTOCOL, t: 'msgs', e: BASE + w.timers.now + 5000, s: 1, r: 'nowhere', ms: [{ data: 'forged', event: 'message', id: 'forged' }] })
-    await w.run()
+    const { w, a, b } = await afterForgedBatch()
     w.timers.advance(HEARTBEAT)
     await w.run()
-    a!.shared.close()
+    a.shared.close()
     await w.locks.tasks.run()
-    expect(b!.resumes).toEqual([expect.objectContaining({ lastEventId: '1' })])
-    expect(b!.ids).toEqual(['1'])
+    expect(b.resumes).toEqual([expect.objectContaining({ lastEventId: '1' })])
+    expect(b.ids).toEqual(['1'])
   })
 
   it('one forged state of a newer epoch: no follower shows it, though the leader relays its state only when it changes', async () => {
