@@ -40,7 +40,7 @@ export function createSends(ctx: SendsContext) {
    * Own parts of the ids of sends some leader took: a send posted again (to a leader just
    * found) is taken once, and one made after it need not wait for it.
    */
-  const taken: string[] = []
+  const taken = new Set<string>()
   /** While leading: what the socket queue holds, in order (a follower's send id, or undefined for this tab's own). */
   let waiting: (string | undefined)[] = []
   /** While leading: the socket, or undefined during the grace (sends wait in `held`). */
@@ -50,8 +50,9 @@ export function createSends(ctx: SendsContext) {
   let grace: unknown
   /** While leading and something waits in `held`: the timer that ends its wait (`WAIT` after the first). */
   let expiry: unknown
-  const take = (id: string) => taken.push(own(id)) > 1000 && taken.shift()
-  const has = (id: string) => taken.includes(own(id))
+  // The last 1000 (a Set keeps insertion order): a flood of forged sends costs a lookup each, not a scan.
+  const take = (id: string) => taken.add(own(id)).size > 1000 && taken.delete(taken.values().next().value!)
+  const has = (id: string) => taken.has(own(id))
   /** A new send's id: it names this tab's last send not yet acknowledged, if any. */
   const newId = (before = [...unacked.keys()].pop()) => Math.random().toString(36).slice(2) + (before ? '.' + own(before) : '')
 
@@ -83,14 +84,22 @@ export function createSends(ctx: SendsContext) {
    * follower's send whose predecessor no leader took yet; when `all` (its wait is over, or
    * too many wait), that one too. One another leader took meanwhile is acknowledged instead.
    */
+  /** The timer that ends the wait of what `held` has (started with the first). */
+  const wait = () => (expiry ??= ctx._timers.setTimeout(() => ((expiry = undefined), drain(1)), WAIT))
   const drain = (all?: unknown) => {
-    for (let i = 0, e; socket && (e = held[i]); ) {
-      const [data, id] = e
-      const before = id?.split('.')[1]
-      if (all || !before || taken.includes(before)) held.splice(i, 1), (i = 0), id && has(id) ? ctx._post({ t: 'ack', id }) : toSocket(data, id)
-      else i++
+    // Passes over `held` until one releases nothing: a send released late in a pass may be
+    // what an earlier one waits for. Each pass is one lookup a send, so a flood of forged
+    // sends naming sends that never come costs the leader little.
+    for (let go = 1; go && socket; ) {
+      go = 0
+      held = held.filter(([data, id]) => {
+        const before = id?.split('.')[1]
+        if (!socket || !(all || !before || taken.has(before))) return true
+        go = 1
+        id && has(id) ? ctx._post({ t: 'ack', id }) : toSocket(data, id)
+      })
     }
-    expiry = held[0] ? (expiry ?? ctx._timers.setTimeout(() => ((expiry = undefined), drain(1)), WAIT)) : ctx._timers.clearTimeout(expiry)
+    expiry = held[0] ? wait() : ctx._timers.clearTimeout(expiry)
   }
 
   return {
@@ -151,7 +160,11 @@ export function createSends(ctx: SendsContext) {
      */
     _fromFollower(id: string, data: unknown) {
       if (has(id)) socket && !waiting.includes(id) && ctx._post({ t: 'ack', id })
-      else if (!held.some(([, h]) => h === id)) drain(held.push([data, id]) > 999)
+      else if (!held.some(([, h]) => h === id)) {
+        const before = id.split('.')[1]
+        // One that waits for a send not taken yet releases nothing: it only needs the timer.
+        held.push([data, id]) > 999 || !before || taken.has(before) ? drain(held.length > 999) : wait()
+      }
     },
     /** The leader's socket is open: it sent its queue, so the followers' sends in it are delivered. */
     _opened() {
