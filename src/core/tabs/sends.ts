@@ -79,13 +79,18 @@ export function createSends(ctx: SendsContext) {
     return r
   }
 
+  /** Whether a send may go: its id names no send, or one some leader took. */
+  const ready = (id: string | undefined) => {
+    const before = id?.split('.')[1]
+    return !before || taken.has(before)
+  }
+  /** The timer that ends the wait of what `held` has (started with the first). */
+  const wait = () => (expiry ??= ctx._timers.setTimeout(() => ((expiry = undefined), drain(1)), WAIT))
   /**
    * Once the grace is over, what `held` has goes to the socket, in order, but for a
    * follower's send whose predecessor no leader took yet; when `all` (its wait is over, or
    * too many wait), that one too. One another leader took meanwhile is acknowledged instead.
    */
-  /** The timer that ends the wait of what `held` has (started with the first). */
-  const wait = () => (expiry ??= ctx._timers.setTimeout(() => ((expiry = undefined), drain(1)), WAIT))
   const drain = (all?: unknown) => {
     // Passes over `held` until one releases nothing: a send released late in a pass may be
     // what an earlier one waits for. Each pass is one lookup a send, so a flood of forged
@@ -93,8 +98,7 @@ export function createSends(ctx: SendsContext) {
     for (let go = 1; go && socket; ) {
       go = 0
       held = held.filter(([data, id]) => {
-        const before = id?.split('.')[1]
-        if (!socket || !(all || !before || taken.has(before))) return true
+        if (!socket || !(all || ready(id))) return true
         go = 1
         id && has(id) ? ctx._post({ t: 'ack', id }) : toSocket(data, id)
       })
@@ -160,11 +164,8 @@ export function createSends(ctx: SendsContext) {
      */
     _fromFollower(id: string, data: unknown) {
       if (has(id)) socket && !waiting.includes(id) && ctx._post({ t: 'ack', id })
-      else if (!held.some(([, h]) => h === id)) {
-        const before = id.split('.')[1]
-        // One that waits for a send not taken yet releases nothing: it only needs the timer.
-        held.push([data, id]) > 999 || !before || taken.has(before) ? drain(held.length > 999) : wait()
-      }
+      // One that waits for a send not taken yet releases nothing: it only needs the timer.
+      else if (!held.some(([, h]) => h === id)) held.push([data, id]) > 999 || ready(id) ? drain(held.length > 999) : wait()
     },
     /** The leader's socket is open: it sent its queue, so the followers' sends in it are delivered. */
     _opened() {
