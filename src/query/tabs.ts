@@ -2,6 +2,7 @@ import { hashKey, partialMatchKey, type QueryClient, type QueryKey } from '@tans
 import type { Timers } from '../core/runtime'
 import type { TabChannel } from '../core/tabs/types'
 import type { PendingChanges } from './bridge'
+import { postedMarks, type QueryLocks } from './posted'
 
 /** Bumped when the frames tabs exchange change: tabs of two versions never misread each other. */
 export const QUERY_TABS_PROTOCOL = 1
@@ -20,8 +21,12 @@ export interface QueryTabsOptions {
    * @defaultValue 10000
    */
   timeout?: number
-  /** @defaultValue navigator.locks */
-  locks?: Pick<LockManager, 'request'>
+  /**
+   * The lock manager; with `query()`, a tab granted a key's lock sees that another tab has
+   * just posted its result and waits for the post rather than fetching a second time.
+   * @defaultValue navigator.locks
+   */
+  locks?: QueryLocks
   /** @defaultValue (name) => new BroadcastChannel(name) */
   channel?: (name: string) => TabChannel
   /** The clock every tab reads alike (results say when their fetch started). @defaultValue Date.now */
@@ -31,11 +36,13 @@ export interface QueryTabsOptions {
 /**
  * What the fetching tab posts: the data of each query the key matched, fetched after
  * `started`, and after the tab heard of `changes` (the ids of the key's latest changes).
+ * `id` names its mark (see `postedMarks`); a build before marks sends none.
  */
 interface Result {
   v: typeof QUERY_TABS_PROTOCOL
   type: 'result'
   hash: string
+  id?: string
   started: number
   changes: string[]
   entries: [queryHash: string, queryKey: QueryKey, data: unknown, updatedAt: number][]
@@ -50,6 +57,7 @@ function readResult(data: unknown, now: number): Result | undefined {
   const r = data as Partial<Result> | null
   if (typeof r !== 'object' || r === null || r.v !== QUERY_TABS_PROTOCOL || r.type !== 'result') return
   if (typeof r.hash !== 'string' || typeof r.started !== 'number' || !(r.started <= now + CLOCK_SKEW)) return
+  if (r.id !== undefined && (typeof r.id !== 'string' || r.id.length > ID_MAX)) return
   if (!Array.isArray(r.entries) || r.entries.length > ENTRIES_MAX) return
   if (!Array.isArray(r.changes) || r.changes.length > CHANGES_MAX || !r.changes.every((c) => typeof c === 'string')) return
   const fine = r.entries.every(
@@ -67,6 +75,9 @@ export interface LocalRefetch {
 }
 
 const RECENT_MAX = 100
+/** The longest result id taken, and how many ids of results that arrived a tab remembers. */
+const ID_MAX = 64
+const SEEN_MAX = 1000
 /** The most queries one result may carry. */
 const ENTRIES_MAX = 1000
 /** How far (ms) ahead of this tab's clock another tab's may read (one machine, one clock). */
@@ -81,11 +92,10 @@ const HEARD_KEYS_MAX = 1000
  */
 const CHANGE_SLACK = 2000
 /**
- * How long (ms) a tab granted the lock after another tab's fetch waits for that tab's
- * result: posted before the lock was let go, it may still be on its way. Only a fetching
- * tab that died without a result makes a waiting tab wait it out.
+ * How long (ms) a fetching tab holds the mark of its result. A tab granted the key's lock
+ * after it asks for marks at once; a post still on its way is one the mark must outlast.
  */
-const DELIVERY_GRACE = 100
+const MARK_MS = 5000
 
 /**
  * One refetch per browser: for a key, the tab that gets its Web Lock (without waiting)
@@ -94,9 +104,9 @@ const DELIVERY_GRACE = 100
  * fetching tab had heard of each of them (by id; every tab hears a stream's messages with
  * the same ids), or, for changes without an id, the fetch started after this tab heard of
  * them (`since`, on the clock all tabs share). No tab takes data older than what it was told.
- * A tab waiting for a result fetches itself when the fetching tab lets go of the lock
- * without one that fits (it died, or fetched too early for this tab; after a short grace
- * for a post still on its way), or after `timeout`.
+ * A tab granted the lock with no result that fits fetches itself, unless another tab has
+ * just posted one that has not reached it yet (a mark, see `postedMarks`): it waits for that
+ * post first. A tab waiting for a result fetches itself after `timeout`.
  * Returns undefined where locks or BroadcastChannel are missing (each tab refetches itself).
  */
 export function createTabRefetch(queryClient: QueryClient, options: QueryTabsOptions, timers: Timers, local: LocalRefetch) {
@@ -106,21 +116,35 @@ export function createTabRefetch(queryClient: QueryClient, options: QueryTabsOpt
   const { namespace = 'tabwire', timeout = 10_000, now = Date.now } = options
   const prefix = `${namespace}:query:${QUERY_TABS_PROTOCOL}`
   const channel = open(prefix)
+  // Posts made before this tab's channel opened never reach it: their marks are not waited for.
+  const opened = now()
+  const marks = postedMarks(locks, timers, MARK_MS)
   const recent = new Map<string, Result>()
+  const seen = new Set<string>()
   const heard = new Map<string, string[]>()
   const waiters = new Set<(result: Result) => void>()
+  // This tab's own results: their data is here already.
+  const mine = new WeakSet<Result>()
 
-  channel.onmessage = (event) => {
-    const result = readResult(event.data, now())
-    if (!result) return
+  /** A result another tab posted, or this tab (a change it heard while fetching may need no other fetch). */
+  const receive = (result: Result) => {
+    if (result.id !== undefined) {
+      seen.add(result.id)
+      if (seen.size > SEEN_MAX) seen.delete(seen.values().next().value!)
+    }
     recent.delete(result.hash)
     recent.set(result.hash, result)
     if (recent.size > RECENT_MAX) recent.delete(recent.keys().next().value!)
     for (const waiter of [...waiters]) waiter(result)
   }
+  channel.onmessage = (event) => {
+    const result = readResult(event.data, now())
+    if (result) receive(result)
+  }
 
   /** Sets another tab's data on the queries here it covers; refetches here those it does not. */
   const apply = (queryKey: QueryKey, result: Result) => {
+    if (mine.has(result)) return
     const covered = new Set<string>()
     for (const [queryHash, key, data, updatedAt] of result.entries) {
       const query = queryClient.getQueryCache().get(queryHash)
@@ -150,6 +174,7 @@ export function createTabRefetch(queryClient: QueryClient, options: QueryTabsOpt
       const timer = timers.setTimeout(() => (waiters.delete(waiter), resolve(undefined)), ms)
     })
 
+  /** Fetches the key here and posts the result; resolves once its mark is held (before the key's lock goes). */
   const fetchAndPost = async (queryKey: QueryKey, hash: string) => {
     const started = now()
     const changes = [...(heard.get(hash) ?? [])]
@@ -160,11 +185,18 @@ export function createTabRefetch(queryClient: QueryClient, options: QueryTabsOpt
       const { status, data, dataUpdatedAt } = query.state
       if (status === 'success' && data !== undefined && dataUpdatedAt >= started) entries.push([query.queryHash, query.queryKey, data, dataUpdatedAt])
     }
+    const id = Math.random().toString(36).slice(2)
+    const posted = now()
+    const result: Result = { v: QUERY_TABS_PROTOCOL, type: 'result', hash, id, started, changes, entries }
+    mine.add(result)
+    receive(result)
     try {
-      channel.postMessage({ v: QUERY_TABS_PROTOCOL, type: 'result', hash, started, changes, entries } satisfies Result)
+      channel.postMessage(result)
     } catch {
-      // Data the channel cannot clone: the others find the lock free with no result, and fetch.
+      // Data the channel cannot clone: no mark, so the others find the lock free with no result, and fetch.
+      return
     }
+    await marks.mark(`${prefix}:${hash}`, started, posted, id)
   }
 
   return {
@@ -183,9 +215,25 @@ export function createTabRefetch(queryClient: QueryClient, options: QueryTabsOpt
       const byId = (result: Result) => changes.length > 0 && result.started >= last - CHANGE_SLACK && changes.every((c) => result.changes.includes(c))
       const fits = (result: Result) =>
         result.hash === hash && (idless === undefined || result.started >= idless) && (result.started >= last || byId(result))
-      const known = recent.get(hash)
-      if (known && fits(known)) return apply(queryKey, known)
+      const fitting = () => {
+        const known = recent.get(hash)
+        return known && fits(known) ? known : undefined
+      }
+      const known = fitting()
+      if (known) return apply(queryKey, known)
       const name = `${prefix}:${hash}`
+      // Holding the lock: takes a result that fits, waiting first for any marked one still on
+      // its way: posted after this tab's channel opened, not here yet, and its fetch started
+      // late enough to fit.
+      const takeOrFetch = async () => {
+        let result = fitting()
+        const marked = result ? [] : await marks.marked(name, (started, posted, id) => posted > opened && !seen.has(id) && started >= last - CHANGE_SLACK)
+        if (marked.length) {
+          const arrived = await resultWithin((r) => fits(r) || marked.every((id) => seen.has(id)), timeout)
+          result = arrived && fits(arrived) ? arrived : fitting()
+        }
+        return result ? apply(queryKey, result) : fetchAndPost(queryKey, hash)
+      }
       const controller = new AbortController()
       let done = false
       // `abort` false once this tab holds the lock (the signal is the queued request's).
@@ -216,27 +264,23 @@ export function createTabRefetch(queryClient: QueryClient, options: QueryTabsOpt
           if (done) return
           if (lock) {
             finish()
-            // The result may have come in while the lock was being granted.
-            const late = recent.get(hash)
-            return late && fits(late) ? apply(queryKey, late) : fetchAndPost(queryKey, hash)
+            return takeOrFetch()
           }
           // Another tab fetches this key: its result comes through `waiter`. If it lets go
-          // of the lock first without one that fits, this tab fetches (and posts) itself.
+          // of the lock first, this tab takes its result (marked, maybe still on its way) if
+          // it fits, and otherwise fetches (and posts) itself.
           void locks
-            .request(name, { signal: controller.signal }, async () => {
+            .request(name, { signal: controller.signal }, () => {
               if (done) return
               finish(false)
-              // The fetching tab posts before it lets go, but the post may reach this tab
-              // after the lock does: wait for it a moment (holding the lock) before fetching.
-              const late = await resultWithin(fits, DELIVERY_GRACE)
-              if (late) return apply(queryKey, late)
-              await fetchAndPost(queryKey, hash)
+              return takeOrFetch()
             })
             .catch(() => {})
         })
         .catch(fallback)
     },
     close() {
+      marks.close()
       waiters.clear()
       channel.onmessage = null
       channel.close()

@@ -9,6 +9,7 @@ import { render, waitFor } from '@testing-library/react'
 import { createElement, type ReactNode } from 'react'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { RealtimeMessage } from '../../src/core/connection-types'
+import type { Timers } from '../../src/core/runtime'
 import type { TabChannel } from '../../src/core/tabs/types'
 import { useRealtime } from '../../src/react/use-realtime'
 import { createQueryBridge, type QueryBridgeOptions, useQueryBridge } from '../../src/query/index'
@@ -27,13 +28,13 @@ afterEach(() => {
 let namespaces = 0
 
 /** A tab: its QueryClient with ['todos'] active, and a bridge sharing refetches with the others. */
-function tab(ep: ReturnType<typeof endpoint>, share: QueryBridgeOptions<null>['share']) {
+function tab(ep: ReturnType<typeof endpoint>, share: QueryBridgeOptions<null>['share'], timers?: Timers) {
   const queryClient = new QueryClient({ defaultOptions: { queries: { staleTime: Infinity, gcTime: Infinity, retry: false } } })
   const observer = new QueryObserver(queryClient, { queryKey: ['todos'], queryFn: ep.queryFn })
   const data: unknown[] = []
   const frames = manualFrames()
   const unsubscribe = observer.subscribe((result) => data.push(result.data))
-  const bridge = createQueryBridge<null>(queryClient, { invalidate: () => [['todos']], scheduleFrame: frames.schedule, share })
+  const bridge = createQueryBridge<null>(queryClient, { invalidate: () => [['todos']], scheduleFrame: frames.schedule, share, ...(timers && { timers }) })
   offs.push(() => {
     unsubscribe()
     bridge.dispose()
@@ -41,6 +42,53 @@ function tab(ep: ReturnType<typeof endpoint>, share: QueryBridgeOptions<null>['s
   })
   return { queryClient, bridge, frames, latest: () => queryClient.getQueryData(['todos']) }
 }
+
+/** Timers the test fires by hand: `fire(below)` runs those armed for less than `below` ms. */
+function manualTimers() {
+  const armed = new Map<number, { callback: () => void; ms: number }>()
+  let handles = 0
+  const timers: Timers = {
+    setTimeout: (callback, ms) => (armed.set(++handles, { callback, ms }), handles),
+    clearTimeout: (handle) => void armed.delete(handle as number),
+  }
+  const fire = (below: number) => {
+    for (const [handle, { callback, ms }] of [...armed]) if (ms < below) armed.delete(handle), callback()
+  }
+  return { timers, fire }
+}
+
+/** A tab's channel whose deliveries wait until `deliver()`: another tab's post on its way, slower than the locks. */
+function slowChannel() {
+  let holding = true
+  const queued: (() => void)[] = []
+  const open = (name: string): TabChannel => {
+    const inner = new BroadcastChannel(name)
+    let handler: ((event: MessageEvent) => void) | null = null
+    inner.onmessage = (event) => void (holding ? queued.push(() => handler?.(event)) : handler?.(event))
+    return {
+      postMessage: (m) => inner.postMessage(m),
+      close: () => inner.close(),
+      set onmessage(next: ((event: MessageEvent) => void) | null) {
+        handler = next
+      },
+      get onmessage() {
+        return handler
+      },
+    }
+  }
+  return {
+    open,
+    get queued() {
+      return queued.length
+    },
+    deliver() {
+      holding = false
+      for (const delivery of queued.splice(0)) delivery()
+    },
+  }
+}
+
+const heldLocks = async () => ((await navigator.locks.query()).held ?? []).map((l) => l.name!)
 
 describe("share: 'tabs' (one refetch per browser)", () => {
   it('two tabs told of one change: one request, both get its data', async () => {
@@ -139,6 +187,79 @@ describe("share: 'tabs' (one refetch per browser)", () => {
     expect(ep.state.requests).toBe(4)
   })
 
+  it("the fetching tab's post reaches a tab after the lock does: that tab sees its mark and waits for it, still one request", async () => {
+    const ep = endpoint('todos')
+    const namespace = `ns${++namespaces}`
+    const key = `${namespace}:query:${QUERY_TABS_PROTOCOL}:${hashKey(['todos'])}`
+    const slow = slowChannel()
+    const b = tab(ep, { namespace, channel: slow.open })
+    const a = tab(ep, { namespace })
+    await waitFor(() => expect(ep.state.settled).toBe(2))
+    // b hears of the change first (its channel opens), a fetches, posts and lets go of the lock.
+    b.bridge.message(message('e1'))
+    a.bridge.message(message('e1'))
+    a.frames.settle()
+    await waitFor(() => expect(a.latest()).toEqual({ v: 3 }))
+    await waitFor(async () => expect(await heldLocks()).toEqual([expect.stringContaining(`${key}:posted:`)]))
+    expect(slow.queued).toBe(1)
+    // b is granted the free lock with a's post still on its way.
+    b.frames.settle()
+    await waitFor(async () => expect(await heldLocks()).toContain(key))
+    await new Promise((resolve) => setTimeout(resolve, 0))
+    expect(b.queryClient.isFetching()).toBe(0)
+    slow.deliver()
+    await waitFor(() => expect(b.latest()).toEqual({ v: 3 }))
+    await waitFor(async () => expect(await heldLocks()).not.toContain(key))
+    expect(ep.state.requests).toBe(3)
+  })
+
+  it('a tab queued behind the fetching tab waits for its marked post however long it takes (short of `timeout`): one request', async () => {
+    const ep = endpoint('todos')
+    const namespace = `ns${++namespaces}`
+    const key = `${namespace}:query:${QUERY_TABS_PROTOCOL}:${hashKey(['todos'])}`
+    const slow = slowChannel()
+    const clock = manualTimers()
+    const a = tab(ep, { namespace })
+    const b = tab(ep, { namespace, channel: slow.open, timeout: 10_000 }, clock.timers)
+    await waitFor(() => expect(ep.state.settled).toBe(2))
+    ep.hold()
+    a.bridge.message(message('e1'))
+    a.frames.settle()
+    await waitFor(() => expect(ep.held).toBe(1))
+    b.bridge.message(message('e1'))
+    b.frames.settle()
+    await waitFor(async () => expect((await navigator.locks.query()).pending?.map((l) => l.name)).toEqual([key]))
+    ep.release()
+    // a posted (on its way to b) and let go; b holds the lock, waiting for the post.
+    await waitFor(() => expect(slow.queued).toBe(1))
+    await waitFor(async () => expect((await navigator.locks.query()).pending).toEqual([]))
+    await waitFor(async () => expect(await heldLocks()).toContain(key))
+    clock.fire(10_000)
+    await new Promise((resolve) => setTimeout(resolve, 0))
+    expect(b.queryClient.isFetching()).toBe(0)
+    slow.deliver()
+    await waitFor(() => expect(b.latest()).toEqual({ v: 3 }))
+    expect(ep.state.requests).toBe(3)
+  })
+
+  it('a mark of a post made before this tab opened is not waited for (that post never reaches it): it fetches at once', async () => {
+    const ep = endpoint('todos')
+    const namespace = `ns${++namespaces}`
+    const a = tab(ep, { namespace })
+    await waitFor(() => expect(ep.state.settled).toBe(1))
+    a.bridge.message(message('e1'))
+    a.frames.settle()
+    await waitFor(() => expect(a.latest()).toEqual({ v: 2 }))
+    await waitFor(async () => expect((await heldLocks()).some((name) => name.includes(':posted:'))).toBe(true))
+    // c opens now, and hears of the same change (a replay, say): no timer will ever fire for it.
+    const c = tab(ep, { namespace }, manualTimers().timers)
+    await waitFor(() => expect(c.latest()).toEqual({ v: 3 }))
+    c.bridge.message(message('e1'))
+    c.frames.settle()
+    await waitFor(() => expect(c.latest()).toEqual({ v: 4 }))
+    expect(ep.state.requests).toBe(4)
+  })
+
   it('the fetching tab dies (lets go of its lock with no result): the waiting tab fetches itself', async () => {
     const ep = endpoint('todos')
     const share = { namespace: `ns${++namespaces}` }
@@ -163,9 +284,11 @@ describe("share: 'tabs' (one refetch per browser)", () => {
 
   it('after `timeout` without a result, a waiting tab takes the lock from the tab holding it and fetches', async () => {
     const ep = endpoint('todos')
+    // The waits for a result (`timeout`); a fetching tab's hold of its mark is another timer.
     const pending: (() => void)[] = []
-    const timers = { setTimeout: (callback: () => void) => pending.push(callback), clearTimeout: () => {} }
+    const timers = { setTimeout: (callback: () => void, ms: number) => (ms === 1234 ? pending.push(callback) : 0), clearTimeout: () => {} }
     const share = { namespace: `ns${++namespaces}`, timeout: 1234 }
+    const key = `${share.namespace}:query:${QUERY_TABS_PROTOCOL}:${hashKey(['todos'])}`
     const b = tab(ep, share)
     await waitFor(() => expect(b.latest()).toEqual({ v: 1 }))
     let release!: () => void
@@ -173,7 +296,7 @@ describe("share: 'tabs' (one refetch per browser)", () => {
     await new Promise<void>((granted) => {
       // The waiting tab takes this lock from us (steal): our request then rejects, as a robbed tab's does.
       navigator.locks
-        .request(`${share.namespace}:query:${QUERY_TABS_PROTOCOL}:${hashKey(['todos'])}`, () => (granted(), new Promise<void>((r) => (release = r))))
+        .request(key, () => (granted(), new Promise<void>((r) => (release = r))))
         .catch((error: unknown) => void (robbed = (error as Error).name))
     })
     const bridge = createQueryBridge<null>(b.queryClient, { invalidate: () => [['todos']], scheduleFrame: b.frames.schedule, share, timers })
@@ -186,7 +309,7 @@ describe("share: 'tabs' (one refetch per browser)", () => {
     await waitFor(() => expect(b.latest()).toEqual({ v: 2 }))
     expect(ep.state.requests).toBe(2)
     // The holder (frozen, say) lost the lock to this tab: the next change waits on nobody.
-    await waitFor(async () => expect((await navigator.locks.query()).held?.some((l) => l.name!.includes(share.namespace))).toBe(false))
+    await waitFor(async () => expect((await navigator.locks.query()).held?.some((l) => l.name === key)).toBe(false))
     expect(robbed).toBe('AbortError')
     bridge.message(message('e2'))
     b.frames.settle()
@@ -223,6 +346,9 @@ describe("share: 'tabs' (one refetch per browser)", () => {
       // Well formed but from the future: it would fit every change to come (and stop refetches).
       { v: QUERY_TABS_PROTOCOL, type: 'result', hash, started: future, changes: [], entries: [[hash, ['todos'], { v: 'forged' }, Date.now()]] },
       { v: QUERY_TABS_PROTOCOL, type: 'result', hash, started: Date.now(), changes: ['message\ne1'], entries: [[hash, ['todos'], { v: 'forged' }, future]] },
+      // An id that is not a string of at most 64 characters (it names the result's mark).
+      { v: QUERY_TABS_PROTOCOL, type: 'result', hash, id: 7, started: Date.now(), changes: ['message\ne1'], entries: [[hash, ['todos'], { v: 'forged' }, Date.now()]] },
+      { v: QUERY_TABS_PROTOCOL, type: 'result', hash, id: 'x'.repeat(65), started: Date.now(), changes: ['message\ne1'], entries: [[hash, ['todos'], { v: 'forged' }, Date.now()]] },
       // Too many entries (a flood that every tab would check and keep).
       { v: QUERY_TABS_PROTOCOL, type: 'result', hash, started: Date.now(), changes: ['message\ne1'], entries: Array.from({ length: 1001 }, () => [hash, ['todos'], { v: 'forged' }, 0]) },
     ]
