@@ -1,6 +1,7 @@
 import { hashKey, partialMatchKey, type QueryClient, type QueryKey } from '@tanstack/react-query'
 import type { Timers } from '../core/runtime'
-import type { TabChannel } from '../core/tabs/types'
+import { globalPage } from '../core/tabs/page'
+import type { PageEvents, TabChannel } from '../core/tabs/types'
 import type { PendingChanges } from './bridge'
 import { postedMarks, type QueryLocks } from './posted'
 
@@ -31,6 +32,13 @@ export interface QueryTabsOptions {
   channel?: (name: string) => TabChannel
   /** The clock every tab reads alike (results say when their fetch started). @defaultValue Date.now */
   now?: () => number
+  /**
+   * The page's lifecycle: on `leave` (frozen, or into the back/forward cache) the tab lets go
+   * of its marks, its channel and its place in the lock queues, so the page stays eligible
+   * for the cache; on `return` it rejoins and asks again for what it was waiting for.
+   * @defaultValue the page's own (none outside a document)
+   */
+  page?: PageEvents
 }
 
 /**
@@ -115,9 +123,9 @@ export function createTabRefetch(queryClient: QueryClient, options: QueryTabsOpt
   if (!locks || !open) return undefined
   const { namespace = 'tabwire', timeout = 10_000, now = Date.now } = options
   const prefix = `${namespace}:query:${QUERY_TABS_PROTOCOL}`
-  const channel = open(prefix)
+  let channel: TabChannel
   // Posts made before this tab's channel opened never reach it: their marks are not waited for.
-  const opened = now()
+  let opened: number
   const marks = postedMarks(locks, timers, MARK_MS)
   const recent = new Map<string, Result>()
   const seen = new Set<string>()
@@ -137,10 +145,38 @@ export function createTabRefetch(queryClient: QueryClient, options: QueryTabsOpt
     if (recent.size > RECENT_MAX) recent.delete(recent.keys().next().value!)
     for (const waiter of [...waiters]) waiter(result)
   }
-  channel.onmessage = (event) => {
-    const result = readResult(event.data, now())
-    if (result) receive(result)
+  const join = () => {
+    channel = open(prefix)
+    opened = now()
+    channel.onmessage = (event) => {
+      const result = readResult(event.data, now())
+      if (result) receive(result)
+    }
   }
+  join()
+  // Refetches waiting for the lock or another tab's result (by their `finish`), and those the
+  // page gave up when it left (undefined while it is shown).
+  const waiting = new Map<() => void, [string, PendingChanges]>()
+  let away: [string, PendingChanges][] | undefined
+  const quit = () => {
+    marks.close()
+    channel.onmessage = null
+    channel.close()
+  }
+  const leave = () => {
+    away = [...waiting.values()]
+    for (const finish of [...waiting.keys()]) finish()
+    quit()
+  }
+  const unsubscribe = (options.page ?? globalPage()).subscribe((event) => {
+    if (event === 'leave' && !away) leave()
+    if (event === 'return' && away) {
+      const again = away
+      away = undefined
+      join()
+      for (const [hash, pending] of again) refetch(hash, pending)
+    }
+  })
 
   /** Sets another tab's data on the queries here it covers; refetches here those it does not. */
   const apply = (queryKey: QueryKey, result: Result) => {
@@ -190,13 +226,89 @@ export function createTabRefetch(queryClient: QueryClient, options: QueryTabsOpt
     const result: Result = { v: QUERY_TABS_PROTOCOL, type: 'result', hash, id, started, changes, entries }
     mine.add(result)
     receive(result)
+    // A result the others would refuse (more queries than they take), or data the channel
+    // cannot clone: no post, no mark, so the others find the lock free with no result, and fetch.
+    if (!readResult(result, now())) return
     try {
       channel.postMessage(result)
     } catch {
-      // Data the channel cannot clone: no mark, so the others find the lock free with no result, and fetch.
       return
     }
     await marks.mark(`${prefix}:${hash}`, started, posted, id)
+  }
+
+  /** Refetches the key once for the browser, with data fetched after its `pending` changes. */
+  const refetch = (hash: string, pending: PendingChanges): void => {
+    if (away) return void away.push([hash, pending])
+    const { key: queryKey, last, idless, changes } = pending
+    const byId = (result: Result) => changes.length > 0 && result.started >= last - CHANGE_SLACK && changes.every((c) => result.changes.includes(c))
+    const fits = (result: Result) =>
+      result.hash === hash && (idless === undefined || result.started >= idless) && (result.started >= last || byId(result))
+    const fitting = () => {
+      const known = recent.get(hash)
+      return known && fits(known) ? known : undefined
+    }
+    const known = fitting()
+    if (known) return apply(queryKey, known)
+    const name = `${prefix}:${hash}`
+    // Holding the lock: takes a result that fits, waiting first for any marked one still on
+    // its way: posted after this tab's channel opened, not here yet, and its fetch started
+    // late enough to fit.
+    const takeOrFetch = async () => {
+      let result = fitting()
+      const marked = result ? [] : await marks.marked(name, (started, posted, id) => posted > opened && !seen.has(id) && started >= last - CHANGE_SLACK)
+      if (marked.length) {
+        const arrived = await resultWithin((r) => fits(r) || marked.every((id) => seen.has(id)), timeout)
+        result = arrived && fits(arrived) ? arrived : fitting()
+      }
+      return result ? apply(queryKey, result) : fetchAndPost(queryKey, hash)
+    }
+    const controller = new AbortController()
+    let done = false
+    // `abort` false once this tab holds the lock (the signal is the queued request's).
+    const finish = (abort = true) => {
+      done = true
+      waiting.delete(finish)
+      waiters.delete(waiter)
+      timers.clearTimeout(timer)
+      if (abort) controller.abort()
+    }
+    const waiter = (result: Result) => {
+      if (!done && fits(result)) finish(), apply(queryKey, result)
+    }
+    // No result in time: the fetching tab keeps the lock (frozen, or its fetch hangs). This
+    // tab takes the lock from it, so the next change does not wait on it again, and fetches
+    // (and posts) under it; without the lock, it fetches for itself.
+    const fallback = () => {
+      if (done) return
+      finish()
+      let ran = false
+      locks
+        .request(name, { steal: true }, () => ((ran = true), fetchAndPost(queryKey, hash)))
+        .catch(() => ran || local.refetch(queryKey, false))
+    }
+    waiters.add(waiter)
+    waiting.set(finish, [hash, pending])
+    const timer = timers.setTimeout(fallback, timeout)
+    locks
+      .request(name, { ifAvailable: true }, async (lock) => {
+        if (done) return
+        if (lock) {
+          finish()
+          return takeOrFetch()
+        }
+        // Another tab fetches this key: its result comes through `waiter`. If it lets go
+        // of the lock first, this tab takes its result (marked, maybe still on its way) if
+        // it fits, and otherwise fetches (and posts) itself.
+        void locks
+          .request(name, { signal: controller.signal }, () => {
+            if (done) return
+            finish(false)
+            return takeOrFetch()
+          })
+          .catch(() => {})
+      })
+      .catch(fallback)
   }
 
   return {
@@ -209,81 +321,11 @@ export function createTabRefetch(queryClient: QueryClient, options: QueryTabsOpt
       if (!list.includes(change)) list.push(change)
       if (list.length > CHANGES_MAX) list.shift()
     },
-    /** Refetches the key once for the browser, with data fetched after its `pending` changes. */
-    refetch(hash: string, pending: PendingChanges) {
-      const { key: queryKey, last, idless, changes } = pending
-      const byId = (result: Result) => changes.length > 0 && result.started >= last - CHANGE_SLACK && changes.every((c) => result.changes.includes(c))
-      const fits = (result: Result) =>
-        result.hash === hash && (idless === undefined || result.started >= idless) && (result.started >= last || byId(result))
-      const fitting = () => {
-        const known = recent.get(hash)
-        return known && fits(known) ? known : undefined
-      }
-      const known = fitting()
-      if (known) return apply(queryKey, known)
-      const name = `${prefix}:${hash}`
-      // Holding the lock: takes a result that fits, waiting first for any marked one still on
-      // its way: posted after this tab's channel opened, not here yet, and its fetch started
-      // late enough to fit.
-      const takeOrFetch = async () => {
-        let result = fitting()
-        const marked = result ? [] : await marks.marked(name, (started, posted, id) => posted > opened && !seen.has(id) && started >= last - CHANGE_SLACK)
-        if (marked.length) {
-          const arrived = await resultWithin((r) => fits(r) || marked.every((id) => seen.has(id)), timeout)
-          result = arrived && fits(arrived) ? arrived : fitting()
-        }
-        return result ? apply(queryKey, result) : fetchAndPost(queryKey, hash)
-      }
-      const controller = new AbortController()
-      let done = false
-      // `abort` false once this tab holds the lock (the signal is the queued request's).
-      const finish = (abort = true) => {
-        done = true
-        waiters.delete(waiter)
-        timers.clearTimeout(timer)
-        if (abort) controller.abort()
-      }
-      const waiter = (result: Result) => {
-        if (!done && fits(result)) finish(), apply(queryKey, result)
-      }
-      // No result in time: the fetching tab keeps the lock (frozen, or its fetch hangs). This
-      // tab takes the lock from it, so the next change does not wait on it again, and fetches
-      // (and posts) under it; without the lock, it fetches for itself.
-      const fallback = () => {
-        if (done) return
-        finish()
-        let ran = false
-        locks
-          .request(name, { steal: true }, () => ((ran = true), fetchAndPost(queryKey, hash)))
-          .catch(() => ran || local.refetch(queryKey, false))
-      }
-      waiters.add(waiter)
-      const timer = timers.setTimeout(fallback, timeout)
-      locks
-        .request(name, { ifAvailable: true }, async (lock) => {
-          if (done) return
-          if (lock) {
-            finish()
-            return takeOrFetch()
-          }
-          // Another tab fetches this key: its result comes through `waiter`. If it lets go
-          // of the lock first, this tab takes its result (marked, maybe still on its way) if
-          // it fits, and otherwise fetches (and posts) itself.
-          void locks
-            .request(name, { signal: controller.signal }, () => {
-              if (done) return
-              finish(false)
-              return takeOrFetch()
-            })
-            .catch(() => {})
-        })
-        .catch(fallback)
-    },
+    refetch,
     close() {
-      marks.close()
+      unsubscribe()
+      if (!away) quit()
       waiters.clear()
-      channel.onmessage = null
-      channel.close()
     },
   }
 }

@@ -4,13 +4,15 @@
  * Several tabs of one browser context (they share locks and BroadcastChannel only within
  * one), the real demo server: one change → one `GET /api/orders` in the whole browser; the
  * fetching tab killed mid-request → the others still get fresh data; a restart of the logs
- * (a `reset` per tab) → one refetch per browser.
+ * (a `reset` per tab) → one refetch per browser; a tab that just fetched (holding the mark
+ * of its post) goes to another page and back → restored from the back/forward cache.
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest'
 import type { Demo } from '../../demo/server.ts'
 import type { OrdersRecording } from '../../demo/src/orders.tsx'
-import { appUrl, launchChromium, startTestDemo } from './helpers.ts'
+import { appUrl, startTestDemo } from './helpers.ts'
+import { launch } from './lifecycle-fixture.ts'
 import { crash, pollFor } from './tabs-helpers.ts'
 
 const N = 4
@@ -18,7 +20,8 @@ const N = 4
 let browser: Browser
 
 beforeAll(async () => {
-  browser = await launchChromium()
+  // With the back/forward cache, as users have it (the last test needs it; the others do not mind).
+  browser = await launch({ bfcache: true })
 })
 afterAll(async () => {
   await browser?.close()
@@ -42,6 +45,8 @@ async function fresh({ onTestFinished }: TestContext): Promise<{ demo: Demo; con
   const tabs: OrdersTab[] = []
   for (let n = 1; n <= N; n++) {
     const page = await context.newPage()
+    // Every pageshow's `persisted`: true when the page came back from the back/forward cache.
+    await page.addInitScript(() => addEventListener('pageshow', (event) => ((window as { __shows?: boolean[] }).__shows ??= []).push(event.persisted)))
     const tab: OrdersTab = { n, page, errors: [], alive: true }
     page.on('pageerror', (error) => tab.errors.push(error))
     page.on('crash', () => void (tab.alive = false))
@@ -165,6 +170,36 @@ describe('tabwire/query: one refetch per browser (demo Orders panel, share: tabs
     expect(total, 'GET /api/orders after a reset').toBe(1)
     // And changes still flow in the new epoch, one request each.
     expect((await oneChange(demo, tabs)).requests, 'GET /api/orders for a change after the restart').toBe(1)
+    expect(tabs.flatMap((t) => t.errors.map((e) => `tab ${t.n}: ${e.message}`))).toEqual([])
+  }, 20_000)
+
+  it('the tab that just fetched (its mark still held) goes to another page while a change comes, and back: restored from the back/forward cache, fresh, one refetch per change after', async (test) => {
+    const { demo, tabs } = await fresh(test)
+    const { fetchers } = await oneChange(demo, tabs)
+    const tab = tabs.find((t) => t.n === fetchers[0])!
+    // At once, while it holds the mark of its post (5 s). A change while it is away makes
+    // another tab ask the lock manager for marks, and Chromium evicts a cached page holding a
+    // lock that another page requests or queries (`weblocks-contention`).
+    await tab.page.goto(new URL('/api/nope', demo.url).href)
+    const before = requests(demo)
+    await admin(demo, 'orders', { change: true })
+    const others = tabs.filter((t) => t !== tab)
+    await untilFresh(others, before, demo.stats().orders.version)
+    await tab.page.goBack({ waitUntil: 'commit' })
+    const persisted = await pollFor(
+      () => tab.page.evaluate(() => (window as { __shows?: boolean[] }).__shows?.at(-1)).catch(() => undefined),
+      'the pageshow of the page back',
+    )
+    if (!persisted) {
+      const reasons = await tab.page.evaluate(() => JSON.stringify((performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming & { notRestoredReasons?: unknown }).notRestoredReasons))
+      expect.fail(`tab ${tab.n} was not restored from the back/forward cache: notRestoredReasons ${reasons}`)
+    }
+    // Back: it catches up on the change it missed (it missed the post too, so it may fetch it
+    // itself), and the next change is one request for the browser again.
+    await untilFresh([tab], before, demo.stats().orders.version)
+    const after = await oneChange(demo, tabs)
+    console.log(`[query] tab ${tab.n} fetched, went away and came back from the back/forward cache; the next change: requests ${after.requests}, all fresh after ${after.ms} ms`)
+    expect(after.requests, 'GET /api/orders for a change after the return').toBe(1)
     expect(tabs.flatMap((t) => t.errors.map((e) => `tab ${t.n}: ${e.message}`))).toEqual([])
   }, 20_000)
 })

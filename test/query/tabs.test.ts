@@ -260,6 +260,81 @@ describe("share: 'tabs' (one refetch per browser)", () => {
     expect(ep.state.requests).toBe(4)
   })
 
+  it('the page leaves (frozen, or into the back/forward cache): it lets go of its marks, its channel and its place in the queue; back, it asks again', async () => {
+    const ep = endpoint('todos')
+    const namespace = `ns${++namespaces}`
+    const key = `${namespace}:query:${QUERY_TABS_PROTOCOL}:${hashKey(['todos'])}`
+    let lifecycle: ((event: 'leave' | 'return' | 'visibility') => void) | undefined
+    const page = { visible: () => true, subscribe: (listener: typeof lifecycle & {}) => ((lifecycle = listener), () => void (lifecycle = undefined)) }
+    const channels = { open: 0, closed: 0 }
+    const counted = (name: string): TabChannel => {
+      const inner = new BroadcastChannel(name)
+      channels.open++
+      return Object.assign(inner, { close: () => (channels.closed++, BroadcastChannel.prototype.close.call(inner)) })
+    }
+    const b = tab(ep, { namespace, page, channel: counted })
+    const a = tab(ep, { namespace })
+    await waitFor(() => expect(ep.state.settled).toBe(2))
+    b.bridge.message(message('e1'))
+    b.frames.settle()
+    await waitFor(() => expect(b.latest()).toEqual({ v: 3 }))
+    await waitFor(async () => expect(await heldLocks()).toEqual([expect.stringContaining(`${key}:posted:`)]))
+    ep.hold()
+    a.bridge.message(message('e2'))
+    a.frames.settle()
+    await waitFor(() => expect(ep.held).toBe(1))
+    b.bridge.message(message('e2'))
+    b.frames.settle()
+    await waitFor(async () => expect((await navigator.locks.query()).pending?.map((l) => l.name)).toEqual([key]))
+
+    // (Node's lock manager lists an aborted request as pending until the lock goes; a browser's does not.)
+    lifecycle!('leave')
+    await waitFor(async () => expect(await heldLocks()).toEqual([key]))
+    expect(channels).toEqual({ open: 1, closed: 1 })
+    ep.release()
+    await waitFor(() => expect(a.latest()).toEqual({ v: 4 }))
+    // Only a's mark: b's request was given up (it never takes the lock), and its data waits.
+    await waitFor(async () => expect(await heldLocks()).toEqual([expect.stringContaining(`${key}:posted:`)]))
+    expect(b.latest()).toEqual({ v: 3 })
+    expect(ep.state.requests).toBe(4)
+
+    // Back: it missed a's post, so it fetches the change it was waiting for.
+    lifecycle!('return')
+    expect(channels).toEqual({ open: 2, closed: 1 })
+    await waitFor(() => expect(b.latest()).toEqual({ v: 5 }))
+    expect(ep.state.requests).toBe(5)
+  })
+
+  it('a result the others would refuse (a key over 1,000 queries) is neither posted nor marked: the next tab fetches at once', async () => {
+    const namespace = `ns${++namespaces}`
+    const bigTab = (timers?: Timers) => {
+      const queryClient = new QueryClient({ defaultOptions: { queries: { staleTime: Infinity, gcTime: Infinity, retry: false } } })
+      const fetched = { count: 0 }
+      const offObservers = Array.from({ length: 1001 }, (_, i) =>
+        new QueryObserver(queryClient, { queryKey: ['big', i], queryFn: () => ({ n: ++fetched.count }) }).subscribe(() => {}),
+      )
+      const frames = manualFrames()
+      const bridge = createQueryBridge<null>(queryClient, { invalidate: () => [['big']], scheduleFrame: frames.schedule, share: { namespace }, ...(timers && { timers }) })
+      offs.push(() => {
+        for (const off of offObservers) off()
+        bridge.dispose()
+        queryClient.clear()
+      })
+      return { bridge, frames, fetched }
+    }
+    const a = bigTab()
+    const b = bigTab(manualTimers().timers)
+    await waitFor(() => expect([a.fetched.count, b.fetched.count]).toEqual([1001, 1001]))
+    b.bridge.message(message('e1'))
+    a.bridge.message(message('e1'))
+    a.frames.settle()
+    await waitFor(() => expect(a.fetched.count).toBe(2002))
+    // b's waits never end by time (its timers never fire): a mark of a's post would hold it
+    // up for good, whether b finds the lock free or queues behind a.
+    b.frames.settle()
+    await waitFor(() => expect(b.fetched.count).toBe(2002))
+  })
+
   it('the fetching tab dies (lets go of its lock with no result): the waiting tab fetches itself', async () => {
     const ep = endpoint('todos')
     const share = { namespace: `ns${++namespaces}` }
