@@ -234,7 +234,10 @@ export function createQueryBridge<T>(queryClient: QueryClient, options: QueryBri
         off()
         resolve()
       }
-      const off = cache.subscribe(check)
+      // Checked once the event's listeners are done: the follow-up fetch `watch` starts when a
+      // fetch settles emits an `invalidate` event of its own before that fetch shows, and the
+      // query must not read as settled in between (its data would be the earlier fetch's).
+      const off = cache.subscribe(() => queueMicrotask(check))
       check()
     })
 

@@ -335,6 +335,26 @@ describe("share: 'tabs' (one refetch per browser)", () => {
     await waitFor(() => expect(b.fetched.count).toBe(2002))
   })
 
+  it("the fetching tab's query was already fetching when the change came: it posts the data of the fetch after, not of that one", async () => {
+    const ep = endpoint('todos')
+    const share = { namespace: `ns${++namespaces}` }
+    const b = tab(ep, share)
+    await waitFor(() => expect(b.latest()).toEqual({ v: 1 }))
+    // a's first fetch (request 2) was made before the change, and answers after it.
+    ep.hold()
+    const a = tab(ep, share)
+    await waitFor(() => expect(ep.held).toBe(1))
+    b.bridge.message(message('e1'))
+    a.bridge.message(message('e1'))
+    a.frames.settle()
+    b.frames.settle()
+    await waitFor(async () => expect((await navigator.locks.query()).pending?.length).toBe(1))
+    ep.release()
+    await waitFor(() => expect([a.latest(), b.latest()]).toEqual([{ v: 3 }, { v: 3 }]))
+    await waitFor(() => expect(a.queryClient.isFetching() + b.queryClient.isFetching()).toBe(0))
+    expect(ep.state.requests).toBe(3)
+  })
+
   it('the fetching tab dies (lets go of its lock with no result): the waiting tab fetches itself', async () => {
     const ep = endpoint('todos')
     const share = { namespace: `ns${++namespaces}` }
