@@ -89,6 +89,13 @@ function slowChannel() {
 }
 
 const heldLocks = async () => ((await navigator.locks.query()).held ?? []).map((l) => l.name!)
+/** The name of the key's lock in `namespace`. */
+const keyLock = (namespace: string) => `${namespace}:query:${QUERY_TABS_PROTOCOL}:${hashKey(['todos'])}`
+/** The tab hears of change `id` and its frame runs: the bridge sends the key out. */
+const hear = (t: { bridge: { message(m: RealtimeMessage<null>): void }; frames: { settle(): void } }, id: string) => {
+  t.bridge.message(message(id))
+  t.frames.settle()
+}
 
 describe("share: 'tabs' (one refetch per browser)", () => {
   it('two tabs told of one change: one request, both get its data', async () => {
@@ -144,11 +151,9 @@ describe("share: 'tabs' (one refetch per browser)", () => {
     const share = { namespace: `ns${++namespaces}` }
     const [a, b] = [tab(ep, share), tab(ep, share)]
     await waitFor(() => expect(ep.state.settled).toBe(2))
-    a.bridge.message(message('e1'))
-    a.frames.settle()
+    hear(a, 'e1')
     await waitFor(() => expect(a.latest()).toEqual({ v: 3 }))
-    b.bridge.message(message('e2'))
-    b.frames.settle()
+    hear(b, 'e2')
     await waitFor(() => expect(b.latest()).toEqual({ v: 4 }))
     expect(ep.state.requests).toBe(4)
   })
@@ -159,12 +164,10 @@ describe("share: 'tabs' (one refetch per browser)", () => {
     const [a, b] = [tab(ep, share), tab(ep, share)]
     await waitFor(() => expect(ep.state.settled).toBe(2))
     ep.hold()
-    a.bridge.message(message('e1'))
-    a.frames.settle()
+    hear(a, 'e1')
     await waitFor(() => expect(ep.held).toBe(1))
     // The fetch started before b heard of e1: the fetching tab had heard of it, so it covers it.
-    b.bridge.message(message('e1'))
-    b.frames.settle()
+    hear(b, 'e1')
     ep.release()
     await waitFor(() => expect([a.latest(), b.latest()]).toEqual([{ v: 3 }, { v: 3 }]))
     await waitFor(() => expect(a.queryClient.isFetching() + b.queryClient.isFetching()).toBe(0))
@@ -177,12 +180,10 @@ describe("share: 'tabs' (one refetch per browser)", () => {
     const share = { namespace: `ns${++namespaces}`, now: () => clock }
     const [a, b] = [tab(ep, share), tab(ep, share)]
     await waitFor(() => expect(ep.state.settled).toBe(2))
-    a.bridge.message(message('e1'))
-    a.frames.settle()
+    hear(a, 'e1')
     await waitFor(() => expect(a.latest()).toEqual({ v: 3 }))
     clock = 5000
-    b.bridge.message(message('e1'))
-    b.frames.settle()
+    hear(b, 'e1')
     await waitFor(() => expect(b.latest()).toEqual({ v: 4 }))
     expect(ep.state.requests).toBe(4)
   })
@@ -190,15 +191,14 @@ describe("share: 'tabs' (one refetch per browser)", () => {
   it("the fetching tab's post reaches a tab after the lock does: that tab sees its mark and waits for it, still one request", async () => {
     const ep = endpoint('todos')
     const namespace = `ns${++namespaces}`
-    const key = `${namespace}:query:${QUERY_TABS_PROTOCOL}:${hashKey(['todos'])}`
+    const key = keyLock(namespace)
     const slow = slowChannel()
     const b = tab(ep, { namespace, channel: slow.open })
     const a = tab(ep, { namespace })
     await waitFor(() => expect(ep.state.settled).toBe(2))
     // b hears of the change first (its channel opens), a fetches, posts and lets go of the lock.
     b.bridge.message(message('e1'))
-    a.bridge.message(message('e1'))
-    a.frames.settle()
+    hear(a, 'e1')
     await waitFor(() => expect(a.latest()).toEqual({ v: 3 }))
     await waitFor(async () => expect(await heldLocks()).toEqual([expect.stringContaining(`${key}:posted:`)]))
     expect(slow.queued).toBe(1)
@@ -216,18 +216,16 @@ describe("share: 'tabs' (one refetch per browser)", () => {
   it('a tab queued behind the fetching tab waits for its marked post however long it takes (short of `timeout`): one request', async () => {
     const ep = endpoint('todos')
     const namespace = `ns${++namespaces}`
-    const key = `${namespace}:query:${QUERY_TABS_PROTOCOL}:${hashKey(['todos'])}`
+    const key = keyLock(namespace)
     const slow = slowChannel()
     const clock = manualTimers()
     const a = tab(ep, { namespace })
     const b = tab(ep, { namespace, channel: slow.open, timeout: 10_000 }, clock.timers)
     await waitFor(() => expect(ep.state.settled).toBe(2))
     ep.hold()
-    a.bridge.message(message('e1'))
-    a.frames.settle()
+    hear(a, 'e1')
     await waitFor(() => expect(ep.held).toBe(1))
-    b.bridge.message(message('e1'))
-    b.frames.settle()
+    hear(b, 'e1')
     await waitFor(async () => expect((await navigator.locks.query()).pending?.map((l) => l.name)).toEqual([key]))
     ep.release()
     // a posted (on its way to b) and let go; b holds the lock, waiting for the post.
@@ -247,15 +245,13 @@ describe("share: 'tabs' (one refetch per browser)", () => {
     const namespace = `ns${++namespaces}`
     const a = tab(ep, { namespace })
     await waitFor(() => expect(ep.state.settled).toBe(1))
-    a.bridge.message(message('e1'))
-    a.frames.settle()
+    hear(a, 'e1')
     await waitFor(() => expect(a.latest()).toEqual({ v: 2 }))
     await waitFor(async () => expect((await heldLocks()).some((name) => name.includes(':posted:'))).toBe(true))
     // c opens now, and hears of the same change (a replay, say): no timer will ever fire for it.
     const c = tab(ep, { namespace }, manualTimers().timers)
     await waitFor(() => expect(c.latest()).toEqual({ v: 3 }))
-    c.bridge.message(message('e1'))
-    c.frames.settle()
+    hear(c, 'e1')
     await waitFor(() => expect(c.latest()).toEqual({ v: 4 }))
     expect(ep.state.requests).toBe(4)
   })
@@ -263,7 +259,7 @@ describe("share: 'tabs' (one refetch per browser)", () => {
   it('the page leaves (frozen, or into the back/forward cache): it lets go of its marks, its channel and its place in the queue; back, it asks again', async () => {
     const ep = endpoint('todos')
     const namespace = `ns${++namespaces}`
-    const key = `${namespace}:query:${QUERY_TABS_PROTOCOL}:${hashKey(['todos'])}`
+    const key = keyLock(namespace)
     let lifecycle: ((event: 'leave' | 'return' | 'visibility') => void) | undefined
     const page = { visible: () => true, subscribe: (listener: typeof lifecycle & {}) => ((lifecycle = listener), () => void (lifecycle = undefined)) }
     const channels = { open: 0, closed: 0 }
@@ -275,16 +271,13 @@ describe("share: 'tabs' (one refetch per browser)", () => {
     const b = tab(ep, { namespace, page, channel: counted })
     const a = tab(ep, { namespace })
     await waitFor(() => expect(ep.state.settled).toBe(2))
-    b.bridge.message(message('e1'))
-    b.frames.settle()
+    hear(b, 'e1')
     await waitFor(() => expect(b.latest()).toEqual({ v: 3 }))
     await waitFor(async () => expect(await heldLocks()).toEqual([expect.stringContaining(`${key}:posted:`)]))
     ep.hold()
-    a.bridge.message(message('e2'))
-    a.frames.settle()
+    hear(a, 'e2')
     await waitFor(() => expect(ep.held).toBe(1))
-    b.bridge.message(message('e2'))
-    b.frames.settle()
+    hear(b, 'e2')
     await waitFor(async () => expect((await navigator.locks.query()).pending?.map((l) => l.name)).toEqual([key]))
 
     // (Node's lock manager lists an aborted request as pending until the lock goes; a browser's does not.)
@@ -326,8 +319,7 @@ describe("share: 'tabs' (one refetch per browser)", () => {
     const b = bigTab(manualTimers().timers)
     await waitFor(() => expect([a.fetched.count, b.fetched.count]).toEqual([1001, 1001]))
     b.bridge.message(message('e1'))
-    a.bridge.message(message('e1'))
-    a.frames.settle()
+    hear(a, 'e1')
     await waitFor(() => expect(a.fetched.count).toBe(2002))
     // b's waits never end by time (its timers never fire): a mark of a's post would hold it
     // up for good, whether b finds the lock free or queues behind a.
@@ -345,8 +337,7 @@ describe("share: 'tabs' (one refetch per browser)", () => {
     const a = tab(ep, share)
     await waitFor(() => expect(ep.held).toBe(1))
     b.bridge.message(message('e1'))
-    a.bridge.message(message('e1'))
-    a.frames.settle()
+    hear(a, 'e1')
     b.frames.settle()
     await waitFor(async () => expect((await navigator.locks.query()).pending?.length).toBe(1))
     ep.release()
@@ -367,8 +358,7 @@ describe("share: 'tabs' (one refetch per browser)", () => {
       void navigator.locks.request(`${share.namespace}:query:${QUERY_TABS_PROTOCOL}:${hashKey(['todos'])}`, () => (granted(), held))
     })
     await taken
-    b.bridge.message(message('e1'))
-    b.frames.settle()
+    hear(b, 'e1')
     // b waits for a result, not fetching meanwhile (a fetch here would start at once).
     await new Promise((resolve) => setTimeout(resolve, 0))
     expect(b.queryClient.isFetching()).toBe(0)
@@ -383,7 +373,7 @@ describe("share: 'tabs' (one refetch per browser)", () => {
     const pending: (() => void)[] = []
     const timers = { setTimeout: (callback: () => void, ms: number) => (ms === 1234 ? pending.push(callback) : 0), clearTimeout: () => {} }
     const share = { namespace: `ns${++namespaces}`, timeout: 1234 }
-    const key = `${share.namespace}:query:${QUERY_TABS_PROTOCOL}:${hashKey(['todos'])}`
+    const key = keyLock(share.namespace)
     const b = tab(ep, share)
     await waitFor(() => expect(b.latest()).toEqual({ v: 1 }))
     let release!: () => void
