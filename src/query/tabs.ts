@@ -34,8 +34,9 @@ export interface QueryTabsOptions {
   now?: () => number
   /**
    * The page's lifecycle: on `leave` (frozen, or into the back/forward cache) the tab lets go
-   * of its marks, its channel and its place in the lock queues, so the page stays eligible
-   * for the cache; on `return` it rejoins and asks again for what it was waiting for.
+   * of its marks, its channel, its place in the lock queues and a key's lock it fetches
+   * under, so the page stays eligible for the cache; on `return` it rejoins and asks again
+   * for what it was waiting for.
    * @defaultValue the page's own (none outside a document)
    */
   page?: PageEvents
@@ -126,6 +127,10 @@ export function createTabRefetch(queryClient: QueryClient, options: QueryTabsOpt
   let channel: TabChannel
   // Posts made before this tab's channel opened never reach it: their marks are not waited for.
   let opened: number
+  // Settles when the page leaves: a key's lock held here goes then, whatever this tab was
+  // doing under it (a cached page holding a lock another page asks for is evicted).
+  let gone: Promise<void>
+  let letGo: () => void
   const marks = postedMarks(locks, timers, MARK_MS)
   const recent = new Map<string, Result>()
   const seen = new Set<string>()
@@ -148,6 +153,7 @@ export function createTabRefetch(queryClient: QueryClient, options: QueryTabsOpt
   const join = () => {
     channel = open(prefix)
     opened = now()
+    gone = new Promise((resolve) => (letGo = resolve))
     channel.onmessage = (event) => {
       const result = readResult(event.data, now())
       if (result) receive(result)
@@ -166,8 +172,11 @@ export function createTabRefetch(queryClient: QueryClient, options: QueryTabsOpt
   const leave = () => {
     away = [...waiting.values()]
     for (const finish of [...waiting.keys()]) finish()
+    letGo()
     quit()
   }
+  /** What this tab does holding a key's lock: until it is done, or the page leaves. */
+  const holding = (work: Promise<void>) => Promise.race([work, gone])
   const unsubscribe = (options.page ?? globalPage()).subscribe((event) => {
     if (event === 'leave' && !away) leave()
     if (event === 'return' && away) {
@@ -284,7 +293,7 @@ export function createTabRefetch(queryClient: QueryClient, options: QueryTabsOpt
       finish()
       let ran = false
       locks
-        .request(name, { steal: true }, () => ((ran = true), fetchAndPost(queryKey, hash)))
+        .request(name, { steal: true }, () => ((ran = true), holding(fetchAndPost(queryKey, hash))))
         .catch(() => ran || local.refetch(queryKey, false))
     }
     waiters.add(waiter)
@@ -295,7 +304,7 @@ export function createTabRefetch(queryClient: QueryClient, options: QueryTabsOpt
         if (done) return
         if (lock) {
           finish()
-          return takeOrFetch()
+          return holding(takeOrFetch())
         }
         // Another tab fetches this key: its result comes through `waiter`. If it lets go
         // of the lock first, this tab takes its result (marked, maybe still on its way) if
@@ -304,7 +313,7 @@ export function createTabRefetch(queryClient: QueryClient, options: QueryTabsOpt
           .request(name, { signal: controller.signal }, () => {
             if (done) return
             finish(false)
-            return takeOrFetch()
+            return holding(takeOrFetch())
           })
           .catch(() => {})
       })

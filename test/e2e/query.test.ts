@@ -109,6 +109,24 @@ async function oneChange(demo: Demo, tabs: readonly OrdersTab[]): Promise<{ requ
   return { requests: requests(demo) - before, ms, fetchers: tabs.filter((_, i) => fetchedAfter[i]! > fetchedBefore[i]!).map((t) => t.n) }
 }
 
+/**
+ * Sends the tab to another page of the origin, runs `meanwhile`, and brings it back. Not
+ * restored from the back/forward cache: fails with Chromium's reasons.
+ */
+async function awayAndBack(tab: OrdersTab, demo: Demo, meanwhile: () => Promise<void>): Promise<void> {
+  await tab.page.goto(new URL('/api/nope', demo.url).href)
+  await meanwhile()
+  await tab.page.goBack({ waitUntil: 'commit' })
+  const persisted = await pollFor(
+    () => tab.page.evaluate(() => (window as { __shows?: boolean[] }).__shows?.at(-1)).catch(() => undefined),
+    'the pageshow of the page back',
+  )
+  if (!persisted) {
+    const reasons = await tab.page.evaluate(() => JSON.stringify((performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming & { notRestoredReasons?: unknown }).notRestoredReasons))
+    expect.fail(`tab ${tab.n} was not restored from the back/forward cache: notRestoredReasons ${reasons}`)
+  }
+}
+
 describe('tabwire/query: one refetch per browser (demo Orders panel, share: tabs)', () => {
   it(`${N} tabs, one change event → exactly one GET /api/orders in the whole browser`, async (test) => {
     const { demo, tabs } = await fresh(test)
@@ -180,20 +198,11 @@ describe('tabwire/query: one refetch per browser (demo Orders panel, share: tabs
     // At once, while it holds the mark of its post (5 s). A change while it is away makes
     // another tab ask the lock manager for marks, and Chromium evicts a cached page holding a
     // lock that another page requests or queries (`weblocks-contention`).
-    await tab.page.goto(new URL('/api/nope', demo.url).href)
     const before = requests(demo)
-    await admin(demo, 'orders', { change: true })
-    const others = tabs.filter((t) => t !== tab)
-    await untilFresh(others, before, demo.stats().orders.version)
-    await tab.page.goBack({ waitUntil: 'commit' })
-    const persisted = await pollFor(
-      () => tab.page.evaluate(() => (window as { __shows?: boolean[] }).__shows?.at(-1)).catch(() => undefined),
-      'the pageshow of the page back',
-    )
-    if (!persisted) {
-      const reasons = await tab.page.evaluate(() => JSON.stringify((performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming & { notRestoredReasons?: unknown }).notRestoredReasons))
-      expect.fail(`tab ${tab.n} was not restored from the back/forward cache: notRestoredReasons ${reasons}`)
-    }
+    await awayAndBack(tab, demo, async () => {
+      await admin(demo, 'orders', { change: true })
+      await untilFresh(tabs.filter((t) => t !== tab), before, demo.stats().orders.version)
+    })
     // Back: it catches up on the change it missed (it missed the post too, so it may fetch it
     // itself), and the next change is one request for the browser again.
     await untilFresh([tab], before, demo.stats().orders.version)
@@ -202,4 +211,27 @@ describe('tabwire/query: one refetch per browser (demo Orders panel, share: tabs
     expect(after.requests, 'GET /api/orders for a change after the return').toBe(1)
     expect(tabs.flatMap((t) => t.errors.map((e) => `tab ${t.n}: ${e.message}`))).toEqual([])
   }, 20_000)
+
+  it('the fetching tab goes to another page mid-request, and back: the others are not held up by its lock, it is restored, and all end fresh', async (test) => {
+    const { demo, tabs } = await fresh(test)
+    await oneChange(demo, tabs)
+    const DELAY = 800
+    await admin(demo, 'orders', { delay: DELAY })
+    const before = requests(demo)
+    await admin(demo, 'orders', { change: true })
+    const version = demo.stats().orders.version
+    const tab = await pollFor(async () => {
+      const inFlight = await Promise.all(tabs.map(async (t) => (await orders(t)).inFlight))
+      return tabs.find((_, i) => inFlight[i]! > 0)
+    }, 'the tab fetching the change')
+    // Leaving lets go of the key's lock it fetches under: a cached page holding a lock that
+    // the others queue for would be evicted (`weblocks-contention`).
+    await awayAndBack(tab, demo, () => untilFresh(tabs.filter((t) => t !== tab), before, version, 5000 + DELAY).then(() => undefined))
+    await untilFresh([tab], before, version, 5000 + DELAY)
+    await admin(demo, 'orders', { delay: 0 })
+    const after = await oneChange(demo, tabs)
+    console.log(`[query] fetching tab ${tab.n} went away mid-request and came back from the back/forward cache; GETs for that change ${requests(demo) - before - after.requests}, the next change ${after.requests}`)
+    expect(after.requests, 'GET /api/orders for a change after the return').toBe(1)
+    expect(tabs.flatMap((t) => t.errors.map((e) => `tab ${t.n}: ${e.message}`))).toEqual([])
+  }, 30_000)
 })

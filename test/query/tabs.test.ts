@@ -298,6 +298,26 @@ describe("share: 'tabs' (one refetch per browser)", () => {
     expect(ep.state.requests).toBe(5)
   })
 
+  it('the page leaves while this tab fetches under the key lock: the lock goes at once; back, its fetch still lands', async () => {
+    const ep = endpoint('todos')
+    const namespace = `ns${++namespaces}`
+    const key = keyLock(namespace)
+    let lifecycle: ((event: 'leave' | 'return' | 'visibility') => void) | undefined
+    const page = { visible: () => true, subscribe: (listener: typeof lifecycle & {}) => ((lifecycle = listener), () => void (lifecycle = undefined)) }
+    const a = tab(ep, { namespace, page })
+    await waitFor(() => expect(ep.state.settled).toBe(1))
+    ep.hold()
+    hear(a, 'e1')
+    await waitFor(() => expect(ep.held).toBe(1))
+    expect(await heldLocks()).toEqual([key])
+    lifecycle!('leave')
+    await waitFor(async () => expect(await heldLocks()).toEqual([]))
+    lifecycle!('return')
+    ep.release()
+    await waitFor(() => expect(a.latest()).toEqual({ v: 2 }))
+    expect(ep.state.requests).toBe(2)
+  })
+
   it('a result the others would refuse (a key over 1,000 queries) is neither posted nor marked: the next tab fetches at once', async () => {
     const namespace = `ns${++namespaces}`
     const bigTab = (timers?: Timers) => {
