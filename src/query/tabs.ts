@@ -131,6 +131,8 @@ export function createTabRefetch(queryClient: QueryClient, options: QueryTabsOpt
   // doing under it (a cached page holding a lock another page asks for is evicted).
   let gone: Promise<void>
   let letGo: () => void
+  // How many times the page left: work begun under a lock given up that way asks again.
+  let leaves = 0
   const marks = postedMarks(locks, timers, MARK_MS)
   const recent = new Map<string, Result>()
   const seen = new Set<string>()
@@ -171,6 +173,7 @@ export function createTabRefetch(queryClient: QueryClient, options: QueryTabsOpt
   }
   const leave = () => {
     away = [...waiting.values()]
+    leaves++
     for (const finish of [...waiting.keys()]) finish()
     letGo()
     quit()
@@ -264,12 +267,15 @@ export function createTabRefetch(queryClient: QueryClient, options: QueryTabsOpt
     // its way: posted after this tab's channel opened, not here yet, and its fetch started
     // late enough to fit.
     const takeOrFetch = async () => {
+      const visit = leaves
       let result = fitting()
       const marked = result ? [] : await marks.marked(name, (started, posted, id) => posted > opened && !seen.has(id) && started >= last - CHANGE_SLACK)
       if (marked.length) {
         const arrived = await resultWithin((r) => fits(r) || marked.every((id) => seen.has(id)), timeout)
         result = arrived && fits(arrived) ? arrived : fitting()
       }
+      // The page left meanwhile, and the lock went with it: ask again rather than fetch without it.
+      if (!result && visit !== leaves) return refetch(hash, pending)
       return result ? apply(queryKey, result) : fetchAndPost(queryKey, hash)
     }
     const controller = new AbortController()

@@ -318,6 +318,35 @@ describe("share: 'tabs' (one refetch per browser)", () => {
     expect(ep.state.requests).toBe(2)
   })
 
+  it('the page leaves while this tab waits under the lock for a marked post: back, it asks for the lock again before it fetches', async () => {
+    const ep = endpoint('todos')
+    const namespace = `ns${++namespaces}`
+    const key = keyLock(namespace)
+    let lifecycle: ((event: 'leave' | 'return' | 'visibility') => void) | undefined
+    const page = { visible: () => true, subscribe: (listener: typeof lifecycle & {}) => ((lifecycle = listener), () => void (lifecycle = undefined)) }
+    const slow = slowChannel()
+    const clock = manualTimers()
+    const b = tab(ep, { namespace, page, channel: slow.open, timeout: 10_000 }, clock.timers)
+    const a = tab(ep, { namespace })
+    await waitFor(() => expect(ep.state.settled).toBe(2))
+    b.bridge.message(message('e1'))
+    hear(a, 'e1')
+    await waitFor(() => expect(a.latest()).toEqual({ v: 3 }))
+    await waitFor(async () => expect(await heldLocks()).toEqual([expect.stringContaining(`${key}:posted:`)]))
+    b.frames.settle()
+    await waitFor(async () => expect(await heldLocks()).toContain(key))
+    lifecycle!('leave')
+    await waitFor(async () => expect(await heldLocks()).not.toContain(key))
+    lifecycle!('return')
+    // The post it waited for went with its old channel; its wait ends, and it fetches under the lock.
+    ep.hold()
+    clock.fire(10_001)
+    await waitFor(() => expect(ep.held).toBe(1))
+    expect(await heldLocks()).toContain(key)
+    ep.release()
+    await waitFor(() => expect(b.latest()).toEqual({ v: 4 }))
+  })
+
   it('a result the others would refuse (a key over 1,000 queries) is neither posted nor marked: the next tab fetches at once', async () => {
     const namespace = `ns${++namespaces}`
     const bigTab = (timers?: Timers) => {
