@@ -269,9 +269,10 @@ export function createTabRefetch(queryClient: QueryClient, options: QueryTabsOpt
     const takeOrFetch = async () => {
       const visit = leaves
       let result = fitting()
-      const marked = result ? [] : await marks.marked(name, (started, posted, id) => posted > opened && !seen.has(id) && started >= last - CHANGE_SLACK)
-      if (marked.length) {
-        const arrived = await resultWithin((r) => fits(r) || marked.every((id) => seen.has(id)), timeout)
+      if (!result) {
+        const marked = await marks.marked(name, (started, posted, id) => posted > opened && !seen.has(id) && started >= last - CHANGE_SLACK)
+        const arrived = marked.length ? await resultWithin((r) => fits(r) || marked.every((id) => seen.has(id)), timeout) : undefined
+        // A post may also have come in while the lock manager answered.
         result = arrived && fits(arrived) ? arrived : fitting()
       }
       // The page left meanwhile, and the lock went with it: ask again rather than fetch without it.

@@ -213,6 +213,26 @@ describe("share: 'tabs' (one refetch per browser)", () => {
     expect(ep.state.requests).toBe(3)
   })
 
+  it("the fetching tab's post comes in while the lock manager answers which posts are marked: it is taken, still one request", async () => {
+    const ep = endpoint('todos')
+    const namespace = `ns${++namespaces}`
+    const slow = slowChannel()
+    // b's lock manager: the post reaches b while its query() is on its way (found in Chromium under load).
+    const locks = { request: navigator.locks.request.bind(navigator.locks), query: async () => (slow.deliver(), navigator.locks.query()) }
+    const b = tab(ep, { namespace, channel: slow.open, locks })
+    const a = tab(ep, { namespace })
+    await waitFor(() => expect(ep.state.settled).toBe(2))
+    b.bridge.message(message('e1'))
+    hear(a, 'e1')
+    await waitFor(() => expect(a.latest()).toEqual({ v: 3 }))
+    await waitFor(async () => expect(await heldLocks()).toEqual([expect.stringContaining(`${keyLock(namespace)}:posted:`)]))
+    expect(slow.queued).toBe(1)
+    b.frames.settle()
+    await waitFor(() => expect(b.latest()).toEqual({ v: 3 }))
+    await waitFor(async () => expect(await heldLocks()).not.toContain(keyLock(namespace)))
+    expect(ep.state.requests).toBe(3)
+  })
+
   it('a tab queued behind the fetching tab waits for its marked post however long it takes (short of `timeout`): one request', async () => {
     const ep = endpoint('todos')
     const namespace = `ns${++namespaces}`
