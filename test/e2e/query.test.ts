@@ -109,6 +109,22 @@ async function oneChange(demo: Demo, tabs: readonly OrdersTab[]): Promise<{ requ
   return { requests: requests(demo) - before, ms, fetchers: tabs.filter((_, i) => fetchedAfter[i]! > fetchedBefore[i]!).map((t) => t.n) }
 }
 
+/** Answers that take DELAY ms from now, after a first change: makes one change and returns once a tab fetches it. */
+const DELAY = 800
+async function slowChange(demo: Demo, tabs: readonly OrdersTab[]): Promise<{ before: number; version: number; fetching: OrdersTab[] }> {
+  await oneChange(demo, tabs)
+  await admin(demo, 'orders', { delay: DELAY })
+  const before = requests(demo)
+  await admin(demo, 'orders', { change: true })
+  const version = demo.stats().orders.version
+  const fetching = await pollFor(async () => {
+    const inFlight = await Promise.all(tabs.map(async (t) => (await orders(t)).inFlight))
+    const which = tabs.filter((_, i) => inFlight[i]! > 0)
+    return which.length ? which : undefined
+  }, 'the tab fetching the change')
+  return { before, version, fetching }
+}
+
 /**
  * Sends the tab to another page of the origin, runs `meanwhile`, and brings it back. Not
  * restored from the back/forward cache: fails with Chromium's reasons.
@@ -147,17 +163,7 @@ describe('tabwire/query: one refetch per browser (demo Orders panel, share: tabs
 
   it('the fetching tab dies mid-request → the other tabs still get the fresh list', async (test) => {
     const { demo, tabs } = await fresh(test)
-    await oneChange(demo, tabs)
-    const DELAY = 800
-    await admin(demo, 'orders', { delay: DELAY })
-    const before = requests(demo)
-    await admin(demo, 'orders', { change: true })
-    const version = demo.stats().orders.version
-    const fetching = await pollFor(async () => {
-      const inFlight = await Promise.all(tabs.map(async (t) => (await orders(t)).inFlight))
-      const which = tabs.filter((_, i) => inFlight[i]! > 0)
-      return which.length ? which : undefined
-    }, 'the tab fetching the change')
+    const { before, version, fetching } = await slowChange(demo, tabs)
     expect(fetching.map((t) => t.n), 'tabs fetching').toHaveLength(1)
     expect(requests(demo) - before, 'requests while the fetching tab waits').toBe(1)
     const victim = fetching[0]!
@@ -214,16 +220,9 @@ describe('tabwire/query: one refetch per browser (demo Orders panel, share: tabs
 
   it('the fetching tab goes to another page mid-request, and back: the others are not held up by its lock, it is restored, and all end fresh', async (test) => {
     const { demo, tabs } = await fresh(test)
-    await oneChange(demo, tabs)
-    const DELAY = 800
-    await admin(demo, 'orders', { delay: DELAY })
-    const before = requests(demo)
-    await admin(demo, 'orders', { change: true })
-    const version = demo.stats().orders.version
-    const tab = await pollFor(async () => {
-      const inFlight = await Promise.all(tabs.map(async (t) => (await orders(t)).inFlight))
-      return tabs.find((_, i) => inFlight[i]! > 0)
-    }, 'the tab fetching the change')
+    const { before, version, fetching } = await slowChange(demo, tabs)
+    expect(fetching, 'tabs fetching').toHaveLength(1)
+    const tab = fetching[0]!
     // Leaving lets go of the key's lock it fetches under: a cached page holding a lock that
     // the others queue for would be evicted (`weblocks-contention`).
     await awayAndBack(tab, demo, () => untilFresh(tabs.filter((t) => t !== tab), before, version, 5000 + DELAY).then(() => undefined))

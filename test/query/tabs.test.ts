@@ -89,6 +89,30 @@ function slowChannel() {
 }
 
 const heldLocks = async () => ((await navigator.locks.query()).held ?? []).map((l) => l.name!)
+/**
+ * b hears of change e1 first (its channel opens); a hears of it, fetches ({ v: 3 }), posts
+ * and lets go of the key's lock `key`, keeping only the mark of its post.
+ */
+async function postedAhead(a: ReturnType<typeof tab>, b: ReturnType<typeof tab>, key: string) {
+  b.bridge.message(message('e1'))
+  hear(a, 'e1')
+  await waitFor(() => expect(a.latest()).toEqual({ v: 3 }))
+  await waitFor(async () => expect(await heldLocks()).toEqual([expect.stringContaining(`${key}:posted:`)]))
+}
+
+/** A test's endpoint, a namespace of its own, and the name of the key's lock in it. */
+function setting() {
+  const namespace = `ns${++namespaces}`
+  return { ep: endpoint('todos'), namespace, key: keyLock(namespace) }
+}
+
+/** A page lifecycle the test drives: `lifecycle('leave')`, `lifecycle('return')`. */
+function testPage() {
+  let listener: ((event: 'leave' | 'return' | 'visibility') => void) | undefined
+  const page = { visible: () => true, subscribe: (next: typeof listener & {}) => ((listener = next), () => void (listener = undefined)) }
+  return { page, lifecycle: (event: 'leave' | 'return') => listener?.(event) }
+}
+
 /** The name of the key's lock in `namespace`. */
 const keyLock = (namespace: string) => `${namespace}:query:${QUERY_TABS_PROTOCOL}:${hashKey(['todos'])}`
 /** The tab hears of change `id` and its frame runs: the bridge sends the key out. */
@@ -115,8 +139,7 @@ describe("share: 'tabs' (one refetch per browser)", () => {
   })
 
   it('a tab that flushes after the fetching tab finished takes its result from memory: still one request', async () => {
-    const ep = endpoint('todos')
-    const namespace = `ns${++namespaces}`
+    const { ep, namespace } = setting()
     const posts = { received: 0 }
     // b's channel, counting what reaches it.
     const counted = (name: string): TabChannel => {
@@ -189,18 +212,12 @@ describe("share: 'tabs' (one refetch per browser)", () => {
   })
 
   it("the fetching tab's post reaches a tab after the lock does: that tab sees its mark and waits for it, still one request", async () => {
-    const ep = endpoint('todos')
-    const namespace = `ns${++namespaces}`
-    const key = keyLock(namespace)
+    const { ep, namespace, key } = setting()
     const slow = slowChannel()
     const b = tab(ep, { namespace, channel: slow.open })
     const a = tab(ep, { namespace })
     await waitFor(() => expect(ep.state.settled).toBe(2))
-    // b hears of the change first (its channel opens), a fetches, posts and lets go of the lock.
-    b.bridge.message(message('e1'))
-    hear(a, 'e1')
-    await waitFor(() => expect(a.latest()).toEqual({ v: 3 }))
-    await waitFor(async () => expect(await heldLocks()).toEqual([expect.stringContaining(`${key}:posted:`)]))
+    await postedAhead(a, b, key)
     expect(slow.queued).toBe(1)
     // b is granted the free lock with a's post still on its way.
     b.frames.settle()
@@ -214,18 +231,14 @@ describe("share: 'tabs' (one refetch per browser)", () => {
   })
 
   it("the fetching tab's post comes in while the lock manager answers which posts are marked: it is taken, still one request", async () => {
-    const ep = endpoint('todos')
-    const namespace = `ns${++namespaces}`
+    const { ep, namespace } = setting()
     const slow = slowChannel()
     // b's lock manager: the post reaches b while its query() is on its way (found in Chromium under load).
     const locks = { request: navigator.locks.request.bind(navigator.locks), query: async () => (slow.deliver(), navigator.locks.query()) }
     const b = tab(ep, { namespace, channel: slow.open, locks })
     const a = tab(ep, { namespace })
     await waitFor(() => expect(ep.state.settled).toBe(2))
-    b.bridge.message(message('e1'))
-    hear(a, 'e1')
-    await waitFor(() => expect(a.latest()).toEqual({ v: 3 }))
-    await waitFor(async () => expect(await heldLocks()).toEqual([expect.stringContaining(`${keyLock(namespace)}:posted:`)]))
+    await postedAhead(a, b, keyLock(namespace))
     expect(slow.queued).toBe(1)
     b.frames.settle()
     await waitFor(() => expect(b.latest()).toEqual({ v: 3 }))
@@ -234,9 +247,7 @@ describe("share: 'tabs' (one refetch per browser)", () => {
   })
 
   it('a tab queued behind the fetching tab waits for its marked post however long it takes (short of `timeout`): one request', async () => {
-    const ep = endpoint('todos')
-    const namespace = `ns${++namespaces}`
-    const key = keyLock(namespace)
+    const { ep, namespace, key } = setting()
     const slow = slowChannel()
     const clock = manualTimers()
     const a = tab(ep, { namespace })
@@ -261,8 +272,7 @@ describe("share: 'tabs' (one refetch per browser)", () => {
   })
 
   it('a mark of a post made before this tab opened is not waited for (that post never reaches it): it fetches at once', async () => {
-    const ep = endpoint('todos')
-    const namespace = `ns${++namespaces}`
+    const { ep, namespace } = setting()
     const a = tab(ep, { namespace })
     await waitFor(() => expect(ep.state.settled).toBe(1))
     hear(a, 'e1')
@@ -277,11 +287,8 @@ describe("share: 'tabs' (one refetch per browser)", () => {
   })
 
   it('the page leaves (frozen, or into the back/forward cache): it lets go of its marks, its channel and its place in the queue; back, it asks again', async () => {
-    const ep = endpoint('todos')
-    const namespace = `ns${++namespaces}`
-    const key = keyLock(namespace)
-    let lifecycle: ((event: 'leave' | 'return' | 'visibility') => void) | undefined
-    const page = { visible: () => true, subscribe: (listener: typeof lifecycle & {}) => ((lifecycle = listener), () => void (lifecycle = undefined)) }
+    const { ep, namespace, key } = setting()
+    const { page, lifecycle } = testPage()
     const channels = { open: 0, closed: 0 }
     const counted = (name: string): TabChannel => {
       const inner = new BroadcastChannel(name)
@@ -301,7 +308,7 @@ describe("share: 'tabs' (one refetch per browser)", () => {
     await waitFor(async () => expect((await navigator.locks.query()).pending?.map((l) => l.name)).toEqual([key]))
 
     // (Node's lock manager lists an aborted request as pending until the lock goes; a browser's does not.)
-    lifecycle!('leave')
+    lifecycle('leave')
     await waitFor(async () => expect(await heldLocks()).toEqual([key]))
     expect(channels).toEqual({ open: 1, closed: 1 })
     ep.release()
@@ -312,52 +319,43 @@ describe("share: 'tabs' (one refetch per browser)", () => {
     expect(ep.state.requests).toBe(4)
 
     // Back: it missed a's post, so it fetches the change it was waiting for.
-    lifecycle!('return')
+    lifecycle('return')
     expect(channels).toEqual({ open: 2, closed: 1 })
     await waitFor(() => expect(b.latest()).toEqual({ v: 5 }))
     expect(ep.state.requests).toBe(5)
   })
 
   it('the page leaves while this tab fetches under the key lock: the lock goes at once; back, its fetch still lands', async () => {
-    const ep = endpoint('todos')
-    const namespace = `ns${++namespaces}`
-    const key = keyLock(namespace)
-    let lifecycle: ((event: 'leave' | 'return' | 'visibility') => void) | undefined
-    const page = { visible: () => true, subscribe: (listener: typeof lifecycle & {}) => ((lifecycle = listener), () => void (lifecycle = undefined)) }
+    const { ep, namespace, key } = setting()
+    const { page, lifecycle } = testPage()
     const a = tab(ep, { namespace, page })
     await waitFor(() => expect(ep.state.settled).toBe(1))
     ep.hold()
     hear(a, 'e1')
     await waitFor(() => expect(ep.held).toBe(1))
     expect(await heldLocks()).toEqual([key])
-    lifecycle!('leave')
+    lifecycle('leave')
     await waitFor(async () => expect(await heldLocks()).toEqual([]))
-    lifecycle!('return')
+    lifecycle('return')
     ep.release()
     await waitFor(() => expect(a.latest()).toEqual({ v: 2 }))
     expect(ep.state.requests).toBe(2)
   })
 
   it('the page leaves while this tab waits under the lock for a marked post: back, it asks for the lock again before it fetches', async () => {
-    const ep = endpoint('todos')
-    const namespace = `ns${++namespaces}`
-    const key = keyLock(namespace)
-    let lifecycle: ((event: 'leave' | 'return' | 'visibility') => void) | undefined
-    const page = { visible: () => true, subscribe: (listener: typeof lifecycle & {}) => ((lifecycle = listener), () => void (lifecycle = undefined)) }
+    const { ep, namespace, key } = setting()
+    const { page, lifecycle } = testPage()
     const slow = slowChannel()
     const clock = manualTimers()
     const b = tab(ep, { namespace, page, channel: slow.open, timeout: 10_000 }, clock.timers)
     const a = tab(ep, { namespace })
     await waitFor(() => expect(ep.state.settled).toBe(2))
-    b.bridge.message(message('e1'))
-    hear(a, 'e1')
-    await waitFor(() => expect(a.latest()).toEqual({ v: 3 }))
-    await waitFor(async () => expect(await heldLocks()).toEqual([expect.stringContaining(`${key}:posted:`)]))
+    await postedAhead(a, b, key)
     b.frames.settle()
     await waitFor(async () => expect(await heldLocks()).toContain(key))
-    lifecycle!('leave')
+    lifecycle('leave')
     await waitFor(async () => expect(await heldLocks()).not.toContain(key))
-    lifecycle!('return')
+    lifecycle('return')
     // The post it waited for went with its old channel; its wait ends, and it fetches under the lock.
     ep.hold()
     clock.fire(10_001)
